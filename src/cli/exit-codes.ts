@@ -1,0 +1,42 @@
+/**
+ * Exit statuses of `osmo` (documented in `osmo run --help` and docs/cli.md). A program's own
+ * exit status passes through unchanged; Osmosis uses the values a shell user already knows.
+ */
+import type { ErrorCode } from '../core/errors.js';
+
+export const ExitCode = {
+  /** Bad invocation or bad input: unknown option, missing file, not a WASI program… */
+  USAGE: 2,
+  /** An error inside Osmosis itself (a bug: please report it). */
+  INTERNAL: 70,
+  /** The program trapped (like a native program killed by SIGABRT). */
+  TRAP: 134,
+  SIGHUP: 129,
+  SIGINT: 130,
+  SIGTERM: 143,
+} as const;
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'E_USAGE':
+    case 'E_NOT_FOUND':
+    case 'E_BAD_WASM':
+    case 'E_BAD_IMPORT':
+    case 'E_NO_START':
+    case 'E_MEMORY_LIMIT':
+    case 'E_CONFIG':
+      return ExitCode.USAGE;
+    default:
+      return ExitCode.INTERNAL;
+  }
+}
+
+export const EXIT_CODES_HELP = `
+Exit status:
+  0-125    the program's own exit status
+  2        bad invocation or input (unknown option, missing or invalid .wasm file,
+           an import other than wasi_snapshot_preview1, no _start, over --max-memory)
+  70       internal error in Osmosis
+  128+N    the program was ended by signal N (raised by itself, or sent to osmo run):
+           129 SIGHUP, 130 SIGINT, 143 SIGTERM
+  134      the program trapped (the trap is named on stderr)`;

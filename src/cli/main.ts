@@ -1,0 +1,35 @@
+/** The `osmo` command line: one file per subcommand, composed here. */
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from './exit-codes.js';
+import { registerRun } from './run.js';
+import { warn } from './report.js';
+
+export function buildProgram(): Command {
+  const program = new Command('osmo')
+    .description('Osmosis: run WebAssembly programs on a cluster that feels like one computer')
+    .version('0.1.0')
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text) => warn(text.replace(/^error: /, '').trimEnd()) });
+  registerRun(program);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    cmd.configureOutput({ outputError: (text) => warn(`${cmd.name()}: ${text.replace(/^error: /, '').trimEnd()}`) });
+  }
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version requests end with status 0; everything else is a usage error.
+      process.exitCode = error.exitCode === 0 ? 0 : ExitCode.USAGE;
+      return;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * `osmo run [options] PROG.wasm [ARGS…]` (alias `mosrun`): runs a WASI program on this, its home
+ * node. This process is the program's deputy: it owns the program's files, terminal and exit
+ * status and serves every system call, while the program itself runs in a worker thread.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { OsmoError } from '../core/errors.js';
+import { HostBackend } from '../deputy/host-backend.js';
+import { createSyscallHandler } from '../deputy/syscall-server.js';
+import { loadProgram } from '../runtime/load-program.js';
+import { startLocalGuest } from '../runtime/local-guest.js';
+import type { GuestOutcome } from '../runtime/guest-messages.js';
+import { formatTrap } from '../runtime/trap.js';
+import { EXIT_CODES_HELP, ExitCode, exitCodeFor } from './exit-codes.js';
+import { collect, parseEnvAssignment, parseSize } from './options.js';
+import { fail, warn } from './report.js';
+
+interface RunOptions {
+  env: string[];
+  inheritEnv: boolean;
+  dir: string[];
+  strace: boolean;
+  maxMemory?: string;
+}
+
+export interface Preopen {
+  guestPath: string;
+  hostPath: string;
+}
+
+/** Default view of the file system: `/` as `/`, the caller's cwd as `.` (relative paths work). */
+export function preopensFor(dirs: readonly string[], cwd: string): Preopen[] {
+  if (dirs.length === 0) {
+    return [
+      { guestPath: '/', hostPath: '/' },
+      { guestPath: '.', hostPath: cwd },
+    ];
+  }
+  return dirs.map((spec) => {
+    const colon = spec.indexOf(':');
+    const host = colon < 0 ? spec : spec.slice(0, colon);
+    const guest = colon < 0 ? spec : spec.slice(colon + 1);
+    const hostPath = resolve(cwd, host);
+    let isDir = false;
+    try {
+      isDir = statSync(hostPath).isDirectory();
+    } catch {
+      throw new OsmoError('E_NOT_FOUND', `--dir ${spec}: ${hostPath} does not exist`);
+    }
+    if (!isDir) throw new OsmoError('E_USAGE', `--dir ${spec}: ${hostPath} is not a directory`);
+    if (guest === '') throw new OsmoError('E_USAGE', `--dir ${spec}: the guest path after ':' is empty`);
+    return { guestPath: guest, hostPath };
+  });
+}
+
+export function environmentFor(inherit: boolean, assignments: readonly string[]): string[] {
+  const env = new Map<string, string>();
+  if (inherit) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env.set(k, v);
+  for (const a of assignments) {
+    const [k, v] = parseEnvAssignment(a);
+    env.set(k, v);
+  }
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a WASI program with this node as its home')
+    .argument('<program>', 'a wasm32-wasi command module (.wasm)')
+    .argument('[args...]', "the program's arguments")
+    .option('--env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--no-inherit-env', "start from an empty environment instead of the caller's")
+    .option(
+      '--dir <HOST[:GUEST]>',
+      'give the program only these directories (repeatable); default: / as / and the cwd as .',
+      collect,
+      [],
+    )
+    .option('--max-memory <SIZE>', 'most memory the program may have, e.g. 512M, 2G (plain number: MiB)')
+    .option('--strace', 'print every system call with its arguments, result and duration to stderr')
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      `
+The program sees the home node's file system with your own permissions: "/" is the
+host's root and its working directory "." is the directory you ran osmo from, so
+absolute and relative paths mean what they mean in your shell. --dir limits it to
+the directories you name. stdin, stdout and stderr are yours, streamed in order.
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (prog: string, args: string[], opts: RunOptions) => {
+      process.exitCode = await runProgram(prog, args, opts);
+    });
+}
+
+async function runProgram(path: string, args: string[], opts: RunOptions): Promise<number> {
+  let backend: HostBackend | undefined;
+  try {
+    const maxMemoryBytes = opts.maxMemory === undefined ? undefined : parseSize(opts.maxMemory, '--max-memory');
+    const program = loadProgram(path, maxMemoryBytes === undefined ? {} : { maxMemoryBytes });
+    const preopens = preopensFor(opts.dir, process.cwd());
+    const env = environmentFor(opts.inheritEnv, opts.env);
+    backend = new HostBackend({ preopens });
+    const deputy = backend;
+    const guest = startLocalGuest({
+      module: program.module,
+      args: [path, ...args],
+      env,
+      handler: createSyscallHandler(deputy, (error) => warn(`bad system-call request from the guest: ${String(error)}`)),
+      strace: opts.strace,
+    });
+    const onSignal = (signal: NodeJS.Signals, code: number) => () => {
+      void guest.kill({ kind: 'signal', signal, posix: code - 128 });
+    };
+    const handlers: [NodeJS.Signals, () => void][] = [
+      ['SIGINT', onSignal('SIGINT', ExitCode.SIGINT)],
+      ['SIGTERM', onSignal('SIGTERM', ExitCode.SIGTERM)],
+      ['SIGHUP', onSignal('SIGHUP', ExitCode.SIGHUP)],
+    ];
+    for (const [s, h] of handlers) process.on(s, h);
+    const outcome = await guest.outcome;
+    for (const [s, h] of handlers) process.off(s, h);
+    return exitStatus(outcome);
+  } catch (error) {
+    return fail(error);
+  } finally {
+    backend?.closeAll();
+  }
+}
+
+function exitStatus(outcome: GuestOutcome): number {
+  switch (outcome.kind) {
+    case 'exit':
+      return outcome.code & 0xff;
+    case 'signal':
+      return 128 + outcome.posix;
+    case 'trap':
+      warn(formatTrap(outcome));
+      return ExitCode.TRAP;
+    case 'error':
+      return fail(OsmoError.fromJSON(outcome.error));
+  }
+}

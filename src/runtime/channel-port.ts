@@ -1,0 +1,92 @@
+/**
+ * The guest's port to its deputy over the SharedArrayBuffer channel: each call encodes a request
+ * straight from guest memory into the channel, blocks, and decodes the answer. Writes larger
+ * than the channel go out in channel-sized pieces; reads are capped to the channel (a short read,
+ * which every reader handles).
+ */
+import { encodeRequest, decodeResponse } from '../protocol/syscall-codec.js';
+import type { ClientArg, ResultValue } from '../protocol/syscall-codec.js';
+import { RESPONSE_DATA_OFFSET, SYSCALL_IDS, SYSCALLS } from '../protocol/syscall-table.js';
+import type { Result } from '../wasi/backend.js';
+import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
+import type { ChannelClient } from './channel.js';
+
+/** Request bytes reserved for everything but the payload of a write. */
+const HEADER_RESERVE = 64;
+
+export function createChannelPort(client: ChannelClient): GuestSyscalls {
+  const { request, response } = client.layout;
+  const maxRead = response.byteLength - RESPONSE_DATA_OFFSET;
+  const maxWrite = request.byteLength - HEADER_RESERVE;
+
+  function call(op: number, args: readonly ClientArg[]): Result<ResultValue> {
+    const length = encodeRequest(request, op, args);
+    return decodeResponse(response, client.call(length), op);
+  }
+
+  const port: Record<string, (...args: never[]) => unknown> = {};
+  SYSCALLS.forEach((spec, op) => {
+    port[spec.name] =
+      spec.result === 'none'
+        ? (...args: ClientArg[]) => {
+            const r = call(op, args);
+            return r.ok ? 0 : r.errno;
+          }
+        : (...args: ClientArg[]) => call(op, args);
+  });
+
+  const id = (name: string): number => SYSCALL_IDS.get(name) ?? -1;
+  const fdWrite = id('fdWrite');
+  const fdPwrite = id('fdPwrite');
+  const sockSend = id('sockSend');
+
+  /** Sends `data` in pieces that fit the channel; stops at the first short or failed piece. */
+  function chunked(data: readonly Uint8Array[], send: (piece: Uint8Array[], done: number) => Result<ResultValue>): Result<number> {
+    let total = 0;
+    for (const c of data) total += c.length;
+    if (total <= maxWrite) return send(data as Uint8Array[], 0) as Result<number>;
+    let done = 0;
+    for (const piece of pieces(data, maxWrite)) {
+      const r = send(piece, done);
+      if (!r.ok) return done > 0 ? { ok: true, value: done } : r;
+      const n = r.value as number;
+      done += n;
+      if (n < piece.reduce((s, c) => s + c.length, 0)) break;
+    }
+    return { ok: true, value: done };
+  }
+
+  port.fdWrite = (fd: number, data: readonly Uint8Array[]) => chunked(data, (p) => call(fdWrite, [fd, p]));
+  port.fdPwrite = (fd: number, data: readonly Uint8Array[], offset: bigint) =>
+    chunked(data, (p, done) => call(fdPwrite, [fd, p, offset + BigInt(done)]));
+  port.sockSend = (fd: number, data: readonly Uint8Array[], flags: number) =>
+    chunked(data, (p) => call(sockSend, [fd, p, flags]));
+  const fdRead = id('fdRead');
+  const fdPread = id('fdPread');
+  const sockRecv = id('sockRecv');
+  port.fdRead = (fd: number, length: number) => call(fdRead, [fd, Math.min(length, maxRead)]);
+  port.fdPread = (fd: number, length: number, offset: bigint) => call(fdPread, [fd, Math.min(length, maxRead), offset]);
+  port.sockRecv = (fd: number, length: number, flags: number) => call(sockRecv, [fd, Math.min(length, maxRead), flags]);
+
+  return port as unknown as GuestSyscalls;
+}
+
+/** Splits a list of chunks into groups of at most `limit` bytes, without copying. */
+function* pieces(data: readonly Uint8Array[], limit: number): Generator<Uint8Array[]> {
+  let group: Uint8Array[] = [];
+  let size = 0;
+  for (let chunk of data) {
+    while (chunk.length > 0) {
+      const n = Math.min(chunk.length, limit - size);
+      group.push(chunk.subarray(0, n));
+      size += n;
+      chunk = chunk.subarray(n);
+      if (size === limit) {
+        yield group;
+        group = [];
+        size = 0;
+      }
+    }
+  }
+  if (size > 0) yield group;
+}

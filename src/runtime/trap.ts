@@ -1,0 +1,24 @@
+/** Describes a WebAssembly trap in one line: what happened and, when known, in which function. */
+import type { GuestOutcome } from './guest-messages.js';
+
+const NAMED_FRAME = /at (\S+) \(wasm:\/\/wasm\/[0-9a-f]+:(wasm-function\[\d+\]:0x[0-9a-f]+)\)/;
+const ANON_FRAME = /at wasm:\/\/wasm\/[0-9a-f]+:(wasm-function\[\d+\]:0x[0-9a-f]+)/;
+
+export function describeTrap(error: Error): Extract<GuestOutcome, { kind: 'trap' }> {
+  const message = error instanceof RangeError ? 'call stack exhausted' : error.message;
+  const stack = error.stack ?? '';
+  const named = NAMED_FRAME.exec(stack);
+  if (named?.[1] !== undefined) {
+    // V8 prints an unnamed function as its index; keep only real names.
+    const name = named[1].startsWith('$') ? named[1].slice(1) : named[1];
+    return { kind: 'trap', message, functionName: name, location: named[2] };
+  }
+  const anon = ANON_FRAME.exec(stack);
+  return anon?.[1] !== undefined ? { kind: 'trap', message, location: anon[1] } : { kind: 'trap', message };
+}
+
+export function formatTrap(t: Extract<GuestOutcome, { kind: 'trap' }>): string {
+  const where =
+    t.functionName !== undefined ? ` in function ${t.functionName}` : t.location !== undefined ? ` at ${t.location}` : '';
+  return `trap: ${t.message}${where}`;
+}

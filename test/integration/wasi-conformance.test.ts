@@ -1,0 +1,48 @@
+/**
+ * WASI preview1 conformance: C programs that exercise every wasi_snapshot_preview1 function and
+ * check its observable effect (tests/fixtures/c). Each prints "ok <check>" per passing check and
+ * exits 0; the first failing check prints "FAIL …" and exits 1.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
+
+let dir = '';
+before(() => (dir = makeScratch()));
+after(() => removeScratch(dir));
+
+function assertAllOk(r: { status: number | null; stdout: Buffer; stderr: string }, minChecks: number): void {
+  assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr}\n${r.stdout.toString()}`);
+  assert.doesNotMatch(r.stderr, /FAIL/);
+  const oks = r.stdout.toString().split('\n').filter((l) => l.startsWith('ok '));
+  assert.ok(oks.length >= minChecks, `only ${oks.length} checks passed:\n${r.stdout.toString()}`);
+}
+
+describe('wasi_snapshot_preview1 conformance', () => {
+  for (const [program, minChecks] of [
+    ['files', 20],
+    ['dirs', 15],
+    ['escape', 5],
+    ['misc', 8],
+  ] as const) {
+    it(program, async () => {
+      const scratchDir = makeScratch();
+      try {
+        assertAllOk(await osmo(['run', fixture(program), scratchDir]), minChecks);
+      } finally {
+        removeScratch(scratchDir);
+      }
+    });
+  }
+
+  it('clocks', async () => {
+    const nowSeconds = String(Math.floor(Date.now() / 1000));
+    assertAllOk(await osmo(['run', fixture('clocks'), dir, nowSeconds]), 8);
+  });
+
+  it('poll_oneoff: stdin readiness and timeout', async () => {
+    const ready = await osmo(['run', fixture('poll'), dir], { input: 'data\n' });
+    assert.equal(ready.status, 0, ready.stderr);
+    assert.match(ready.stdout.toString(), /stdin ready/);
+  });
+});
