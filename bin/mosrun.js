@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // MOSIX-compatible alias: `mosrun PROG ARGS…` = `osmo run PROG ARGS…`.
-import { main } from '../dist/src/cli/main.js';
+(await import('../dist/bundle/worker-pool.js')).prestartGuestWorker();
+const { main } = await import('../dist/bundle/main.js');
 await main(['run', ...process.argv.slice(2)]);
 process.exit(process.exitCode ?? 0);

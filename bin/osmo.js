@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
-await main(process.argv.slice(2));
+// Boot a guest worker on the other core while the CLI loads (src/runtime/worker-pool.ts).
+const args = process.argv.slice(2);
+if (args[0] === 'run') (await import('../dist/bundle/worker-pool.js')).prestartGuestWorker();
+const { main } = await import('../dist/bundle/main.js');
+await main(args);
 // Exit explicitly: a stdin read still parked in the thread pool must not keep us alive.
 process.exit(process.exitCode ?? 0);

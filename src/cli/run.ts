@@ -3,7 +3,7 @@
  * node. This process is the program's deputy: it owns the program's files, terminal and exit
  * status and serves every system call, while the program itself runs in a worker thread.
  */
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { OsmoError } from '../core/errors.js';
@@ -28,16 +28,47 @@ interface RunOptions {
 export interface Preopen {
   guestPath: string;
   hostPath: string;
+  /** Where `..` stops (default: hostPath). */
+  root?: string;
 }
 
-/** Default view of the file system: `/` as `/`, the caller's cwd as `.` (relative paths work). */
-export function preopensFor(dirs: readonly string[], cwd: string): Preopen[] {
-  if (dirs.length === 0) {
-    return [
-      { guestPath: '/', hostPath: '/' },
-      { guestPath: '.', hostPath: cwd },
-    ];
+/**
+ * The default view of the home node's file system (docs/adr/0003-file-system-view.md). wasi-libc
+ * picks a preopen by the longest prefix of a path with its leading `/` stripped, the latest
+ * preopen winning ties, so a preopen `/` and a preopen `.` cannot both work. Instead: one entry
+ * point per top-level host directory (`/etc`, `/home`, …) for absolute paths and the cwd as `.`,
+ * last, for relative ones — all sharing the walk root `/`, so `..` and absolute symlinks behave
+ * as on the host. A top-level name that is also an entry of the cwd is left out: relative paths
+ * always win.
+ */
+function defaultView(cwd: string): Preopen[] {
+  const inCwd = new Set(safeList(cwd));
+  const tops = safeList('/').filter((name) => !inCwd.has(name) && isDirectory(`/${name}`));
+  if (cwd === '/') return [{ guestPath: '.', hostPath: '/', root: '/' }];
+  return [
+    ...tops.map((name) => ({ guestPath: `/${name}`, hostPath: `/${name}`, root: '/' })),
+    { guestPath: '.', hostPath: cwd, root: '/' },
+  ];
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
   }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function preopensFor(dirs: readonly string[], cwd: string): Preopen[] {
+  if (dirs.length === 0) return defaultView(cwd);
   return dirs.map((spec) => {
     const colon = spec.indexOf(':');
     const host = colon < 0 ? spec : spec.slice(0, colon);

@@ -3,7 +3,7 @@
  * the deputy's channel, runs `_start`, and reports how it ended.
  */
 import { writeSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { OsmoError } from '../core/errors.js';
 import { Errno, errnoName, MODULE_NAME } from '../wasi/abi.js';
 import { createWasiImports } from '../wasi/imports.js';
@@ -91,16 +91,19 @@ function run(start: GuestStart): GuestOutcome {
 
 const port = parentPort;
 if (port === null) throw new Error('guest-worker must run in a worker thread');
-let outcome: GuestOutcome;
-try {
-  outcome = run(workerData as GuestStart);
-} catch (error) {
-  outcome = {
-    kind: 'error',
-    error:
-      error instanceof OsmoError
-        ? error.toJSON()
-        : { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) },
-  };
-}
-port.postMessage(outcome);
+// The worker may be started before its program is known (worker-pool.ts): wait for it.
+port.once('message', (start: GuestStart) => {
+  let outcome: GuestOutcome;
+  try {
+    outcome = run(start);
+  } catch (error) {
+    outcome = {
+      kind: 'error',
+      error:
+        error instanceof OsmoError
+          ? error.toJSON()
+          : { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) },
+    };
+  }
+  port.postMessage(outcome);
+});

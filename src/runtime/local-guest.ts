@@ -2,13 +2,13 @@
  * Runs a guest in a worker thread of this process, serving its system calls on this thread's
  * event loop through the SharedArrayBuffer channel (docs/adr/0001-process-model.md).
  */
-import { Worker } from 'node:worker_threads';
 import { OsmoError } from '../core/errors.js';
 import type { RequestHandler } from './channel.js';
 import { ChannelServer, createChannelBuffer, layoutOf } from './channel.js';
 import { DirectWriteGrants, revokingHandler } from './direct-writes.js';
 import type { ClockOrigins } from './guest-clocks.js';
 import type { GuestOutcome, GuestStart } from './guest-messages.js';
+import { takeGuestWorker } from './worker-pool.js';
 
 export interface LocalGuestOptions {
   module: WebAssembly.Module;
@@ -56,12 +56,8 @@ export function startLocalGuest(options: LocalGuestOptions): LocalGuest {
     clocks: options.clocks ?? { monotonicOffsetNs: 0n, cpuOffsetNs: 0n },
     strace: options.strace ?? false,
   };
-  const worker = new Worker(new URL('./guest-worker.js', import.meta.url), {
-    workerData: start,
-    resourceLimits: { stackSizeMb: options.stackSizeMb ?? 64 },
-    stdout: false,
-    stderr: false,
-  });
+  const worker = takeGuestWorker(options.stackSizeMb);
+  worker.postMessage(start);
   worker.on('message', (o: GuestOutcome) => finish(o));
   worker.on('error', (error) => finish({ kind: 'error', error: toSerialized(error) }));
   worker.on('exit', (code) =>

@@ -1,0 +1,40 @@
+/** Timing helpers for the benchmarks: whole-command wall time, interleaved runs, medians. */
+import { spawnSync } from 'node:child_process';
+
+export interface Command {
+  label: string;
+  argv: string[];
+  /** Shell pipeline instead of argv (for stdin/stdout redirections). */
+  shell?: string;
+}
+
+export function wallMs(cmd: Command): number {
+  const start = process.hrtime.bigint();
+  const r = cmd.shell !== undefined
+    ? spawnSync('bash', ['-c', cmd.shell], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawnSync(cmd.argv[0]!, cmd.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) {
+    throw new Error(`${cmd.label} failed (status ${r.status}): ${r.stderr?.toString().slice(0, 400)}`);
+  }
+  return ms;
+}
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Runs the commands round-robin (A B C A B C …) `rounds` times; returns the median of each. */
+export function interleaved(commands: readonly Command[], rounds: number): number[] {
+  const times: number[][] = commands.map(() => []);
+  for (let r = 0; r < rounds; r++) commands.forEach((c, i) => times[i]!.push(wallMs(c)));
+  return times.map(median);
+}
+
+export function geomean(values: readonly number[]): number {
+  return Math.exp(values.reduce((s, v) => s + Math.log(v), 0) / values.length);
+}
+
+export const fmt = (v: number, digits = 2): string => v.toFixed(digits);

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench [-- SECTION… --rounds N]`: the figures BENCHMARKS.md records, each against a
+ * baseline measured in the same run (this machine is shared and noisy: interleaved rounds, medians).
+ *   kernels   CPU kernels: osmo run vs node:wasi vs native gcc -O2
+ *   syscalls  ns per clock_time_get and per 64-byte fd_write to /dev/null, vs node:wasi
+ *   startup   warm start of osmo run hello.wasm, vs node -e 0
+ *   cat       osmo run cat.wasm < 1 GiB > /dev/null, vs native cat
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { fmt, geomean, interleaved } from './measure.js';
+import type { Command } from './measure.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const node = process.execPath;
+const osmo = join(root, 'bin', 'osmo.js');
+const nodeWasi = join(root, 'dist', 'bench', 'node-wasi-runner.js');
+const kernelsDir = join(root, 'bench', 'kernels');
+const nativeDir = join(root, 'bench', 'native');
+
+const argv = process.argv.slice(2);
+const roundsAt = argv.indexOf('--rounds');
+const rounds = roundsAt >= 0 ? Number(argv[roundsAt + 1]) : 5;
+const sections = argv.filter((a, i) => !a.startsWith('--') && (roundsAt < 0 || i !== roundsAt + 1));
+const want = (s: string): boolean => sections.length === 0 || sections.includes(s);
+
+const osmoCmd = (wasm: string, ...args: string[]): Command => ({ label: `osmo ${wasm}`, argv: [node, osmo, 'run', wasm, ...args] });
+const nodeWasiCmd = (wasm: string, ...args: string[]): Command => ({
+  label: `node:wasi ${wasm}`,
+  argv: [node, '--no-warnings', nodeWasi, wasm, ...args],
+});
+
+console.log(`# Osmosis benchmarks\n`);
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, rounds ${rounds} (interleaved, medians)\n`);
+
+if (want('kernels')) {
+  if (!existsSync(nativeDir)) mkdirSync(nativeDir, { recursive: true });
+  execFileSync('bash', [join(root, 'scripts', 'build-fixtures.sh'), '--native-only', nativeDir], { stdio: 'inherit' });
+  const kernels = ['matmul', 'fib', 'qsort', 'hash', 'nbody', 'mix'];
+  console.log('## CPU kernels (wall ms, whole process)\n');
+  console.log('| kernel | native gcc -O2 | node:wasi | osmo run | osmo / node:wasi | osmo / native |');
+  console.log('|---|---|---|---|---|---|');
+  const vsWasi: number[] = [];
+  const vsNative: number[] = [];
+  for (const k of kernels) {
+    const wasm = join(kernelsDir, `${k}.wasm`);
+    const [nat, nw, os] = interleaved(
+      [{ label: `native ${k}`, argv: [join(nativeDir, k)] }, nodeWasiCmd(wasm), osmoCmd(wasm)],
+      rounds,
+    ) as [number, number, number];
+    vsWasi.push(os / nw);
+    vsNative.push(os / nat);
+    console.log(`| ${k} | ${fmt(nat, 0)} | ${fmt(nw, 0)} | ${fmt(os, 0)} | ${fmt(os / nw, 3)} | ${fmt(os / nat)} |`);
+  }
+  console.log(`| **geomean** | | | | **${fmt(geomean(vsWasi), 3)}** | **${fmt(geomean(vsNative))}** |\n`);
+}
+
+if (want('syscalls')) {
+  console.log('## System-call cost (ns per call = (run with 1 M calls − run with 0) / 1 M)\n');
+  console.log('| call | node:wasi ns | osmo ns | osmo / node:wasi |');
+  console.log('|---|---|---|---|');
+  for (const [prog, label] of [
+    ['clock1m', 'clock_time_get(MONOTONIC)'],
+    ['write1m', 'fd_write 64 B to /dev/null'],
+  ] as const) {
+    const wasm = join(kernelsDir, `${prog}.wasm`);
+    const n = 1_000_000;
+    const [nw0, nw1, os0, os1] = interleaved(
+      [nodeWasiCmd(wasm, '0'), nodeWasiCmd(wasm, String(n)), osmoCmd(wasm, '0'), osmoCmd(wasm, String(n))],
+      rounds,
+    ) as [number, number, number, number];
+    const nwNs = ((nw1 - nw0) * 1e6) / n;
+    const osNs = ((os1 - os0) * 1e6) / n;
+    console.log(`| ${label} | ${fmt(nwNs, 0)} | ${fmt(osNs, 0)} | ${fmt(osNs / nwNs)} |`);
+  }
+  console.log('');
+}
+
+if (want('startup')) {
+  const hello = join(root, 'examples', 'hello.wasm');
+  const [bare, start] = interleaved(
+    [{ label: 'node -e 0', argv: [node, '-e', '0'] }, osmoCmd(hello)],
+    Math.max(rounds, 10),
+  ) as [number, number];
+  console.log('## Warm start\n');
+  console.log('| node -e 0 ms | osmo run hello.wasm ms | ratio |');
+  console.log('|---|---|---|');
+  console.log(`| ${fmt(bare, 0)} | ${fmt(start, 0)} | ${fmt(start / bare)} |\n`);
+}
+
+if (want('cat')) {
+  const cat = join(root, 'tests', 'fixtures', 'wasm', 'cat.wasm');
+  const size = 1 << 30;
+  const feed = `head -c ${size} /dev/zero`;
+  const [nat, os] = interleaved(
+    [
+      { label: 'native cat', argv: [], shell: `${feed} | cat > /dev/null` },
+      { label: 'osmo cat', argv: [], shell: `${feed} | "${node}" "${osmo}" run "${cat}" > /dev/null` },
+    ],
+    Math.max(3, Math.min(rounds, 5)),
+  ) as [number, number];
+  const mbps = (ms: number): number => size / 1e6 / (ms / 1000);
+  console.log('## Streaming 1 GiB through stdin → stdout\n');
+  console.log('| native cat MB/s | osmo run cat.wasm MB/s | osmo / native |');
+  console.log('|---|---|---|');
+  console.log(`| ${fmt(mbps(nat), 0)} | ${fmt(mbps(os), 0)} | ${fmt(mbps(os) / mbps(nat))} |\n`);
+}
