@@ -10,12 +10,15 @@ export interface Command {
 
 export function wallMs(cmd: Command): number {
   const start = process.hrtime.bigint();
-  const r = cmd.shell !== undefined
-    ? spawnSync('bash', ['-c', cmd.shell], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawnSync(cmd.argv[0]!, cmd.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r =
+    cmd.shell !== undefined
+      ? spawnSync('bash', ['-c', cmd.shell], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawnSync(cmd.argv[0]!, cmd.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) {
-    throw new Error(`${cmd.label} failed (status ${r.status}): ${r.stderr?.toString().slice(0, 400)}`);
+    throw new Error(
+      `${cmd.label} failed (status ${r.status}): ${r.stderr?.toString().slice(0, 400)}`,
+    );
   }
   return ms;
 }

@@ -19,5 +19,7 @@ const wasi = new WASI({
   returnOnExit: true,
 });
 const module = new WebAssembly.Module(readFileSync(path));
-const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: wasi.wasiImport as never });
-process.exitCode = wasi.start(instance as never);
+const instance = new WebAssembly.Instance(module, {
+  wasi_snapshot_preview1: wasi.wasiImport as never,
+});
+process.exitCode = wasi.start(instance);

@@ -27,21 +27,30 @@ const rounds = roundsAt >= 0 ? Number(argv[roundsAt + 1]) : 5;
 const sections = argv.filter((a, i) => !a.startsWith('--') && (roundsAt < 0 || i !== roundsAt + 1));
 const want = (s: string): boolean => sections.length === 0 || sections.includes(s);
 
-const osmoCmd = (wasm: string, ...args: string[]): Command => ({ label: `osmo ${wasm}`, argv: [node, osmo, 'run', wasm, ...args] });
+const osmoCmd = (wasm: string, ...args: string[]): Command => ({
+  label: `osmo ${wasm}`,
+  argv: [node, osmo, 'run', wasm, ...args],
+});
 const nodeWasiCmd = (wasm: string, ...args: string[]): Command => ({
   label: `node:wasi ${wasm}`,
   argv: [node, '--no-warnings', nodeWasi, wasm, ...args],
 });
 
 console.log(`# Osmosis benchmarks\n`);
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, rounds ${rounds} (interleaved, medians)\n`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, rounds ${rounds} (interleaved, medians)\n`,
+);
 
 if (want('kernels')) {
   if (!existsSync(nativeDir)) mkdirSync(nativeDir, { recursive: true });
-  execFileSync('bash', [join(root, 'scripts', 'build-fixtures.sh'), '--native-only', nativeDir], { stdio: 'inherit' });
+  execFileSync('bash', [join(root, 'scripts', 'build-fixtures.sh'), '--native-only', nativeDir], {
+    stdio: 'inherit',
+  });
   const kernels = ['matmul', 'fib', 'qsort', 'hash', 'nbody', 'mix'];
   console.log('## CPU kernels (wall ms, whole process)\n');
-  console.log('| kernel | native gcc -O2 | node:wasi | osmo run | osmo / node:wasi | osmo / native |');
+  console.log(
+    '| kernel | native gcc -O2 | node:wasi | osmo run | osmo / node:wasi | osmo / native |',
+  );
   console.log('|---|---|---|---|---|---|');
   const vsWasi: number[] = [];
   const vsNative: number[] = [];
@@ -53,9 +62,13 @@ if (want('kernels')) {
     ) as [number, number, number];
     vsWasi.push(os / nw);
     vsNative.push(os / nat);
-    console.log(`| ${k} | ${fmt(nat, 0)} | ${fmt(nw, 0)} | ${fmt(os, 0)} | ${fmt(os / nw, 3)} | ${fmt(os / nat)} |`);
+    console.log(
+      `| ${k} | ${fmt(nat, 0)} | ${fmt(nw, 0)} | ${fmt(os, 0)} | ${fmt(os / nw, 3)} | ${fmt(os / nat)} |`,
+    );
   }
-  console.log(`| **geomean** | | | | **${fmt(geomean(vsWasi), 3)}** | **${fmt(geomean(vsNative))}** |\n`);
+  console.log(
+    `| **geomean** | | | | **${fmt(geomean(vsWasi), 3)}** | **${fmt(geomean(vsNative))}** |\n`,
+  );
 }
 
 if (want('syscalls')) {
@@ -69,7 +82,12 @@ if (want('syscalls')) {
     const wasm = join(kernelsDir, `${prog}.wasm`);
     const n = 1_000_000;
     const [nw0, nw1, os0, os1] = interleaved(
-      [nodeWasiCmd(wasm, '0'), nodeWasiCmd(wasm, String(n)), osmoCmd(wasm, '0'), osmoCmd(wasm, String(n))],
+      [
+        nodeWasiCmd(wasm, '0'),
+        nodeWasiCmd(wasm, String(n)),
+        osmoCmd(wasm, '0'),
+        osmoCmd(wasm, String(n)),
+      ],
       rounds,
     ) as [number, number, number, number];
     const nwNs = ((nw1 - nw0) * 1e6) / n;
@@ -98,7 +116,11 @@ if (want('cat')) {
   const [nat, os] = interleaved(
     [
       { label: 'native cat', argv: [], shell: `${feed} | cat > /dev/null` },
-      { label: 'osmo cat', argv: [], shell: `${feed} | "${node}" "${osmo}" run "${cat}" > /dev/null` },
+      {
+        label: 'osmo cat',
+        argv: [],
+        shell: `${feed} | "${node}" "${osmo}" run "${cat}" > /dev/null`,
+      },
     ],
     Math.max(3, Math.min(rounds, 5)),
   ) as [number, number];

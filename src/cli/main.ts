@@ -15,7 +15,9 @@ export function buildProgram(): Command {
   registerRun(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
-    cmd.configureOutput({ outputError: (text) => warn(`${cmd.name()}: ${text.replace(/^error: /, '').trimEnd()}`) });
+    cmd.configureOutput({
+      outputError: (text) => warn(`${cmd.name()}: ${text.replace(/^error: /, '').trimEnd()}`),
+    });
   }
   return program;
 }

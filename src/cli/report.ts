@@ -12,6 +12,8 @@ export function fail(error: unknown): number {
     warn(error.message);
     return exitCodeFor(error.code);
   }
-  warn(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  warn(
+    `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
   return ExitCode.INTERNAL;
 }

@@ -13,7 +13,7 @@ import { loadProgram } from '../runtime/load-program.js';
 import { startLocalGuest } from '../runtime/local-guest.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
 import { formatTrap } from '../runtime/trap.js';
-import { EXIT_CODES_HELP, ExitCode, exitCodeFor } from './exit-codes.js';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { collect, parseEnvAssignment, parseSize } from './options.js';
 import { fail, warn } from './report.js';
 
@@ -81,7 +81,8 @@ export function preopensFor(dirs: readonly string[], cwd: string): Preopen[] {
       throw new OsmoError('E_NOT_FOUND', `--dir ${spec}: ${hostPath} does not exist`);
     }
     if (!isDir) throw new OsmoError('E_USAGE', `--dir ${spec}: ${hostPath} is not a directory`);
-    if (guest === '') throw new OsmoError('E_USAGE', `--dir ${spec}: the guest path after ':' is empty`);
+    if (guest === '')
+      throw new OsmoError('E_USAGE', `--dir ${spec}: the guest path after ':' is empty`);
     return { guestPath: guest, hostPath };
   });
 }
@@ -110,7 +111,10 @@ export function registerRun(program: Command): void {
       collect,
       [],
     )
-    .option('--max-memory <SIZE>', 'most memory the program may have, e.g. 512M, 2G (plain number: MiB)')
+    .option(
+      '--max-memory <SIZE>',
+      'most memory the program may have, e.g. 512M, 2G (plain number: MiB)',
+    )
     .option('--strace', 'print every system call with its arguments, result and duration to stderr')
     .passThroughOptions()
     .addHelpText(
@@ -130,7 +134,8 @@ ${EXIT_CODES_HELP}`,
 async function runProgram(path: string, args: string[], opts: RunOptions): Promise<number> {
   let backend: HostBackend | undefined;
   try {
-    const maxMemoryBytes = opts.maxMemory === undefined ? undefined : parseSize(opts.maxMemory, '--max-memory');
+    const maxMemoryBytes =
+      opts.maxMemory === undefined ? undefined : parseSize(opts.maxMemory, '--max-memory');
     const program = loadProgram(path, maxMemoryBytes === undefined ? {} : { maxMemoryBytes });
     const preopens = preopensFor(opts.dir, process.cwd());
     const env = environmentFor(opts.inheritEnv, opts.env);
@@ -140,7 +145,9 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       module: program.module,
       args: [path, ...args],
       env,
-      handler: createSyscallHandler(deputy, (error) => warn(`bad system-call request from the guest: ${String(error)}`)),
+      handler: createSyscallHandler(deputy, (error) =>
+        warn(`bad system-call request from the guest: ${String(error)}`),
+      ),
       strace: opts.strace,
     });
     const onSignal = (signal: NodeJS.Signals, code: number) => () => {

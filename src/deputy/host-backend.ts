@@ -134,8 +134,12 @@ export class HostBackend implements SyscallBackend {
       try {
         if (p.root !== undefined) {
           hostPath = fs.realpathSync(nodePath.resolve(p.hostPath));
-          rel = nodePath.relative(root, hostPath).split(nodePath.sep).filter((c) => c !== '');
-          if (rel[0] === '..') throw Object.assign(new Error(`${hostPath} is not below ${root}`), { code: 'EINVAL' });
+          rel = nodePath
+            .relative(root, hostPath)
+            .split(nodePath.sep)
+            .filter((c) => c !== '');
+          if (rel[0] === '..')
+            throw Object.assign(new Error(`${hostPath} is not below ${root}`), { code: 'EINVAL' });
         }
         hostFd = fs.openSync(hostPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
       } catch (e) {

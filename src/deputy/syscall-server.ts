@@ -11,9 +11,16 @@ import type { MaybePromise, Result, SyscallBackend } from '../wasi/backend.js';
 type Answer = number | Result<ResultValue>;
 type Method = (...args: ServerArg[]) => MaybePromise<Answer>;
 
-export type SyscallHandler = (request: DataView, length: number, response: DataView) => number | Promise<number>;
+export type SyscallHandler = (
+  request: DataView,
+  length: number,
+  response: DataView,
+) => number | Promise<number>;
 
-export function createSyscallHandler(backend: SyscallBackend, onBadRequest: (error: unknown) => void): SyscallHandler {
+export function createSyscallHandler(
+  backend: SyscallBackend,
+  onBadRequest: (error: unknown) => void,
+): SyscallHandler {
   return (request, length, response) => {
     let op: number;
     let answer: MaybePromise<Answer>;

@@ -22,7 +22,8 @@ import { RESPONSE_DATA_OFFSET, SYSCALLS } from './syscall-table.js';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-export type ClientArg = number | bigint | string | Uint8Array | readonly Uint8Array[] | Subscription[];
+export type ClientArg =
+  number | bigint | string | Uint8Array | readonly Uint8Array[] | Subscription[];
 export type ServerArg = number | bigint | string | Uint8Array | Subscription[];
 
 function overflow(what: string): never {
@@ -229,7 +230,11 @@ export type ResultValue =
  * Encodes a backend answer (an errno or a Result) into `view`; returns the response length.
  * For 'count'/'recv' the bytes are already in place (the dest view pointed there).
  */
-export function encodeResponse(view: DataView, op: number, answer: number | Result<ResultValue>): number {
+export function encodeResponse(
+  view: DataView,
+  op: number,
+  answer: number | Result<ResultValue>,
+): number {
   const kind: ResultKind = specOf(op).result;
   const c = new Cursor(view, 0, view.byteLength);
   if (typeof answer === 'number') {
@@ -302,7 +307,8 @@ export function encodeResponse(view: DataView, op: number, answer: number | Resu
     }
     case 'count':
     case 'recv': {
-      const r = typeof v === 'number' ? { size: v, roflags: 0 } : (v as { size: number; roflags: number });
+      const r =
+        typeof v === 'number' ? { size: v, roflags: 0 } : (v as { size: number; roflags: number });
       c.putU32(r.size);
       c.putU32(r.roflags);
       c.pos = RESPONSE_DATA_OFFSET + r.size;
@@ -330,7 +336,10 @@ export function decodeResponse(view: DataView, length: number, op: number): Resu
       const filetype = c.u8() as Filetype;
       c.u8();
       const flags = c.u16();
-      return { ok: true, value: { filetype, flags, rightsBase: c.u64(), rightsInheriting: c.u64() } };
+      return {
+        ok: true,
+        value: { filetype, flags, rightsBase: c.u64(), rightsInheriting: c.u64() },
+      };
     }
     case 'filestat': {
       const dev = c.u64();
@@ -340,7 +349,16 @@ export function decodeResponse(view: DataView, length: number, op: number): Resu
       c.u16();
       return {
         ok: true,
-        value: { dev, ino, filetype, nlink: c.u64(), size: c.u64(), atim: c.u64(), mtim: c.u64(), ctim: c.u64() },
+        value: {
+          dev,
+          ino,
+          filetype,
+          nlink: c.u64(),
+          size: c.u64(),
+          atim: c.u64(),
+          mtim: c.u64(),
+          ctim: c.u64(),
+        },
       };
     }
     case 'bytes':

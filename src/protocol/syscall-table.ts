@@ -45,7 +45,11 @@ export const SYSCALLS = [
   { name: 'fdWrite', args: ['u32', 'data'], result: 'u32' },
   { name: 'pathCreateDirectory', args: ['u32', 'str'], result: 'none' },
   { name: 'pathFilestatGet', args: ['u32', 'u32', 'str'], result: 'filestat' },
-  { name: 'pathFilestatSetTimes', args: ['u32', 'u32', 'str', 'u64', 'u64', 'u32'], result: 'none' },
+  {
+    name: 'pathFilestatSetTimes',
+    args: ['u32', 'u32', 'str', 'u64', 'u64', 'u32'],
+    result: 'none',
+  },
   { name: 'pathLink', args: ['u32', 'u32', 'str', 'u32', 'str'], result: 'none' },
   { name: 'pathOpen', args: ['u32', 'u32', 'str', 'u32', 'u64', 'u64', 'u32'], result: 'u32' },
   { name: 'pathReadlink', args: ['u32', 'str'], result: 'bytes' },
@@ -62,7 +66,9 @@ export const SYSCALLS = [
 
 export type SyscallName = (typeof SYSCALLS)[number]['name'];
 
-export const SYSCALL_IDS: ReadonlyMap<string, number> = new Map(SYSCALLS.map((s, i) => [s.name, i]));
+export const SYSCALL_IDS: ReadonlyMap<string, number> = new Map(
+  SYSCALLS.map((s, i) => [s.name, i]),
+);
 
 /** Where the bytes of a 'count' or 'recv' result start in a response (errno, n, roflags, pad). */
 export const RESPONSE_DATA_OFFSET = 16;

@@ -41,7 +41,10 @@ export function createChannelPort(client: ChannelClient): GuestSyscalls {
   const sockSend = id('sockSend');
 
   /** Sends `data` in pieces that fit the channel; stops at the first short or failed piece. */
-  function chunked(data: readonly Uint8Array[], send: (piece: Uint8Array[], done: number) => Result<ResultValue>): Result<number> {
+  function chunked(
+    data: readonly Uint8Array[],
+    send: (piece: Uint8Array[], done: number) => Result<ResultValue>,
+  ): Result<number> {
     let total = 0;
     for (const c of data) total += c.length;
     if (total <= maxWrite) return send(data as Uint8Array[], 0) as Result<number>;
@@ -56,7 +59,8 @@ export function createChannelPort(client: ChannelClient): GuestSyscalls {
     return { ok: true, value: done };
   }
 
-  port.fdWrite = (fd: number, data: readonly Uint8Array[]) => chunked(data, (p) => call(fdWrite, [fd, p]));
+  port.fdWrite = (fd: number, data: readonly Uint8Array[]) =>
+    chunked(data, (p) => call(fdWrite, [fd, p]));
   port.fdPwrite = (fd: number, data: readonly Uint8Array[], offset: bigint) =>
     chunked(data, (p, done) => call(fdPwrite, [fd, p, offset + BigInt(done)]));
   port.sockSend = (fd: number, data: readonly Uint8Array[], flags: number) =>
@@ -65,8 +69,10 @@ export function createChannelPort(client: ChannelClient): GuestSyscalls {
   const fdPread = id('fdPread');
   const sockRecv = id('sockRecv');
   port.fdRead = (fd: number, length: number) => call(fdRead, [fd, Math.min(length, maxRead)]);
-  port.fdPread = (fd: number, length: number, offset: bigint) => call(fdPread, [fd, Math.min(length, maxRead), offset]);
-  port.sockRecv = (fd: number, length: number, flags: number) => call(sockRecv, [fd, Math.min(length, maxRead), flags]);
+  port.fdPread = (fd: number, length: number, offset: bigint) =>
+    call(fdPread, [fd, Math.min(length, maxRead), offset]);
+  port.sockRecv = (fd: number, length: number, flags: number) =>
+    call(sockRecv, [fd, Math.min(length, maxRead), flags]);
 
   return port as unknown as GuestSyscalls;
 }

@@ -155,7 +155,11 @@ export class ChannelServer {
       this.lastSeq = seq;
       let answer: number | Promise<number>;
       try {
-        answer = this.handler(this.layout.request, Atomics.load(ctl, Ctl.REQ_LEN), this.layout.response);
+        answer = this.handler(
+          this.layout.request,
+          Atomics.load(ctl, Ctl.REQ_LEN),
+          this.layout.response,
+        );
       } catch (error) {
         this.onError(error);
         return;

@@ -23,11 +23,13 @@ export class DirectWriteGrants {
   constructor(private readonly control: Int32Array) {}
 
   grant(guestFd: number, hostFd: number): void {
-    if (guestFd < DIRECT_WRITE_SLOTS) Atomics.store(this.control, Ctl.DIRECT_WRITES + guestFd, hostFd + 1);
+    if (guestFd < DIRECT_WRITE_SLOTS)
+      Atomics.store(this.control, Ctl.DIRECT_WRITES + guestFd, hostFd + 1);
   }
 
   revoke(guestFd: number): void {
-    if (guestFd >= 0 && guestFd < DIRECT_WRITE_SLOTS) Atomics.store(this.control, Ctl.DIRECT_WRITES + guestFd, 0);
+    if (guestFd >= 0 && guestFd < DIRECT_WRITE_SLOTS)
+      Atomics.store(this.control, Ctl.DIRECT_WRITES + guestFd, 0);
   }
 
   revokeAll(): void {
@@ -51,7 +53,10 @@ const FD_CLOSE = SYSCALL_IDS.get('fdClose');
 const FD_RENUMBER = SYSCALL_IDS.get('fdRenumber');
 
 /** Wraps the deputy's handler so that closing or renumbering a granted fd revokes it first. */
-export function revokingHandler(handler: RequestHandler, grants: DirectWriteGrants): RequestHandler {
+export function revokingHandler(
+  handler: RequestHandler,
+  grants: DirectWriteGrants,
+): RequestHandler {
   return (request, length, response) => {
     if (length >= 8) {
       const op = request.getUint16(0, true);

@@ -35,7 +35,8 @@ function threadCpuReader(): () => bigint {
   // Node 20 has no per-thread CPU time; Linux keeps it, in ns, in schedstat's first field.
   try {
     readFileSync('/proc/thread-self/schedstat', 'latin1');
-    return () => BigInt(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ', 1)[0] ?? '0');
+    return () =>
+      BigInt(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ', 1)[0] ?? '0');
   } catch {
     return () => {
       const u = process.cpuUsage();
@@ -55,7 +56,11 @@ export function createGuestClocks(origins: ClockOrigins): GuestClocks {
     time(id) {
       switch (id) {
         case Clockid.REALTIME:
-          return BigInt(originWholeMs) * 1_000_000n + originRestNs + BigInt(Math.round(performance.now() * 1e6));
+          return (
+            BigInt(originWholeMs) * 1_000_000n +
+            originRestNs +
+            BigInt(Math.round(performance.now() * 1e6))
+          );
         case Clockid.MONOTONIC:
           return process.hrtime.bigint() + origins.monotonicOffsetNs;
         case Clockid.PROCESS_CPUTIME_ID:

@@ -17,8 +17,10 @@ import { signalInfo } from './signals.js';
 import { describeTrap } from './trap.js';
 
 /** Thrown to unwind the guest's stack when it ends itself. */
-class GuestEnd {
-  constructor(readonly outcome: GuestOutcome) {}
+class GuestEnd extends Error {
+  constructor(readonly outcome: GuestOutcome) {
+    super(outcome.kind);
+  }
 }
 
 function run(start: GuestStart): GuestOutcome {
@@ -61,30 +63,36 @@ function run(start: GuestStart): GuestOutcome {
         record(name, args, errno, ns) {
           const shown = args.map((a) => (typeof a === 'bigint' ? `${a}` : String(a))).join(', ');
           const result = errno < 0 ? '' : ` = ${errno} ${errnoName(errno)}`;
-          writeSync(2, `[strace] ${name}(${shown})${result} <${(Number(ns) / 1e3).toFixed(1)} µs>\n`);
+          writeSync(
+            2,
+            `[strace] ${name}(${shown})${result} <${(Number(ns) / 1e3).toFixed(1)} µs>\n`,
+          );
         },
       }
     : undefined;
 
-  let memory: WebAssembly.Memory | undefined;
+  // The imports need the memory, which exists only once the instance does.
+  const bound: { memory?: WebAssembly.Memory } = {};
   const imports = createWasiImports(
     port,
     ctx,
     () => {
-      if (memory === undefined) throw new OsmoError('E_INTERNAL', 'guest memory used before instantiation');
-      return memory;
+      if (bound.memory === undefined)
+        throw new OsmoError('E_INTERNAL', 'guest memory used before instantiation');
+      return bound.memory;
     },
     tracer,
   );
   const instance = new WebAssembly.Instance(start.module, { [MODULE_NAME]: imports });
-  memory = instance.exports.memory as WebAssembly.Memory;
+  bound.memory = instance.exports.memory as WebAssembly.Memory;
   const entry = instance.exports._start as () => void;
   try {
     entry();
     return { kind: 'exit', code: 0 };
   } catch (error) {
     if (error instanceof GuestEnd) return error.outcome;
-    if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) return describeTrap(error);
+    if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError)
+      return describeTrap(error);
     throw error;
   }
 }

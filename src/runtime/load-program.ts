@@ -30,7 +30,13 @@ export function readProgramFile(path: string): Uint8Array {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code);
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : String(code);
     throw new OsmoError('E_NOT_FOUND', `cannot read program ${path}: ${why}`, { cause: error });
   }
 }
@@ -54,8 +60,13 @@ export function loadProgram(path: string, options: LoadOptions = {}): Program {
   try {
     module = new WebAssembly.Module(bytes);
   } catch (error) {
-    const detail = error instanceof Error ? error.message.replace(/^WebAssembly\.Module\(\): /, '') : String(error);
-    throw new OsmoError('E_BAD_WASM', `${path} is not a valid WebAssembly module: ${detail}`, { cause: error });
+    const detail =
+      error instanceof Error
+        ? error.message.replace(/^WebAssembly\.Module\(\): /, '')
+        : String(error);
+    throw new OsmoError('E_BAD_WASM', `${path} is not a valid WebAssembly module: ${detail}`, {
+      cause: error,
+    });
   }
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.module !== MODULE_NAME || imp.kind !== 'function' || !WASI_NAMES.has(imp.name)) {
@@ -67,12 +78,23 @@ export function loadProgram(path: string, options: LoadOptions = {}): Program {
   }
   const exports = WebAssembly.Module.exports(module);
   if (!exports.some((e) => e.name === '_start' && e.kind === 'function')) {
-    throw new OsmoError('E_NO_START', `${path} has no _start function: build it as a WASI command (not a library/reactor)`);
+    throw new OsmoError(
+      'E_NO_START',
+      `${path} has no _start function: build it as a WASI command (not a library/reactor)`,
+    );
   }
   if (!exports.some((e) => e.name === 'memory' && e.kind === 'memory')) {
-    throw new OsmoError('E_BAD_WASM', `${path} does not export its memory, which WASI programs must do`);
+    throw new OsmoError(
+      'E_BAD_WASM',
+      `${path} does not export its memory, which WASI programs must do`,
+    );
   }
-  return { path, module, hash: createHash('sha256').update(original).digest('hex'), initialMemoryBytes };
+  return {
+    path,
+    module,
+    hash: createHash('sha256').update(original).digest('hex'),
+    initialMemoryBytes,
+  };
 }
 
 function mib(bytes: number): string {

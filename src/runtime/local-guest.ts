@@ -61,7 +61,13 @@ export function startLocalGuest(options: LocalGuestOptions): LocalGuest {
   worker.on('message', (o: GuestOutcome) => finish(o));
   worker.on('error', (error) => finish({ kind: 'error', error: toSerialized(error) }));
   worker.on('exit', (code) =>
-    finish({ kind: 'error', error: { code: 'E_INTERNAL', message: `guest thread ended without an outcome (exit ${code})` } }),
+    finish({
+      kind: 'error',
+      error: {
+        code: 'E_INTERNAL',
+        message: `guest thread ended without an outcome (exit ${code})`,
+      },
+    }),
   );
   server.start();
   return {
@@ -73,7 +79,9 @@ export function startLocalGuest(options: LocalGuestOptions): LocalGuest {
   };
 }
 
-function toSerialized(error: unknown): { code: 'E_INTERNAL'; message: string } | ReturnType<OsmoError['toJSON']> {
+function toSerialized(
+  error: unknown,
+): { code: 'E_INTERNAL'; message: string } | ReturnType<OsmoError['toJSON']> {
   if (error instanceof OsmoError) return error.toJSON();
   return { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }

@@ -14,11 +14,17 @@ export function describeTrap(error: Error): Extract<GuestOutcome, { kind: 'trap'
     return { kind: 'trap', message, functionName: name, location: named[2] };
   }
   const anon = ANON_FRAME.exec(stack);
-  return anon?.[1] !== undefined ? { kind: 'trap', message, location: anon[1] } : { kind: 'trap', message };
+  return anon?.[1] !== undefined
+    ? { kind: 'trap', message, location: anon[1] }
+    : { kind: 'trap', message };
 }
 
 export function formatTrap(t: Extract<GuestOutcome, { kind: 'trap' }>): string {
   const where =
-    t.functionName !== undefined ? ` in function ${t.functionName}` : t.location !== undefined ? ` at ${t.location}` : '';
+    t.functionName !== undefined
+      ? ` in function ${t.functionName}`
+      : t.location !== undefined
+        ? ` at ${t.location}`
+        : '';
   return `trap: ${t.message}${where}`;
 }

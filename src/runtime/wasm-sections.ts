@@ -60,7 +60,8 @@ export function parseSections(bytes: Uint8Array): Section[] {
   while (pos < bytes.length) {
     const id = bytes[pos++] as number;
     const [size, start] = readLeb(bytes, pos);
-    if (start + size > bytes.length) bad(`truncated module (section ${id} needs ${size} bytes, ${bytes.length - start} left)`);
+    if (start + size > bytes.length)
+      bad(`truncated module (section ${id} needs ${size} bytes, ${bytes.length - start} left)`);
     sections.push({ id, payload: bytes.subarray(start, start + size) });
     pos = start + size;
   }
@@ -81,7 +82,11 @@ export function memoryLimits(sections: readonly Section[]): MemoryLimits | undef
 }
 
 /** Returns the module with its (single) memory's maximum lowered to `maxPages`. */
-export function withMemoryMax(bytes: Uint8Array, sections: readonly Section[], maxPages: number): Uint8Array {
+export function withMemoryMax(
+  bytes: Uint8Array,
+  sections: readonly Section[],
+  maxPages: number,
+): Uint8Array {
   const limits = memoryLimits(sections);
   if (limits === undefined) return bytes;
   const newMax = limits.maxPages === undefined ? maxPages : Math.min(limits.maxPages, maxPages);

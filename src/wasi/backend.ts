@@ -35,7 +35,12 @@ export interface SyscallBackend {
   fdFdstatSetRights(fd: number, base: bigint, inheriting: bigint): MaybePromise<number>;
   fdFilestatGet(fd: number): MaybePromise<Result<Filestat>>;
   fdFilestatSetSize(fd: number, size: bigint): MaybePromise<number>;
-  fdFilestatSetTimes(fd: number, atim: bigint, mtim: bigint, fstFlags: number): MaybePromise<number>;
+  fdFilestatSetTimes(
+    fd: number,
+    atim: bigint,
+    mtim: bigint,
+    fstFlags: number,
+  ): MaybePromise<number>;
   /** Reads at `offset` into `dest` (up to dest.length bytes); value = bytes read. */
   fdPread(fd: number, dest: Uint8Array, offset: bigint): MaybePromise<Result<number>>;
   /** The guest-visible name of a preopened directory (fd_prestat_get / fd_prestat_dir_name). */
@@ -63,7 +68,13 @@ export interface SyscallBackend {
     mtim: bigint,
     fstFlags: number,
   ): MaybePromise<number>;
-  pathLink(oldFd: number, oldFlags: number, oldPath: string, newFd: number, newPath: string): MaybePromise<number>;
+  pathLink(
+    oldFd: number,
+    oldFlags: number,
+    oldPath: string,
+    newFd: number,
+    newPath: string,
+  ): MaybePromise<number>;
   pathOpen(
     fd: number,
     lookupFlags: number,

@@ -15,7 +15,11 @@ export type GuestSyscalls = {
   /** Bytes read (at most `length`); the view is valid until the next call. */
   fdRead(fd: number, length: number): Result<Uint8Array>;
   fdPread(fd: number, length: number, offset: bigint): Result<Uint8Array>;
-  sockRecv(fd: number, length: number, riFlags: number): Result<{ data: Uint8Array; roflags: number }>;
+  sockRecv(
+    fd: number,
+    length: number,
+    riFlags: number,
+  ): Result<{ data: Uint8Array; roflags: number }>;
   fdWrite(fd: number, data: readonly Uint8Array[]): Result<number>;
   fdPwrite(fd: number, data: readonly Uint8Array[], offset: bigint): Result<number>;
   sockSend(fd: number, data: readonly Uint8Array[], siFlags: number): Result<number>;

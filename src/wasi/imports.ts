@@ -123,7 +123,8 @@ export function createWasiImports(
     outPtr = u32(outPtr);
     nsubs = u32(nsubs);
     if (nsubs === 0) return Errno.INVAL;
-    if (!ok(inPtr, nsubs * SUBSCRIPTION_SIZE) || !ok(outPtr, nsubs * EVENT_SIZE)) return Errno.FAULT;
+    if (!ok(inPtr, nsubs * SUBSCRIPTION_SIZE) || !ok(outPtr, nsubs * EVENT_SIZE))
+      return Errno.FAULT;
     if (!ok(u32(neventsPtr), 4)) return Errno.FAULT;
     const subs: Subscription[] = [];
     const immediate: Event[] = [];
@@ -138,7 +139,13 @@ export function createWasiImports(
       // Clocks belong to the guest: turn every clock subscription into a relative delay.
       const now = ctx.clockTime(s.clockId);
       if (now === undefined) {
-        immediate.push({ userdata: s.userdata, error: Errno.INVAL, type: Eventtype.CLOCK, nbytes: 0n, flags: 0 });
+        immediate.push({
+          userdata: s.userdata,
+          error: Errno.INVAL,
+          type: Eventtype.CLOCK,
+          nbytes: 0n,
+          flags: 0,
+        });
         continue;
       }
       const absolute = (s.flags & Subclockflags.SUBSCRIPTION_CLOCK_ABSTIME) !== 0;
@@ -155,11 +162,18 @@ export function createWasiImports(
     } else {
       // Only clocks: sleep here, without a round trip to the deputy.
       let min = -1n;
-      for (const s of subs) if (s.type === Eventtype.CLOCK && (min < 0n || s.timeout < min)) min = s.timeout;
+      for (const s of subs)
+        if (s.type === Eventtype.CLOCK && (min < 0n || s.timeout < min)) min = s.timeout;
       if (min > 0n) ctx.sleep(min);
       events = subs
         .filter((s) => s.type === Eventtype.CLOCK && s.timeout <= min)
-        .map((s) => ({ userdata: s.userdata, error: 0, type: Eventtype.CLOCK, nbytes: 0n, flags: 0 }));
+        .map((s) => ({
+          userdata: s.userdata,
+          error: 0,
+          type: Eventtype.CLOCK,
+          nbytes: 0n,
+          flags: 0,
+        }));
     }
     mem();
     events.forEach((e, i) => writeEvent(view, outPtr + i * EVENT_SIZE, e));
@@ -185,7 +199,8 @@ export function createWasiImports(
 
     fd_advise: (fd: number, offset: bigint, len: bigint, advice: number) =>
       port.fdAdvise(u32(fd), u64(offset), u64(len), u32(advice)),
-    fd_allocate: (fd: number, offset: bigint, len: bigint) => port.fdAllocate(u32(fd), u64(offset), u64(len)),
+    fd_allocate: (fd: number, offset: bigint, len: bigint) =>
+      port.fdAllocate(u32(fd), u64(offset), u64(len)),
     fd_close: (fd: number) => port.fdClose(u32(fd)),
     fd_datasync: (fd: number) => port.fdDatasync(u32(fd)),
     fd_fdstat_get: (fd: number, ptr: number) => {
@@ -196,7 +211,8 @@ export function createWasiImports(
       writeFdstat(view, u32(ptr), r.value);
       return Errno.SUCCESS;
     },
-    fd_fdstat_set_flags: (fd: number, flags: number) => port.fdFdstatSetFlags(u32(fd), flags & 0xffff),
+    fd_fdstat_set_flags: (fd: number, flags: number) =>
+      port.fdFdstatSetFlags(u32(fd), flags & 0xffff),
     fd_fdstat_set_rights: (fd: number, base: bigint, inheriting: bigint) =>
       port.fdFdstatSetRights(u32(fd), u64(base), u64(inheriting)),
     fd_filestat_get: (fd: number, ptr: number) => {
@@ -299,14 +315,30 @@ export function createWasiImports(
       writeFilestat(view, u32(ptr), r.value);
       return Errno.SUCCESS;
     },
-    path_filestat_set_times: (fd: number, flags: number, p: number, len: number, atim: bigint, mtim: bigint, fst: number) => {
+    path_filestat_set_times: (
+      fd: number,
+      flags: number,
+      p: number,
+      len: number,
+      atim: bigint,
+      mtim: bigint,
+      fst: number,
+    ) => {
       mem();
       const s = path(p, len);
       return typeof s === 'number'
         ? s
         : port.pathFilestatSetTimes(u32(fd), u32(flags), s, u64(atim), u64(mtim), fst & 0xffff);
     },
-    path_link: (oldFd: number, oldFlags: number, op: number, olen: number, newFd: number, np: number, nlen: number) => {
+    path_link: (
+      oldFd: number,
+      oldFlags: number,
+      op: number,
+      olen: number,
+      newFd: number,
+      np: number,
+      nlen: number,
+    ) => {
       mem();
       const from = path(op, olen);
       if (typeof from === 'number') return from;
@@ -329,10 +361,25 @@ export function createWasiImports(
       const s = path(p, len);
       if (typeof s === 'number') return s;
       if (!ok(u32(fdPtr), 4)) return Errno.FAULT;
-      const r = port.pathOpen(u32(fd), u32(dirflags), s, oflags & 0xffff, u64(base), u64(inheriting), fdflags & 0xffff);
+      const r = port.pathOpen(
+        u32(fd),
+        u32(dirflags),
+        s,
+        oflags & 0xffff,
+        u64(base),
+        u64(inheriting),
+        fdflags & 0xffff,
+      );
       return r.ok ? (mem(), putU32(fdPtr, r.value)) : r.errno;
     },
-    path_readlink: (fd: number, p: number, len: number, buf: number, bufLen: number, used: number) => {
+    path_readlink: (
+      fd: number,
+      p: number,
+      len: number,
+      buf: number,
+      bufLen: number,
+      used: number,
+    ) => {
       mem();
       const s = path(p, len);
       if (typeof s === 'number') return s;
@@ -349,7 +396,14 @@ export function createWasiImports(
       const s = path(p, len);
       return typeof s === 'number' ? s : port.pathRemoveDirectory(u32(fd), s);
     },
-    path_rename: (fd: number, op: number, olen: number, newFd: number, np: number, nlen: number) => {
+    path_rename: (
+      fd: number,
+      op: number,
+      olen: number,
+      newFd: number,
+      np: number,
+      nlen: number,
+    ) => {
       mem();
       const from = path(op, olen);
       if (typeof from === 'number') return from;
@@ -388,7 +442,14 @@ export function createWasiImports(
       const r = port.sockAccept(u32(fd), flags & 0xffff);
       return r.ok ? (mem(), putU32(fdPtr, r.value)) : r.errno;
     },
-    sock_recv: (fd: number, iovs: number, count: number, riFlags: number, lenPtr: number, flagsPtr: number) => {
+    sock_recv: (
+      fd: number,
+      iovs: number,
+      count: number,
+      riFlags: number,
+      lenPtr: number,
+      flagsPtr: number,
+    ) => {
       mem();
       const dests = readIovecs(view, bytes, u32(iovs), u32(count));
       if (dests === null || !ok(u32(lenPtr), 4) || !ok(u32(flagsPtr), 2)) return Errno.FAULT;
@@ -417,7 +478,7 @@ function traced(fns: Record<string, ImportFn>, tracer: SyscallTracer): Record<st
   const out: Record<string, ImportFn> = {};
   for (const [name, fn] of Object.entries(fns)) {
     const call = fn as (...args: unknown[]) => number | undefined;
-    out[name] = ((...args: unknown[]) => {
+    out[name] = (...args: unknown[]) => {
       const start = tracer.now();
       let errno = -1;
       try {
@@ -427,19 +488,56 @@ function traced(fns: Record<string, ImportFn>, tracer: SyscallTracer): Record<st
       } finally {
         tracer.record(name, args, errno, tracer.now() - start);
       }
-    }) as ImportFn;
+    };
   }
   return out;
 }
 
 export const WASI_FUNCTION_NAMES: readonly string[] = [
-  'args_get', 'args_sizes_get', 'environ_get', 'environ_sizes_get', 'clock_res_get',
-  'clock_time_get', 'fd_advise', 'fd_allocate', 'fd_close', 'fd_datasync', 'fd_fdstat_get',
-  'fd_fdstat_set_flags', 'fd_fdstat_set_rights', 'fd_filestat_get', 'fd_filestat_set_size',
-  'fd_filestat_set_times', 'fd_pread', 'fd_prestat_get', 'fd_prestat_dir_name', 'fd_pwrite',
-  'fd_read', 'fd_readdir', 'fd_renumber', 'fd_seek', 'fd_sync', 'fd_tell', 'fd_write',
-  'path_create_directory', 'path_filestat_get', 'path_filestat_set_times', 'path_link',
-  'path_open', 'path_readlink', 'path_remove_directory', 'path_rename', 'path_symlink',
-  'path_unlink_file', 'poll_oneoff', 'proc_exit', 'proc_raise', 'sched_yield', 'random_get',
-  'sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown',
+  'args_get',
+  'args_sizes_get',
+  'environ_get',
+  'environ_sizes_get',
+  'clock_res_get',
+  'clock_time_get',
+  'fd_advise',
+  'fd_allocate',
+  'fd_close',
+  'fd_datasync',
+  'fd_fdstat_get',
+  'fd_fdstat_set_flags',
+  'fd_fdstat_set_rights',
+  'fd_filestat_get',
+  'fd_filestat_set_size',
+  'fd_filestat_set_times',
+  'fd_pread',
+  'fd_prestat_get',
+  'fd_prestat_dir_name',
+  'fd_pwrite',
+  'fd_read',
+  'fd_readdir',
+  'fd_renumber',
+  'fd_seek',
+  'fd_sync',
+  'fd_tell',
+  'fd_write',
+  'path_create_directory',
+  'path_filestat_get',
+  'path_filestat_set_times',
+  'path_link',
+  'path_open',
+  'path_readlink',
+  'path_remove_directory',
+  'path_rename',
+  'path_symlink',
+  'path_unlink_file',
+  'poll_oneoff',
+  'proc_exit',
+  'proc_raise',
+  'sched_yield',
+  'random_get',
+  'sock_accept',
+  'sock_recv',
+  'sock_send',
+  'sock_shutdown',
 ];

@@ -79,7 +79,12 @@ export function writeFilestat(view: DataView, ptr: number, s: Filestat): void {
  * entry truncated when it does not fit (the caller sees bufused == bufLen and retries with a
  * larger buffer). Returns bufused.
  */
-export function writeDirents(view: DataView, ptr: number, bufLen: number, entries: readonly Dirent[]): number {
+export function writeDirents(
+  view: DataView,
+  ptr: number,
+  bufLen: number,
+  entries: readonly Dirent[],
+): number {
   const header = new DataView(new ArrayBuffer(DIRENT_SIZE));
   const headerBytes = new Uint8Array(header.buffer);
   const dest = new Uint8Array(view.buffer, view.byteOffset + ptr, bufLen);
@@ -122,7 +127,14 @@ export function readSubscription(view: DataView, ptr: number): Subscription {
     return { userdata, type: tag, fd: view.getUint32(ptr + 16, true) };
   }
   // An unknown tag is reported as a clock with an impossible id; the dispatch answers EINVAL.
-  return { userdata, type: Eventtype.CLOCK, clockId: 0xffffffff, timeout: 0n, precision: 0n, flags: 0 };
+  return {
+    userdata,
+    type: Eventtype.CLOCK,
+    clockId: 0xffffffff,
+    timeout: 0n,
+    precision: 0n,
+    flags: 0,
+  };
 }
 
 export { SUBSCRIPTION_SIZE, EVENT_SIZE };

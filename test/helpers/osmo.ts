@@ -33,7 +33,11 @@ export interface RunOptions {
 }
 
 export function osmo(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const spawnOptions: SpawnOptions = { cwd: options.cwd ?? repoRoot, env: options.env ?? process.env, stdio: 'pipe' };
+  const spawnOptions: SpawnOptions = {
+    cwd: options.cwd ?? repoRoot,
+    env: options.env ?? process.env,
+    stdio: 'pipe',
+  };
   const child = spawn(process.execPath, [osmoBin, ...args], spawnOptions);
   const out: Buffer[] = [];
   let err = '';

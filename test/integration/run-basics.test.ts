@@ -37,9 +37,12 @@ describe('exit status and arguments', () => {
   });
 
   it('passes argv and the environment, with --env and --no-inherit-env', async () => {
-    const r = await osmo(['run', '--env', 'OSMO_T=yes', fixture('args_env'), 'a b', '--flag', 'c'], {
-      env: { ...process.env, OSMO_INHERITED: 'from-parent' },
-    });
+    const r = await osmo(
+      ['run', '--env', 'OSMO_T=yes', fixture('args_env'), 'a b', '--flag', 'c'],
+      {
+        env: { ...process.env, OSMO_INHERITED: 'from-parent' },
+      },
+    );
     assert.equal(r.status, 0, r.stderr);
     const out = r.stdout.toString();
     assert.match(out, /a b/);
@@ -54,8 +57,12 @@ describe('exit status and arguments', () => {
     assert.match(bare.stdout.toString(), /ONLY=1/);
   });
 
-  it('mosrun is osmo run', async () => {
-    const r = execFileSync(process.execPath, [join(repoRoot, 'bin', 'mosrun.js'), fixture('exit_code'), '0']);
+  it('mosrun is osmo run', () => {
+    const r = execFileSync(process.execPath, [
+      join(repoRoot, 'bin', 'mosrun.js'),
+      fixture('exit_code'),
+      '0',
+    ]);
     assert.equal(r.length >= 0, true);
   });
 });
@@ -77,7 +84,10 @@ describe('stdio', () => {
   it('yes | head -c 10 ends at once, the program seeing EPIPE', () => {
     const out = execFileSync(
       'bash',
-      ['-c', `"${process.execPath}" "${osmoBin}" run "${fixture('yes')}" | head -c 10; echo " status=\${PIPESTATUS[0]}"`],
+      [
+        '-c',
+        `"${process.execPath}" "${osmoBin}" run "${fixture('yes')}" | head -c 10; echo " status=\${PIPESTATUS[0]}"`,
+      ],
       { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     assert.equal(out, 'y\ny\ny\ny\ny\n status=3');
@@ -85,19 +95,30 @@ describe('stdio', () => {
 
   it('reports a character device for stdio on a terminal', () => {
     // script(1) gives the program a pseudo-terminal for stdin, stdout and stderr.
-    const out = execFileSync('script', ['-qec', `"${process.execPath}" "${osmoBin}" run "${fixture('stdio_type')}"`, '/dev/null'], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const out = execFileSync(
+      'script',
+      ['-qec', `"${process.execPath}" "${osmoBin}" run "${fixture('stdio_type')}"`, '/dev/null'],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     assert.match(out, /0:character_device 1:character_device 2:character_device/);
   });
 
-  it('reports files and pipes for redirected stdio', async () => {
+  it('reports files and pipes for redirected stdio', () => {
     const file = join(dir, 'in.txt');
     writeFileSync(file, 'x');
-    const out = execFileSync('bash', ['-c', `"${process.execPath}" "${osmoBin}" run "${fixture('stdio_type')}" < "${file}" 2>&1 | cat`], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        `"${process.execPath}" "${osmoBin}" run "${fixture('stdio_type')}" < "${file}" 2>&1 | cat`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.match(out, /0:regular_file 1:(unknown|character_device|socket_stream) 2:/);
   });
 });

@@ -29,13 +29,31 @@ describe('file system view', () => {
 
   it('--dir HOST:GUEST restricts the program to the named directory', async () => {
     const hostData = join(dir, 'data');
-    const inside = await osmo(['run', '--dir', `${hostData}:/data`, fixture('readfile'), '/data/x.txt']);
+    const inside = await osmo([
+      'run',
+      '--dir',
+      `${hostData}:/data`,
+      fixture('readfile'),
+      '/data/x.txt',
+    ]);
     assert.equal(inside.status, 0, inside.stderr);
     assert.equal(inside.stdout.toString(), 'inside data\n');
-    const outside = await osmo(['run', '--dir', `${hostData}:/data`, fixture('readfile'), join(dir, 'rel.txt')]);
+    const outside = await osmo([
+      'run',
+      '--dir',
+      `${hostData}:/data`,
+      fixture('readfile'),
+      join(dir, 'rel.txt'),
+    ]);
     assert.equal(outside.status, 1);
     assert.match(outside.stderr, /readfile: .*rel\.txt: /);
-    const escape = await osmo(['run', '--dir', `${hostData}:/data`, fixture('readfile'), '/data/../rel.txt']);
+    const escape = await osmo([
+      'run',
+      '--dir',
+      `${hostData}:/data`,
+      fixture('readfile'),
+      '/data/../rel.txt',
+    ]);
     assert.equal(escape.status, 1, escape.stdout.toString());
   });
 

@@ -11,10 +11,16 @@ let dir = '';
 before(() => (dir = makeScratch()));
 after(() => removeScratch(dir));
 
-function assertAllOk(r: { status: number | null; stdout: Buffer; stderr: string }, minChecks: number): void {
+function assertAllOk(
+  r: { status: number | null; stdout: Buffer; stderr: string },
+  minChecks: number,
+): void {
   assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr}\n${r.stdout.toString()}`);
   assert.doesNotMatch(r.stderr, /FAIL/);
-  const oks = r.stdout.toString().split('\n').filter((l) => l.startsWith('ok '));
+  const oks = r.stdout
+    .toString()
+    .split('\n')
+    .filter((l) => l.startsWith('ok '));
   assert.ok(oks.length >= minChecks, `only ${oks.length} checks passed:\n${r.stdout.toString()}`);
 }
 

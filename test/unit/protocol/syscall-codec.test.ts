@@ -2,9 +2,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isOsmoError } from '../../../src/core/errors.js';
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../../src/protocol/syscall-codec.js';
+import {
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+} from '../../../src/protocol/syscall-codec.js';
 import type { ClientArg } from '../../../src/protocol/syscall-codec.js';
-import { RESPONSE_DATA_OFFSET, SYSCALL_IDS, SYSCALLS } from '../../../src/protocol/syscall-table.js';
+import {
+  RESPONSE_DATA_OFFSET,
+  SYSCALL_IDS,
+  SYSCALLS,
+} from '../../../src/protocol/syscall-table.js';
 import { Eventtype, Filetype } from '../../../src/wasi/abi.js';
 
 function sampleArgs(kinds: readonly string[]): ClientArg[] {
@@ -22,7 +31,14 @@ function sampleArgs(kinds: readonly string[]): ClientArg[] {
         return 64;
       case 'subs':
         return [
-          { userdata: 7n, type: Eventtype.CLOCK, clockId: 1, timeout: 5_000_000n, precision: 0n, flags: 0 },
+          {
+            userdata: 7n,
+            type: Eventtype.CLOCK,
+            clockId: 1,
+            timeout: 5_000_000n,
+            precision: 0n,
+            flags: 0,
+          },
           { userdata: 8n, type: Eventtype.FD_READ, fd: 0 },
         ];
       default:
@@ -62,7 +78,10 @@ describe('syscall codec', () => {
           // Some prefixes are complete requests of fewer bytes only if the tail was padding.
           assert.fail(`${spec.name} decoded from ${cut} of ${len} bytes`);
         } catch (error) {
-          assert.ok(isOsmoError(error, 'E_PROTO_DECODE'), `${spec.name} cut ${cut}: ${String(error)}`);
+          assert.ok(
+            isOsmoError(error, 'E_PROTO_DECODE'),
+            `${spec.name} cut ${cut}: ${String(error)}`,
+          );
         }
       }
     });
@@ -71,17 +90,28 @@ describe('syscall codec', () => {
   it('rejects unknown ops and absurd lengths', () => {
     const req = buf();
     req.setUint16(0, 999, true);
-    assert.throws(() => decodeRequest(req, 8, buf()), (e) => isOsmoError(e, 'E_PROTO_DECODE'));
+    assert.throws(
+      () => decodeRequest(req, 8, buf()),
+      (e) => isOsmoError(e, 'E_PROTO_DECODE'),
+    );
     const op = SYSCALL_IDS.get('pathCreateDirectory')!;
     const len = encodeRequest(req, op, [3, 'x']);
     req.setUint32(8, 0xffffffff, true); // the string's length
-    assert.throws(() => decodeRequest(req, len, buf()), (e) => isOsmoError(e, 'E_PROTO_DECODE'));
+    assert.throws(
+      () => decodeRequest(req, len, buf()),
+      (e) => isOsmoError(e, 'E_PROTO_DECODE'),
+    );
   });
 
   it('round-trips results', () => {
     const resp = buf();
     const fdstat = SYSCALL_IDS.get('fdFdstatGet')!;
-    const value = { filetype: Filetype.REGULAR_FILE, flags: 1, rightsBase: 0x3fffffffn, rightsInheriting: 5n };
+    const value = {
+      filetype: Filetype.REGULAR_FILE,
+      flags: 1,
+      rightsBase: 0x3fffffffn,
+      rightsInheriting: 5n,
+    };
     let len = encodeResponse(resp, fdstat, { ok: true, value });
     assert.deepEqual(decodeResponse(resp, len, fdstat), { ok: true, value });
 

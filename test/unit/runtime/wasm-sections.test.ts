@@ -18,7 +18,11 @@ describe('wasm sections', () => {
     const sections = parseSections(bytes);
     const min = memoryLimits(sections)!.minPages;
     const patched = withMemoryMax(bytes, sections, min + 1);
-    assert.deepEqual(memoryLimits(parseSections(patched)), { minPages: min, maxPages: min + 1, shared: false });
+    assert.deepEqual(memoryLimits(parseSections(patched)), {
+      minPages: min,
+      maxPages: min + 1,
+      shared: false,
+    });
     const module = new WebAssembly.Module(patched);
     assert.ok(WebAssembly.Module.exports(module).some((e) => e.name === '_start'));
   });
@@ -32,6 +36,9 @@ describe('wasm sections', () => {
         assert.ok(isOsmoError(e, 'E_BAD_WASM'), String(e));
       }
     }
-    assert.throws(() => parseSections(new TextEncoder().encode('#!/bin/sh\n')), (e) => isOsmoError(e, 'E_BAD_WASM'));
+    assert.throws(
+      () => parseSections(new TextEncoder().encode('#!/bin/sh\n')),
+      (e) => isOsmoError(e, 'E_BAD_WASM'),
+    );
   });
 });
