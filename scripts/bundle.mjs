@@ -20,5 +20,7 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   // commander is CommonJS; give its require() a home inside an ES module bundle.
-  banner: { js: "import { createRequire as __osmoRequire } from 'node:module'; const require = __osmoRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __osmoRequire } from 'node:module'; const require = __osmoRequire(import.meta.url);",
+  },
 });
