@@ -56,6 +56,14 @@ export function layoutOf(sab: SharedArrayBuffer): ChannelLayout {
 
 const GUEST_SPIN = 2_000;
 
+/** Thrown in the guest when its deputy has stopped it while it waited (a signal, an exit). */
+export class ChannelStopped extends Error {
+  constructor() {
+    super('stopped by the deputy');
+    this.name = 'ChannelStopped';
+  }
+}
+
 /** The guest side: synchronous calls. */
 export class ChannelClient {
   readonly layout: ChannelLayout;
@@ -78,6 +86,7 @@ export class ChannelClient {
     for (;;) {
       const seen = Atomics.load(ctl, Ctl.RESP_SEQ);
       if (seen === seq) return Atomics.load(ctl, Ctl.RESP_LEN);
+      if (Atomics.load(ctl, Ctl.STOP) !== 0) throw new ChannelStopped();
       Atomics.wait(ctl, Ctl.RESP_SEQ, seen);
     }
   }
@@ -86,7 +95,9 @@ export class ChannelClient {
   sleep(ms: number): boolean {
     const ctl = this.layout.control;
     const wake = Atomics.load(ctl, Ctl.WAKE);
-    return Atomics.wait(ctl, Ctl.WAKE, wake, ms) !== 'timed-out';
+    const woken = Atomics.wait(ctl, Ctl.WAKE, wake, ms) !== 'timed-out';
+    if (Atomics.load(ctl, Ctl.STOP) !== 0) throw new ChannelStopped();
+    return woken;
   }
 }
 
@@ -119,8 +130,13 @@ export class ChannelServer {
     this.waitForRequest();
   }
 
+  /** Stops serving and releases a guest waiting for an answer or sleeping (it unwinds). */
   stop(): void {
     this.running = false;
+    const ctl = this.layout.control;
+    Atomics.store(ctl, Ctl.STOP, 1);
+    Atomics.notify(ctl, Ctl.RESP_SEQ);
+    this.wakeGuest();
   }
 
   /** Interrupts a guest sleeping in {@link ChannelClient.sleep}. */

@@ -8,7 +8,7 @@ import { OsmoError } from '../core/errors.js';
 import { Errno, errnoName, MODULE_NAME } from '../wasi/abi.js';
 import { createWasiImports } from '../wasi/imports.js';
 import type { GuestContext, SyscallTracer } from '../wasi/imports.js';
-import { ChannelClient } from './channel.js';
+import { ChannelClient, ChannelStopped } from './channel.js';
 import { createChannelPort } from './channel-port.js';
 import { withDirectWrites } from './direct-writes.js';
 import { createGuestClocks } from './guest-clocks.js';
@@ -91,6 +91,7 @@ function run(start: GuestStart): GuestOutcome {
     return { kind: 'exit', code: 0 };
   } catch (error) {
     if (error instanceof GuestEnd) return error.outcome;
+    if (error instanceof ChannelStopped) return { kind: 'exit', code: 0 }; // the deputy decided the outcome
     if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError)
       return describeTrap(error);
     throw error;

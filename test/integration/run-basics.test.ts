@@ -37,24 +37,27 @@ describe('exit status and arguments', () => {
   });
 
   it('passes argv and the environment, with --env and --no-inherit-env', async () => {
+    const env = { ...process.env, OSMO_INHERITED: 'from-parent' };
     const r = await osmo(
-      ['run', '--env', 'OSMO_T=yes', fixture('args_env'), 'a b', '--flag', 'c'],
-      {
-        env: { ...process.env, OSMO_INHERITED: 'from-parent' },
-      },
+      ['run', '--env', 'OSMO_T=yes', fixture('args_env'), dir, 'OSMO_T', 'a b', '--flag'],
+      { env },
     );
     assert.equal(r.status, 0, r.stderr);
     const out = r.stdout.toString();
-    assert.match(out, /a b/);
-    assert.match(out, /--flag/);
-    assert.match(out, /OSMO_T=yes/);
-    assert.match(out, /OSMO_INHERITED=from-parent/);
-    const bare = await osmo(['run', '--no-inherit-env', '--env', 'ONLY=1', fixture('args_env')], {
-      env: { ...process.env, OSMO_INHERITED: 'from-parent' },
-    });
+    assert.match(out, /^argc 5$/m);
+    assert.match(out, /^argv\[3\]=a b$/m);
+    assert.match(out, /^argv\[4\]=--flag$/m);
+    assert.match(out, /^env OSMO_T=yes$/m);
+    const inherited = await osmo(['run', fixture('args_env'), dir, 'OSMO_INHERITED'], { env });
+    assert.match(inherited.stdout.toString(), /^env OSMO_INHERITED=from-parent$/m);
+    const bare = await osmo(
+      ['run', '--no-inherit-env', '--env', 'ONLY=1', fixture('args_env'), dir, 'OSMO_INHERITED'],
+      {
+        env,
+      },
+    );
     assert.equal(bare.status, 0, bare.stderr);
-    assert.doesNotMatch(bare.stdout.toString(), /OSMO_INHERITED/);
-    assert.match(bare.stdout.toString(), /ONLY=1/);
+    assert.match(bare.stdout.toString(), /^env OSMO_INHERITED unset$/m);
   });
 
   it('mosrun is osmo run', () => {
@@ -90,7 +93,7 @@ describe('stdio', () => {
       ],
       { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    assert.equal(out, 'y\ny\ny\ny\ny\n status=3');
+    assert.equal(out.trimEnd(), 'y\ny\ny\ny\ny\n status=3');
   });
 
   it('reports a character device for stdio on a terminal', () => {
