@@ -684,9 +684,10 @@ export class HostBackend implements SyscallBackend {
   private closeFd(fd: number): number {
     const e = this.table.remove(fd);
     if (e === undefined) return Errno.BADF;
+    const streamClosesFd = e.stream !== undefined && !e.stream.ownsHostFd;
     e.stream?.close();
     e.listing = undefined;
-    if (!e.ownsHostFd) return 0;
+    if (!e.ownsHostFd || streamClosesFd) return 0;
     try {
       fs.closeSync(e.hostFd);
       return 0;

@@ -6,6 +6,10 @@
  * kernel accepted the bytes: that is the backpressure (`cat 1GB | osmo run f.wasm > out` never
  * holds the gigabyte in the deputy).
  *
+ * Reads of pipes, sockets and terminals do not use the thread pool at all: they go through an
+ * EventReader (libuv stream, epoll), see event-reader.ts for why. The thread-pool read and the
+ * read-ahead below remain for other character devices.
+ *
  * poll_oneoff needs to know when a stream is readable without consuming anything the guest has
  * not asked for yet. It gets that from a read-ahead: one async read of up to 64 KiB into a buffer
  * owned by the fd; the stream is readable once that buffer holds bytes or the read saw EOF or an
@@ -21,6 +25,7 @@ import * as fs from 'node:fs';
 import { Errno } from '../wasi/abi.js';
 import { err, ok } from '../wasi/backend.js';
 import type { Result } from '../wasi/backend.js';
+import { EventReader } from './event-reader.js';
 import { errnoFromError, hostCode } from './host-errno.js';
 
 export const READ_AHEAD_BYTES = 64 * 1024;
@@ -47,7 +52,25 @@ export class StreamIo {
   /** Backoff timers of EAGAIN retries, each with the function that abandons its operation. */
   private readonly retries = new Map<NodeJS.Timeout, () => void>();
 
+  /** Pipes, sockets and terminals are read through the event loop (event-reader.ts); decided
+   * at the first read, so write-only stdio never gets a reader. null: use the thread pool. */
+  private reader: EventReader | null | undefined;
+
   constructor(readonly hostFd: number) {}
+
+  private eventReader(): EventReader | null {
+    if (this.reader === undefined) {
+      let suits = false;
+      try {
+        const st = fs.fstatSync(this.hostFd);
+        suits = EventReader.suits(st.isFIFO(), st.isSocket(), this.hostFd);
+      } catch {
+        suits = false;
+      }
+      this.reader = suits ? new EventReader(this.hostFd) : null;
+    }
+    return this.reader;
+  }
 
   /**
    * Reads into `dest`: read-ahead bytes first, then (if none) one read from the host.
@@ -56,6 +79,13 @@ export class StreamIo {
    */
   read(dest: Uint8Array, nonblocking: boolean): Result<number> | Promise<Result<number>> {
     if (dest.length === 0) return ok(0);
+    const reader = this.closed ? null : this.eventReader();
+    if (reader !== null) {
+      const now = reader.tryRead(dest);
+      if (now !== undefined) return now;
+      if (nonblocking) return err(Errno.AGAIN);
+      return reader.read(dest);
+    }
     const now = this.takeAhead(dest);
     if (now !== undefined) return now;
     if (this.inflight !== undefined) {
@@ -77,6 +107,7 @@ export class StreamIo {
 
   /** Readiness for poll_oneoff, without waiting. */
   readReadiness(): ReadReadiness | undefined {
+    if (this.reader) return this.reader.readiness();
     if (this.aheadEnd > this.aheadStart) {
       return { nbytes: this.aheadEnd - this.aheadStart, hangup: false, error: 0 };
     }
@@ -87,6 +118,8 @@ export class StreamIo {
 
   /** Starts the read-ahead if none is running; resolves when it has an outcome. */
   startReadAhead(): Promise<void> {
+    const reader = this.closed ? null : this.eventReader();
+    if (reader !== null) return reader.whenReadable();
     if (this.inflight !== undefined) return this.inflight;
     if (this.readReadiness() !== undefined) return Promise.resolve();
     const buf = Buffer.allocUnsafe(READ_AHEAD_BYTES);
@@ -107,8 +140,14 @@ export class StreamIo {
   }
 
   /** Stops retrying; pending operations resolve with BADF. The host fd is closed by the owner. */
+  /** False once an event reader has taken the host fd over: closing the stream closes it. */
+  get ownsHostFd(): boolean {
+    return !this.reader;
+  }
+
   close(): void {
     this.closed = true;
+    this.reader?.close();
     for (const [timer, abandon] of this.retries) {
       clearTimeout(timer);
       abandon();
