@@ -2,6 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from './exit-codes.js';
 import { registerRun } from './run.js';
+import { registerDaemon } from './daemon.js';
+import { registerStatus } from './status.js';
+import { registerMon } from './mon.js';
 import { warn } from './report.js';
 
 export function buildProgram(): Command {
@@ -13,6 +16,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text) => warn(text.replace(/^error: /, '').trimEnd()) });
   registerRun(program);
+  registerDaemon(program);
+  registerStatus(program);
+  registerMon(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({

@@ -1,0 +1,59 @@
+/** `osmo status`: the cluster as the local daemon knows it, once. */
+import type { Command } from 'commander';
+import { requestOnce } from '../daemon/control-client.js';
+import type { NodeView, StatusResult } from '../daemon/control-protocol.js';
+import { resolveDaemonSocket } from '../daemon/socket-path.js';
+import { fail } from './report.js';
+import { formatAge, formatBytes, formatLoad, pad } from './mon/format.js';
+
+export const DAEMON_OPTION_HELP =
+  'control socket of the daemon [default: $OSMOSIS_DAEMON, else $XDG_RUNTIME_DIR/osmosis/daemon.sock or /tmp/osmosis-$UID/daemon.sock]';
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show every node the local daemon knows: age, speed, CPUs, load, memory, guests')
+    .option('--json', 'print the status as JSON')
+    .option('--dead', 'also list nodes no longer heard from (older than maxAgeMs)')
+    .option('--daemon <path>', DAEMON_OPTION_HELP)
+    .addHelpText(
+      'after',
+      `
+Columns: AGE is how old the freshest news of the node is (gossip ages, no clock sync); SPEED in
+units of 10 000 = reference processor; LOAD per processor in reference-processor units; USED/FREE
+memory; STATUS accepting (guests) or blocked, draining, reserved; dead when not heard for maxAgeMs.
+
+Exit status: 0 shown, 2 bad invocation, 69 no daemon answering, 70 internal error.`,
+    )
+    .action(async (opts: { json?: boolean; dead?: boolean; daemon?: string }) => {
+      try {
+        const status = await requestOnce(resolveDaemonSocket(opts.daemon, process.env), 'status');
+        if (opts.json) process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+        else process.stdout.write(renderStatus(status, opts.dead ?? false));
+      } catch (e) {
+        const code = fail(e);
+        process.exitCode = isNoNode(e) ? 69 : code;
+      }
+    });
+}
+
+function isNoNode(e: unknown): boolean {
+  return (e as { code?: unknown }).code === 'E_NO_NODE';
+}
+
+export function renderStatus(status: StatusResult, showDead: boolean): string {
+  const rows = status.nodes.filter((n) => n.alive || showDead);
+  const alive = status.nodes.filter((n) => n.alive).length;
+  const lines = [
+    `cluster ${status.cluster}, seen from ${status.node}: ${alive} active node${alive === 1 ? '' : 's'}`,
+    `${pad('NAME', 12)} ${pad('ADDRESS', 21)} ${pad('AGE', 7, true)} ${pad('SPEED', 6, true)} ${pad('CPUS', 4, true)} ${pad('LOAD', 6, true)} ${pad('USED', 6, true)} ${pad('FREE', 6, true)} ${pad('GUESTS', 6, true)} STATUS`,
+    ...rows.map((n) => statusRow(n)),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function statusRow(n: NodeView): string {
+  const used = Math.max(0, n.totalMemBytes - n.freeMemBytes);
+  const status = n.alive ? n.status.join(',') : 'dead';
+  return `${pad(n.name + (n.self ? '*' : ''), 12)} ${pad(n.address, 21)} ${pad(formatAge(n.ageMs), 7, true)} ${pad(String(n.speed), 6, true)} ${pad(String(n.cpus), 4, true)} ${pad(formatLoad(n.load), 6, true)} ${pad(formatBytes(used), 6, true)} ${pad(formatBytes(n.freeMemBytes), 6, true)} ${pad(String(n.guests), 6, true)} ${status}`;
+}

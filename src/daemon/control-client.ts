@@ -1,0 +1,108 @@
+/**
+ * The typed client of the control API, used by every `osmo` command that talks to a daemon.
+ * It knows the protocol (control-protocol.ts) and nothing of the daemon's internals.
+ */
+import net from 'node:net';
+import { OsmoError } from '../core/errors.js';
+import { CONTROL_VERSION, LineSplitter, encodeLine, parseResponse } from './control-protocol.js';
+import type { ControlOp, ControlOps } from './control-protocol.js';
+
+export class ControlClient {
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
+  private readonly lines = new LineSplitter();
+  private closedError: Error | undefined;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    readonly path: string,
+  ) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      for (const line of this.lines.push(chunk)) {
+        const response = parseResponse(line);
+        const waiter = response === undefined ? undefined : this.pending.get(response.id);
+        if (response === undefined || waiter === undefined) continue;
+        this.pending.delete(response.id);
+        clearTimeout(waiter.timer);
+        if (response.ok) waiter.resolve(response.result);
+        else waiter.reject(OsmoError.fromJSON(response.error));
+      }
+    });
+    const fail = (): void => {
+      this.closedError = new OsmoError('E_NO_NODE', `the daemon at ${path} closed the connection`);
+      for (const w of this.pending.values()) {
+        clearTimeout(w.timer);
+        w.reject(this.closedError);
+      }
+      this.pending.clear();
+    };
+    socket.on('close', fail);
+    socket.on('error', () => undefined);
+  }
+
+  /** Connects to the daemon's socket; E_NO_NODE with a hint if nobody listens there. */
+  static connect(path: string, timeoutMs = 3000): Promise<ControlClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(path);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new OsmoError('E_NO_NODE', `no answer from the daemon at ${path} within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(new ControlClient(socket, path));
+      });
+      socket.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(
+          new OsmoError(
+            'E_NO_NODE',
+            `no daemon at ${path} (${e.code ?? e.message}); start one with \`osmo daemon\`, or point to it with --daemon PATH or OSMOSIS_DAEMON`,
+          ),
+        );
+      });
+    });
+  }
+
+  request<K extends ControlOp>(op: K, timeoutMs = 5000): Promise<ControlOps[K]> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(
+          new OsmoError(
+            'E_NO_NODE',
+            `the daemon at ${this.path} did not answer "${op}" within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.socket.write(encodeLine({ v: CONTROL_VERSION, id, op }));
+    });
+  }
+
+  close(): void {
+    this.socket.end();
+    this.socket.destroy();
+  }
+}
+
+/** One request on a fresh connection. */
+export async function requestOnce<K extends ControlOp>(
+  path: string,
+  op: K,
+): Promise<ControlOps[K]> {
+  const client = await ControlClient.connect(path);
+  try {
+    return await client.request(op);
+  } finally {
+    client.close();
+  }
+}

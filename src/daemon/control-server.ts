@@ -1,0 +1,130 @@
+/**
+ * Serves the control API on a Unix socket. The socket's directory is created 0700 and the socket
+ * chmod 0600: only the daemon's user can talk to it. A stale socket file left by a crashed daemon
+ * is replaced; a live one (another daemon answers) is an error naming the path.
+ */
+import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { dirname } from 'node:path';
+import { OsmoError, isOsmoError } from '../core/errors.js';
+import type { Logger } from '../platform/logger.js';
+import { CONTROL_VERSION, LineSplitter, encodeLine, parseRequest } from './control-protocol.js';
+import type { ControlRequest, ControlResponse } from './control-protocol.js';
+
+export type ControlHandler = (request: ControlRequest) => unknown;
+
+const MAX_CONNECTIONS = 64;
+
+function probe(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export class ControlServer {
+  private constructor(
+    private readonly server: net.Server,
+    private readonly sockets: Set<net.Socket>,
+    readonly path: string,
+  ) {}
+
+  static async listen(path: string, handler: ControlHandler, log: Logger): Promise<ControlServer> {
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new OsmoError(
+        'E_CONFIG',
+        `controlSocket ${path}: cannot create its directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
+    }
+    if (await probe(path)) {
+      throw new OsmoError(
+        'E_CONFIG',
+        `controlSocket ${path} is in use: another daemon is running; stop it or choose --control-socket`,
+      );
+    }
+    try {
+      unlinkSync(path);
+    } catch {
+      // no stale socket
+    }
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer({ allowHalfOpen: false }, (socket) => {
+      if (sockets.size >= MAX_CONNECTIONS) {
+        socket.destroy();
+        return;
+      }
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.setEncoding('utf8');
+      const lines = new LineSplitter();
+      socket.on('error', () => socket.destroy());
+      socket.on('data', (chunk: string) => {
+        for (const line of lines.push(chunk)) {
+          const parsed = parseRequest(line);
+          let response: ControlResponse;
+          if (!parsed.ok) {
+            response = { v: CONTROL_VERSION, id: parsed.id, ok: false, error: parsed.error };
+          } else {
+            try {
+              response = {
+                v: CONTROL_VERSION,
+                id: parsed.request.id,
+                ok: true,
+                result: handler(parsed.request),
+              };
+            } catch (e) {
+              const error = isOsmoError(e)
+                ? e.toJSON()
+                : { code: 'E_INTERNAL' as const, message: String(e) };
+              log.error('control request failed', { op: parsed.request.op, error: error.message });
+              response = { v: CONTROL_VERSION, id: parsed.request.id, ok: false, error };
+            }
+          }
+          socket.write(encodeLine(response));
+        }
+        if (lines.overflow) {
+          socket.end(
+            encodeLine({
+              v: CONTROL_VERSION,
+              id: 0,
+              ok: false,
+              error: { code: 'E_PROTO_DECODE', message: 'request line too long' },
+            }),
+          );
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new OsmoError(
+            'E_CONFIG',
+            `controlSocket ${path}: cannot listen (${e.code ?? e.message})`,
+          ),
+        ),
+      );
+      server.listen(path, () => resolve());
+    });
+    chmodSync(path, 0o600);
+    return new ControlServer(server, sockets, path);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      // close() waits for open connections (a running `osmo mon`): end them.
+      for (const s of this.sockets) s.destroy();
+      try {
+        unlinkSync(this.path);
+      } catch {
+        // already gone
+      }
+    });
+  }
+}

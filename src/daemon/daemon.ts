@@ -1,0 +1,406 @@
+/**
+ * The composition root of a node: measures it, runs the (unchanged) sans-IO gossip core on a real
+ * clock over the authenticated UDP transport, and serves the control API. Nothing here decides
+ * anything the cores decide; it only wires, schedules, counts and logs.
+ */
+import { randomInt } from 'node:crypto';
+import os from 'node:os';
+import type { Clock } from '../core/clock.js';
+import { seededRandom } from '../core/random.js';
+import { decodeWindow, encodeWindow } from '../gossip/codec.js';
+import { GossipNode } from '../gossip/node.js';
+import { GOSSIP_VERSION } from '../gossip/types.js';
+import type { Effect, NodeRecord } from '../gossip/types.js';
+import { formatHostPort, gossipAddress, splitGossipAddress } from '../platform/address.js';
+import type { HostPort } from '../platform/address.js';
+import { SealCounter, deriveAuthKey } from '../platform/auth-codec.js';
+import type { DropReason } from '../platform/auth-codec.js';
+import type { Logger } from '../platform/logger.js';
+import { systemClock } from '../platform/system-clock.js';
+import { cpuCount, readMemory, readRunQueue } from '../platform/system-info.js';
+import { UdpTransport } from '../platform/udp-transport.js';
+import type { DaemonConfig, LoadedConfig } from './config.js';
+import { ControlServer } from './control-server.js';
+import type { ControlRequest, NodeView, StatsResult, StatusResult } from './control-protocol.js';
+import { advanceEpoch } from './epoch.js';
+import { NodeSampler, statusWords } from './measure/sampler.js';
+import { measureSpeed } from './measure/speed.js';
+import { PeriodicTask } from './scheduler.js';
+
+const DROP_TEXT: Record<DropReason, string | undefined> = {
+  'unknown-key': 'bad MAC (wrong cluster secret?)',
+  'bad-mac': 'bad MAC (forged or corrupted datagram)',
+  replayed: 'replayed (counter not fresh)',
+  oversized: 'oversized (over maxDatagramBytes)',
+  truncated: 'truncated (not an Osmosis gossip datagram?)',
+  'bad-magic': 'bad magic (not an Osmosis gossip datagram)',
+  'bad-version': 'unsupported datagram version (mixed Osmosis versions?)',
+  malformed: 'authentic but malformed window',
+  own: undefined,
+  'bad-address': 'bad peer address (check peers / mapFile)',
+};
+
+function advertisedHost(listen: HostPort): string {
+  if (listen.host !== '0.0.0.0' && listen.host !== '::') return listen.host;
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+interface Remembered {
+  alive: boolean;
+  record: NodeRecord;
+  /** Local-clock time the entry was born (now − age). */
+  birth: number;
+}
+
+export interface DaemonOptions {
+  readonly log: Logger;
+  readonly clock?: Clock;
+}
+
+export class Daemon {
+  private readonly tasks: PeriodicTask[] = [];
+  private readonly known = new Map<number, Remembered>();
+  private readonly malformed: Record<string, number> = {};
+  private readonly dropLog = new Map<
+    string,
+    { count: number; lastAt: number; from: string; reason: DropReason }
+  >();
+  private readonly startedAt: number;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: DaemonConfig,
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly transport: UdpTransport,
+    private readonly gossip: GossipNode,
+    private readonly sampler: NodeSampler,
+    private control: ControlServer | undefined,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  static async start(loaded: LoadedConfig, options: DaemonOptions): Promise<Daemon> {
+    const { config, secret } = loaded;
+    const clock = options.clock ?? systemClock;
+    const log = options.log;
+    const epoch = advanceEpoch(config.stateDir, Date.now() / 1000);
+    const cpus = config.cpus > 0 ? config.cpus : cpuCount();
+    let speed = config.speed;
+    if (speed === 0) {
+      const measured = measureSpeed(() => clock.now());
+      speed = measured.speed;
+      log.info('measured CPU speed', {
+        speed,
+        iterationsPerMs: Math.round(measured.iterationsPerMs),
+        benchmarkMs: Math.round(measured.elapsedMs),
+      });
+    }
+    const sampler = new NodeSampler(
+      { readRunQueue, readMemory },
+      {
+        cpus,
+        speed,
+        maxGuests: config.maxGuests > 0 ? config.maxGuests : cpus,
+        acceptGuests: config.acceptGuests,
+      },
+    );
+    const advertise: HostPort = config.advertise ?? {
+      host: advertisedHost(config.listen),
+      port: config.listen.port,
+    };
+    // The transport's drop callback needs the daemon, which needs the transport.
+    const ref: { daemon?: Daemon } = {};
+    const transport = await UdpTransport.open({
+      listen: config.listen,
+      localAddress: gossipAddress(config.name, advertise),
+      key: deriveAuthKey(secret),
+      senderId: config.id,
+      counter: new SealCounter(epoch),
+      maxDatagramBytes: config.maxDatagramBytes,
+      discovery: config.discovery ? config.discoveryAddress : undefined,
+      onDrop: (from, reason) => ref.daemon?.noteDrop(from, reason),
+    });
+    // Port 0 means "any": advertise what the kernel chose.
+    const boundAdvertise =
+      advertise.port === 0 ? { ...advertise, port: transport.boundPort } : advertise;
+    const address = gossipAddress(config.name, boundAdvertise);
+    const gossip = new GossipNode(
+      {
+        id: config.id,
+        cluster: config.cluster,
+        address,
+        info: sampler.info(),
+        intervalMs: config.gossipIntervalMs,
+        window: { kind: 'fixed', size: config.windowSize },
+        maxAgeMs: config.maxAgeMs,
+        ownClusterProbability: config.ownClusterProbability,
+        anyNodeProbability: config.anyNodeProbability,
+        transitEstimateMs: config.transitEstimateMs,
+        seeds: config.peers.map(formatHostPort),
+      },
+      seededRandom(randomInt(0, 2 ** 32 - 1), config.id),
+    );
+    const d = new Daemon(config, log, clock, transport, gossip, sampler, undefined);
+    ref.daemon = d;
+    transport.onReceive((from, bytes) => d.onDatagram(from, bytes));
+    try {
+      d.control = await ControlServer.listen(
+        config.controlSocket,
+        (r) => d.handle(r),
+        log.child({ component: 'control' }),
+      );
+    } catch (e) {
+      await transport.close();
+      throw e;
+    }
+    const onError = (what: string) => (e: unknown) =>
+      log.error(`${what} failed`, { error: e instanceof Error ? e.message : String(e) });
+    d.tasks.push(
+      new PeriodicTask(
+        clock,
+        config.gossipIntervalMs,
+        Math.random(),
+        (now) => d.onTick(now),
+        onError('gossip tick'),
+      ),
+    );
+    d.tasks.push(
+      new PeriodicTask(
+        clock,
+        config.loadSampleIntervalMs,
+        Math.random(),
+        () => d.sampler.sample(),
+        onError('load sample'),
+      ),
+    );
+    if (config.discovery) {
+      // First beacon soon (a new node wants company), then at the configured period.
+      d.tasks.push(
+        new PeriodicTask(
+          clock,
+          config.discoveryIntervalMs,
+          Math.random() * Math.min(1, 1000 / config.discoveryIntervalMs),
+          (now) => d.beacon(now),
+          onError('discovery beacon'),
+        ),
+      );
+    }
+    log.info('daemon started', {
+      id: config.id,
+      cluster: config.cluster,
+      listen: formatHostPort(config.listen),
+      address: splitGossipAddress(address).hostPort,
+      peers: config.peers.length,
+      cpus,
+      speed,
+      epoch,
+      controlSocket: config.controlSocket,
+      gossipIntervalMs: config.gossipIntervalMs,
+      windowSize: config.windowSize,
+      maxAgeMs: config.maxAgeMs,
+      discovery: config.discovery ? formatHostPort(config.discoveryAddress) : false,
+      pid: process.pid,
+    });
+    return d;
+  }
+
+  /** Graceful stop: timers, control socket, then the UDP socket. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const t of this.tasks) t.stop();
+      this.flushDropLog(Infinity);
+      await this.control?.close();
+      await this.transport.close();
+      this.log.info('daemon stopped', { uptimeMs: Math.round(this.clock.now() - this.startedAt) });
+    })();
+    return this.stopping;
+  }
+
+  private onTick(now: number): void {
+    this.gossip.setInfo(this.sampler.info());
+    this.perform(this.gossip.tick(now));
+    this.remember(now);
+    this.flushDropLog(now);
+  }
+
+  private beacon(now: number): void {
+    const own = this.gossip.get(this.config.id, now);
+    if (own === undefined) return;
+    const record: NodeRecord = {
+      id: own.id,
+      cluster: own.cluster,
+      address: own.address,
+      info: own.info,
+    };
+    this.transport.sendDiscovery(
+      encodeWindow({ version: GOSSIP_VERSION, ageOffsetMs: 0, records: [record], agesMs: [0] }),
+    );
+  }
+
+  private onDatagram(from: string, bytes: Uint8Array): void {
+    const decoded = decodeWindow(bytes);
+    if (!decoded.ok) {
+      this.malformed[decoded.reason] = (this.malformed[decoded.reason] ?? 0) + 1;
+      this.transport.drop(from, 'malformed');
+      return;
+    }
+    this.perform(this.gossip.receive(from, decoded.message, this.clock.now()));
+  }
+
+  private perform(effects: readonly Effect[]): void {
+    for (const effect of effects) {
+      const bytes = encodeWindow(effect.message);
+      if (bytes.length > this.transport.maxDatagramBytes) {
+        this.log.warn('window larger than maxDatagramBytes; lower windowSize', {
+          bytes: bytes.length,
+        });
+        continue;
+      }
+      this.transport.send(effect.to, bytes);
+    }
+  }
+
+  /** Keeps the last known record of every node, so dead ones can still be listed (mon `d`). */
+  private remember(now: number): void {
+    for (const e of this.gossip.view(now)) {
+      const { ageMs, ...record } = e;
+      const prev = this.known.get(e.id);
+      const birth = now - ageMs;
+      if (prev === undefined) {
+        if (e.id !== this.config.id)
+          this.log.info('node joined', {
+            peer: nodeName(record),
+            peerAddress: splitGossipAddress(record.address).hostPort,
+            ageMs: Math.round(ageMs),
+          });
+        this.known.set(e.id, { alive: true, record, birth });
+      } else {
+        if (!prev.alive) this.log.info('node back', { peer: nodeName(record) });
+        prev.alive = true;
+        prev.record = record;
+        prev.birth = birth;
+      }
+    }
+    const forgetBefore = now - 10 * this.config.maxAgeMs;
+    for (const [id, r] of this.known) {
+      if (r.alive && now - r.birth > this.config.maxAgeMs) {
+        r.alive = false;
+        this.log.info('node expired', {
+          peer: nodeName(r.record),
+          ageMs: Math.round(now - r.birth),
+        });
+      }
+      if (r.birth < forgetBefore) this.known.delete(id);
+    }
+  }
+
+  private noteDrop(from: string, reason: DropReason): void {
+    if (DROP_TEXT[reason] === undefined) return;
+    const key = `${from}|${reason}`;
+    const entry = this.dropLog.get(key);
+    const now = this.clock.now();
+    if (entry === undefined) {
+      // The first drop from a peer is logged at once: that is when an operator is looking.
+      this.dropLog.set(key, { count: 0, lastAt: now, from, reason });
+      this.logDrop(from, reason, 1);
+      return;
+    }
+    entry.count++;
+    if (now - entry.lastAt >= this.config.dropLogIntervalMs) this.flushOne(key, entry, now);
+  }
+
+  private flushDropLog(now: number): void {
+    for (const [key, entry] of this.dropLog) {
+      if (entry.count > 0 && now - entry.lastAt >= this.config.dropLogIntervalMs)
+        this.flushOne(key, entry, now);
+    }
+  }
+
+  private flushOne(
+    _key: string,
+    entry: { count: number; lastAt: number; from: string; reason: DropReason },
+    now: number,
+  ): void {
+    this.logDrop(entry.from, entry.reason, entry.count);
+    entry.count = 0;
+    entry.lastAt = now === Infinity ? entry.lastAt : now;
+  }
+
+  private logDrop(from: string, reason: DropReason, count: number): void {
+    this.log.warn(
+      `dropped ${count} datagram${count === 1 ? '' : 's'} from ${from}: ${DROP_TEXT[reason] ?? reason}`,
+      {
+        peer: from,
+        reason,
+        count,
+        total: this.transport.counters.drops[reason],
+      },
+    );
+  }
+
+  private handle(request: ControlRequest): unknown {
+    switch (request.op) {
+      case 'ping':
+        return { node: this.config.name, version: 1 };
+      case 'status':
+        return this.status();
+      case 'stats':
+        return this.stats();
+      default:
+        return undefined; // parseRequest already refused unknown ops
+    }
+  }
+
+  status(): StatusResult {
+    const now = this.clock.now();
+    this.remember(now);
+    const nodes: NodeView[] = [];
+    for (const [id, r] of this.known) {
+      const ageMs = id === this.config.id ? 0 : now - r.birth;
+      const { name, hostPort } = {
+        name: nodeName(r.record),
+        hostPort: splitGossipAddress(r.record.address).hostPort,
+      };
+      const info = id === this.config.id ? this.sampler.info() : r.record.info;
+      nodes.push({
+        id,
+        name,
+        cluster: r.record.cluster,
+        address: hostPort,
+        ageMs: Math.round(ageMs),
+        alive: ageMs <= this.config.maxAgeMs,
+        self: id === this.config.id,
+        ...info,
+        status: statusWords(info.flags),
+      });
+    }
+    nodes.sort((a, b) => a.name.localeCompare(b.name) || a.id - b.id);
+    return {
+      node: this.config.name,
+      cluster: this.config.cluster,
+      maxAgeMs: this.config.maxAgeMs,
+      gossipIntervalMs: this.config.gossipIntervalMs,
+      uptimeMs: Math.round(now - this.startedAt),
+      nodes,
+    };
+  }
+
+  stats(): StatsResult {
+    return {
+      node: this.config.name,
+      pid: process.pid,
+      uptimeMs: Math.round(this.clock.now() - this.startedAt),
+      gossip: this.gossip.stats,
+      transport: this.transport.counters,
+      malformed: { ...this.malformed },
+    };
+  }
+}
+
+function nodeName(record: NodeRecord): string {
+  return splitGossipAddress(record.address).name ?? `#${record.id}`;
+}

@@ -1,0 +1,71 @@
+/**
+ * Turns OS readings into the NodeInfo this node gossips. The OS is reached through
+ * {@link SystemProbe} so tests can feed readings; the daemon passes the /proc one.
+ */
+import { NodeFlags } from '../../gossip/types.js';
+import type { NodeInfo } from '../../gossip/types.js';
+import type { MemorySample } from '../../platform/system-info.js';
+import { normaliseLoad, smoothLoad } from './load.js';
+
+export interface SystemProbe {
+  readRunQueue(): number;
+  readMemory(): MemorySample;
+}
+
+export interface SamplerSettings {
+  readonly cpus: number;
+  readonly speed: number;
+  readonly maxGuests: number;
+  readonly acceptGuests: boolean;
+}
+
+export class NodeSampler {
+  private smoothed = 0;
+  private memory: MemorySample;
+  /** Guests running here; filled by the guest-runner issue. */
+  guests = 0;
+  /** Local (non-guest) Osmosis processes; filled by a later issue. */
+  localProcesses = 0;
+  draining = false;
+
+  constructor(
+    private readonly probe: SystemProbe,
+    readonly settings: SamplerSettings,
+  ) {
+    this.memory = probe.readMemory();
+    this.smoothed = probe.readRunQueue();
+  }
+
+  /** Takes one sample (once per loadSampleIntervalMs). */
+  sample(): void {
+    this.smoothed = smoothLoad(this.smoothed, this.probe.readRunQueue());
+    this.memory = this.probe.readMemory();
+  }
+
+  get smoothedRunQueue(): number {
+    return this.smoothed;
+  }
+
+  info(): NodeInfo {
+    const s = this.settings;
+    const accepting = s.acceptGuests && !this.draining && this.guests < s.maxGuests;
+    const flags =
+      (accepting ? NodeFlags.acceptingGuests : 0) | (this.draining ? NodeFlags.draining : 0);
+    return {
+      cpus: s.cpus,
+      speed: s.speed,
+      load: normaliseLoad(this.smoothed, s.cpus, s.speed),
+      ...this.memory,
+      guests: this.guests,
+      flags,
+    };
+  }
+}
+
+/** Words for the status column: "accepting" or "blocked", plus draining/reserved. */
+export function statusWords(flags: number): string[] {
+  const words = [(flags & NodeFlags.acceptingGuests) !== 0 ? 'accepting' : 'blocked'];
+  if ((flags & NodeFlags.draining) !== 0) words.push('draining');
+  if ((flags & NodeFlags.reserved) !== 0) words.push('reserved');
+  return words;
+}
