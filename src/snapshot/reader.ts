@@ -1,0 +1,356 @@
+/**
+ * readImage: validates a whole image — header, every section header and payload checksum, every
+ * length against the limits, section order and the END totals — before it returns anything, so a
+ * caller never starts restoring from a damaged file. Memory is then read a second time, chunk by
+ * chunk, straight into the destination (copyMemoryInto) or through a reused buffer (chunks), and
+ * each chunk's checksum is checked again in case the file changed between the two passes.
+ */
+import { OsmoError } from '../core/errors.js';
+import { decompressChunk } from './codec.js';
+import { corrupt, unsupported } from './errors.js';
+import {
+  CHUNK_HEADER_BYTES,
+  Codec,
+  DEFAULT_LIMITS,
+  HEADER_BYTES,
+  RequiredFeature,
+  SECTION_FLAG_REQUIRED,
+  SECTION_HEADER_BYTES,
+  SectionType,
+  WASM_PAGE_BYTES,
+} from './format.js';
+import type { CodecId, ImageLimits } from './format.js';
+import { crc32 } from './crc32.js';
+import { decodeFileHeader, decodeSectionHeader } from './header.js';
+import { bytesSource } from './io.js';
+import type { ImageSource } from './io.js';
+import {
+  decodeCounters,
+  decodeDeputy,
+  decodeEnd,
+  decodeGlobals,
+  decodeMemoryInfo,
+  decodeStack,
+} from './sections.js';
+import type { SnapshotMeta } from './types.js';
+
+export interface ReadImageOptions {
+  /** sha256 hex of the module the caller will instantiate; a different one is E_SNAPSHOT_MODULE. */
+  expectedModuleHash?: string;
+  limits?: Partial<ImageLimits>;
+}
+
+/** A run of pages; `data` is a reused buffer, valid until the iterator advances. */
+export interface MemoryChunk {
+  firstPage: number;
+  pageCount: number;
+  data: Uint8Array;
+}
+
+export interface CopyMemoryOptions {
+  /**
+   * Zero the pages below this page number that the image does not list (they were zero when the
+   * image was taken). Use it for pages a fresh instance may have written (data segments); pages
+   * above it are left alone, so a freshly grown memory is not touched where it is already zero.
+   */
+  zeroGapsBelowPage?: number;
+}
+
+export interface SnapshotReader {
+  readonly meta: SnapshotMeta;
+  chunks(): Generator<MemoryChunk>;
+  /** Copies every stored page into `target` (a view of at least meta.memoryPages pages). */
+  copyMemoryInto(target: Uint8Array, options?: CopyMemoryOptions): void;
+}
+
+interface ChunkIndex {
+  /** File offset of the chunk payload (its 12-byte chunk header). */
+  offset: number;
+  storedLength: number;
+  firstPage: number;
+  pageCount: number;
+  codec: CodecId;
+  crc: number;
+}
+
+/** Reads exactly target.length bytes or reports truncation in `section` at `position`. */
+function readFully(
+  source: ImageSource,
+  target: Uint8Array,
+  position: number,
+  section: number | string,
+): void {
+  let done = 0;
+  while (done < target.length) {
+    let n: number;
+    try {
+      n = source.read(done === 0 ? target : target.subarray(done), position + done);
+    } catch (cause) {
+      throw new OsmoError(
+        'E_IO',
+        `cannot read snapshot image at byte ${position + done}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+    if (n <= 0) throw corrupt(section, position + done, 'truncated image');
+    done += n;
+  }
+}
+
+export function readImage(
+  source: ImageSource | Uint8Array,
+  options: ReadImageOptions = {},
+): SnapshotReader {
+  const src = source instanceof Uint8Array ? bytesSource(source) : source;
+  const limits: ImageLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const maxChunkPayload = CHUNK_HEADER_BYTES + limits.maxChunkPages * WASM_PAGE_BYTES;
+
+  const headBytes = new Uint8Array(HEADER_BYTES);
+  readFully(src, headBytes, 0, 'header');
+  const header = decodeFileHeader(headBytes);
+  if (
+    options.expectedModuleHash !== undefined &&
+    options.expectedModuleHash.toLowerCase() !== header.moduleHash
+  ) {
+    throw new OsmoError(
+      'E_SNAPSHOT_MODULE',
+      `snapshot image was taken from module ${header.moduleHash}, not ${options.expectedModuleHash}; restore it with the program that wrote it`,
+      { details: { imageModule: header.moduleHash, expected: options.expectedModuleHash } },
+    );
+  }
+  const deflateAllowed = (header.requiredFeatures & RequiredFeature.DEFLATE_CHUNKS) !== 0;
+
+  let memoryPages: number | undefined;
+  let globals: SnapshotMeta['globals'] | undefined;
+  let stackAt: { payload: Uint8Array; offset: number } | undefined;
+  let counters: SnapshotMeta['counters'] | undefined;
+  let deputy: { value: unknown } | undefined;
+  const index: ChunkIndex[] = [];
+  let nonZeroPages = 0;
+  let nextFreePage = 0;
+  let sections = 0;
+  let ended = false;
+  // One scratch buffer for chunk payloads (their size is bounded by maxChunkPages), grown on need.
+  let scratch = new Uint8Array(0);
+  const sectionHead = new Uint8Array(SECTION_HEADER_BYTES);
+
+  let pos = HEADER_BYTES;
+  while (!ended) {
+    if (pos === src.size) throw corrupt('END', pos, 'truncated image: no END section');
+    readFully(src, sectionHead, pos, 'section header');
+    const sh = decodeSectionHeader(sectionHead, pos);
+    const payloadAt = pos + SECTION_HEADER_BYTES;
+    if (++sections > limits.maxSections)
+      throw corrupt(sh.type, pos, `more than ${limits.maxSections} sections`);
+    const limit = sh.type === SectionType.MEMORY_CHUNK ? maxChunkPayload : limits.maxSectionBytes;
+    if (sh.length > limit)
+      throw corrupt(sh.type, pos, `section length ${sh.length} exceeds the limit of ${limit}`);
+    if (payloadAt + sh.length > src.size) throw corrupt(sh.type, src.size, 'truncated image');
+
+    if (scratch.length < sh.length)
+      scratch = new Uint8Array(Math.max(sh.length, Math.min(maxChunkPayload, scratch.length * 2)));
+    const payload = scratch.subarray(0, sh.length);
+    readFully(src, payload, payloadAt, sh.type);
+    if (crc32(payload) !== sh.crc) throw corrupt(sh.type, payloadAt, 'checksum mismatch');
+
+    const once = (seen: unknown): void => {
+      if (seen !== undefined) throw corrupt(sh.type, pos, 'section appears twice');
+    };
+    switch (sh.type) {
+      case SectionType.MEMORY_INFO:
+        once(memoryPages);
+        memoryPages = decodeMemoryInfo(payload, payloadAt, limits);
+        break;
+      case SectionType.GLOBALS:
+        once(globals);
+        globals = decodeGlobals(payload, payloadAt, limits);
+        break;
+      case SectionType.STACK:
+        once(stackAt);
+        // Decoded after MEMORY_INFO is known (its bounds are checked against the memory size).
+        stackAt = { payload: payload.slice(), offset: payloadAt };
+        break;
+      case SectionType.COUNTERS:
+        once(counters);
+        counters = decodeCounters(payload, payloadAt, limits);
+        break;
+      case SectionType.DEPUTY:
+        once(deputy);
+        deputy = { value: decodeDeputy(payload, payloadAt) };
+        break;
+      case SectionType.MEMORY_CHUNK: {
+        if (memoryPages === undefined)
+          throw corrupt(sh.type, pos, 'memory chunk before MEMORY_INFO');
+        if (sh.length < CHUNK_HEADER_BYTES)
+          throw corrupt(sh.type, payloadAt, 'chunk header is truncated');
+        const v = new DataView(payload.buffer, payload.byteOffset, CHUNK_HEADER_BYTES);
+        const firstPage = v.getUint32(0, true);
+        const pageCount = v.getUint32(4, true);
+        const codec = v.getUint8(8);
+        const storedLength = sh.length - CHUNK_HEADER_BYTES;
+        if (pageCount === 0 || pageCount > limits.maxChunkPages) {
+          throw corrupt(sh.type, payloadAt + 4, `chunk of ${pageCount} pages is out of range`);
+        }
+        if (firstPage < nextFreePage || firstPage + pageCount > memoryPages) {
+          throw corrupt(
+            sh.type,
+            payloadAt,
+            `chunk pages [${firstPage}, +${pageCount}) overlap or lie outside the ${memoryPages}-page memory`,
+          );
+        }
+        const rawLength = pageCount * WASM_PAGE_BYTES;
+        if (codec === Codec.NONE) {
+          if (storedLength !== rawLength)
+            throw corrupt(
+              sh.type,
+              payloadAt,
+              `raw chunk holds ${storedLength} bytes, not ${rawLength}`,
+            );
+        } else if (codec === Codec.DEFLATE_RAW) {
+          if (!deflateAllowed)
+            throw corrupt(
+              sh.type,
+              payloadAt + 8,
+              'deflate chunk in an image without the deflate feature bit',
+            );
+          // Inflate now so that a bad stream is refused before restore starts (deflate is opt-in
+          // and slow anyway); the output lands in a throwaway buffer.
+          if (
+            !decompressChunk(codec, payload.subarray(CHUNK_HEADER_BYTES), new Uint8Array(rawLength))
+          ) {
+            throw corrupt(
+              sh.type,
+              payloadAt + CHUNK_HEADER_BYTES,
+              'compressed chunk does not inflate to its page count',
+            );
+          }
+        } else {
+          throw unsupported(`memory chunk codec ${codec}`, { codec, offset: payloadAt + 8 });
+        }
+        index.push({ offset: payloadAt, storedLength, firstPage, pageCount, codec, crc: sh.crc });
+        nonZeroPages += pageCount;
+        nextFreePage = firstPage + pageCount;
+        break;
+      }
+      case SectionType.END: {
+        const end = decodeEnd(payload, payloadAt);
+        if (
+          end.sections !== sections - 1 ||
+          end.chunks !== index.length ||
+          end.nonZeroPages !== nonZeroPages
+        ) {
+          throw corrupt(
+            sh.type,
+            payloadAt,
+            'END totals do not match the sections read (sections lost or added)',
+          );
+        }
+        if (payloadAt + sh.length !== src.size) {
+          throw corrupt(
+            sh.type,
+            payloadAt + sh.length,
+            `${src.size - payloadAt - sh.length} bytes after END`,
+          );
+        }
+        ended = true;
+        break;
+      }
+      default:
+        if ((sh.flags & SECTION_FLAG_REQUIRED) !== 0) {
+          throw unsupported(`section type 0x${sh.type.toString(16)}`, {
+            section: sh.type,
+            offset: pos,
+          });
+        }
+      // An unknown optional section: checksummed above, otherwise skipped.
+    }
+    pos = payloadAt + sh.length;
+  }
+
+  const missing = (name: string): never => {
+    throw corrupt(name, HEADER_BYTES, `required section ${name} is missing`);
+  };
+  const pages = memoryPages ?? missing('MEMORY_INFO');
+  const meta: SnapshotMeta = {
+    formatMajor: header.major,
+    formatMinor: header.minor,
+    requiredFeatures: header.requiredFeatures,
+    optionalFeatures: header.optionalFeatures,
+    moduleHash: header.moduleHash,
+    memoryPages: pages,
+    nonZeroPages,
+    chunkCount: index.length,
+    globals: globals ?? missing('GLOBALS'),
+    stack: stackAt === undefined ? null : decodeStack(stackAt.payload, stackAt.offset, pages),
+    counters: counters ?? missing('COUNTERS'),
+    deputy: (deputy ?? missing('DEPUTY')).value,
+  };
+
+  const checkAgain = (c: ChunkIndex, headerBytes: Uint8Array, stored: Uint8Array): void => {
+    if (crc32(stored, crc32(headerBytes)) !== c.crc) {
+      throw corrupt(
+        SectionType.MEMORY_CHUNK,
+        c.offset,
+        'checksum mismatch on second read (the file changed)',
+      );
+    }
+  };
+
+  return {
+    meta,
+    *chunks() {
+      const head = new Uint8Array(CHUNK_HEADER_BYTES);
+      let buf = new Uint8Array(0);
+      for (const c of index) {
+        readFully(src, head, c.offset, SectionType.MEMORY_CHUNK);
+        const rawLength = c.pageCount * WASM_PAGE_BYTES;
+        if (buf.length < rawLength) buf = new Uint8Array(rawLength);
+        const data = buf.subarray(0, rawLength);
+        if (c.codec === Codec.NONE) {
+          readFully(src, data, c.offset + CHUNK_HEADER_BYTES, SectionType.MEMORY_CHUNK);
+          checkAgain(c, head, data);
+        } else {
+          const stored = new Uint8Array(c.storedLength);
+          readFully(src, stored, c.offset + CHUNK_HEADER_BYTES, SectionType.MEMORY_CHUNK);
+          checkAgain(c, head, stored);
+          if (!decompressChunk(c.codec, stored, data))
+            throw corrupt(SectionType.MEMORY_CHUNK, c.offset, 'chunk does not inflate');
+        }
+        yield { firstPage: c.firstPage, pageCount: c.pageCount, data };
+      }
+    },
+    copyMemoryInto(target, copyOptions = {}) {
+      if (target.byteLength < pages * WASM_PAGE_BYTES) {
+        throw new OsmoError(
+          'E_MEMORY_LIMIT',
+          `restore target holds ${target.byteLength} bytes; grow it to ${pages} pages (${pages * WASM_PAGE_BYTES} bytes) first`,
+        );
+      }
+      const zeroBelow = Math.min(copyOptions.zeroGapsBelowPage ?? 0, pages) * WASM_PAGE_BYTES;
+      const head = new Uint8Array(CHUNK_HEADER_BYTES);
+      let filled = 0;
+      for (const c of index) {
+        const start = c.firstPage * WASM_PAGE_BYTES;
+        if (start > filled && filled < zeroBelow)
+          target.fill(0, filled, Math.min(start, zeroBelow));
+        const dest = target.subarray(start, start + c.pageCount * WASM_PAGE_BYTES);
+        readFully(src, head, c.offset, SectionType.MEMORY_CHUNK);
+        if (c.codec === Codec.NONE) {
+          // Straight from the file into the destination memory: no intermediate buffer.
+          readFully(src, dest, c.offset + CHUNK_HEADER_BYTES, SectionType.MEMORY_CHUNK);
+          checkAgain(c, head, dest);
+        } else {
+          const stored = new Uint8Array(c.storedLength);
+          readFully(src, stored, c.offset + CHUNK_HEADER_BYTES, SectionType.MEMORY_CHUNK);
+          checkAgain(c, head, stored);
+          if (!decompressChunk(c.codec, stored, dest))
+            throw corrupt(SectionType.MEMORY_CHUNK, c.offset, 'chunk does not inflate');
+        }
+        filled = start + dest.length;
+      }
+      if (filled < zeroBelow) target.fill(0, filled, zeroBelow);
+    },
+  };
+}
