@@ -1,0 +1,113 @@
+/**
+ * On-disk cache of instrumented modules: binaryen takes ~0.5–1.5 s per module, `osmo run` must
+ * start warm in ≤ 100 ms. Keyed by sha256(module bytes) + instrumenter version + tick interval,
+ * under $XDG_CACHE_HOME/osmosis/modules (default ~/.cache/osmosis/modules).
+ *
+ * Entry file: the instrumented wasm followed by a 40-byte trailer {magic "OSMC", u32 version,
+ * sha256(instrumented bytes)}. A file whose trailer does not check out (torn write by a crashed
+ * run, disk corruption) is rebuilt, never used. Writes go to a unique temp file and are renamed
+ * into place, so concurrent runs instrumenting the same module each produce a whole file and the
+ * last rename wins.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_TICK_INTERVAL, INSTRUMENTER_VERSION } from './contract.js';
+import { instrumentWith } from './instrument.js';
+import { loadBinaryen } from './load-binaryen.js';
+
+const MAGIC = 0x434d534f; // "OSMC" little endian
+const TRAILER_BYTES = 8 + 32;
+
+export interface CacheOptions {
+  /** Cache directory; default from $XDG_CACHE_HOME. */
+  dir?: string;
+  tickInterval?: number;
+}
+
+export interface CachedModule {
+  bytes: Uint8Array;
+  /** 'hit', 'miss' (not there), or 'corrupt' (there but unusable; rebuilt). */
+  status: 'hit' | 'miss' | 'corrupt';
+  /** Time spent in binaryen (0 on a hit). */
+  instrumentMs: number;
+  path: string;
+}
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base =
+    env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/')
+      ? env.XDG_CACHE_HOME
+      : join(homedir(), '.cache');
+  return join(base, 'osmosis', 'modules');
+}
+
+function sha256(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+export function cacheKey(bytes: Uint8Array, tickInterval: number): string {
+  return `${sha256(bytes).toString('hex')}-v${INSTRUMENTER_VERSION}-t${tickInterval}`;
+}
+
+/** The instrumented module from the cache, or undefined if absent or corrupt (then 'corrupt'). */
+function readEntry(path: string): Uint8Array | 'absent' | 'corrupt' {
+  let file: Buffer;
+  try {
+    file = readFileSync(path);
+  } catch {
+    return 'absent';
+  }
+  if (file.length < TRAILER_BYTES + 8) return 'corrupt';
+  const body = file.subarray(0, file.length - TRAILER_BYTES);
+  const trailer = file.subarray(file.length - TRAILER_BYTES);
+  if (trailer.readUInt32LE(0) !== MAGIC || trailer.readUInt32LE(4) !== INSTRUMENTER_VERSION)
+    return 'corrupt';
+  if (!sha256(body).equals(trailer.subarray(8))) return 'corrupt';
+  return new Uint8Array(body.buffer, body.byteOffset, body.length);
+}
+
+function writeEntry(dir: string, path: string, bytes: Uint8Array): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const trailer = Buffer.alloc(TRAILER_BYTES);
+  trailer.writeUInt32LE(MAGIC, 0);
+  trailer.writeUInt32LE(INSTRUMENTER_VERSION, 4);
+  sha256(bytes).copy(trailer, 8);
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, Buffer.concat([bytes, trailer]), { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * The instrumented form of `bytes`, from the cache or made now (loading binaryen only then).
+ * A cache that cannot be written (read-only home, disk full) costs speed, not correctness.
+ */
+export async function instrumentCached(
+  bytes: Uint8Array,
+  options: CacheOptions = {},
+): Promise<CachedModule> {
+  const tickInterval = options.tickInterval ?? DEFAULT_TICK_INTERVAL;
+  const dir = options.dir ?? defaultCacheDir();
+  const path = join(dir, `${cacheKey(bytes, tickInterval)}.wasm`);
+  const found = readEntry(path);
+  if (found instanceof Uint8Array) return { bytes: found, status: 'hit', instrumentMs: 0, path };
+  const b = await loadBinaryen();
+  const made = instrumentWith(b, bytes, { tickInterval });
+  try {
+    writeEntry(dir, path, made.bytes);
+  } catch {
+    // Deliberately ignored: see above.
+  }
+  return {
+    bytes: made.bytes,
+    status: found === 'absent' ? 'miss' : 'corrupt',
+    instrumentMs: made.stats.ms,
+    path,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The runtime contract of an instrumented module: every name the guest worker relies on.
+ * docs/adr/0006-instrumentation.md describes it in prose; change both together, and bump
+ * INSTRUMENTER_VERSION whenever the output of `instrument` changes (it keys the module cache).
+ */
+
+/** Bumped on every change to the instrumented output; part of the cache key and the marker. */
+export const INSTRUMENTER_VERSION = 1;
+
+/** Import called every `tickInterval` steps: `() -> i32`, returns the new step budget. */
+export const TICK_MODULE = 'osmosis';
+export const TICK_NAME = 'tick';
+
+/** Imports that may unwind the stack besides tick: every import of this module. */
+export const WASI_MODULE = 'wasi_snapshot_preview1';
+
+/** Asyncify's control exports (names fixed by binaryen). */
+export const ASYNCIFY_EXPORTS = [
+  'asyncify_start_unwind',
+  'asyncify_stop_unwind',
+  'asyncify_start_rewind',
+  'asyncify_stop_rewind',
+  'asyncify_get_state',
+] as const;
+
+/** asyncify_get_state() values. */
+export const ASYNCIFY_NORMAL = 0;
+export const ASYNCIFY_UNWINDING = 1;
+export const ASYNCIFY_REWINDING = 2;
+
+/** Bytes of the asyncify data header: {i32 current pointer, i32 end pointer}, little endian. */
+export const ASYNCIFY_HEADER_BYTES = 8;
+
+/** Every mutable global is exported as `${GLOBAL_EXPORT_PREFIX}${i}`, i in global index order. */
+export const GLOBAL_EXPORT_PREFIX = 'osmo_g';
+
+/** Custom section marking an instrumented module; its payload is {@link InstrumentMarker} JSON. */
+export const MARKER_SECTION = 'osmosis.instrumented';
+
+/** Default steps between ticks (a step = a loop iteration or an entry to a recursive function). */
+export const DEFAULT_TICK_INTERVAL = 1 << 18;
+
+export interface MarkedGlobal {
+  /** Export name, `osmo_g<i>`. */
+  export: string;
+  /** Name in the module (from the name section), e.g. `__stack_pointer`, or `osmo_budget`. */
+  name: string;
+  type: 'i32' | 'i64' | 'f32' | 'f64';
+}
+
+export interface InstrumentMarker {
+  instrumenter: 'osmosis';
+  version: number;
+  tickInterval: number;
+  /** Export name of the step budget global (also listed in `globals`). */
+  budgetGlobal: string;
+  globals: MarkedGlobal[];
+}

@@ -1,0 +1,215 @@
+/**
+ * instrument(): makes a WASI module preemptible anywhere and movable. The runtime contract
+ * (names, data layout) is in ./contract.ts and docs/adr/0006-instrumentation.md.
+ */
+import { OsmoError } from '../core/errors.js';
+import { functionsOnCycles } from './call-graph.js';
+import {
+  DEFAULT_TICK_INTERVAL,
+  GLOBAL_EXPORT_PREFIX,
+  INSTRUMENTER_VERSION,
+  MARKER_SECTION,
+  TICK_MODULE,
+  TICK_NAME,
+  WASI_MODULE,
+  type InstrumentMarker,
+  type MarkedGlobal,
+} from './contract.js';
+import { loadBinaryen, type Binaryen } from './load-binaryen.js';
+import { addStepCounter, BUDGET_GLOBAL, TICK_FUNCTION, type LoopShape } from './step-counter.js';
+
+export interface InstrumentOptions {
+  /** Steps between two tick calls (the initial budget; tick's return value sets the next). */
+  tickInterval?: number;
+  /** Loop check shape; 'split' unless measuring alternatives. */
+  loopShape?: LoopShape;
+  /** Entry checks on functions on call-graph cycles ('cycles', default) or on every function. */
+  entryChecks?: 'cycles' | 'all';
+  /** false: counter only, no Asyncify (cost measurements only; the result cannot suspend). */
+  asyncify?: boolean;
+  /** false: Asyncify only, no step counter (cost measurements only). */
+  counter?: boolean;
+  /** binaryen optimize level for the Asyncify pass (research note: 0 costs 2.2×). */
+  optimizeLevel?: number;
+  shrinkLevel?: number;
+  /** Passes run after Asyncify (e.g. ['optimize-instructions'] or an -O3 pipeline). */
+  postPasses?: readonly string[];
+  /** Run binaryen's default optimisation pipeline (at optimizeLevel) after Asyncify. */
+  postOptimize?: boolean;
+}
+
+export interface InstrumentStats {
+  loops: number;
+  entryChecks: number;
+  functions: number;
+  ms: number;
+}
+
+/** Loads binaryen (lazily, ~100 ms) and instruments. */
+export async function instrument(
+  bytes: Uint8Array,
+  options: InstrumentOptions = {},
+): Promise<Uint8Array> {
+  return instrumentWith(await loadBinaryen(), bytes, options).bytes;
+}
+
+export function instrumentWith(
+  b: Binaryen,
+  bytes: Uint8Array,
+  options: InstrumentOptions = {},
+): { bytes: Uint8Array; stats: InstrumentStats; marker: InstrumentMarker } {
+  const start = performance.now();
+  const tickInterval = options.tickInterval ?? DEFAULT_TICK_INTERVAL;
+  if (!Number.isInteger(tickInterval) || tickInterval < 1 || tickInterval > 0x7fffffff) {
+    throw new OsmoError(
+      'E_USAGE',
+      `tickInterval must be an integer in [1, 2^31-1], got ${tickInterval}`,
+    );
+  }
+  const features =
+    b.Features.MVP |
+    b.Features.MutableGlobals |
+    b.Features.SignExt |
+    b.Features.NontrappingFPToInt |
+    b.Features.BulkMemory;
+  let module: InstanceType<Binaryen['Module']>;
+  try {
+    // binaryen.js 132 takes the features as readBinary's second argument (its typings lag).
+    const read = b.readBinary as (
+      data: Uint8Array,
+      features: number,
+    ) => InstanceType<Binaryen['Module']>;
+    module = read(bytes, features);
+    module.setFeatures(features);
+  } catch (cause) {
+    throw new OsmoError(
+      'E_BAD_WASM',
+      `cannot read the module for instrumentation (${String(cause)}); build it for wasm32-wasi with MVP, sign-ext, bulk-memory and non-trapping float-to-int only`,
+      { cause },
+    );
+  }
+  // binaryen's settings are process-wide: set them for this run and restore them after.
+  const saved = { opt: b.getOptimizeLevel(), shrink: b.getShrinkLevel(), debug: b.getDebugInfo() };
+  try {
+    for (let i = 0; i < module.getNumFunctions(); i++) {
+      const info = b.getFunctionInfo(module.getFunctionByIndex(i));
+      if (info.module === TICK_MODULE) {
+        throw new OsmoError(
+          'E_BAD_WASM',
+          `module already imports ${TICK_MODULE}.${info.base}: is it instrumented already?`,
+        );
+      }
+    }
+    let loops = 0;
+    let entryChecks = 0;
+    if (options.counter !== false) {
+      const cyclic = options.entryChecks === 'all' ? 'all' : functionsOnCycles(b, module);
+      const r = addStepCounter(
+        b,
+        module,
+        { module: TICK_MODULE, name: TICK_NAME },
+        {
+          tickInterval,
+          loopShape: options.loopShape ?? 'split-local',
+          entryChecks: cyclic,
+        },
+      );
+      loops = r.loops;
+      entryChecks = r.entries;
+    }
+    const globals = exportMutableGlobals(b, module);
+    // Keep names: traps must still name functions. DWARF (if any) would be stale after the rewrite.
+    b.setDebugInfo(true);
+    if (options.asyncify !== false) {
+      const imports: string[] = [];
+      for (let i = 0; i < module.getNumFunctions(); i++) {
+        const info = b.getFunctionInfo(module.getFunctionByIndex(i));
+        if (
+          info.module === WASI_MODULE ||
+          (info.module === TICK_MODULE && info.base === TICK_NAME)
+        ) {
+          imports.push(`${info.module}.${info.base}`);
+        }
+      }
+      b.setOptimizeLevel(options.optimizeLevel ?? 2);
+      b.setShrinkLevel(options.shrinkLevel ?? 1);
+      b.setPassArgument('asyncify-imports', imports.join(','));
+      module.runPasses(['asyncify']);
+      b.setPassArgument('asyncify-imports', null);
+    }
+    if (options.postOptimize) module.optimize();
+    if (options.postPasses && options.postPasses.length > 0)
+      module.runPasses([...options.postPasses]);
+    module.runPasses(['strip-dwarf']);
+    if (!module.validate()) {
+      throw new OsmoError(
+        'E_INTERNAL',
+        'the instrumented module does not validate: an instrumenter bug; please report it with the module',
+      );
+    }
+    const marker: InstrumentMarker = {
+      instrumenter: 'osmosis',
+      version: INSTRUMENTER_VERSION,
+      tickInterval,
+      budgetGlobal: globals.find((g) => g.name === BUDGET_GLOBAL)?.export ?? '',
+      globals,
+    };
+    module.addCustomSection(MARKER_SECTION, new TextEncoder().encode(JSON.stringify(marker)));
+    const out = module.emitBinary();
+    return {
+      bytes: out,
+      marker,
+      stats: {
+        loops,
+        entryChecks,
+        functions: module.getNumFunctions(),
+        ms: performance.now() - start,
+      },
+    };
+  } finally {
+    b.setOptimizeLevel(saved.opt);
+    b.setShrinkLevel(saved.shrink);
+    b.setDebugInfo(saved.debug);
+    module.dispose();
+  }
+}
+
+const TYPE_NAMES = new Map<number, MarkedGlobal['type']>();
+
+/**
+ * Exports every mutable global as osmo_g<i> (index order), before Asyncify adds its own state
+ * globals: those are not part of a process image (they are idle whenever an image is taken).
+ */
+function exportMutableGlobals(
+  b: Binaryen,
+  module: InstanceType<Binaryen['Module']>,
+): MarkedGlobal[] {
+  if (TYPE_NAMES.size === 0) {
+    TYPE_NAMES.set(b.i32, 'i32').set(b.i64, 'i64').set(b.f32, 'f32').set(b.f64, 'f64');
+  }
+  const out: MarkedGlobal[] = [];
+  let n = 0;
+  for (let i = 0; i < module.getNumGlobals(); i++) {
+    const info = b.getGlobalInfo(module.getGlobalByIndex(i));
+    if (!info.mutable) continue;
+    const type = TYPE_NAMES.get(info.type);
+    if (type === undefined) {
+      throw new OsmoError(
+        'E_BAD_WASM',
+        `mutable global ${info.name} has a type the image cannot hold`,
+      );
+    }
+    if (info.module) {
+      throw new OsmoError(
+        'E_BAD_WASM',
+        `mutable global ${info.name} is imported from ${info.module}; a WASI program cannot import mutable globals`,
+      );
+    }
+    const name = `${GLOBAL_EXPORT_PREFIX}${n++}`;
+    module.addGlobalExport(info.name, name);
+    out.push({ export: name, name: info.name, type });
+  }
+  return out;
+}
+
+export { TICK_FUNCTION };

@@ -1,0 +1,182 @@
+/**
+ * The step counter: a global budget decremented at every loop iteration and at every entry to a
+ * function on a call-graph cycle; when it runs out the guest calls the `osmosis.tick` import,
+ * which returns the new budget (and may unwind the stack, see ./instrument.ts). With those two
+ * placements no loop or recursion can run unboundedly without reaching tick.
+ *
+ * Loops are split (research note, "keep the tick call OUT of hot loops"):
+ *
+ *   loop $outer                       ;; the original loop expression, renamed
+ *     block $value (result T)
+ *       block $out_of_steps
+ *         br $value (loop $L          ;; original name: every `br $L` continues here
+ *           budget -= 1; br_if $out_of_steps (budget <= 0)
+ *           BODY))
+ *       budget = tick(); br $outer    ;; re-enter at the header, a valid point for any state
+ *
+ * The inner loop then contains no call that can unwind (unless BODY itself does), so Asyncify
+ * leaves it alone and V8 keeps its locals in registers; only the cold outer part pays.
+ */
+import type { Binaryen } from './load-binaryen.js';
+import { walk } from './walk.js';
+
+type Ref = number;
+type Module = InstanceType<Binaryen['Module']>;
+
+export type LoopShape = 'split-local' | 'split' | 'inline';
+
+export interface StepCounterOptions {
+  tickInterval: number;
+  /**
+   * 'split-local' (default): split, and call-free loops count in a local written through to the
+   * global; 'split': split, counting in the global; 'inline': the research note's shape.
+   */
+  loopShape: LoopShape;
+  /** Functions that get an entry check: those on call-graph cycles, or all (research shape). */
+  entryChecks: ReadonlySet<string> | 'all';
+}
+
+/** binaryen.js has these wrappers at run time but not in its typings. */
+interface LoopApi {
+  getName(expr: Ref): string | null;
+  getBody(expr: Ref): Ref;
+  setName(expr: Ref, name: string): void;
+  setBody(expr: Ref, body: Ref): void;
+}
+
+export const BUDGET_GLOBAL = 'osmo_budget';
+export const TICK_FUNCTION = 'osmo_tick';
+
+export function addStepCounter(
+  b: Binaryen,
+  module: Module,
+  tick: { module: string; name: string },
+  opts: StepCounterOptions,
+): { loops: number; entries: number } {
+  module.addGlobal(BUDGET_GLOBAL, b.i32, true, module.i32.const(opts.tickInterval));
+  module.addFunctionImport(TICK_FUNCTION, tick.module, tick.name, b.none, b.i32);
+  const { Loop: loopApi, Function: functionApi } = b as unknown as {
+    Loop: LoopApi;
+    Function: { setBody(fn: Ref, body: Ref): void; getNumLocals(fn: Ref): number };
+  };
+
+  const decrement = (): Ref =>
+    module.global.set(
+      BUDGET_GLOBAL,
+      module.i32.sub(module.global.get(BUDGET_GLOBAL, b.i32), module.i32.const(1)),
+    );
+  const exhausted = (): Ref =>
+    module.i32.le_s(module.global.get(BUDGET_GLOBAL, b.i32), module.i32.const(0));
+  const refill = (): Ref => module.global.set(BUDGET_GLOBAL, module.call(TICK_FUNCTION, [], b.i32));
+  const check = (): Ref => module.if(exhausted(), refill());
+
+  let loops = 0;
+  let entries = 0;
+  for (let i = 0; i < module.getNumFunctions(); i++) {
+    const fn = module.getFunctionByIndex(i);
+    const info = b.getFunctionInfo(fn);
+    if (info.base) continue; // an import
+    const found: Ref[] = [];
+    walk(b, info.body, (expr, id) => {
+      // An unnamed loop has no back edge: it runs its body once.
+      if (id === b.LoopId && loopApi.getName(expr)) found.push(expr);
+    });
+    // Decided on the original bodies, before any loop gets its tick call.
+    const callFree = found.map((loop) => {
+      let calls = false;
+      walk(b, loopApi.getBody(loop), (_e, id) => {
+        if (id === b.CallId || id === b.CallIndirectId) calls = true;
+      });
+      return !calls;
+    });
+    let local = -1;
+    let label = 0;
+    for (const [k, loop] of found.entries()) {
+      const name = loopApi.getName(loop)!;
+      const body = loopApi.getBody(loop);
+      const type = b.getExpressionType(loop);
+      loops++;
+      if (opts.loopShape === 'inline') {
+        loopApi.setBody(
+          loop,
+          module.block(null, [decrement(), check(), body], type === b.unreachable ? b.auto : type),
+        );
+        continue;
+      }
+      // A call-free body cannot change the budget behind the loop's back: count in a local
+      // (a register) and only store it (write-through, no load: no dependency through memory).
+      const useLocal = opts.loopShape === 'split-local' && callFree[k] === true;
+      if (useLocal && local < 0) {
+        local = functionApi.getNumLocals(fn);
+        (
+          b as unknown as { _BinaryenFunctionAddVar(fn: Ref, type: number): number }
+        )._BinaryenFunctionAddVar(fn, b.i32);
+      }
+      const step = (): Ref =>
+        useLocal
+          ? module.block(null, [
+              module.local.set(
+                local,
+                module.i32.sub(module.local.get(local, b.i32), module.i32.const(1)),
+              ),
+              module.global.set(BUDGET_GLOBAL, module.local.get(local, b.i32)),
+            ])
+          : decrement();
+      const stepExhausted = (): Ref =>
+        useLocal
+          ? module.i32.le_s(module.local.get(local, b.i32), module.i32.const(0))
+          : exhausted();
+      const reload = (): Ref[] =>
+        useLocal ? [module.local.set(local, module.global.get(BUDGET_GLOBAL, b.i32))] : [];
+      const outer = `osmo$o${label}`;
+      const value = `osmo$v${label}`;
+      const out = `osmo$x${label}`;
+      label++;
+      const inner = module.loop(
+        name,
+        module.block(
+          null,
+          [step(), module.br(out, stepExhausted()), body],
+          type === b.unreachable ? b.auto : type,
+        ),
+      );
+      let wrapped: Ref;
+      if (type === b.unreachable) {
+        wrapped = module.block(
+          null,
+          [...reload(), module.block(out, [inner], b.none), refill(), module.br(outer)],
+          b.auto,
+        );
+      } else if (type === b.none) {
+        wrapped = module.block(
+          value,
+          [
+            ...reload(),
+            module.block(out, [inner, module.br(value)], b.none),
+            refill(),
+            module.br(outer),
+          ],
+          b.none,
+        );
+      } else {
+        wrapped = module.block(
+          value,
+          [
+            ...reload(),
+            module.block(out, [module.br(value, 0, inner)], b.none),
+            refill(),
+            module.br(outer),
+          ],
+          type,
+        );
+      }
+      loopApi.setName(loop, outer);
+      loopApi.setBody(loop, wrapped);
+    }
+    if (opts.entryChecks === 'all' || opts.entryChecks.has(info.name)) {
+      entries++;
+      functionApi.setBody(fn, module.block(null, [decrement(), check(), info.body], b.auto));
+    }
+  }
+  return { loops, entries };
+}

@@ -1,0 +1,87 @@
+/**
+ * A generic pre-order walk over binaryen IR. binaryen.js exposes children only through per-kind
+ * info objects, so the kinds are listed here; the features the instrumenter enables (MVP, mutable
+ * globals, sign-ext, non-trapping float-to-int, bulk memory) cannot produce any other kind, and an
+ * unknown kind is an error rather than a silently skipped subtree (a loop inside it would go
+ * uncounted).
+ */
+import { OsmoError } from '../core/errors.js';
+import type binaryen from 'binaryen';
+import type { Binaryen } from './load-binaryen.js';
+
+type Ref = number;
+export type ExpressionId = binaryen.ExpressionIds;
+
+/** Calls `visit` on `root` and every expression below it, parents before children. */
+export function walk(b: Binaryen, root: Ref, visit: (expr: Ref, id: ExpressionId) => void): void {
+  const kinds = childFields(b);
+  const stack: Ref[] = [root];
+  while (stack.length > 0) {
+    const expr = stack.pop()!;
+    if (expr === 0) continue;
+    const id = b.getExpressionId(expr);
+    visit(expr, id);
+    const fields = kinds.get(id);
+    if (fields === undefined) {
+      throw new OsmoError(
+        'E_BAD_WASM',
+        `the instrumenter cannot walk expression kind ${id}; rebuild the program for wasm32-wasi without SIMD, threads, exceptions or GC`,
+      );
+    }
+    if (fields.length === 0) continue;
+    const info = b.getExpressionInfo(expr) as unknown as Record<string, unknown>;
+    // Pushed in reverse so that children are visited in source order.
+    for (let f = fields.length - 1; f >= 0; f--) {
+      const value = info[fields[f]!];
+      if (Array.isArray(value)) {
+        for (let i = value.length - 1; i >= 0; i--) stack.push(value[i] as Ref);
+      } else if (typeof value === 'number') {
+        stack.push(value);
+      }
+    }
+  }
+}
+
+let cached: Map<ExpressionId, readonly string[]> | undefined;
+
+function childFields(b: Binaryen): Map<ExpressionId, readonly string[]> {
+  if (cached) return cached;
+  const m = new Map<ExpressionId, readonly string[]>([
+    [b.BlockId, ['children']],
+    [b.IfId, ['condition', 'ifTrue', 'ifFalse']],
+    [b.LoopId, ['body']],
+    [b.BreakId, ['value', 'condition']],
+    [b.SwitchId, ['value', 'condition']],
+    [b.CallId, ['operands']],
+    [b.CallIndirectId, ['operands', 'target']],
+    [b.LocalGetId, []],
+    [b.LocalSetId, ['value']],
+    [b.GlobalGetId, []],
+    [b.GlobalSetId, ['value']],
+    [b.LoadId, ['ptr']],
+    [b.StoreId, ['ptr', 'value']],
+    [b.ConstId, []],
+    [b.UnaryId, ['value']],
+    [b.BinaryId, ['left', 'right']],
+    [b.SelectId, ['ifTrue', 'ifFalse', 'condition']],
+    [b.DropId, ['value']],
+    [b.ReturnId, ['value']],
+    [b.MemorySizeId, []],
+    [b.MemoryGrowId, ['delta']],
+    [b.NopId, []],
+    [b.UnreachableId, []],
+    [b.MemoryInitId, ['dest', 'offset', 'size']],
+    [b.DataDropId, []],
+    [b.MemoryCopyId, ['dest', 'source', 'size']],
+    [b.MemoryFillId, ['dest', 'value', 'size']],
+    [b.RefNullId, []],
+    [b.RefFuncId, []],
+    [b.RefIsNullId, ['value']],
+    [b.TableGetId, ['index']],
+    [b.TableSetId, ['index', 'value']],
+    [b.TableSizeId, []],
+    [b.TableGrowId, ['value', 'delta']],
+  ]);
+  cached = m;
+  return m;
+}

@@ -1,0 +1,108 @@
+/**
+ * Suspend anywhere, resume in a fresh instance, same output: in a hot loop, inside qsort
+ * comparators (indirect calls), while blocked in WASI calls. Deep recursion: deep.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { newStubState } from '../../../src/instrument/stub-wasi.js';
+import { runGuest } from '../../../src/instrument/test-driver.js';
+import { chain, fixture, instrumented, seeded, text } from './helpers.js';
+
+const TICK = 1 << 14;
+
+/** An uninterrupted run of the plain module: the reference output, and the instrumented tick count. */
+function reference(
+  plain: Uint8Array,
+  module: WebAssembly.Module,
+  args: string[],
+  stdin?: string,
+): { out: string; ticks: number } {
+  const host = newStubState(args, stdin);
+  const o = runGuest(new WebAssembly.Module(plain), host);
+  assert.equal(o.kind, 'exited');
+  const ih = newStubState(args, stdin);
+  const io = runGuest(module, ih);
+  assert.equal(io.kind, 'exited');
+  assert.equal(text(ih), text(host), 'instrumented run without suspend differs');
+  return { out: text(host), ticks: io.ticks };
+}
+
+async function suspendAtRandomTicks(
+  name: string,
+  args: string[],
+  seed: number,
+  hops: number,
+): Promise<void> {
+  const plain = fixture(name);
+  const module = await instrumented(plain, { tickInterval: TICK });
+  const ref = reference(plain, module, args);
+  assert.ok(ref.ticks > hops * 4, `${name}: only ${ref.ticks} ticks; lengthen the run`);
+  const pick = seeded(seed);
+  // Each new instance counts ticks from 1; spread the hops over the run.
+  const span = Math.floor(ref.ticks / (hops + 1));
+  const at = Array.from({ length: hops }, () => 1 + pick(span));
+  const r = chain(
+    module,
+    args,
+    at.map((t) => ({ atTick: (n) => n === t })),
+  );
+  assert.equal(
+    r.suspends.length,
+    hops,
+    `seed ${seed}: expected ${hops} suspends at ticks ${at.join(',')}`,
+  );
+  assert.equal(
+    r.output,
+    ref.out,
+    `seed ${seed}: output after suspends at ticks ${at.join(',')} differs`,
+  );
+  assert.equal(r.code, 0);
+}
+
+describe('suspend and resume in a new instance', () => {
+  it('in a hot loop (3 hops, seeded random ticks)', async () => {
+    for (const seed of [1, 2])
+      await suspendAtRandomTicks('hotloop', ['hotloop', '6000000'], seed, 3);
+  });
+
+  it('inside qsort comparators (indirect calls)', async () => {
+    for (const seed of [3, 4]) await suspendAtRandomTicks('sortcmp', ['sortcmp', '2'], seed, 3);
+  });
+
+  it('while blocked in a WASI call (poll_oneoff, fd_read): the stub import unwinds', async () => {
+    const plain = fixture('blocking');
+    const module = await instrumented(plain, { tickInterval: TICK });
+    const stdin = Array.from({ length: 40 }, (_, i) => `${i * 37 + 5}\n`).join('');
+    const ref = reference(plain, module, ['blocking'], stdin);
+    assert.match(ref.out, /count=40 /);
+    for (const [syscall, nth] of [
+      ['poll_oneoff', 7],
+      ['fd_read', 1], // stdio reads all 40 lines at once, then EOF
+      ['fd_read', 2],
+      ['poll_oneoff', 1],
+    ] as const) {
+      let n = 0;
+      const r = chain(
+        module,
+        ['blocking'],
+        [{ atSyscall: (name) => name === syscall && ++n === nth }, {}],
+        { stdin },
+      );
+      assert.equal(r.suspends.length, 1, `no suspend in ${syscall} #${nth}`);
+      assert.equal(r.output, ref.out, `suspend in ${syscall} #${nth}: output differs`);
+    }
+  });
+
+  it('a suspend at every one of the first ticks of a run, chained', async () => {
+    const plain = fixture('hotloop');
+    const module = await instrumented(plain, { tickInterval: 1 << 12 });
+    const ref = reference(plain, module, ['hotloop', '200000'], undefined);
+    const r = chain(
+      module,
+      ['hotloop', '200000'],
+      Array.from({ length: 12 }, () => ({ atTick: (n: number) => n === 1 })),
+    );
+    assert.equal(r.suspends.length, 12);
+    assert.equal(r.output, ref.out);
+  });
+});
