@@ -5,6 +5,11 @@
  *   syscalls  ns per clock_time_get and per 64-byte fd_write to /dev/null, vs node:wasi
  *   startup   warm start of osmo run hello.wasm, vs node -e 0
  *   cat       osmo run cat.wasm < 1 GiB > /dev/null, vs native cat
+ *   gossip      simulated ages vs the formula table (bench/gossip-table.ts)
+ *   daemon      idle CPU, RSS and gossip bytes of a 5-daemon loopback cluster (bench/daemon-idle.ts)
+ *   snapshot    image capture/restore throughput (bench/snapshot-io.ts)
+ *   instrument  cost of the preemption instrumentation per kernel (bench/instrument-cost.ts)
+ * With no section named, all of them run.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -107,6 +112,19 @@ if (want('startup')) {
   console.log('| node -e 0 ms | osmo run hello.wasm ms | ratio |');
   console.log('|---|---|---|');
   console.log(`| ${fmt(bare, 0)} | ${fmt(start, 0)} | ${fmt(start / bare)} |\n`);
+}
+
+/** The other benchmarks are their own scripts; run them as sections of this one. */
+for (const [section, script, args] of [
+  ['gossip', 'gossip-table.js', []],
+  ['daemon', 'daemon-idle.js', ['20']],
+  ['snapshot', 'snapshot-io.js', ['--rounds', String(Math.min(rounds, 5))]],
+  ['instrument', 'instrument-cost.js', ['--rounds', String(rounds)]],
+] as const) {
+  if (!want(section)) continue;
+  console.log(`## ${section} (node dist/bench/${script} ${args.join(' ')})\n`);
+  execFileSync(node, [join(root, 'dist', 'bench', script), ...args], { stdio: 'inherit' });
+  console.log('');
 }
 
 if (want('cat')) {

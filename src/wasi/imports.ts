@@ -81,6 +81,24 @@ export function createWasiImports(
     return readString(bytes, ptr, len);
   }
 
+  /** Decodes one path argument and calls `use` with it; a bad path answers its errno. */
+  function withPath(ptr: number, len: number, use: (path: string) => number): number {
+    mem();
+    const s = path(ptr, len);
+    return typeof s === 'number' ? s : use(s);
+  }
+
+  /** The same for calls with two paths (link, rename, symlink). */
+  function withPaths(
+    aPtr: number,
+    aLen: number,
+    bPtr: number,
+    bLen: number,
+    use: (a: string, b: string) => number,
+  ): number {
+    return withPath(aPtr, aLen, (a) => withPath(bPtr, bLen, (b) => use(a, b)));
+  }
+
   function putU32(ptr: number, v: number): number {
     ptr = u32(ptr);
     if (!ok(ptr, 4)) return Errno.FAULT;
@@ -299,11 +317,8 @@ export function createWasiImports(
       return r.ok ? (mem(), putU32(nwritten, r.value)) : r.errno;
     },
 
-    path_create_directory: (fd: number, p: number, len: number) => {
-      mem();
-      const s = path(p, len);
-      return typeof s === 'number' ? s : port.pathCreateDirectory(u32(fd), s);
-    },
+    path_create_directory: (fd: number, p: number, len: number) =>
+      withPath(p, len, (s) => port.pathCreateDirectory(u32(fd), s)),
     path_filestat_get: (fd: number, flags: number, p: number, len: number, ptr: number) => {
       mem();
       const s = path(p, len);
@@ -338,14 +353,10 @@ export function createWasiImports(
       newFd: number,
       np: number,
       nlen: number,
-    ) => {
-      mem();
-      const from = path(op, olen);
-      if (typeof from === 'number') return from;
-      const to = path(np, nlen);
-      if (typeof to === 'number') return to;
-      return port.pathLink(u32(oldFd), u32(oldFlags), from, u32(newFd), to);
-    },
+    ) =>
+      withPaths(op, olen, np, nlen, (from, to) =>
+        port.pathLink(u32(oldFd), u32(oldFlags), from, u32(newFd), to),
+      ),
     path_open: (
       fd: number,
       dirflags: number,
@@ -391,39 +402,14 @@ export function createWasiImports(
       bytes.set(r.value.subarray(0, n), u32(buf));
       return putU32(used, n);
     },
-    path_remove_directory: (fd: number, p: number, len: number) => {
-      mem();
-      const s = path(p, len);
-      return typeof s === 'number' ? s : port.pathRemoveDirectory(u32(fd), s);
-    },
-    path_rename: (
-      fd: number,
-      op: number,
-      olen: number,
-      newFd: number,
-      np: number,
-      nlen: number,
-    ) => {
-      mem();
-      const from = path(op, olen);
-      if (typeof from === 'number') return from;
-      const to = path(np, nlen);
-      if (typeof to === 'number') return to;
-      return port.pathRename(u32(fd), from, u32(newFd), to);
-    },
-    path_symlink: (op: number, olen: number, fd: number, np: number, nlen: number) => {
-      mem();
-      const target = path(op, olen);
-      if (typeof target === 'number') return target;
-      const link = path(np, nlen);
-      if (typeof link === 'number') return link;
-      return port.pathSymlink(target, u32(fd), link);
-    },
-    path_unlink_file: (fd: number, p: number, len: number) => {
-      mem();
-      const s = path(p, len);
-      return typeof s === 'number' ? s : port.pathUnlinkFile(u32(fd), s);
-    },
+    path_remove_directory: (fd: number, p: number, len: number) =>
+      withPath(p, len, (s) => port.pathRemoveDirectory(u32(fd), s)),
+    path_rename: (fd: number, op: number, olen: number, newFd: number, np: number, nlen: number) =>
+      withPaths(op, olen, np, nlen, (from, to) => port.pathRename(u32(fd), from, u32(newFd), to)),
+    path_symlink: (op: number, olen: number, fd: number, np: number, nlen: number) =>
+      withPaths(op, olen, np, nlen, (target, link) => port.pathSymlink(target, u32(fd), link)),
+    path_unlink_file: (fd: number, p: number, len: number) =>
+      withPath(p, len, (s) => port.pathUnlinkFile(u32(fd), s)),
 
     poll_oneoff: pollOneoff,
     proc_exit: (code: number) => ctx.exit(u32(code)),
