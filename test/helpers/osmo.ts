@@ -28,6 +28,8 @@ export interface RunOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** Called with each stdout chunk as it arrives. */
   onStdout?: (chunk: Buffer, child: ChildProcess) => void;
+  /** Keep stdout in the result (default true; false for large streams). */
+  collectStdout?: boolean;
   /** Kill the child if it has not ended by then (a test failure, not a wait). */
   deadlineMs?: number;
 }
@@ -42,7 +44,7 @@ export function osmo(args: readonly string[], options: RunOptions = {}): Promise
   const out: Buffer[] = [];
   let err = '';
   child.stdout?.on('data', (c: Buffer) => {
-    out.push(c);
+    if (options.collectStdout !== false) out.push(c);
     options.onStdout?.(c, child);
   });
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (err += c));

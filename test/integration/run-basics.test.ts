@@ -78,6 +78,41 @@ describe('stdio', () => {
     assert.ok(r.stdout.equals(data), 'output differs from input');
   });
 
+  it('streams 512 MiB through a filter without holding it in memory', async () => {
+    const total = 512 * 1024 * 1024;
+    const chunk = Buffer.alloc(1024 * 1024, 'a');
+    let peakKb = 0;
+    let seen = 0;
+    const r = await osmo(['run', fixture('upper')], {
+      deadlineMs: 120_000,
+      onSpawn: (child) => {
+        // Feed with backpressure: the next MiB only when the pipe takes it.
+        let sent = 0;
+        const feed = (): void => {
+          while (sent < total) {
+            sent += chunk.length;
+            if (!child.stdin!.write(chunk)) return void child.stdin!.once('drain', feed);
+          }
+          child.stdin!.end();
+        };
+        feed();
+      },
+      collectStdout: false,
+      onStdout: (data, child) => {
+        seen += data.length;
+        // VmHWM is the process's peak resident set so far.
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? peakKb);
+      },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(seen, total);
+    assert.ok(
+      peakKb > 0 && peakKb < 256 * 1024,
+      `osmo's peak RSS was ${peakKb} KiB for 512 MiB streamed`,
+    );
+  });
+
   it('filters in order', async () => {
     const r = await osmo(['run', fixture('upper')], { input: 'hello\nosmosis\n' });
     assert.equal(r.status, 0, r.stderr);
