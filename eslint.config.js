@@ -87,6 +87,21 @@ export default tseslint.config(
               ['daemon', 'cli', 'platform', 'runtime', 'deputy'],
               'the simulator runs the pure cores only',
             ),
+            layer(
+              'snapshot',
+              ['runtime', 'deputy', 'daemon', 'cli'],
+              'snapshot is a pure format layer',
+            ),
+            layer(
+              'instrument',
+              ['runtime', 'deputy', 'daemon', 'cli', 'snapshot'],
+              'instrument transforms modules only',
+            ),
+            layer(
+              'process-control',
+              ['runtime', 'deputy', 'daemon', 'cli'],
+              'process control knows its interface, not the runtime',
+            ),
           ],
         },
       ],

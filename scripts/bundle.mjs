@@ -19,6 +19,8 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  // binaryen (14 MB, top-level await) is loaded lazily, only when a module must be instrumented.
+  external: ['binaryen'],
   // commander is CommonJS; give its require() a home inside an ES module bundle.
   banner: {
     js: "import { createRequire as __osmoRequire } from 'node:module'; const require = __osmoRequire(import.meta.url);",

@@ -7,6 +7,10 @@ import type { ErrorCode } from '../core/errors.js';
 export const ExitCode = {
   /** Bad invocation or bad input: unknown option, missing file, not a WASI program… */
   USAGE: 2,
+  /** No Osmosis process of this user with that PID on this node (osmo checkpoint/freeze/continue). */
+  NO_PROCESS: 3,
+  /** The disk refused an image or another I/O failed (EX_IOERR). */
+  IO: 74,
   /** An error inside Osmosis itself (a bug: please report it). */
   INTERNAL: 70,
   /** The program trapped (like a native program killed by SIGABRT). */
@@ -25,7 +29,15 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'E_NO_START':
     case 'E_MEMORY_LIMIT':
     case 'E_CONFIG':
+    case 'E_SNAPSHOT_CORRUPT':
+    case 'E_SNAPSHOT_VERSION':
+    case 'E_SNAPSHOT_MODULE':
       return ExitCode.USAGE;
+    case 'E_SNAPSHOT_WRITE':
+    case 'E_IO':
+      return ExitCode.IO;
+    case 'E_NO_PROCESS':
+      return ExitCode.NO_PROCESS;
     default:
       return ExitCode.INTERNAL;
   }
@@ -35,8 +47,10 @@ export const EXIT_CODES_HELP = `
 Exit status:
   0-125    the program's own exit status
   2        bad invocation or input (unknown option, missing or invalid .wasm file,
-           an import other than wasi_snapshot_preview1, no _start, over --max-memory)
+           an import other than wasi_snapshot_preview1, no _start, over --max-memory,
+           a corrupted, truncated, other-version or other-program image)
   70       internal error in Osmosis
+  74       an I/O error, e.g. the disk refused an image
   128+N    the program was ended by signal N (raised by itself, or sent to osmo run):
            129 SIGHUP, 130 SIGINT, 143 SIGTERM
   134      the program trapped (the trap is named on stderr)`;

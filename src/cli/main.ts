@@ -2,9 +2,14 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from './exit-codes.js';
 import { registerRun } from './run.js';
+import { registerRestart } from './restart.js';
 import { registerDaemon } from './daemon.js';
 import { registerStatus } from './status.js';
 import { registerMon } from './mon.js';
+import { registerPs } from './ps.js';
+import { registerCheckpoint } from './checkpoint.js';
+import { registerFreeze } from './freeze.js';
+import { registerContinue } from './continue.js';
 import { warn } from './report.js';
 
 export function buildProgram(): Command {
@@ -16,9 +21,14 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text) => warn(text.replace(/^error: /, '').trimEnd()) });
   registerRun(program);
+  registerRestart(program);
   registerDaemon(program);
   registerStatus(program);
   registerMon(program);
+  registerPs(program);
+  registerCheckpoint(program);
+  registerFreeze(program);
+  registerContinue(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({

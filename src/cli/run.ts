@@ -8,14 +8,13 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { OsmoError } from '../core/errors.js';
 import { HostBackend } from '../deputy/host-backend.js';
-import { createSyscallHandler } from '../deputy/syscall-server.js';
 import { loadProgram } from '../runtime/load-program.js';
-import { startLocalGuest } from '../runtime/local-guest.js';
-import type { GuestOutcome } from '../runtime/guest-messages.js';
-import { formatTrap } from '../runtime/trap.js';
-import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+import type { Program } from '../runtime/load-program.js';
+import { DeputySession } from './deputy-session.js';
+import { supervise } from './supervise.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
 import { collect, parseEnvAssignment, parseSize } from './options.js';
-import { fail, warn } from './report.js';
+import { fail } from './report.js';
 
 interface RunOptions {
   env: string[];
@@ -23,6 +22,10 @@ interface RunOptions {
   dir: string[];
   strace: boolean;
   maxMemory?: string;
+  preemptible?: boolean;
+  checkpointFile?: string;
+  checkpointEvery?: string;
+  checkpointKeep?: string;
 }
 
 export interface Preopen {
@@ -116,6 +119,13 @@ export function registerRun(program: Command): void {
       'most memory the program may have, e.g. 512M, 2G (plain number: MiB)',
     )
     .option('--strace', 'print every system call with its arguments, result and duration to stderr')
+    .option(
+      '--preemptible',
+      'instrument the program so it can be checkpointed and frozen at any moment (costs CPU time)',
+    )
+    .option('--checkpoint-file <FILE>', 'where checkpoints go [mosrun -C]; implies --preemptible')
+    .option('--checkpoint-every <MINUTES>', 'take a checkpoint every MINUTES [mosrun -A]')
+    .option('--checkpoint-keep <N>', 'keep the N latest checkpoints as FILE.1 … FILE.N [mosrun -N]')
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -139,29 +149,37 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
     const program = loadProgram(path, maxMemoryBytes === undefined ? {} : { maxMemoryBytes });
     const preopens = preopensFor(opts.dir, process.cwd());
     const env = environmentFor(opts.inheritEnv, opts.env);
+    const everyMs =
+      opts.checkpointEvery === undefined
+        ? undefined
+        : parseMinutes(opts.checkpointEvery, '--checkpoint-every');
+    const keep =
+      opts.checkpointKeep === undefined
+        ? undefined
+        : parseCount(opts.checkpointKeep, '--checkpoint-keep');
+    const preemptible =
+      opts.preemptible === true || opts.checkpointFile !== undefined || everyMs !== undefined;
+    if (everyMs !== undefined && opts.checkpointFile === undefined) {
+      throw new OsmoError('E_USAGE', '--checkpoint-every needs --checkpoint-file FILE to write to');
+    }
+    const module = preemptible ? await preemptibleModule(program) : program.module;
     backend = new HostBackend({ preopens });
-    const deputy = backend;
-    const guest = startLocalGuest({
-      module: program.module,
+    const session = new DeputySession({
+      program,
+      module,
+      preemptible,
       args: [path, ...args],
       env,
-      handler: createSyscallHandler(deputy, (error) =>
-        warn(`bad system-call request from the guest: ${String(error)}`),
-      ),
+      preopens,
+      backend,
       strace: opts.strace,
+      ...(opts.checkpointFile === undefined
+        ? {}
+        : { checkpointFile: resolve(opts.checkpointFile) }),
+      ...(keep === undefined ? {} : { checkpointKeep: keep }),
+      ...(everyMs === undefined ? {} : { checkpointEveryMs: everyMs }),
     });
-    const onSignal = (signal: NodeJS.Signals, code: number) => () => {
-      void guest.kill({ kind: 'signal', signal, posix: code - 128 });
-    };
-    const handlers: [NodeJS.Signals, () => void][] = [
-      ['SIGINT', onSignal('SIGINT', ExitCode.SIGINT)],
-      ['SIGTERM', onSignal('SIGTERM', ExitCode.SIGTERM)],
-      ['SIGHUP', onSignal('SIGHUP', ExitCode.SIGHUP)],
-    ];
-    for (const [s, h] of handlers) process.on(s, h);
-    const outcome = await guest.outcome;
-    for (const [s, h] of handlers) process.off(s, h);
-    return exitStatus(outcome);
+    return await supervise(session);
   } catch (error) {
     return fail(error);
   } finally {
@@ -169,16 +187,27 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
   }
 }
 
-function exitStatus(outcome: GuestOutcome): number {
-  switch (outcome.kind) {
-    case 'exit':
-      return outcome.code & 0xff;
-    case 'signal':
-      return 128 + outcome.posix;
-    case 'trap':
-      warn(formatTrap(outcome));
-      return ExitCode.TRAP;
-    case 'error':
-      return fail(OsmoError.fromJSON(outcome.error));
+/** The program instrumented for preemption (docs/adr/0006), from the on-disk cache when it can. */
+export async function preemptibleModule(program: Program): Promise<WebAssembly.Module> {
+  const { instrumentCached } = await import('../instrument/cache.js');
+  const made = await instrumentCached(program.bytes);
+  return new WebAssembly.Module(made.bytes);
+}
+
+function parseMinutes(text: string, option: string): number {
+  const minutes = Number(text);
+  if (!Number.isFinite(minutes) || minutes <= 0) {
+    throw new OsmoError(
+      'E_USAGE',
+      `${option} ${text}: expected a number of minutes above 0 (e.g. 0.5 or 30)`,
+    );
   }
+  return Math.round(minutes * 60_000);
+}
+
+function parseCount(text: string, option: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new OsmoError('E_USAGE', `${option} ${text}: expected a whole number ≥ 1`);
+  return n;
 }

@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'E_SNAPSHOT_MODULE',
   'E_NO_NODE',
   'E_CONFIG',
+  'E_NO_PROCESS',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

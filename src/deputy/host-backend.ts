@@ -735,6 +735,73 @@ export class HostBackend implements SyscallBackend {
     }
   }
 
+  /**
+   * Reopens a file or directory that describeFds recorded (osmo restart), at the same fd number
+   * and offset. Stdio and preopens are not its business (the new caller's stdio; preopens are
+   * made by the constructor). Refuses, naming the fd, when the state cannot be restored
+   * faithfully — the file is gone or now shorter than the offset, or it was a pipe — unless
+   * `force`, which leaves such an fd closed (the program then sees EBADF).
+   */
+  restoreFd(d: FdDescription, force: boolean): void {
+    if (d.stdio || d.guestPath !== undefined) return;
+    const refuse = (why: string): void => {
+      if (force) return;
+      throw new OsmoError(
+        'E_SNAPSHOT_CORRUPT',
+        `cannot restore fd ${d.fd} (${d.hostPath}): ${why}; --force restarts without it`,
+      );
+    };
+    if (d.kind === 'stream')
+      return refuse('it was a pipe or socket, whose data cannot be read again');
+    const rights = BigInt(d.rightsBase);
+    const readable = (rights & Rights.FD_READ) !== 0n;
+    const writable = (rights & Rights.FD_WRITE) !== 0n;
+    const C = fs.constants;
+    const access = readable && writable ? C.O_RDWR : writable ? C.O_WRONLY : C.O_RDONLY;
+    const isDir = d.kind === 'directory';
+    let hostFd: number;
+    try {
+      hostFd = fs.openSync(d.hostPath, isDir ? C.O_RDONLY | C.O_DIRECTORY : access);
+    } catch (x) {
+      return refuse(
+        hostCode(x) === 'ENOENT'
+          ? 'the file is gone'
+          : `it cannot be opened (${hostCode(x) ?? String(x)})`,
+      );
+    }
+    const offset = BigInt(d.offset);
+    const st = fs.fstatSync(hostFd, { bigint: true });
+    if (d.kind === 'file' && st.size < offset) {
+      fs.closeSync(hostFd);
+      return refuse(`the file is now ${st.size} bytes, shorter than the offset ${offset}`);
+    }
+    const c = classify(st, false);
+    const root = d.root ?? d.hostPath;
+    if (this.table.get(d.fd) !== undefined) this.closeFd(d.fd);
+    this.table.set(d.fd, {
+      hostFd,
+      kind: c.kind,
+      filetype: c.filetype,
+      ownsHostFd: true,
+      hostPath: d.hostPath,
+      root,
+      rel: isDir
+        ? nodePath
+            .relative(root, d.hostPath)
+            .split(nodePath.sep)
+            .filter((x) => x !== '')
+        : [],
+      preopenName: undefined,
+      offset,
+      fdflags: d.fdflags,
+      oflags: d.oflags,
+      rightsBase: rights,
+      rightsInheriting: BigInt(d.rightsInheriting),
+      listing: undefined,
+      stream: undefined,
+    });
+  }
+
   /** Puts a host fd just opened by path_open into the table. */
   private adoptOpened(
     hostFd: number,

@@ -25,6 +25,8 @@ export const Ctl = {
   WAKE: 4,
   /** Nonzero when the deputy asks the guest to stop (the value is the reason). */
   STOP: 5,
+  /** Nonzero when the deputy asks the guest to suspend at its next tick (preemption.ts). */
+  SUSPEND: 6,
   /** First of DIRECT_WRITE_SLOTS words: host fd + 1 the guest may write itself (direct-writes.ts). */
   DIRECT_WRITES: 16,
 } as const;
@@ -71,6 +73,8 @@ export class ChannelClient {
 
   constructor(sab: SharedArrayBuffer) {
     this.layout = layoutOf(sab);
+    // A guest continued in a new worker (after a freeze) goes on with the deputy's sequence.
+    this.seq = Atomics.load(this.layout.control, Ctl.REQ_SEQ);
   }
 
   /** Sends the request already encoded in `layout.request` and blocks until it is answered. */

@@ -4,6 +4,10 @@ import type { ClockOrigins } from './guest-clocks.js';
 
 export interface GuestStart {
   module: WebAssembly.Module;
+  /** sha256 of the program as given: the identity images are checked against. */
+  moduleHash: string;
+  /** Continue from this image file instead of starting at `_start` (needs an instrumented module). */
+  restoreFrom?: string;
   channel: SharedArrayBuffer;
   args: string[];
   env: string[];
@@ -19,3 +23,23 @@ export type GuestOutcome =
   | { kind: 'signal'; signal: string; posix: number }
   | { kind: 'trap'; message: string; functionName?: string; location?: string }
   | { kind: 'error'; error: SerializedError };
+
+/** What the deputy decides once the guest has stopped at a suspension point. */
+export interface ImagePlan {
+  kind: 'write-image';
+  file: string;
+  /** The deputy's part of the image (fd table, args, env…), any JSON. */
+  deputy: unknown;
+  /** After the image is written: go on (checkpoint) or end this worker (freeze). */
+  then: 'resume' | 'stop';
+}
+
+/** Messages from a guest worker besides its final GuestOutcome. */
+export type GuestEvent =
+  | { kind: 'suspended' }
+  | { kind: 'image-written'; bytes: number; ms: number }
+  | { kind: 'image-failed'; error: SerializedError }
+  /** The worker ended after a freeze; its image holds the program. */
+  | { kind: 'stopped' };
+
+export type WorkerMessage = GuestOutcome | GuestEvent;

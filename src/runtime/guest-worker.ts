@@ -5,6 +5,7 @@
 import { writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { OsmoError } from '../core/errors.js';
+import type { SerializedError } from '../core/errors.js';
 import { Errno, errnoName, MODULE_NAME } from '../wasi/abi.js';
 import { createWasiImports } from '../wasi/imports.js';
 import type { GuestContext, SyscallTracer } from '../wasi/imports.js';
@@ -12,7 +13,10 @@ import { ChannelClient, ChannelStopped } from './channel.js';
 import { createChannelPort } from './channel-port.js';
 import { withDirectWrites } from './direct-writes.js';
 import { createGuestClocks } from './guest-clocks.js';
-import type { GuestOutcome, GuestStart } from './guest-messages.js';
+import type { GuestOutcome, GuestStart, ImagePlan, WorkerMessage } from './guest-messages.js';
+import { restoreGuestImage, writeGuestImage } from './guest-image.js';
+import { GuestPreemption, readMarker } from './preemption.js';
+import { TICK_MODULE } from '../instrument/contract.js';
 import { signalInfo } from './signals.js';
 import { describeTrap } from './trap.js';
 
@@ -23,7 +27,7 @@ class GuestEnd extends Error {
   }
 }
 
-function run(start: GuestStart): GuestOutcome {
+async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   const client = new ChannelClient(start.channel);
   const port = withDirectWrites(createChannelPort(client), client.layout.control);
   const clocks = createGuestClocks(start.clocks);
@@ -73,7 +77,7 @@ function run(start: GuestStart): GuestOutcome {
 
   // The imports need the memory, which exists only once the instance does.
   const bound: { memory?: WebAssembly.Memory } = {};
-  const imports = createWasiImports(
+  const wasi = createWasiImports(
     port,
     ctx,
     () => {
@@ -83,36 +87,84 @@ function run(start: GuestStart): GuestOutcome {
     },
     tracer,
   );
-  const instance = new WebAssembly.Instance(start.module, { [MODULE_NAME]: imports });
-  bound.memory = instance.exports.memory as WebAssembly.Memory;
+  const marker = readMarker(start.module);
+  const preemption = marker
+    ? new GuestPreemption(marker, client.layout.control, (why) =>
+        parent.postMessage({
+          kind: 'image-failed',
+          error: { code: 'E_MEMORY_LIMIT', message: why },
+        } satisfies WorkerMessage),
+      )
+    : undefined;
+  const imports: WebAssembly.Imports = preemption
+    ? { [MODULE_NAME]: preemption.wrapImports(wasi), [TICK_MODULE]: preemption.tickImports() }
+    : { [MODULE_NAME]: wasi };
+  const instance = new WebAssembly.Instance(start.module, imports);
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  bound.memory = memory;
+  preemption?.attach(instance);
+  if (start.restoreFrom !== undefined) {
+    if (!preemption)
+      throw new OsmoError(
+        'E_BAD_WASM',
+        'only a preemptible (instrumented) program can be restored',
+      );
+    restoreGuestImage(start.restoreFrom, start.moduleHash, memory, preemption);
+  }
   const entry = instance.exports._start as () => void;
-  try {
-    entry();
-    return { kind: 'exit', code: 0 };
-  } catch (error) {
-    if (error instanceof GuestEnd) return error.outcome;
-    if (error instanceof ChannelStopped) return { kind: 'exit', code: 0 }; // the deputy decided the outcome
-    if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError)
-      return describeTrap(error);
-    throw error;
+  for (;;) {
+    try {
+      entry();
+    } catch (error) {
+      if (error instanceof GuestEnd) return error.outcome;
+      if (error instanceof ChannelStopped) return { kind: 'exit', code: 0 }; // the deputy decided the outcome
+      if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError)
+        return describeTrap(error);
+      throw error;
+    }
+    if (!preemption?.unwound()) return { kind: 'exit', code: 0 };
+    // Stopped at a suspension point: the deputy decides what happens to the image.
+    parent.postMessage({ kind: 'suspended' } satisfies WorkerMessage);
+    const plan = await nextPlan();
+    try {
+      const written = await writeGuestImage(
+        plan.file,
+        memory,
+        preemption,
+        clocks,
+        start.moduleHash,
+        plan.deputy,
+      );
+      parent.postMessage({ kind: 'image-written', ...written } satisfies WorkerMessage);
+      if (plan.then === 'stop') return undefined;
+    } catch (error) {
+      // Disk full or the like: the program goes on as if nothing happened.
+      parent.postMessage({ kind: 'image-failed', error: serialize(error) } satisfies WorkerMessage);
+    }
+    preemption.rewindInPlace();
   }
 }
 
-const port = parentPort;
-if (port === null) throw new Error('guest-worker must run in a worker thread');
+function serialize(error: unknown): SerializedError {
+  return error instanceof OsmoError
+    ? error.toJSON()
+    : { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+const parentOrNull = parentPort;
+if (parentOrNull === null) throw new Error('guest-worker must run in a worker thread');
+const parent = parentOrNull;
+
+/** The deputy's next ImagePlan (the worker's JS is free while its program is unwound). */
+function nextPlan(): Promise<ImagePlan> {
+  return new Promise((resolve) => parent.once('message', (plan: ImagePlan) => resolve(plan)));
+}
+
 // The worker may be started before its program is known (worker-pool.ts): wait for it.
-port.once('message', (start: GuestStart) => {
-  let outcome: GuestOutcome;
-  try {
-    outcome = run(start);
-  } catch (error) {
-    outcome = {
-      kind: 'error',
-      error:
-        error instanceof OsmoError
-          ? error.toJSON()
-          : { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) },
-    };
-  }
-  port.postMessage(outcome);
+parent.once('message', (start: GuestStart) => {
+  run(start).then(
+    (outcome) => parent.postMessage(outcome ?? ({ kind: 'stopped' } satisfies WorkerMessage)),
+    (error: unknown) =>
+      parent.postMessage({ kind: 'error', error: serialize(error) } satisfies WorkerMessage),
+  );
 });

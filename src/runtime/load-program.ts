@@ -13,6 +13,8 @@ import { memoryLimits, PAGE_BYTES, parseSections, withMemoryMax } from './wasm-s
 export interface Program {
   path: string;
   module: WebAssembly.Module;
+  /** The module's bytes as compiled (with --max-memory applied): what instrumentation starts from. */
+  bytes: Uint8Array;
   /** sha256 of the file as given (before any rewriting): the program's identity. */
   hash: string;
   initialMemoryBytes: number;
@@ -92,6 +94,7 @@ export function loadProgram(path: string, options: LoadOptions = {}): Program {
   return {
     path,
     module,
+    bytes,
     hash: createHash('sha256').update(original).digest('hex'),
     initialMemoryBytes,
   };

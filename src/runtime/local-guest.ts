@@ -1,17 +1,21 @@
 /**
  * Runs a guest in a worker thread of this process, serving its system calls on this thread's
- * event loop through the SharedArrayBuffer channel (docs/adr/0001-process-model.md).
+ * event loop through the SharedArrayBuffer channel (docs/adr/0001-process-model.md), and — for a
+ * preemptible (instrumented) program — checkpoints, freezes and continues it.
  */
+import type { Worker } from 'node:worker_threads';
 import { OsmoError } from '../core/errors.js';
+import type { SerializedError } from '../core/errors.js';
 import type { RequestHandler } from './channel.js';
-import { ChannelServer, createChannelBuffer, layoutOf } from './channel.js';
+import { ChannelServer, createChannelBuffer, Ctl, layoutOf } from './channel.js';
 import { DirectWriteGrants, revokingHandler } from './direct-writes.js';
 import type { ClockOrigins } from './guest-clocks.js';
-import type { GuestOutcome, GuestStart } from './guest-messages.js';
+import type { GuestOutcome, GuestStart, ImagePlan, WorkerMessage } from './guest-messages.js';
 import { takeGuestWorker } from './worker-pool.js';
 
 export interface LocalGuestOptions {
   module: WebAssembly.Module;
+  moduleHash: string;
   args: string[];
   env: string[];
   handler: RequestHandler;
@@ -21,67 +25,207 @@ export interface LocalGuestOptions {
   directStdioWrites?: boolean;
   /** Native stack of the guest thread; deep recursion needs more than Node's default. */
   stackSizeMb?: number;
+  /** Start from this image instead of from `_start`. */
+  restoreFrom?: string;
 }
 
-export interface LocalGuest {
-  /** Settles when the guest ends, however it ends. */
+export interface ImageWritten {
+  file: string;
+  bytes: number;
+  ms: number;
+}
+
+export type GuestState = 'running' | 'checkpointing' | 'frozen';
+
+export class LocalGuest {
+  /** Settles when the program ends, however it ends. */
   readonly outcome: Promise<GuestOutcome>;
-  /** Stops the guest at once (signals); the outcome then settles as given. */
-  kill(outcome: GuestOutcome): Promise<void>;
+  private settle: (o: GuestOutcome) => void = () => undefined;
+  private settled = false;
+  private worker: Worker;
+  private readonly server: ChannelServer;
+  private readonly control: Int32Array;
+  private stateNow: GuestState = 'running';
+  /** Resolves the pending suspension step, if any. */
+  private onEvent: ((m: WorkerMessage) => void) | undefined;
+  private frozenImage: string | undefined;
+  private busy: Promise<unknown> = Promise.resolve();
+  /** The current worker is ending on purpose (freeze): its exit is not a crash. */
+  private expectExit = false;
+  /**
+   * Holds the event loop while frozen: with the worker gone nothing else does (the channel waits
+   * with Atomics.waitAsync, the control socket is unref'd) and the deputy would exit.
+   */
+  private frozenHold: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: LocalGuestOptions) {
+    this.outcome = new Promise<GuestOutcome>((resolve) => (this.settle = resolve));
+    const sab = createChannelBuffer();
+    this.control = layoutOf(sab).control;
+    const grants = new DirectWriteGrants(this.control);
+    if (options.directStdioWrites ?? true) grants.grantStdio();
+    this.server = new ChannelServer(sab, revokingHandler(options.handler, grants), (error) =>
+      this.finish({ kind: 'error', error: toSerialized(error) }),
+    );
+    this.server.start();
+    this.worker = this.launch(sab, options.restoreFrom, options.clocks);
+  }
+
+  get state(): GuestState {
+    return this.stateNow;
+  }
+
+  /** Writes an image and lets the program go on. */
+  checkpoint(file: string, deputy: unknown): Promise<ImageWritten> {
+    return this.serialize(() => this.suspendTo(file, deputy, 'resume'));
+  }
+
+  /** Writes an image and ends the worker (memory freed); {@link continue} resumes it. */
+  freeze(file: string, deputy: unknown): Promise<ImageWritten> {
+    return this.serialize(async () => {
+      const written = await this.suspendTo(file, deputy, 'stop');
+      this.frozenImage = file;
+      this.stateNow = 'frozen';
+      this.frozenHold = setInterval(() => undefined, 1 << 30);
+      return written;
+    });
+  }
+
+  /** Resumes a frozen program in a new worker from its image; its clocks continue. */
+  continue(clocks: ClockOrigins): Promise<void> {
+    return this.serialize(() => {
+      if (this.stateNow !== 'frozen' || this.frozenImage === undefined) {
+        throw new OsmoError('E_USAGE', 'the process is not frozen');
+      }
+      Atomics.store(this.control, Ctl.SUSPEND, 0);
+      this.expectExit = false;
+      clearInterval(this.frozenHold);
+      this.worker = this.launch(this.server.layout.sab, this.frozenImage, clocks);
+      this.frozenImage = undefined;
+      this.stateNow = 'running';
+      return Promise.resolve();
+    });
+  }
+
+  /** Stops the program at once (signals); the outcome then settles as given. */
+  async kill(outcome: GuestOutcome): Promise<void> {
+    this.finish(outcome);
+    await this.worker.terminate();
+  }
+
+  private launch(
+    sab: SharedArrayBuffer,
+    restoreFrom: string | undefined,
+    clocks: ClockOrigins | undefined,
+  ): Worker {
+    const o = this.options;
+    const start: GuestStart = {
+      module: o.module,
+      moduleHash: o.moduleHash,
+      channel: sab,
+      args: o.args,
+      env: o.env,
+      clocks: clocks ?? { monotonicOffsetNs: 0n, cpuOffsetNs: 0n },
+      strace: o.strace ?? false,
+      ...(restoreFrom === undefined ? {} : { restoreFrom }),
+    };
+    const worker = takeGuestWorker(o.stackSizeMb);
+    worker.postMessage(start);
+    worker.on('message', (m: WorkerMessage) => this.dispatch(m));
+    worker.on('error', (error) => this.finish({ kind: 'error', error: toSerialized(error) }));
+    worker.on('exit', (code) => {
+      if (this.expectExit || worker !== this.worker) return;
+      this.finish({
+        kind: 'error',
+        error: {
+          code: 'E_INTERNAL',
+          message: `guest thread ended without an outcome (exit ${code})`,
+        },
+      });
+    });
+    return worker;
+  }
+
+  private dispatch(m: WorkerMessage): void {
+    switch (m.kind) {
+      case 'suspended':
+      case 'image-written':
+      case 'image-failed':
+      case 'stopped':
+        this.onEvent?.(m);
+        return;
+      default:
+        this.finish(m);
+    }
+  }
+
+  /** One suspension at a time: requests queue behind each other. */
+  private serialize<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.busy.then(step, step);
+    this.busy = next.catch(() => undefined);
+    return next;
+  }
+
+  private nextEvent(): Promise<WorkerMessage> {
+    return new Promise((resolve, reject) => {
+      this.onEvent = (m) => {
+        this.onEvent = undefined;
+        resolve(m);
+      };
+      void this.outcome.then(() =>
+        reject(new OsmoError('E_NO_PROCESS', 'the program ended before it could be suspended')),
+      );
+    });
+  }
+
+  private async suspendTo(
+    file: string,
+    deputy: unknown,
+    then: ImagePlan['then'],
+  ): Promise<ImageWritten> {
+    if (this.settled) throw new OsmoError('E_NO_PROCESS', 'the program has ended');
+    if (this.stateNow === 'frozen') throw new OsmoError('E_USAGE', 'the process is frozen already');
+    this.stateNow = 'checkpointing';
+    try {
+      const suspended = this.nextEvent();
+      Atomics.store(this.control, Ctl.SUSPEND, 1);
+      const stopped = await suspended;
+      Atomics.store(this.control, Ctl.SUSPEND, 0);
+      if (stopped.kind === 'image-failed') throw OsmoError.fromJSON(stopped.error);
+      if (then === 'stop') this.expectExit = true;
+      const written = this.nextEvent();
+      this.worker.postMessage({ kind: 'write-image', file, deputy, then } satisfies ImagePlan);
+      const result = await written;
+      if (result.kind === 'image-failed') {
+        this.expectExit = false; // the worker goes on: freezing failed, the program did not
+        throw OsmoError.fromJSON(result.error);
+      }
+      if (result.kind !== 'image-written')
+        throw new OsmoError('E_INTERNAL', `unexpected ${result.kind}`);
+      if (then === 'stop')
+        await new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+      return { file, bytes: result.bytes, ms: result.ms };
+    } finally {
+      if (this.stateNow === 'checkpointing') this.stateNow = 'running';
+      Atomics.store(this.control, Ctl.SUSPEND, 0);
+    }
+  }
+
+  private finish(o: GuestOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearInterval(this.frozenHold);
+    this.server.stop();
+    this.settle(o);
+  }
 }
 
+/** Starts a guest (kept for callers that only run a program to its end). */
 export function startLocalGuest(options: LocalGuestOptions): LocalGuest {
-  const sab = createChannelBuffer();
-  let settle: (o: GuestOutcome) => void = () => undefined;
-  const outcome = new Promise<GuestOutcome>((resolve) => {
-    settle = resolve;
-  });
-  let settled = false;
-  const finish = (o: GuestOutcome): void => {
-    if (settled) return;
-    settled = true;
-    server.stop();
-    settle(o);
-  };
-  const grants = new DirectWriteGrants(layoutOf(sab).control);
-  if (options.directStdioWrites ?? true) grants.grantStdio();
-  const server = new ChannelServer(sab, revokingHandler(options.handler, grants), (error) =>
-    finish({ kind: 'error', error: toSerialized(error) }),
-  );
-  const start: GuestStart = {
-    module: options.module,
-    channel: sab,
-    args: options.args,
-    env: options.env,
-    clocks: options.clocks ?? { monotonicOffsetNs: 0n, cpuOffsetNs: 0n },
-    strace: options.strace ?? false,
-  };
-  const worker = takeGuestWorker(options.stackSizeMb);
-  worker.postMessage(start);
-  worker.on('message', (o: GuestOutcome) => finish(o));
-  worker.on('error', (error) => finish({ kind: 'error', error: toSerialized(error) }));
-  worker.on('exit', (code) =>
-    finish({
-      kind: 'error',
-      error: {
-        code: 'E_INTERNAL',
-        message: `guest thread ended without an outcome (exit ${code})`,
-      },
-    }),
-  );
-  server.start();
-  return {
-    outcome,
-    async kill(o) {
-      finish(o);
-      await worker.terminate();
-    },
-  };
+  return new LocalGuest(options);
 }
 
-function toSerialized(
-  error: unknown,
-): { code: 'E_INTERNAL'; message: string } | ReturnType<OsmoError['toJSON']> {
+function toSerialized(error: unknown): SerializedError {
   if (error instanceof OsmoError) return error.toJSON();
   return { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }

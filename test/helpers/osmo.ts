@@ -28,6 +28,8 @@ export interface RunOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** Called with each stdout chunk as it arrives. */
   onStdout?: (chunk: Buffer, child: ChildProcess) => void;
+  /** Give the program /dev/null as stdin (a pipe as stdin cannot be restored). */
+  stdinNull?: boolean;
   /** Keep stdout in the result (default true; false for large streams). */
   collectStdout?: boolean;
   /** Kill the child if it has not ended by then (a test failure, not a wait). */
@@ -38,7 +40,7 @@ export function osmo(args: readonly string[], options: RunOptions = {}): Promise
   const spawnOptions: SpawnOptions = {
     cwd: options.cwd ?? repoRoot,
     env: options.env ?? process.env,
-    stdio: 'pipe',
+    stdio: [options.stdinNull === true ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   };
   const child = spawn(process.execPath, [osmoBin, ...args], spawnOptions);
   const out: Buffer[] = [];

@@ -1,0 +1,126 @@
+/**
+ * One program and its deputy on this node: the host backend, the guest running in its worker,
+ * and what the user can do to it while it runs — checkpoint, freeze, continue (issue 3). `osmo
+ * run` and `osmo restart` both compose one; the per-process control socket drives it.
+ */
+import { resolve } from 'node:path';
+import { OsmoError } from '../core/errors.js';
+import type { HostBackend } from '../deputy/host-backend.js';
+import { createSyscallHandler } from '../deputy/syscall-server.js';
+import type { ClockOrigins } from '../runtime/guest-clocks.js';
+import type { ImageWritten } from '../runtime/local-guest.js';
+import { LocalGuest } from '../runtime/local-guest.js';
+import type { Program } from '../runtime/load-program.js';
+import type { Preopen } from './run.js';
+import { warn } from './report.js';
+
+export interface SessionOptions {
+  program: Program;
+  /** The module to run: the program's, or its instrumented form (preemptible). */
+  module: WebAssembly.Module;
+  preemptible: boolean;
+  args: string[];
+  env: string[];
+  preopens: Preopen[];
+  backend: HostBackend;
+  strace: boolean;
+  checkpointFile?: string;
+  /** Keep this many numbered checkpoints (FILE.1 … FILE.N, oldest overwritten); 1 = FILE itself. */
+  checkpointKeep?: number;
+  checkpointEveryMs?: number;
+  restoreFrom?: string;
+  clocks?: ClockOrigins;
+}
+
+/** The deputy's part of an image: enough to build the same deputy again (osmo restart). */
+export interface DeputyImageState {
+  version: 1;
+  program: string;
+  moduleHash: string;
+  args: string[];
+  env: string[];
+  preopens: Preopen[];
+  cwd: string;
+  fds: ReturnType<HostBackend['describeFds']>;
+  checkpointFile?: string;
+  checkpointKeep?: number;
+}
+
+export class DeputySession {
+  readonly guest: LocalGuest;
+  readonly startedAt = new Date();
+  private checkpoints = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly options: SessionOptions) {
+    this.guest = new LocalGuest({
+      module: options.module,
+      moduleHash: options.program.hash,
+      args: options.args,
+      env: options.env,
+      handler: createSyscallHandler(options.backend, (error) =>
+        warn(`bad system-call request from the guest: ${String(error)}`),
+      ),
+      strace: options.strace,
+      ...(options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom }),
+      ...(options.clocks === undefined ? {} : { clocks: options.clocks }),
+    });
+    if (options.checkpointEveryMs !== undefined && options.checkpointFile !== undefined) {
+      this.timer = setInterval(() => {
+        if (this.guest.state !== 'running') return;
+        this.checkpoint().catch((e: unknown) =>
+          warn(`periodic checkpoint failed: ${e instanceof Error ? e.message : String(e)}`),
+        );
+      }, options.checkpointEveryMs);
+      this.timer.unref();
+    }
+    void this.guest.outcome.then(() => clearInterval(this.timer));
+  }
+
+  deputyState(): DeputyImageState {
+    const o = this.options;
+    return {
+      version: 1,
+      program: resolve(o.program.path),
+      moduleHash: o.program.hash,
+      args: o.args,
+      env: o.env,
+      preopens: o.preopens,
+      cwd: process.cwd(),
+      fds: o.backend.describeFds(),
+      ...(o.checkpointFile === undefined ? {} : { checkpointFile: o.checkpointFile }),
+      ...(o.checkpointKeep === undefined ? {} : { checkpointKeep: o.checkpointKeep }),
+    };
+  }
+
+  /** Takes a checkpoint into `file`, or the next of the configured checkpoint files. */
+  checkpoint(file?: string): Promise<ImageWritten> {
+    this.requirePreemptible('checkpoint');
+    return this.guest.checkpoint(file ?? this.nextCheckpointFile(), this.deputyState());
+  }
+
+  freeze(file?: string): Promise<ImageWritten> {
+    this.requirePreemptible('freeze');
+    return this.guest.freeze(
+      file ?? `${this.options.checkpointFile ?? `osmo-${process.pid}.osmosnap`}.frozen`,
+      this.deputyState(),
+    );
+  }
+
+  private nextCheckpointFile(): string {
+    const base = this.options.checkpointFile ?? `osmo-${process.pid}.osmosnap`;
+    const keep = this.options.checkpointKeep ?? 1;
+    if (keep <= 1) return base;
+    this.checkpoints++;
+    return `${base}.${((this.checkpoints - 1) % keep) + 1}`;
+  }
+
+  private requirePreemptible(what: string): void {
+    if (!this.options.preemptible) {
+      throw new OsmoError(
+        'E_USAGE',
+        `cannot ${what} process ${process.pid}: it was started without --preemptible (or a --checkpoint option)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * `osmo restart FILE [--force]` [mosrun -R]: resumes a program from a checkpoint or freeze image
+ * in a new deputy. Files are reopened by path at their offsets and output continues where it
+ * stopped; when the state cannot be restored faithfully (a file gone or shrunk; stdin was a pipe)
+ * it refuses, naming the fd, unless --force.
+ */
+import type { Command } from 'commander';
+import { OsmoError } from '../core/errors.js';
+import { HostBackend } from '../deputy/host-backend.js';
+import { loadProgram } from '../runtime/load-program.js';
+import { openImageFile } from '../snapshot/index.js';
+import { Filetype } from '../wasi/abi.js';
+import type { DeputyImageState } from './deputy-session.js';
+import { DeputySession } from './deputy-session.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+import { fail } from './report.js';
+import { preemptibleModule } from './run.js';
+import { supervise } from './supervise.js';
+
+export function registerRestart(program: Command): void {
+  program
+    .command('restart')
+    .description('resume a program from a checkpoint or freeze image [mosrun -R]')
+    .argument('<image>', 'an image written by osmo checkpoint, osmo freeze or --checkpoint-file')
+    .option('--force', 'restart even where files or stdin cannot be restored faithfully')
+    .addHelpText(
+      'after',
+      `
+The program must still be at the path it was started from, unchanged (its sha256 is checked).
+Bad images (corrupted, truncated, another format version, another program) are refused
+with exit status 2 and never resumed.
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (image: string, opts: { force?: boolean }) => {
+      process.exitCode = await restart(image, opts.force === true);
+    });
+}
+
+async function restart(file: string, force: boolean): Promise<number> {
+  let backend: HostBackend | undefined;
+  try {
+    // The whole image is read and checked (header, every section checksum) before anything else.
+    const opened = openImageFile(file);
+    const meta = opened.meta;
+    opened.close();
+    const deputy = deputyStateOf(meta.deputy, file);
+    const program = loadProgram(deputy.program);
+    if (program.hash !== meta.moduleHash) {
+      throw new OsmoError(
+        'E_SNAPSHOT_MODULE',
+        `${file} was taken from another build of ${deputy.program} (sha256 differs); restart needs the same program`,
+      );
+    }
+    checkStdin(deputy, force);
+    const module = await preemptibleModule(program);
+    backend = new HostBackend({ preopens: deputy.preopens });
+    for (const fd of deputy.fds) backend.restoreFd(fd, force);
+    const lastMonotonic = meta.counters.monotonicLastNs ?? 0n;
+    const now = process.hrtime.bigint();
+    const session = new DeputySession({
+      program,
+      module,
+      preemptible: true,
+      args: deputy.args,
+      env: deputy.env,
+      preopens: deputy.preopens,
+      backend,
+      strace: false,
+      restoreFrom: file,
+      // Time goes on: monotonic never goes back, CPU time accumulates (ADR 0002).
+      clocks: {
+        monotonicOffsetNs: lastMonotonic > now ? lastMonotonic - now : 0n,
+        cpuOffsetNs: meta.counters.cpuTimeNs ?? 0n,
+      },
+      ...(deputy.checkpointFile === undefined ? {} : { checkpointFile: deputy.checkpointFile }),
+      ...(deputy.checkpointKeep === undefined ? {} : { checkpointKeep: deputy.checkpointKeep }),
+    });
+    return await supervise(session);
+  } catch (error) {
+    return fail(error);
+  } finally {
+    backend?.closeAll();
+  }
+}
+
+function deputyStateOf(value: unknown, file: string): DeputyImageState {
+  const d = value as Partial<DeputyImageState> | null;
+  if (
+    d === null ||
+    typeof d !== 'object' ||
+    d.version !== 1 ||
+    typeof d.program !== 'string' ||
+    !Array.isArray(d.args) ||
+    !Array.isArray(d.env) ||
+    !Array.isArray(d.preopens) ||
+    !Array.isArray(d.fds)
+  ) {
+    throw new OsmoError(
+      'E_SNAPSHOT_CORRUPT',
+      `${file} has no deputy state osmo restart understands`,
+    );
+  }
+  return d as DeputyImageState;
+}
+
+/** What a program had read of a pipe is gone: restarting with a pipe as stdin would lose it. */
+function checkStdin(deputy: DeputyImageState, force: boolean): void {
+  const stdin = deputy.fds.find((f) => f.fd === 0);
+  if (force || stdin === undefined || stdin.kind !== 'stream') return;
+  if (stdin.filetype === Filetype.CHARACTER_DEVICE) return; // a terminal: nothing was consumed from a file
+  throw new OsmoError(
+    'E_SNAPSHOT_CORRUPT',
+    'cannot restore fd 0 (stdin): it was a pipe or socket, whose data already read cannot be given back; --force restarts with the new stdin',
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * The per-process control socket's view of a running program (osmo ps / checkpoint / freeze /
+ * continue PID): a ProcessControl over a DeputySession.
+ */
+import { OsmoError } from '../core/errors.js';
+import type { ProcessControl, ProcessInfo } from '../process-control/index.js';
+import { openImageFile } from '../snapshot/index.js';
+import type { DeputySession } from './deputy-session.js';
+
+export function sessionControl(session: DeputySession): ProcessControl {
+  let frozenImage: string | undefined;
+  return {
+    info(): ProcessInfo {
+      const cpu = process.cpuUsage();
+      return {
+        pid: process.pid,
+        home: 'local',
+        where: 'local',
+        state: session.guest.state,
+        cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000),
+        memoryBytes: process.memoryUsage().rss,
+        startedAt: session.startedAt.toISOString(),
+        command: session.options.args,
+        preemptible: session.options.preemptible,
+        ...(session.options.checkpointFile === undefined
+          ? {}
+          : { checkpointFile: session.options.checkpointFile }),
+      };
+    },
+    checkpoint: (file) => session.checkpoint(file),
+    async freeze() {
+      const written = await session.freeze();
+      frozenImage = written.file;
+      return written;
+    },
+    async continue() {
+      if (frozenImage === undefined)
+        throw new OsmoError('E_USAGE', `process ${process.pid} is not frozen`);
+      // The same host: monotonic time simply goes on; CPU time used before the freeze is carried.
+      const image = openImageFile(frozenImage);
+      const cpuOffsetNs = image.meta.counters.cpuTimeNs ?? 0n;
+      image.close();
+      await session.guest.continue({ monotonicOffsetNs: 0n, cpuOffsetNs });
+      frozenImage = undefined;
+    },
+  };
+}

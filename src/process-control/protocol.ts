@@ -1,0 +1,207 @@
+/**
+ * The per-process control protocol (docs/process-control.md): JSON lines over a Unix socket, one
+ * request → one response, matched by `id`; responses may come out of order (a long `freeze` does
+ * not hold up an `info` on the same connection).
+ *
+ * ```
+ * request   {"v":1,"id":7,"op":"checkpoint","args":{"file":"/abs/path.osmo"}}
+ * response  {"v":1,"id":7,"ok":true,"result":{"file":"/abs/path.osmo","bytes":4096,"ms":3}}
+ *           {"v":1,"id":7,"ok":false,"error":{"code":"E_SNAPSHOT_WRITE","message":"…"}}
+ * ```
+ * Same shape as the daemon's control API (src/daemon/control-protocol.ts) so one client style
+ * serves both; its own op table and limits because a process answers different questions.
+ * Versioned (`v`); unknown fields are ignored; unknown ops are answered with an error. The codec
+ * is pure; server.ts and client.ts add the sockets.
+ */
+import type { ErrorCode, SerializedError } from '../core/errors.js';
+import { PROCESS_STATES } from './types.js';
+import type { ImageResult, ProcessInfo } from './types.js';
+
+export const PROCESS_CONTROL_VERSION = 1;
+/** Requests are tiny (an op and maybe a path); anything near this is garbage or hostile. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+/** A response carries the command line, which may be long (ARG_MAX is 2 MiB on Linux). */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** PATH_MAX on Linux. */
+export const MAX_PATH_BYTES = 4096;
+
+/** Append only: clients of an older version must keep working. */
+export const PROCESS_OPS = ['info', 'checkpoint', 'freeze', 'continue'] as const;
+export type ProcessOp = (typeof PROCESS_OPS)[number];
+
+export interface ProcessOpResults {
+  info: ProcessInfo;
+  checkpoint: ImageResult;
+  freeze: ImageResult;
+  continue: null;
+}
+
+export type ProcessRequest =
+  | { readonly id: number; readonly op: 'info' }
+  | { readonly id: number; readonly op: 'checkpoint'; readonly file?: string }
+  | { readonly id: number; readonly op: 'freeze' }
+  | { readonly id: number; readonly op: 'continue' };
+
+export type ProcessResponse =
+  | { readonly v: number; readonly id: number; readonly ok: true; readonly result: unknown }
+  | {
+      readonly v: number;
+      readonly id: number;
+      readonly ok: false;
+      readonly error: SerializedError;
+    };
+
+export function encodeRequest(request: ProcessRequest): string {
+  const { id, op } = request;
+  const args =
+    request.op === 'checkpoint' && request.file !== undefined ? { file: request.file } : undefined;
+  return (
+    JSON.stringify(
+      args === undefined
+        ? { v: PROCESS_CONTROL_VERSION, id, op }
+        : { v: PROCESS_CONTROL_VERSION, id, op, args },
+    ) + '\n'
+  );
+}
+
+export function encodeResponse(response: ProcessResponse): string {
+  return JSON.stringify(response) + '\n';
+}
+
+export function okResponse(id: number, result: unknown): ProcessResponse {
+  return { v: PROCESS_CONTROL_VERSION, id, ok: true, result };
+}
+
+export function errorResponse(id: number, error: SerializedError): ProcessResponse {
+  return { v: PROCESS_CONTROL_VERSION, id, ok: false, error };
+}
+
+export type ParsedRequest =
+  | { readonly ok: true; readonly request: ProcessRequest }
+  | { readonly ok: false; readonly id: number; readonly error: SerializedError };
+
+/** Validates one request line; a failure carries the answer to send back. */
+export function parseRequest(line: string): ParsedRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return bad(0, 'E_PROTO_DECODE', 'request is not JSON');
+  }
+  if (!isRecord(value)) return bad(0, 'E_PROTO_DECODE', 'request must be a JSON object');
+  const id = typeof value.id === 'number' && Number.isSafeInteger(value.id) ? value.id : 0;
+  if (value.v !== PROCESS_CONTROL_VERSION) {
+    return bad(
+      id,
+      'E_PROTO_VERSION',
+      `process control protocol version ${JSON.stringify(value.v) ?? 'missing'}; this process speaks ${PROCESS_CONTROL_VERSION}`,
+    );
+  }
+  const op = value.op;
+  if (typeof op !== 'string') return bad(id, 'E_PROTO_DECODE', 'request has no "op" string');
+  if (!(PROCESS_OPS as readonly string[]).includes(op)) {
+    return bad(
+      id,
+      'E_USAGE',
+      `unknown op "${op.slice(0, 64)}"; this process knows ${PROCESS_OPS.join(', ')}`,
+    );
+  }
+  if (op !== 'checkpoint') return { ok: true, request: { id, op: op as 'info' } };
+  const args = isRecord(value.args) ? value.args : {};
+  const file = args.file;
+  if (file === undefined || file === null) return { ok: true, request: { id, op } };
+  if (typeof file !== 'string' || file === '' || file.includes('\0')) {
+    return bad(id, 'E_USAGE', 'checkpoint "file" must be a non-empty path');
+  }
+  // The process has its own cwd: a relative path would land somewhere the user did not mean.
+  if (!file.startsWith('/')) {
+    return bad(id, 'E_USAGE', `checkpoint file ${file} must be an absolute path`);
+  }
+  if (Buffer.byteLength(file) > MAX_PATH_BYTES) {
+    return bad(id, 'E_USAGE', `checkpoint file path is longer than ${MAX_PATH_BYTES} bytes`);
+  }
+  return { ok: true, request: { id, op, file } };
+}
+
+/** A well-formed response, or undefined (the client then treats the peer as broken). */
+export function parseResponse(line: string): ProcessResponse | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value) || typeof value.id !== 'number' || typeof value.v !== 'number') {
+    return undefined;
+  }
+  if (value.ok === true && 'result' in value) {
+    return { v: value.v, id: value.id, ok: true, result: value.result };
+  }
+  const e = value.error;
+  if (
+    value.ok === false &&
+    isRecord(e) &&
+    typeof e.code === 'string' &&
+    typeof e.message === 'string'
+  ) {
+    const error: SerializedError = isRecord(e.details)
+      ? { code: e.code as ErrorCode, message: e.message, details: e.details }
+      : { code: e.code as ErrorCode, message: e.message };
+    return { v: value.v, id: value.id, ok: false, error };
+  }
+  return undefined;
+}
+
+/** Checks a ProcessInfo from the wire so that a confused peer cannot crash `osmo ps`. */
+export function parseProcessInfo(value: unknown): ProcessInfo | undefined {
+  if (!isRecord(value)) return undefined;
+  const v = value;
+  if (
+    !isCount(v.pid) ||
+    typeof v.home !== 'string' ||
+    typeof v.where !== 'string' ||
+    !(PROCESS_STATES as readonly unknown[]).includes(v.state) ||
+    !isCount(v.cpuTimeMs) ||
+    !isCount(v.memoryBytes) ||
+    typeof v.startedAt !== 'string' ||
+    !Array.isArray(v.command) ||
+    !v.command.every((a) => typeof a === 'string') ||
+    typeof v.preemptible !== 'boolean' ||
+    (v.checkpointFile !== undefined && typeof v.checkpointFile !== 'string')
+  ) {
+    return undefined;
+  }
+  const info: ProcessInfo = {
+    pid: v.pid,
+    home: v.home,
+    where: v.where,
+    state: v.state as ProcessInfo['state'],
+    cpuTimeMs: v.cpuTimeMs,
+    memoryBytes: v.memoryBytes,
+    startedAt: v.startedAt,
+    command: v.command,
+    preemptible: v.preemptible,
+  };
+  if (typeof v.checkpointFile === 'string') info.checkpointFile = v.checkpointFile;
+  return info;
+}
+
+export function parseImageResult(value: unknown): ImageResult | undefined {
+  if (!isRecord(value)) return undefined;
+  if (typeof value.file !== 'string' || !isCount(value.bytes) || !isCount(value.ms)) {
+    return undefined;
+  }
+  return { file: value.file, bytes: value.bytes, ms: value.ms };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function bad(id: number, code: ErrorCode, message: string): ParsedRequest {
+  return { ok: false, id, error: { code, message } };
+}

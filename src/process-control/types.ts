@@ -1,0 +1,58 @@
+/**
+ * What a running Osmosis process exposes to its user through its control socket (issue 3,
+ * "Control without a daemon"). `osmo run` implements {@link ProcessControl}; `osmo ps`,
+ * `osmo checkpoint`, `osmo freeze` and `osmo continue` reach it through the socket.
+ */
+
+export type ProcessState = 'running' | 'frozen' | 'checkpointing' | 'migrating';
+
+export const PROCESS_STATES: readonly ProcessState[] = [
+  'running',
+  'frozen',
+  'checkpointing',
+  'migrating',
+];
+
+export interface ProcessInfo {
+  /** The deputy's (the `osmo run` process's) pid: the number users type. */
+  pid: number;
+  /** Node name of the process's home node; "local" until nodes have names here. */
+  home: string;
+  /** Node the program runs on now. */
+  where: string;
+  state: ProcessState;
+  /** CPU time the program used so far, carried across checkpoints and restarts. */
+  cpuTimeMs: number;
+  /** Guest linear memory; 0 while frozen (the image is on disk). */
+  memoryBytes: number;
+  /** ISO 8601. */
+  startedAt: string;
+  /** The program and its arguments as given to `osmo run`. */
+  command: string[];
+  /** May be frozen/migrated by the system (MOSIX: not "locked"). */
+  preemptible: boolean;
+  /** The last image written (checkpoint or freeze), if any. */
+  checkpointFile?: string;
+}
+
+/** The outcome of writing an image. */
+export interface ImageResult {
+  /** Absolute path of the image file. */
+  file: string;
+  bytes: number;
+  ms: number;
+}
+
+/**
+ * Implemented by the process side. Errors are thrown as OsmoError with a stable code; they reach
+ * the client as `{code, message}` and are rebuilt there.
+ */
+export interface ProcessControl {
+  info(): ProcessInfo;
+  /** Writes an image; the process goes on. `file` is absolute when it comes from a client. */
+  checkpoint(file?: string): Promise<ImageResult>;
+  /** Writes an image and frees the memory; the process stays stopped until `continue`. */
+  freeze(): Promise<ImageResult>;
+  /** A frozen process resumes. */
+  continue(): Promise<void>;
+}

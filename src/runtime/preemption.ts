@@ -1,0 +1,155 @@
+/**
+ * The guest side of preemption for an instrumented module (docs/adr/0006-instrumentation.md):
+ * answers the `osmosis.tick` import, unwinds the stack into a fresh region at the end of linear
+ * memory when the deputy asks for a suspension, and rewinds it — in the same instance after a
+ * checkpoint, or in a new one restored from an image.
+ */
+import type { SnapshotGlobal, SnapshotStack } from '../snapshot/types.js';
+import {
+  ASYNCIFY_HEADER_BYTES,
+  ASYNCIFY_REWINDING,
+  ASYNCIFY_UNWINDING,
+  MARKER_SECTION,
+  TICK_MODULE,
+  TICK_NAME,
+} from '../instrument/contract.js';
+import type { InstrumentMarker } from '../instrument/contract.js';
+import { Ctl } from './channel.js';
+
+const PAGE = 65536;
+/**
+ * Room for the unwound stack. Asyncify traps — and the process would be lost — if it overflows,
+ * so it is generous: ~17–28 bytes per frame makes 8 MiB good for ~300 000 frames. Pages never
+ * written stay zero and cost nothing in an image.
+ */
+export const STACK_REGION_BYTES = 8 << 20;
+
+interface AsyncifyExports {
+  asyncify_start_unwind(ptr: number): void;
+  asyncify_stop_unwind(): void;
+  asyncify_start_rewind(ptr: number): void;
+  asyncify_stop_rewind(): void;
+  asyncify_get_state(): number;
+}
+
+export function readMarker(module: WebAssembly.Module): InstrumentMarker | undefined {
+  const [section] = WebAssembly.Module.customSections(module, MARKER_SECTION);
+  return section ? (JSON.parse(new TextDecoder().decode(section)) as InstrumentMarker) : undefined;
+}
+
+type ImportFn = (...args: never[]) => unknown;
+
+export class GuestPreemption {
+  private asyncify: AsyncifyExports | undefined;
+  private exports: Record<string, unknown> = {};
+  private memory: WebAssembly.Memory | undefined;
+  /** Address of the asyncify data header of the current unwind/rewind. */
+  private region = 0;
+  ticks = 0n;
+
+  constructor(
+    readonly marker: InstrumentMarker,
+    private readonly control: Int32Array,
+    /** Told when a requested suspension cannot happen (the program keeps running). */
+    private readonly onSuspendFailed: (why: string) => void,
+  ) {}
+
+  /** The `osmosis` import module: tick. */
+  tickImports(): Record<string, ImportFn> {
+    return {
+      [TICK_NAME]: (): number => {
+        if (this.asyncify?.asyncify_get_state() === ASYNCIFY_REWINDING) {
+          this.asyncify.asyncify_stop_rewind();
+          return this.marker.tickInterval;
+        }
+        this.ticks++;
+        if (Atomics.load(this.control, Ctl.SUSPEND) !== 0) this.beginUnwind();
+        return this.marker.tickInterval;
+      },
+    };
+  }
+
+  static readonly TICK_MODULE = TICK_MODULE;
+
+  /**
+   * Wraps WASI imports so that a rewind re-enters them and performs the call for real. (A call
+   * that returns normally has completed; a suspension requested meanwhile happens at the next
+   * tick, so no system call is ever half done in an image.)
+   */
+  wrapImports(imports: Record<string, ImportFn>): Record<string, ImportFn> {
+    const out: Record<string, ImportFn> = {};
+    for (const [name, fn] of Object.entries(imports)) {
+      const call = fn as (...a: unknown[]) => unknown;
+      out[name] = (...args: unknown[]) => {
+        if (this.asyncify?.asyncify_get_state() === ASYNCIFY_REWINDING)
+          this.asyncify.asyncify_stop_rewind();
+        return call(...args);
+      };
+    }
+    return out;
+  }
+
+  attach(instance: WebAssembly.Instance): void {
+    this.exports = instance.exports;
+    this.memory = this.exports.memory as WebAssembly.Memory;
+    this.asyncify = this.exports as unknown as AsyncifyExports;
+  }
+
+  /** True when `_start` returned because the stack was unwound (not because the program ended). */
+  unwound(): boolean {
+    if (this.asyncify?.asyncify_get_state() !== ASYNCIFY_UNWINDING) return false;
+    this.asyncify.asyncify_stop_unwind();
+    return true;
+  }
+
+  /** The unwound stack, as an image stores it. */
+  stack(): SnapshotStack {
+    const view = new DataView(this.memory!.buffer);
+    const used = view.getUint32(this.region, true) - this.region;
+    return { address: this.region, bytes: new Uint8Array(this.memory!.buffer, this.region, used) };
+  }
+
+  /** Exported mutable globals, read after the unwind (when __stack_pointer is the outermost). */
+  globals(): SnapshotGlobal[] {
+    return this.marker.globals.map((g) => ({
+      name: g.export,
+      type: g.type,
+      value: (this.exports[g.export] as WebAssembly.Global).value,
+    }));
+  }
+
+  /** Continues after a checkpoint in this same instance: rewind, then call `_start` again. */
+  rewindInPlace(): void {
+    this.asyncify!.asyncify_start_rewind(this.region);
+  }
+
+  /** Restores an image into this fresh instance (memory already copied): globals, then rewind. */
+  rewindFrom(globals: readonly SnapshotGlobal[], stack: SnapshotStack): void {
+    for (const g of globals) (this.exports[g.name] as WebAssembly.Global).value = g.value;
+    const bytes = new Uint8Array(this.memory!.buffer);
+    bytes.set(stack.bytes, stack.address);
+    this.region = stack.address;
+    // The header's current pointer marks the end of the data; rewinding reads from the start.
+    this.asyncify!.asyncify_start_rewind(stack.address);
+  }
+
+  private beginUnwind(): void {
+    const m = this.memory!;
+    // A fresh region at the end, grown only now: wasi-libc's malloc claims [heap_base,
+    // memory.size) lazily and would absorb a region grown earlier (research note, pitfalls).
+    let first: number;
+    try {
+      first = m.grow(Math.ceil((STACK_REGION_BYTES + ASYNCIFY_HEADER_BYTES) / PAGE));
+    } catch {
+      // Over the memory's maximum (--max-memory): no room to unwind into; the program goes on.
+      Atomics.store(this.control, Ctl.SUSPEND, 0);
+      this.onSuspendFailed('no memory left to suspend into (raise --max-memory)');
+      return;
+    }
+    this.region = first * PAGE;
+    const v = new DataView(m.buffer);
+    v.setUint32(this.region, this.region + ASYNCIFY_HEADER_BYTES, true);
+    v.setUint32(this.region + 4, this.region + ASYNCIFY_HEADER_BYTES + STACK_REGION_BYTES, true);
+    this.asyncify!.asyncify_start_unwind(this.region);
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Preemption end to end through the real CLI: periodic checkpoints of a running program, and
+ * `osmo restart` continuing from one with exactly the output the program had left to write.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
+
+let dir = '';
+let plain = '';
+before(async () => {
+  dir = makeScratch();
+  const r = await osmo(['run', fixture('steps')]);
+  assert.equal(r.status, 0, r.stderr);
+  plain = r.stdout.toString();
+});
+after(() => removeScratch(dir));
+
+function assertOneLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0]!, pattern);
+}
+
+describe('checkpoint and restart', () => {
+  let image = '';
+
+  it('periodic checkpoints do not change the output', async () => {
+    const base = join(dir, 'ck.osmosnap');
+    const r = await osmo(
+      [
+        'run',
+        '--checkpoint-file',
+        base,
+        '--checkpoint-every',
+        '0.004',
+        '--checkpoint-keep',
+        '3',
+        fixture('steps'),
+      ],
+      { stdinNull: true },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), plain);
+    const images = readdirSync(dir).filter((f) => /^ck\.osmosnap\.[123]$/.test(f));
+    assert.ok(images.length >= 1, `no checkpoint was written: ${readdirSync(dir).join(' ')}`);
+    image = join(dir, images.sort()[0]!);
+  });
+
+  it('osmo restart continues with exactly the rest of the output', async () => {
+    assert.ok(image !== '', 'needs the image of the previous test');
+    const r = await osmo(['restart', image], { stdinNull: true });
+    assert.equal(r.status, 0, r.stderr);
+    const rest = r.stdout.toString();
+    assert.ok(plain.endsWith(rest), `restart output is not the end of the run's:\n${rest}`);
+    assert.match(rest, /step 30 /);
+  });
+
+  it('refuses an image whose stdin was a pipe, naming fd 0, unless --force', async () => {
+    const base = join(dir, 'piped.osmosnap');
+    const r = await osmo(
+      ['run', '--checkpoint-file', base, '--checkpoint-every', '0.004', fixture('steps')],
+      {
+        input: '',
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const refused = await osmo(['restart', base], { stdinNull: true });
+    assert.equal(refused.status, 2);
+    assertOneLine(refused.stderr, /fd 0 \(stdin\).*--force/);
+    const forced = await osmo(['restart', '--force', base], { stdinNull: true });
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.ok(plain.endsWith(forced.stdout.toString()));
+  });
+
+  it('osmo ps, checkpoint, freeze and continue reach a running program by PID', async () => {
+    const runtime = makeScratch();
+    const env = { ...process.env, XDG_RUNTIME_DIR: runtime };
+    const args = [fixture('steps'), '60', '4000000'];
+    const expected = (await osmo(['run', ...args], { env })).stdout.toString();
+    const ckFile = join(dir, 'by-pid.osmosnap');
+    const control = async (...a: string[]): Promise<void> => {
+      const r = await osmo(a, { env });
+      assert.equal(r.status, 0, `${a.join(' ')}: ${r.stderr}`);
+    };
+    let acted: Promise<void> | undefined;
+    const r = await osmo(['run', '--preemptible', ...args], {
+      env,
+      stdinNull: true,
+      onStdout: (_chunk, child) => {
+        // At its first output the program is running: act on it by PID while it goes on.
+        acted ??= (async () => {
+          const ps = await osmo(['ps', '--json'], { env });
+          const list = (
+            JSON.parse(ps.stdout.toString()) as { processes: { pid: number; state: string }[] }
+          ).processes;
+          assert.ok(
+            list.some((p) => p.pid === child.pid && p.state === 'running'),
+            ps.stdout.toString(),
+          );
+          await control('checkpoint', String(child.pid), '-o', ckFile);
+          await control('freeze', String(child.pid));
+          const frozen = await osmo(['ps', '--json'], { env });
+          assert.match(frozen.stdout.toString(), /"state":\s*"frozen"/);
+          await control('continue', String(child.pid));
+        })();
+      },
+    });
+    await acted;
+    removeScratch(runtime);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), expected);
+    assert.ok(readFileSync(ckFile).length > 0);
+  });
+
+  it('refuses a corrupted image with one line, exit 2', async () => {
+    const bad = join(dir, 'bad.osmosnap');
+    const bytes = readFileSync(image);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(bad, bytes);
+    const r = await osmo(['restart', bad], { stdinNull: true });
+    assert.equal(r.status, 2);
+    assertOneLine(r.stderr, /corrupt|checksum/i);
+  });
+
+  it('refuses a truncated image', async () => {
+    const cut = join(dir, 'cut.osmosnap');
+    writeFileSync(cut, readFileSync(image).subarray(0, 1000));
+    const r = await osmo(['restart', cut], { stdinNull: true });
+    assert.equal(r.status, 2);
+    assertOneLine(r.stderr, /truncated|corrupt/i);
+  });
+
+  it('refuses an image of another build of the program', async () => {
+    // A copy of the program, taken by an image, then replaced by another program.
+    const prog = join(dir, 'prog.wasm');
+    copyFileSync(fixture('steps'), prog);
+    const base = join(dir, 'other.osmosnap');
+    const r = await osmo(['run', '--checkpoint-file', base, '--checkpoint-every', '0.004', prog]);
+    assert.equal(r.status, 0, r.stderr);
+    copyFileSync(fixture('exit_code'), prog);
+    const again = await osmo(['restart', base], { stdinNull: true });
+    assert.equal(again.status, 2);
+    assertOneLine(again.stderr, /another build/);
+  });
+});
