@@ -3,7 +3,9 @@
  * and what the user can do to it while it runs — checkpoint, freeze, continue (issue 3). `osmo
  * run` and `osmo restart` both compose one; the per-process control socket drives it.
  */
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { OsmoError } from '../core/errors.js';
 import type { HostBackend } from '../deputy/host-backend.js';
 import { createSyscallHandler } from '../deputy/syscall-server.js';
@@ -99,16 +101,18 @@ export class DeputySession {
     return this.guest.checkpoint(file ?? this.nextCheckpointFile(), this.deputyState());
   }
 
+  /** Freezes into `file`, else FILE.frozen next to --checkpoint-file, else the frozen directory. */
   freeze(file?: string): Promise<ImageWritten> {
     this.requirePreemptible('freeze');
-    return this.guest.freeze(
-      file ?? `${this.options.checkpointFile ?? `osmo-${process.pid}.osmosnap`}.frozen`,
-      this.deputyState(),
-    );
+    const base = this.options.checkpointFile;
+    const target =
+      file ?? (base === undefined ? join(imageDir(), `${process.pid}.osmosnap`) : `${base}.frozen`);
+    return this.guest.freeze(target, this.deputyState());
   }
 
   private nextCheckpointFile(): string {
-    const base = this.options.checkpointFile ?? `osmo-${process.pid}.osmosnap`;
+    const base =
+      this.options.checkpointFile ?? join(imageDir(), `${process.pid}.checkpoint.osmosnap`);
     const keep = this.options.checkpointKeep ?? 1;
     if (keep <= 1) return base;
     this.checkpoints++;
@@ -123,4 +127,15 @@ export class DeputySession {
       );
     }
   }
+}
+
+/**
+ * Where images go when the user named no file: a private directory of this user's
+ * ($XDG_STATE_HOME/osmosis/images, default ~/.local/state/osmosis/images), never the cwd.
+ */
+function imageDir(): string {
+  const state = process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
+  const dir = join(state, 'osmosis', 'images');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
 }

@@ -77,7 +77,7 @@ describe('checkpoint and restart', () => {
 
   it('osmo ps, checkpoint, freeze and continue reach a running program by PID', async () => {
     const runtime = makeScratch();
-    const env = { ...process.env, XDG_RUNTIME_DIR: runtime };
+    const env = { ...process.env, XDG_RUNTIME_DIR: runtime, XDG_STATE_HOME: runtime };
     const args = [fixture('steps'), '60', '4000000'];
     const expected = (await osmo(['run', ...args], { env })).stdout.toString();
     const ckFile = join(dir, 'by-pid.osmosnap');
