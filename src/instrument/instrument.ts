@@ -5,6 +5,12 @@
 import { OsmoError } from '../core/errors.js';
 import { functionsOnCycles } from './call-graph.js';
 import {
+  functionsThatMayUnwind,
+  hideSafeIndirectCalls,
+  restoreIndirectCalls,
+  type Helper,
+} from './indirect.js';
+import {
   DEFAULT_TICK_INTERVAL,
   GLOBAL_EXPORT_PREFIX,
   INSTRUMENTER_VERSION,
@@ -25,6 +31,15 @@ export interface InstrumentOptions {
   loopShape?: LoopShape;
   /** Entry checks on functions on call-graph cycles ('cycles', default) or on every function. */
   entryChecks?: 'cycles' | 'all';
+  /** false: loops that call an entry-checked function every iteration keep their own counter. */
+  calleeCounts?: boolean;
+  /** false: Asyncify instruments every call_indirect, even one whose targets cannot unwind. */
+  safeIndirect?: boolean;
+  /**
+   * WASI imports that may unwind ('all', the contract). Measurements only: a list here changes the
+   * runtime contract (a suspend then waits for the other imports to return).
+   */
+  unwindImports?: 'all' | readonly string[];
   /** false: counter only, no Asyncify (cost measurements only; the result cannot suspend). */
   asyncify?: boolean;
   /** false: Asyncify only, no step counter (cost measurements only). */
@@ -40,6 +55,12 @@ export interface InstrumentOptions {
 
 export interface InstrumentStats {
   loops: number;
+  /** Loops left without a counter: each iteration calls an entry-checked function. */
+  loopsViaCallee: number;
+  /** call_indirect sites hidden from Asyncify (no table member of their signature can unwind). */
+  safeIndirect: number;
+  /** call_indirect sites Asyncify instruments. */
+  unsafeIndirect: number;
   entryChecks: number;
   functions: number;
   ms: number;
@@ -101,6 +122,9 @@ export function instrumentWith(
       }
     }
     let loops = 0;
+    let loopsViaCallee = 0;
+    let safeIndirect = 0;
+    let unsafeIndirect = 0;
     let entryChecks = 0;
     if (options.counter !== false) {
       const cyclic = options.entryChecks === 'all' ? 'all' : functionsOnCycles(b, module);
@@ -112,9 +136,11 @@ export function instrumentWith(
           tickInterval,
           loopShape: options.loopShape ?? 'split-local',
           entryChecks: cyclic,
+          calleeCounts: options.calleeCounts,
         },
       );
       loops = r.loops;
+      loopsViaCallee = r.loopsViaCallee;
       entryChecks = r.entries;
     }
     const globals = exportMutableGlobals(b, module);
@@ -122,20 +148,39 @@ export function instrumentWith(
     b.setDebugInfo(true);
     if (options.asyncify !== false) {
       const imports: string[] = [];
+      const internal = new Set<string>();
+      const unwindable = options.unwindImports ?? 'all';
       for (let i = 0; i < module.getNumFunctions(); i++) {
         const info = b.getFunctionInfo(module.getFunctionByIndex(i));
+        const wasi = info.module === WASI_MODULE;
         if (
-          info.module === WASI_MODULE ||
+          (wasi && (unwindable === 'all' || unwindable.includes(info.base ?? ''))) ||
           (info.module === TICK_MODULE && info.base === TICK_NAME)
         ) {
           imports.push(`${info.module}.${info.base}`);
+          internal.add(info.name);
         }
+      }
+      let helpers: Helper[] = [];
+      if (options.safeIndirect !== false) {
+        const { mayUnwind, tableBySig } = functionsThatMayUnwind(b, module, internal);
+        const r = hideSafeIndirectCalls(b, module, mayUnwind, tableBySig);
+        helpers = r.helpers;
+        safeIndirect = r.sites;
+        unsafeIndirect = r.unsafeSites;
       }
       b.setOptimizeLevel(options.optimizeLevel ?? 2);
       b.setShrinkLevel(options.shrinkLevel ?? 1);
       b.setPassArgument('asyncify-imports', imports.join(','));
-      module.runPasses(['asyncify']);
-      b.setPassArgument('asyncify-imports', null);
+      if (helpers.length > 0)
+        b.setPassArgument('asyncify-removelist', helpers.map((h) => h.name).join(','));
+      try {
+        module.runPasses(['asyncify']);
+      } finally {
+        b.setPassArgument('asyncify-imports', null);
+        b.setPassArgument('asyncify-removelist', null);
+      }
+      restoreIndirectCalls(b, module, helpers);
     }
     if (options.postOptimize) module.optimize();
     if (options.postPasses && options.postPasses.length > 0)
@@ -161,7 +206,10 @@ export function instrumentWith(
       marker,
       stats: {
         loops,
+        loopsViaCallee,
         entryChecks,
+        safeIndirect,
+        unsafeIndirect,
         functions: module.getNumFunctions(),
         ms: performance.now() - start,
       },

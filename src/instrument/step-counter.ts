@@ -18,7 +18,7 @@
  * leaves it alone and V8 keeps its locals in registers; only the cold outer part pays.
  */
 import type { Binaryen } from './load-binaryen.js';
-import { walk } from './walk.js';
+import { walk, type ExpressionId } from './walk.js';
 
 type Ref = number;
 type Module = InstanceType<Binaryen['Module']>;
@@ -34,6 +34,8 @@ export interface StepCounterOptions {
   loopShape: LoopShape;
   /** Functions that get an entry check: those on call-graph cycles, or all (research shape). */
   entryChecks: ReadonlySet<string> | 'all';
+  /** false: every loop gets a counter, even one that calls an entry-checked function each turn. */
+  calleeCounts?: boolean;
 }
 
 /** binaryen.js has these wrappers at run time but not in its typings. */
@@ -52,7 +54,7 @@ export function addStepCounter(
   module: Module,
   tick: { module: string; name: string },
   opts: StepCounterOptions,
-): { loops: number; entries: number } {
+): { loops: number; entries: number; loopsViaCallee: number } {
   module.addGlobal(BUDGET_GLOBAL, b.i32, true, module.i32.const(opts.tickInterval));
   module.addFunctionImport(TICK_FUNCTION, tick.module, tick.name, b.none, b.i32);
   const { Loop: loopApi, Function: functionApi } = b as unknown as {
@@ -72,6 +74,9 @@ export function addStepCounter(
 
   let loops = 0;
   let entries = 0;
+  let loopsViaCallee = 0;
+  const checked = (target: string): boolean =>
+    opts.entryChecks === 'all' || opts.entryChecks.has(target);
   for (let i = 0; i < module.getNumFunctions(); i++) {
     const fn = module.getFunctionByIndex(i);
     const info = b.getFunctionInfo(fn);
@@ -89,6 +94,11 @@ export function addStepCounter(
       });
       return !calls;
     });
+    // A loop every iteration of which calls a function that has an entry check already spends a
+    // step per iteration there (and ticks there): it needs no counter of its own (fib's loop).
+    const viaCallee = found.map((loop) =>
+      definitelyCallsChecked(b, loopApi.getBody(loop), checked),
+    );
     let local = -1;
     let label = 0;
     for (const [k, loop] of found.entries()) {
@@ -96,6 +106,10 @@ export function addStepCounter(
       const body = loopApi.getBody(loop);
       const type = b.getExpressionType(loop);
       loops++;
+      if (opts.loopShape !== 'inline' && opts.calleeCounts !== false && viaCallee[k] === true) {
+        loopsViaCallee++;
+        continue;
+      }
       if (opts.loopShape === 'inline') {
         loopApi.setBody(
           loop,
@@ -178,5 +192,61 @@ export function addStepCounter(
       functionApi.setBody(fn, module.block(null, [decrement(), check(), info.body], b.auto));
     }
   }
-  return { loops, entries };
+  return { loops, entries, loopsViaCallee };
+}
+
+/**
+ * True if evaluating `expr` certainly calls (directly) a function that has an entry check before
+ * it can take any branch. Conservative: any branch, any construct not listed, means false.
+ */
+function definitelyCallsChecked(
+  b: Binaryen,
+  expr: Ref,
+  checked: (target: string) => boolean,
+): boolean {
+  const hasBranch = (e: Ref): boolean => {
+    let found = false;
+    walk(b, e, (_x, id) => {
+      if (id === b.BreakId || id === b.SwitchId) found = true;
+    });
+    return found;
+  };
+  /** Children evaluated unconditionally, in order. */
+  const inOrder = (children: Ref[]): boolean => {
+    for (const c of children) {
+      if (c === 0) continue;
+      if (visit(c)) return true;
+      if (hasBranch(c)) return false;
+    }
+    return false;
+  };
+  const visit = (e: Ref): boolean => {
+    const id = b.getExpressionId(e) as ExpressionId;
+    const info = b.getExpressionInfo(e) as unknown as Record<string, unknown>;
+    switch (id) {
+      case b.CallId: {
+        const call = info as unknown as { target: string; operands: Ref[] };
+        if (inOrder(call.operands)) return true;
+        return !call.operands.some(hasBranch) && checked(call.target);
+      }
+      case b.BlockId:
+        return inOrder(info.children as Ref[]);
+      case b.LocalSetId:
+      case b.GlobalSetId:
+      case b.DropId:
+      case b.UnaryId:
+        return inOrder([info.value as Ref]);
+      case b.BinaryId:
+        return inOrder([info.left as Ref, info.right as Ref]);
+      case b.LoadId:
+        return inOrder([info.ptr as Ref]);
+      case b.StoreId:
+        return inOrder([info.ptr as Ref, info.value as Ref]);
+      case b.IfId:
+        return inOrder([info.condition as Ref]);
+      default:
+        return false;
+    }
+  };
+  return visit(expr);
 }

@@ -61,6 +61,25 @@ describe('instrument', () => {
     const matmul = instrumentWith(b, readFileSync(join(kernelsDir, 'matmul.wasm'))).stats;
     assert.equal(fib.entryChecks, matmul.entryChecks + 1);
   });
+
+  it('round 2 analyses: loops counted by their callee, indirect calls that cannot unwind', async () => {
+    const b = await loadBinaryen();
+    // clang turns fib's second recursive call into a loop around the first: the callee counts.
+    const fib = instrumentWith(b, readFileSync(join(kernelsDir, 'fib.wasm'))).stats;
+    assert.equal(fib.loopsViaCallee, 1);
+    assert.equal(
+      instrumentWith(b, readFileSync(join(kernelsDir, 'fib.wasm')), { calleeCounts: false }).stats
+        .loopsViaCallee,
+      0,
+    );
+    // qsort's comparator (i32,i32)->i32 cannot unwind; the stdio hooks (i32,i32,i32)->i32 can.
+    const qsort = instrumentWith(b, readFileSync(join(kernelsDir, 'qsort.wasm'))).stats;
+    assert.ok(qsort.safeIndirect >= 6, `safe sites ${qsort.safeIndirect}`);
+    assert.ok(qsort.unsafeIndirect > 0);
+    // sortcmp's comparator loops (it can tick): none of its calls may be hidden.
+    const sortcmp = instrumentWith(b, fixture('sortcmp')).stats;
+    assert.equal(sortcmp.safeIndirect, 0);
+  });
 });
 
 describe('cyclicNodes', () => {

@@ -3,10 +3,11 @@
  * comparators (indirect calls), while blocked in WASI calls. Deep recursion: deep.test.ts.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { newStubState } from '../../../src/instrument/stub-wasi.js';
 import { runGuest } from '../../../src/instrument/test-driver.js';
-import { chain, fixture, instrumented, seeded, text } from './helpers.js';
+import { chain, fixture, instrumented, kernelsDir, seeded, text } from './helpers.js';
 
 const TICK = 1 << 14;
 
@@ -32,8 +33,8 @@ async function suspendAtRandomTicks(
   args: string[],
   seed: number,
   hops: number,
+  plain = fixture(name),
 ): Promise<void> {
-  const plain = fixture(name);
   const module = await instrumented(plain, { tickInterval: TICK });
   const ref = reference(plain, module, args);
   assert.ok(ref.ticks > hops * 4, `${name}: only ${ref.ticks} ticks; lengthen the run`);
@@ -67,6 +68,16 @@ describe('suspend and resume in a new instance', () => {
 
   it('inside qsort comparators (indirect calls)', async () => {
     for (const seed of [3, 4]) await suspendAtRandomTicks('sortcmp', ['sortcmp', '2'], seed, 3);
+  });
+
+  it('in libc qsort whose comparator calls are hidden from Asyncify (bench kernel)', async () => {
+    const plain = readFileSync(`${kernelsDir}qsort.wasm`);
+    for (const seed of [5, 6]) await suspendAtRandomTicks('qsort', ['qsort', '1'], seed, 3, plain);
+  });
+
+  it('in recursion whose loop is counted by its callee (bench fib)', async () => {
+    const plain = readFileSync(`${kernelsDir}fib.wasm`);
+    for (const seed of [7, 8]) await suspendAtRandomTicks('fib', ['fib', '30'], seed, 3, plain);
   });
 
   it('while blocked in a WASI call (poll_oneoff, fd_read): the stub import unwinds', async () => {
