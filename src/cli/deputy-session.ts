@@ -32,6 +32,8 @@ export interface SessionOptions {
   checkpointEveryMs?: number;
   restoreFrom?: string;
   clocks?: ClockOrigins;
+  /** OSMOSIS_CHECKPOINT_TICKS: the guest checkpoints itself at these tick counts (tests). */
+  checkpointAtTicks?: bigint[];
 }
 
 /** The deputy's part of an image: enough to build the same deputy again (osmo restart). */
@@ -66,6 +68,10 @@ export class DeputySession {
       strace: options.strace,
       ...(options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom }),
       ...(options.clocks === undefined ? {} : { clocks: options.clocks }),
+      ...(options.checkpointAtTicks === undefined
+        ? {}
+        : { checkpointAtTicks: options.checkpointAtTicks }),
+      selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),
     });
     if (options.checkpointEveryMs !== undefined && options.checkpointFile !== undefined) {
       this.timer = setInterval(() => {

@@ -157,8 +157,12 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       opts.checkpointKeep === undefined
         ? undefined
         : parseCount(opts.checkpointKeep, '--checkpoint-keep');
+    const selfTicks = checkpointTicksFromEnv();
     const preemptible =
-      opts.preemptible === true || opts.checkpointFile !== undefined || everyMs !== undefined;
+      opts.preemptible === true ||
+      opts.checkpointFile !== undefined ||
+      everyMs !== undefined ||
+      selfTicks.checkpointAtTicks !== undefined;
     if (everyMs !== undefined && opts.checkpointFile === undefined) {
       throw new OsmoError('E_USAGE', '--checkpoint-every needs --checkpoint-file FILE to write to');
     }
@@ -178,6 +182,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
         : { checkpointFile: resolve(opts.checkpointFile) }),
       ...(keep === undefined ? {} : { checkpointKeep: keep }),
       ...(everyMs === undefined ? {} : { checkpointEveryMs: everyMs }),
+      ...selfTicks,
     });
     return await supervise(session);
   } catch (error) {
@@ -192,6 +197,23 @@ export async function preemptibleModule(program: Program): Promise<WebAssembly.M
   const { instrumentCached } = await import('../instrument/cache.js');
   const made = await instrumentCached(program.bytes);
   return new WebAssembly.Module(made.bytes);
+}
+
+/**
+ * OSMOSIS_CHECKPOINT_TICKS=T1,T2,… (a testing aid, docs/cli.md): the program checkpoints itself
+ * after exactly those numbers of ticks, so tests can take images at reproducible moments.
+ */
+export function checkpointTicksFromEnv(): { checkpointAtTicks?: bigint[] } {
+  const text = process.env.OSMOSIS_CHECKPOINT_TICKS;
+  if (text === undefined || text === '') return {};
+  const ticks = text.split(',').map((t) => t.trim());
+  if (!ticks.every((t) => /^\d+$/.test(t))) {
+    throw new OsmoError(
+      'E_USAGE',
+      `OSMOSIS_CHECKPOINT_TICKS=${text}: expected tick counts like 5,20,300`,
+    );
+  }
+  return { checkpointAtTicks: ticks.map((t) => BigInt(t)) };
 }
 
 function parseMinutes(text: string, option: string): number {

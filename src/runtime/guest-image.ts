@@ -14,6 +14,7 @@ export async function writeGuestImage(
   clocks: GuestClocks,
   moduleHash: string,
   deputy: unknown,
+  extraCounters: Record<string, bigint> = {},
 ): Promise<{ bytes: number; ms: number }> {
   const started = performance.now();
   const result = await writeImageFile(file, {
@@ -25,6 +26,7 @@ export async function writeGuestImage(
       cpuTimeNs: clocks.cpuTimeNs(),
       monotonicLastNs: clocks.time(Clockid.MONOTONIC) ?? 0n,
       ticks: preemption.ticks,
+      ...extraCounters,
     },
     deputy,
   });
@@ -37,7 +39,7 @@ export function restoreGuestImage(
   moduleHash: string,
   memory: WebAssembly.Memory,
   preemption: GuestPreemption,
-): void {
+): Record<string, bigint> {
   const image = openImageFile(file, { expectedModuleHash: moduleHash });
   try {
     const { meta } = image;
@@ -47,6 +49,8 @@ export function restoreGuestImage(
     // The initial pages hold the data segments, which the image supersedes: zero the gaps.
     image.copyMemoryInto(new Uint8Array(memory.buffer), { zeroGapsBelowPage: have });
     preemption.rewindFrom(meta.globals, meta.stack);
+    preemption.ticks = meta.counters.ticks ?? 0n;
+    return meta.counters;
   } finally {
     image.close();
   }

@@ -14,6 +14,8 @@ export interface GuestStart {
   clocks: ClockOrigins;
   /** Print every system call to stderr (fd 2 of this process). */
   strace: boolean;
+  /** Checkpoint by itself at these tick counts (OSMOSIS_CHECKPOINT_TICKS, for reproducible tests). */
+  checkpointAtTicks?: bigint[];
 }
 
 /** How a guest ended. */
@@ -36,7 +38,8 @@ export interface ImagePlan {
 
 /** Messages from a guest worker besides its final GuestOutcome. */
 export type GuestEvent =
-  | { kind: 'suspended' }
+  /** `self`: the guest stopped by itself (a tick from checkpointAtTicks), not at the deputy's request. */
+  | { kind: 'suspended'; self: boolean }
   | { kind: 'image-written'; bytes: number; ms: number }
   | { kind: 'image-failed'; error: SerializedError }
   /** The worker ended after a freeze; its image holds the program. */

@@ -9,7 +9,8 @@ import type { SerializedError } from '../core/errors.js';
 import { Errno, errnoName, MODULE_NAME } from '../wasi/abi.js';
 import { createWasiImports } from '../wasi/imports.js';
 import type { GuestContext, SyscallTracer } from '../wasi/imports.js';
-import { ChannelClient, ChannelStopped } from './channel.js';
+import { ChannelClient, ChannelStopped, Ctl } from './channel.js';
+import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
 import { createChannelPort } from './channel-port.js';
 import { withDirectWrites } from './direct-writes.js';
 import { createGuestClocks } from './guest-clocks.js';
@@ -29,7 +30,7 @@ class GuestEnd extends Error {
 
 async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   const client = new ChannelClient(start.channel);
-  const port = withDirectWrites(createChannelPort(client), client.layout.control);
+  const port = countOutput(withDirectWrites(createChannelPort(client), client.layout.control));
   const clocks = createGuestClocks(start.clocks);
   const ctx: GuestContext = {
     args: start.args,
@@ -103,13 +104,17 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   const memory = instance.exports.memory as WebAssembly.Memory;
   bound.memory = memory;
   preemption?.attach(instance);
+  if (preemption && start.checkpointAtTicks !== undefined)
+    preemption.suspendAtTicks(start.checkpointAtTicks);
   if (start.restoreFrom !== undefined) {
     if (!preemption)
       throw new OsmoError(
         'E_BAD_WASM',
         'only a preemptible (instrumented) program can be restored',
       );
-    restoreGuestImage(start.restoreFrom, start.moduleHash, memory, preemption);
+    const counters = restoreGuestImage(start.restoreFrom, start.moduleHash, memory, preemption);
+    output.stdout = counters.stdoutBytes ?? 0n;
+    output.stderr = counters.stderrBytes ?? 0n;
   }
   const entry = instance.exports._start as () => void;
   for (;;) {
@@ -124,7 +129,10 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
     }
     if (!preemption?.unwound()) return { kind: 'exit', code: 0 };
     // Stopped at a suspension point: the deputy decides what happens to the image.
-    parent.postMessage({ kind: 'suspended' } satisfies WorkerMessage);
+    parent.postMessage({
+      kind: 'suspended',
+      self: Atomics.load(client.layout.control, Ctl.SUSPEND) === 0,
+    } satisfies WorkerMessage);
     const plan = await nextPlan();
     try {
       const written = await writeGuestImage(
@@ -134,6 +142,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
         clocks,
         start.moduleHash,
         plan.deputy,
+        { stdoutBytes: output.stdout, stderrBytes: output.stderr },
       );
       parent.postMessage({ kind: 'image-written', ...written } satisfies WorkerMessage);
       if (plan.then === 'stop') return undefined;
@@ -143,6 +152,20 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
     }
     preemption.rewindInPlace();
   }
+}
+
+/** Bytes the program has written to stdout and stderr (recorded in images: tests compare output). */
+const output = { stdout: 0n, stderr: 0n };
+
+function countOutput(port: GuestSyscalls): GuestSyscalls {
+  const write = port.fdWrite.bind(port);
+  port.fdWrite = (fd, data) => {
+    const r = write(fd, data);
+    if (r.ok && fd === 1) output.stdout += BigInt(r.value);
+    if (r.ok && fd === 2) output.stderr += BigInt(r.value);
+    return r;
+  };
+  return port;
 }
 
 function serialize(error: unknown): SerializedError {

@@ -27,6 +27,10 @@ export interface LocalGuestOptions {
   stackSizeMb?: number;
   /** Start from this image instead of from `_start`. */
   restoreFrom?: string;
+  /** The guest checkpoints itself at these tick counts (reproducible moments, for tests). */
+  checkpointAtTicks?: bigint[];
+  /** Where a checkpoint the guest took by itself goes, and the deputy's state for it. */
+  selfCheckpoint?: () => { file: string; deputy: unknown };
 }
 
 export interface ImageWritten {
@@ -128,6 +132,7 @@ export class LocalGuest {
       clocks: clocks ?? { monotonicOffsetNs: 0n, cpuOffsetNs: 0n },
       strace: o.strace ?? false,
       ...(restoreFrom === undefined ? {} : { restoreFrom }),
+      ...(o.checkpointAtTicks === undefined ? {} : { checkpointAtTicks: o.checkpointAtTicks }),
     };
     const worker = takeGuestWorker(o.stackSizeMb);
     worker.postMessage(start);
@@ -149,6 +154,12 @@ export class LocalGuest {
   private dispatch(m: WorkerMessage): void {
     switch (m.kind) {
       case 'suspended':
+        if (m.self && this.onEvent === undefined) {
+          void this.serialize(() => this.writeSelfCheckpoint()).catch(() => undefined);
+          return;
+        }
+        this.onEvent?.(m);
+        return;
       case 'image-written':
       case 'image-failed':
       case 'stopped':
@@ -209,6 +220,24 @@ export class LocalGuest {
       if (this.stateNow === 'checkpointing') this.stateNow = 'running';
       Atomics.store(this.control, Ctl.SUSPEND, 0);
     }
+  }
+
+  /** The guest stopped by itself: write the checkpoint it asked for and let it go on. */
+  private async writeSelfCheckpoint(): Promise<void> {
+    const plan = this.options.selfCheckpoint?.();
+    const written = this.nextEvent();
+    if (plan === undefined) {
+      // Nobody to write it for: go on without an image.
+      this.worker.postMessage({
+        kind: 'write-image',
+        file: '',
+        deputy: null,
+        then: 'resume',
+      } satisfies ImagePlan);
+    } else {
+      this.worker.postMessage({ kind: 'write-image', ...plan, then: 'resume' } satisfies ImagePlan);
+    }
+    await written;
   }
 
   private finish(o: GuestOutcome): void {

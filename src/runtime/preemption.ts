@@ -46,6 +46,8 @@ export class GuestPreemption {
   /** Address of the asyncify data header of the current unwind/rewind. */
   private region = 0;
   ticks = 0n;
+  /** Tick counts at which the guest suspends itself (checkpoints at reproducible moments). */
+  private selfSuspendAt: bigint[] = [];
 
   constructor(
     readonly marker: InstrumentMarker,
@@ -63,7 +65,10 @@ export class GuestPreemption {
           return this.marker.tickInterval;
         }
         this.ticks++;
-        if (Atomics.load(this.control, Ctl.SUSPEND) !== 0) this.beginUnwind();
+        if (this.selfSuspendAt[0] === this.ticks) {
+          this.selfSuspendAt.shift();
+          this.beginUnwind();
+        } else if (Atomics.load(this.control, Ctl.SUSPEND) !== 0) this.beginUnwind();
         return this.marker.tickInterval;
       },
     };
@@ -87,6 +92,13 @@ export class GuestPreemption {
       };
     }
     return out;
+  }
+
+  /** Suspends at each of these tick counts (ascending), as if the deputy had asked. */
+  suspendAtTicks(ticks: readonly bigint[]): void {
+    this.selfSuspendAt = [...ticks]
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .filter((t) => t > this.ticks);
   }
 
   attach(instance: WebAssembly.Instance): void {
