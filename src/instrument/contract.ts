@@ -56,3 +56,18 @@ export interface InstrumentMarker {
   budgetGlobal: string;
   globals: MarkedGlobal[];
 }
+
+/** Asyncify's control exports as the host calls them. */
+export interface AsyncifyExports {
+  asyncify_start_unwind(ptr: number): void;
+  asyncify_stop_unwind(): void;
+  asyncify_start_rewind(ptr: number): void;
+  asyncify_stop_rewind(): void;
+  asyncify_get_state(): number;
+}
+
+/** The marker of an instrumented module, or undefined for a plain one. */
+export function readMarker(module: WebAssembly.Module): InstrumentMarker | undefined {
+  const [section] = WebAssembly.Module.customSections(module, MARKER_SECTION);
+  return section ? (JSON.parse(new TextDecoder().decode(section)) as InstrumentMarker) : undefined;
+}

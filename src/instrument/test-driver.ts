@@ -8,10 +8,11 @@ import {
   ASYNCIFY_HEADER_BYTES,
   ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
-  MARKER_SECTION,
+  readMarker,
   TICK_MODULE,
   TICK_NAME,
   WASI_MODULE,
+  type AsyncifyExports,
   type InstrumentMarker,
 } from './contract.js';
 import { missingWasi, ProcExit, stubWasi, type StubWasiState } from './stub-wasi.js';
@@ -47,20 +48,6 @@ export interface DriverOptions {
   asyncifyBytes?: number;
   /** Receives performance.now() at every tick (suspend latency measurements). */
   onTick?: (now: number) => void;
-}
-
-interface AsyncifyExports {
-  asyncify_start_unwind(ptr: number): void;
-  asyncify_stop_unwind(): void;
-  asyncify_start_rewind(ptr: number): void;
-  asyncify_stop_rewind(): void;
-  asyncify_get_state(): number;
-}
-
-/** The marker of an instrumented module, or undefined for a plain one. */
-export function readMarker(module: WebAssembly.Module): InstrumentMarker | undefined {
-  const [section] = WebAssembly.Module.customSections(module, MARKER_SECTION);
-  return section ? (JSON.parse(new TextDecoder().decode(section)) as InstrumentMarker) : undefined;
 }
 
 /**

@@ -9,11 +9,10 @@ import {
   ASYNCIFY_HEADER_BYTES,
   ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
-  MARKER_SECTION,
   TICK_MODULE,
   TICK_NAME,
 } from '../instrument/contract.js';
-import type { InstrumentMarker } from '../instrument/contract.js';
+import type { AsyncifyExports, InstrumentMarker } from '../instrument/contract.js';
 import { Ctl } from './channel.js';
 
 const PAGE = 65536;
@@ -23,19 +22,6 @@ const PAGE = 65536;
  * written stay zero and cost nothing in an image.
  */
 export const STACK_REGION_BYTES = 8 << 20;
-
-interface AsyncifyExports {
-  asyncify_start_unwind(ptr: number): void;
-  asyncify_stop_unwind(): void;
-  asyncify_start_rewind(ptr: number): void;
-  asyncify_stop_rewind(): void;
-  asyncify_get_state(): number;
-}
-
-export function readMarker(module: WebAssembly.Module): InstrumentMarker | undefined {
-  const [section] = WebAssembly.Module.customSections(module, MARKER_SECTION);
-  return section ? (JSON.parse(new TextDecoder().decode(section)) as InstrumentMarker) : undefined;
-}
 
 type ImportFn = (...args: never[]) => unknown;
 

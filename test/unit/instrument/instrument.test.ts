@@ -14,7 +14,7 @@ import {
 } from '../../../src/instrument/contract.js';
 import { instrumentWith } from '../../../src/instrument/instrument.js';
 import { loadBinaryen } from '../../../src/instrument/load-binaryen.js';
-import { readMarker } from '../../../src/instrument/test-driver.js';
+import { readMarker } from '../../../src/instrument/contract.js';
 import { isOsmoError } from '../../../src/core/errors.js';
 import { fixture, kernelsDir } from './helpers.js';
 
