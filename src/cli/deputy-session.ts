@@ -72,6 +72,7 @@ export class DeputySession {
         ? {}
         : { checkpointAtTicks: options.checkpointAtTicks }),
       selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),
+      cancelWaits: () => options.backend.cancelWaits(),
     });
     if (options.checkpointEveryMs !== undefined && options.checkpointFile !== undefined) {
       this.timer = setInterval(() => {

@@ -9,6 +9,7 @@
 import * as net from 'node:net';
 import type { Readable } from 'node:stream';
 import * as tty from 'node:tty';
+import { Errno } from '../wasi/abi.js';
 import { err, ok } from '../wasi/backend.js';
 import type { Result } from '../wasi/backend.js';
 import { errnoFromError } from './host-errno.js';
@@ -18,6 +19,8 @@ export class EventReader {
   private readonly stream: Readable;
   private ended = false;
   private error = 0;
+  /** Bumped by cancel(): a read still waiting for data gives up without consuming any. */
+  private generation = 0;
 
   /**
    * The reader takes the fd over: a libuv handle cannot let go of its fd without closing it (a
@@ -58,7 +61,18 @@ export class EventReader {
   }
 
   read(dest: Uint8Array): Result<number> | Promise<Result<number>> {
-    return this.tryRead(dest) ?? this.whenReadable().then(() => this.read(dest));
+    const generation = this.generation;
+    return (
+      this.tryRead(dest) ??
+      this.whenReadable().then(() =>
+        generation === this.generation ? this.read(dest) : err(Errno.INTR),
+      )
+    );
+  }
+
+  /** Makes every read still waiting give up with INTR, consuming nothing (suspension). */
+  cancel(): void {
+    this.generation++;
   }
 
   readiness(): ReadReadiness | undefined {

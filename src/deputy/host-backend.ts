@@ -170,6 +170,18 @@ export class HostBackend implements SyscallBackend {
     }
   }
 
+  /**
+   * Suspension: makes every read and poll still waiting give up without consuming data (a
+   * cancelled poll settles with CANCELED). False when some wait cannot be taken back (a read in
+   * the thread pool); the caller then lets it finish instead.
+   */
+  cancelWaits(): boolean {
+    let safe = true;
+    for (const [, e] of this.table.entries()) if (e.stream && !e.stream.cancelWaits()) safe = false;
+    if (safe) this.poller.cancelAll();
+    return safe;
+  }
+
   /** Closes every host fd this backend opened (never the stdio fds) and settles pending polls. */
   closeAll(): void {
     this.poller.cancelAll();

@@ -184,7 +184,24 @@ export class StreamIo {
   }
 
   /** Runs a thread-pool read or write, retrying EAGAIN/EINTR as the file comment describes. */
+  /** Thread-pool operations in flight: they cannot be taken back once started. */
+  private threadPoolOps = 0;
+
+  /**
+   * Cancels what is waiting on this stream without consuming data; false when a thread-pool
+   * operation is in flight (it may complete and consume data whatever we do).
+   */
+  cancelWaits(): boolean {
+    this.reader?.cancel();
+    return this.threadPoolOps === 0;
+  }
+
   private io(op: (cb: IoCallback) => void, nonblocking: boolean): Promise<Result<number>> {
+    this.threadPoolOps++;
+    return this.ioAttempts(op, nonblocking).finally(() => this.threadPoolOps--);
+  }
+
+  private ioAttempts(op: (cb: IoCallback) => void, nonblocking: boolean): Promise<Result<number>> {
     return new Promise((resolve) => {
       let delay = BACKOFF_FIRST_MS;
       const attempt = (): void => {

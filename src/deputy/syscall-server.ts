@@ -11,17 +11,22 @@ import type { MaybePromise, Result, SyscallBackend } from '../wasi/backend.js';
 type Answer = number | Result<ResultValue>;
 type Method = (...args: ServerArg[]) => MaybePromise<Answer>;
 
+/**
+ * `isCurrent` says whether the request is still waited for: after the deputy answered it early
+ * (a suspension interrupted it), a late result must not write into the response region.
+ */
 export type SyscallHandler = (
   request: DataView,
   length: number,
   response: DataView,
+  isCurrent?: () => boolean,
 ) => number | Promise<number>;
 
 export function createSyscallHandler(
   backend: SyscallBackend,
   onBadRequest: (error: unknown) => void,
 ): SyscallHandler {
-  return (request, length, response) => {
+  return (request, length, response, isCurrent = () => true) => {
     let op: number;
     let answer: MaybePromise<Answer>;
     try {
@@ -38,7 +43,9 @@ export function createSyscallHandler(
       // Answer with EIO under op 2 (fdClose: errno-only), which any op decodes as a failure.
       return encodeResponse(response, 2, Errno.IO);
     }
-    if (answer instanceof Promise) return answer.then((a) => encodeResponse(response, op, a));
+    if (answer instanceof Promise) {
+      return answer.then((a) => (isCurrent() ? encodeResponse(response, op, a) : 0));
+    }
     return encodeResponse(response, op, answer);
   };
 }

@@ -10,6 +10,7 @@ import { RESPONSE_DATA_OFFSET, SYSCALL_IDS, SYSCALLS } from '../protocol/syscall
 import type { Result } from '../wasi/backend.js';
 import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
 import type { ChannelClient } from './channel.js';
+import { SUSPEND_ERRNO, SuspendRequested } from './preemption.js';
 
 /** Request bytes reserved for everything but the payload of a write. */
 const HEADER_RESERVE = 64;
@@ -21,7 +22,10 @@ export function createChannelPort(client: ChannelClient): GuestSyscalls {
 
   function call(op: number, args: readonly ClientArg[]): Result<ResultValue> {
     const length = encodeRequest(request, op, args);
-    return decodeResponse(response, client.call(length), op);
+    const r = decodeResponse(response, client.call(length), op);
+    // The deputy did not perform the call: the guest is to suspend here (preemption.ts).
+    if (!r.ok && r.errno === SUSPEND_ERRNO) throw new SuspendRequested();
+    return r;
   }
 
   const port: Record<string, (...args: never[]) => unknown> = {};

@@ -110,6 +110,8 @@ export type RequestHandler = (
   request: DataView,
   requestLength: number,
   response: DataView,
+  /** False once the request was answered early (interruptPending): write nothing then. */
+  isCurrent: () => boolean,
 ) => number | Promise<number>;
 
 const SERVER_SPIN = 2_000;
@@ -120,6 +122,8 @@ export class ChannelServer {
   readonly layout: ChannelLayout;
   private lastSeq = 0;
   private running = false;
+  /** The request being answered asynchronously, if any. */
+  private pending: { seq: number; op: number } | undefined;
 
   constructor(
     sab: SharedArrayBuffer,
@@ -174,19 +178,24 @@ export class ChannelServer {
       }
       this.lastSeq = seq;
       let answer: number | Promise<number>;
+      const current = { seq, op: this.layout.request.getUint16(0, true) };
       try {
         answer = this.handler(
           this.layout.request,
           Atomics.load(ctl, Ctl.REQ_LEN),
           this.layout.response,
+          () => this.pending === current,
         );
       } catch (error) {
         this.onError(error);
         return;
       }
       if (typeof answer !== 'number') {
+        this.pending = current;
         answer.then(
           (length) => {
+            if (this.pending !== current) return; // answered early (interruptPending)
+            this.pending = undefined;
             this.respond(seq, length);
             // The guest's next call usually follows at once (a read loop): spin for it first.
             this.serveBurst();
@@ -202,6 +211,25 @@ export class ChannelServer {
       }
     }
     this.waitForRequest();
+  }
+
+  /** The op id of the request being answered asynchronously, if any. */
+  pendingOp(): number | undefined {
+    return this.pending?.op;
+  }
+
+  /**
+   * Answers the request that is still waiting (a suspension) with what `encode` writes; its late
+   * result is then dropped. The caller must have made sure the waiting operation consumed
+   * nothing and will write nothing (HostBackend.cancelWaits).
+   */
+  interruptPending(encode: (response: DataView) => number): boolean {
+    const p = this.pending;
+    if (p === undefined) return false;
+    this.pending = undefined;
+    this.respond(p.seq, encode(this.layout.response));
+    this.serveBurst();
+    return true;
   }
 
   private respond(seq: number, length: number): void {

@@ -57,13 +57,13 @@ export function revokingHandler(
   handler: RequestHandler,
   grants: DirectWriteGrants,
 ): RequestHandler {
-  return (request, length, response) => {
+  return (request, length, response, isCurrent) => {
     if (length >= 8) {
       const op = request.getUint16(0, true);
       if (op === FD_CLOSE || op === FD_RENUMBER) grants.revoke(request.getUint32(4, true));
       if (op === FD_RENUMBER && length >= 12) grants.revoke(request.getUint32(8, true));
     }
-    return handler(request, length, response);
+    return handler(request, length, response, isCurrent);
   };
 }
 

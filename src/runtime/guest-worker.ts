@@ -16,7 +16,7 @@ import { withDirectWrites } from './direct-writes.js';
 import { createGuestClocks } from './guest-clocks.js';
 import type { GuestOutcome, GuestStart, ImagePlan, WorkerMessage } from './guest-messages.js';
 import { restoreGuestImage, writeGuestImage } from './guest-image.js';
-import { GuestPreemption } from './preemption.js';
+import { GuestPreemption, SuspendRequested } from './preemption.js';
 import { readMarker } from '../instrument/contract.js';
 import { TICK_MODULE } from '../instrument/contract.js';
 import { signalInfo } from './signals.js';
@@ -33,6 +33,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   const client = new ChannelClient(start.channel);
   const port = countOutput(withDirectWrites(createChannelPort(client), client.layout.control));
   const clocks = createGuestClocks(start.clocks);
+  const preemptible = readMarker(start.module) !== undefined;
   const ctx: GuestContext = {
     args: start.args,
     env: start.env,
@@ -50,6 +51,10 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
         const left = until - process.hrtime.bigint();
         if (left <= 0n) return;
         client.sleep(Number(left) / 1e6);
+        // Woken for a suspension: unwind out of this sleep (a rewind sleeps again).
+        if (preemptible && Atomics.load(client.layout.control, Ctl.SUSPEND) !== 0) {
+          throw new SuspendRequested();
+        }
       }
     },
     exit(code) {

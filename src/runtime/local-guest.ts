@@ -9,6 +9,9 @@ import type { SerializedError } from '../core/errors.js';
 import type { RequestHandler } from './channel.js';
 import { ChannelServer, createChannelBuffer, Ctl, layoutOf } from './channel.js';
 import { DirectWriteGrants, revokingHandler } from './direct-writes.js';
+import { SUSPEND_ERRNO } from './preemption.js';
+import { encodeResponse } from '../protocol/syscall-codec.js';
+import { SYSCALL_IDS } from '../protocol/syscall-table.js';
 import type { ClockOrigins } from './guest-clocks.js';
 import type { GuestOutcome, GuestStart, ImagePlan, WorkerMessage } from './guest-messages.js';
 import { takeGuestWorker } from './worker-pool.js';
@@ -31,6 +34,28 @@ export interface LocalGuestOptions {
   checkpointAtTicks?: bigint[];
   /** Where a checkpoint the guest took by itself goes, and the deputy's state for it. */
   selfCheckpoint?: () => { file: string; deputy: unknown };
+  /**
+   * Makes the deputy's waiting reads and polls give up without consuming anything; false when
+   * one cannot be taken back (HostBackend.cancelWaits). Lets a guest blocked in such a call be
+   * suspended at once instead of when the call returns.
+   */
+  cancelWaits?: () => boolean;
+}
+
+/** Calls that only wait and consume nothing until they complete: safe to abandon and redo. */
+const INTERRUPTIBLE = new Set(['fdRead', 'pollOneoff', 'sockRecv'].map((n) => SYSCALL_IDS.get(n)));
+
+/**
+ * While a suspension is wanted, a new request is not performed: it is answered with
+ * SUSPEND_ERRNO, the guest unwinds inside that call and, rewound, issues it again.
+ */
+function suspendingHandler(handler: RequestHandler, control: Int32Array): RequestHandler {
+  return (request, length, response, isCurrent) => {
+    if (Atomics.load(control, Ctl.SUSPEND) !== 0) {
+      return encodeResponse(response, request.getUint16(0, true), SUSPEND_ERRNO);
+    }
+    return handler(request, length, response, isCurrent);
+  };
 }
 
 export interface ImageWritten {
@@ -68,7 +93,8 @@ export class LocalGuest {
     this.control = layoutOf(sab).control;
     const grants = new DirectWriteGrants(this.control);
     if (options.directStdioWrites ?? true) grants.grantStdio();
-    this.server = new ChannelServer(sab, revokingHandler(options.handler, grants), (error) =>
+    const handler = suspendingHandler(revokingHandler(options.handler, grants), this.control);
+    this.server = new ChannelServer(sab, handler, (error) =>
       this.finish({ kind: 'error', error: toSerialized(error) }),
     );
     this.server.start();
@@ -200,6 +226,7 @@ export class LocalGuest {
     try {
       const suspended = this.nextEvent();
       Atomics.store(this.control, Ctl.SUSPEND, 1);
+      this.interruptWaits();
       const stopped = await suspended;
       Atomics.store(this.control, Ctl.SUSPEND, 0);
       if (stopped.kind === 'image-failed') throw OsmoError.fromJSON(stopped.error);
@@ -220,6 +247,19 @@ export class LocalGuest {
       if (this.stateNow === 'checkpointing') this.stateNow = 'running';
       Atomics.store(this.control, Ctl.SUSPEND, 0);
     }
+  }
+
+  /**
+   * A guest blocked in a call suspends at once: a local sleep is woken, and a read or poll the
+   * deputy is still waiting on is abandoned (when that consumes nothing) and answered
+   * SUSPEND_ERRNO. Otherwise the guest suspends when its call returns.
+   */
+  private interruptWaits(): void {
+    this.server.wakeGuest();
+    const op = this.server.pendingOp();
+    if (op === undefined || !INTERRUPTIBLE.has(op)) return;
+    if (!(this.options.cancelWaits?.() ?? false)) return;
+    this.server.interruptPending((response) => encodeResponse(response, op, SUSPEND_ERRNO));
   }
 
   /** The guest stopped by itself: write the checkpoint it asked for and let it go on. */

@@ -25,6 +25,20 @@ export const STACK_REGION_BYTES = 8 << 20;
 
 type ImportFn = (...args: never[]) => unknown;
 
+/**
+ * Thrown inside an import when the guest must suspend there: the deputy answered a call it did
+ * not perform (or a local sleep was woken). The import wrapper unwinds; the rewind re-issues it.
+ */
+export class SuspendRequested extends Error {
+  constructor() {
+    super('suspend requested inside a system call');
+    this.name = 'SuspendRequested';
+  }
+}
+
+/** The errno the deputy answers a call with when the guest must suspend instead (not WASI's). */
+export const SUSPEND_ERRNO = 0xffff;
+
 export class GuestPreemption {
   private asyncify: AsyncifyExports | undefined;
   private exports: Record<string, unknown> = {};
@@ -54,7 +68,7 @@ export class GuestPreemption {
         if (this.selfSuspendAt[0] === this.ticks) {
           this.selfSuspendAt.shift();
           this.beginUnwind();
-        } else if (Atomics.load(this.control, Ctl.SUSPEND) !== 0) this.beginUnwind();
+        } else if (this.suspendRequested()) this.beginUnwind();
         return this.marker.tickInterval;
       },
     };
@@ -74,7 +88,14 @@ export class GuestPreemption {
       out[name] = (...args: unknown[]) => {
         if (this.asyncify?.asyncify_get_state() === ASYNCIFY_REWINDING)
           this.asyncify.asyncify_stop_rewind();
-        return call(...args);
+        try {
+          return call(...args);
+        } catch (error) {
+          if (!(error instanceof SuspendRequested)) throw error;
+          // The call was not performed: unwind here; the rewind calls it again. If there is
+          // no room to unwind, perform it now instead.
+          return this.beginUnwind() ? 0 : call(...args);
+        }
       };
     }
     return out;
@@ -131,7 +152,12 @@ export class GuestPreemption {
     this.asyncify!.asyncify_start_rewind(stack.address);
   }
 
-  private beginUnwind(): void {
+  /** Whether the deputy has asked for a suspension (local sleeps check it when woken). */
+  suspendRequested(): boolean {
+    return Atomics.load(this.control, Ctl.SUSPEND) !== 0;
+  }
+
+  private beginUnwind(): boolean {
     const m = this.memory!;
     // A fresh region at the end, grown only now: wasi-libc's malloc claims [heap_base,
     // memory.size) lazily and would absorb a region grown earlier (research note, pitfalls).
@@ -142,12 +168,13 @@ export class GuestPreemption {
       // Over the memory's maximum (--max-memory): no room to unwind into; the program goes on.
       Atomics.store(this.control, Ctl.SUSPEND, 0);
       this.onSuspendFailed('no memory left to suspend into (raise --max-memory)');
-      return;
+      return false;
     }
     this.region = first * PAGE;
     const v = new DataView(m.buffer);
     v.setUint32(this.region, this.region + ASYNCIFY_HEADER_BYTES, true);
     v.setUint32(this.region + 4, this.region + ASYNCIFY_HEADER_BYTES + STACK_REGION_BYTES, true);
     this.asyncify!.asyncify_start_unwind(this.region);
+    return true;
   }
 }

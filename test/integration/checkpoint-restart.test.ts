@@ -115,6 +115,54 @@ describe('checkpoint and restart', () => {
     assert.ok(readFileSync(ckFile).length > 0);
   });
 
+  it('freezes and continues a program blocked reading stdin, losing no input', async () => {
+    const runtime = makeScratch();
+    const env = { ...process.env, XDG_RUNTIME_DIR: runtime, XDG_STATE_HOME: runtime };
+    let acted: Promise<void> | undefined;
+    const r = await osmo(['run', '--preemptible', fixture('stdin_wait')], {
+      env,
+      onStdout: (_chunk, child) => {
+        // "ready": the program now waits in fd_read on stdin.
+        acted ??= (async () => {
+          const frozen = await osmo(['freeze', String(child.pid)], { env });
+          assert.equal(frozen.status, 0, frozen.stderr);
+          const ps = await osmo(['ps', '--json'], { env });
+          assert.match(ps.stdout.toString(), /"state":\s*"frozen"/);
+          const cont = await osmo(['continue', String(child.pid)], { env });
+          assert.equal(cont.status, 0, cont.stderr);
+          child.stdin!.end('typed after the freeze\n');
+        })();
+      },
+    });
+    await acted;
+    removeScratch(runtime);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), 'ready\ngot: typed after the freeze\n');
+  });
+
+  it('checkpoints a sleeping program, and the restart finishes the sleep', async () => {
+    const runtime = makeScratch();
+    const env = { ...process.env, XDG_RUNTIME_DIR: runtime, XDG_STATE_HOME: runtime };
+    const image = join(dir, 'sleeping.osmosnap');
+    let acted: Promise<void> | undefined;
+    const r = await osmo(['run', '--preemptible', fixture('sleep'), '1500'], {
+      env,
+      stdinNull: true,
+      onStdout: (_chunk, child) => {
+        acted ??= (async () => {
+          const ck = await osmo(['checkpoint', String(child.pid), '-o', image], { env });
+          assert.equal(ck.status, 0, ck.stderr);
+        })();
+      },
+    });
+    await acted;
+    assert.equal(r.status, 0, r.stderr);
+    const restarted = await osmo(['restart', image], { stdinNull: true, env });
+    removeScratch(runtime);
+    assert.equal(restarted.status, 0, restarted.stderr);
+    assert.match(restarted.stdout.toString(), /^slept 1500\n$/);
+  });
+
   it('refuses a corrupted image with one line, exit 2', async () => {
     const bad = join(dir, 'bad.osmosnap');
     const bytes = readFileSync(image);
