@@ -13,6 +13,8 @@ import type { ClockOrigins } from '../runtime/guest-clocks.js';
 import type { ImageWritten } from '../runtime/local-guest.js';
 import { LocalGuest } from '../runtime/local-guest.js';
 import type { Program } from '../runtime/load-program.js';
+import type { SyscallBackend } from '../wasi/backend.js';
+import type { ProcSelfFiles } from './proc-self.js';
 import type { Preopen } from './run.js';
 import { warn } from './report.js';
 
@@ -25,6 +27,10 @@ export interface SessionOptions {
   env: string[];
   preopens: Preopen[];
   backend: HostBackend;
+  /** What serves the system calls, when not the backend itself (the /proc/self decorator). */
+  syscalls?: SyscallBackend;
+  /** /proc/self/checkpoint* for this program. */
+  procSelf?: ProcSelfFiles;
   strace: boolean;
   checkpointFile?: string;
   /** Keep this many numbered checkpoints (FILE.1 … FILE.N, oldest overwritten); 1 = FILE itself. */
@@ -55,6 +61,10 @@ export class DeputySession {
   readonly startedAt = new Date();
   private checkpoints = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Checkpoint settings; the program may change them through /proc/self. */
+  private checkpointFile: string | undefined;
+  private checkpointKeep: number | undefined;
+  private checkpointEveryMs: number | undefined;
 
   constructor(readonly options: SessionOptions) {
     this.guest = new LocalGuest({
@@ -62,7 +72,7 @@ export class DeputySession {
       moduleHash: options.program.hash,
       args: options.args,
       env: options.env,
-      handler: createSyscallHandler(options.backend, (error) =>
+      handler: createSyscallHandler(options.syscalls ?? options.backend, (error) =>
         warn(`bad system-call request from the guest: ${String(error)}`),
       ),
       strace: options.strace,
@@ -74,20 +84,47 @@ export class DeputySession {
       selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),
       cancelWaits: () => options.backend.cancelWaits(),
     });
-    if (options.checkpointEveryMs !== undefined && options.checkpointFile !== undefined) {
-      this.timer = setInterval(() => {
-        if (this.guest.state !== 'running') return;
-        this.checkpoint().catch((e: unknown) =>
-          warn(`periodic checkpoint failed: ${e instanceof Error ? e.message : String(e)}`),
-        );
-      }, options.checkpointEveryMs);
-      this.timer.unref();
+    this.checkpointFile = options.checkpointFile;
+    this.checkpointKeep = options.checkpointKeep;
+    this.checkpointEveryMs = options.checkpointEveryMs;
+    this.schedule();
+    if (options.procSelf !== undefined) {
+      options.procSelf.actions = {
+        settings: () => ({
+          checkpointFile: this.checkpointFile,
+          checkpointKeep: this.checkpointKeep,
+          checkpointEveryMs: this.checkpointEveryMs,
+        }),
+        update: (change) => {
+          if ('checkpointFile' in change) this.checkpointFile = change.checkpointFile;
+          if ('checkpointKeep' in change) this.checkpointKeep = change.checkpointKeep;
+          if ('checkpointEveryMs' in change) this.checkpointEveryMs = change.checkpointEveryMs;
+          this.schedule();
+        },
+        checkpointNow: () => this.guest.requestSelfCheckpoint(),
+      };
+      options.procSelf.refresh();
     }
     void this.guest.outcome.then(() => clearInterval(this.timer));
   }
 
+  /** Periodic checkpoints, per the current settings. */
+  private schedule(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.checkpointEveryMs === undefined || this.checkpointFile === undefined) return;
+    this.timer = setInterval(() => {
+      if (this.guest.state !== 'running') return;
+      this.checkpoint().catch((e: unknown) =>
+        warn(`periodic checkpoint failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    }, this.checkpointEveryMs);
+    this.timer.unref();
+  }
+
   deputyState(): DeputyImageState {
     const o = this.options;
+    const procSelfDir = o.procSelf?.dir;
     return {
       version: 1,
       program: resolve(o.program.path),
@@ -96,9 +133,12 @@ export class DeputySession {
       env: o.env,
       preopens: o.preopens,
       cwd: process.cwd(),
-      fds: o.backend.describeFds(),
-      ...(o.checkpointFile === undefined ? {} : { checkpointFile: o.checkpointFile }),
-      ...(o.checkpointKeep === undefined ? {} : { checkpointKeep: o.checkpointKeep }),
+      // The /proc/self files are made anew by a restart; an fd open on one is not carried.
+      fds: o.backend
+        .describeFds()
+        .filter((d) => procSelfDir === undefined || !d.hostPath.startsWith(`${procSelfDir}/`)),
+      ...(this.checkpointFile === undefined ? {} : { checkpointFile: this.checkpointFile }),
+      ...(this.checkpointKeep === undefined ? {} : { checkpointKeep: this.checkpointKeep }),
     };
   }
 
@@ -111,16 +151,15 @@ export class DeputySession {
   /** Freezes into `file`, else FILE.frozen next to --checkpoint-file, else the frozen directory. */
   freeze(file?: string): Promise<ImageWritten> {
     this.requirePreemptible('freeze');
-    const base = this.options.checkpointFile;
+    const base = this.checkpointFile;
     const target =
       file ?? (base === undefined ? join(imageDir(), `${process.pid}.osmosnap`) : `${base}.frozen`);
     return this.guest.freeze(target, this.deputyState());
   }
 
   private nextCheckpointFile(): string {
-    const base =
-      this.options.checkpointFile ?? join(imageDir(), `${process.pid}.checkpoint.osmosnap`);
-    const keep = this.options.checkpointKeep ?? 1;
+    const base = this.checkpointFile ?? join(imageDir(), `${process.pid}.checkpoint.osmosnap`);
+    const keep = this.checkpointKeep ?? 1;
     if (keep <= 1) return base;
     this.checkpoints++;
     return `${base}.${((this.checkpoints - 1) % keep) + 1}`;
@@ -140,7 +179,7 @@ export class DeputySession {
  * Where images go when the user named no file: a private directory of this user's
  * ($XDG_STATE_HOME/osmosis/images, default ~/.local/state/osmosis/images), never the cwd.
  */
-function imageDir(): string {
+export function imageDir(): string {
   const state = process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
   const dir = join(state, 'osmosis', 'images');
   mkdirSync(dir, { recursive: true, mode: 0o700 });

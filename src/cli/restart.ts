@@ -11,7 +11,8 @@ import { loadProgram } from '../runtime/load-program.js';
 import { openImageFile } from '../snapshot/index.js';
 import { Filetype } from '../wasi/abi.js';
 import type { DeputyImageState } from './deputy-session.js';
-import { DeputySession } from './deputy-session.js';
+import { DeputySession, imageDir } from './deputy-session.js';
+import { PROC_SELF, ProcSelfFiles } from './proc-self.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { fail } from './report.js';
 import { preemptibleModule } from './run.js';
@@ -38,6 +39,7 @@ ${EXIT_CODES_HELP}`,
 
 async function restart(file: string, force: boolean): Promise<number> {
   let backend: HostBackend | undefined;
+  let procSelf: ProcSelfFiles | undefined;
   try {
     // The whole image is read and checked (header, every section checksum) before anything else.
     const opened = openImageFile(file);
@@ -53,7 +55,15 @@ async function restart(file: string, force: boolean): Promise<number> {
     }
     checkStdin(deputy, force);
     const module = await preemptibleModule(program);
-    backend = new HostBackend({ preopens: deputy.preopens });
+    // /proc/self is made anew, at the same place in the preopens (so fd numbers match).
+    procSelf = new ProcSelfFiles(imageDir());
+    const dirOfProcSelf = procSelf.dir;
+    const view = deputy.preopens.some((p) => p.guestPath === PROC_SELF)
+      ? deputy.preopens.map((p) =>
+          p.guestPath === PROC_SELF ? { guestPath: PROC_SELF, hostPath: dirOfProcSelf } : p,
+        )
+      : deputy.preopens;
+    backend = new HostBackend({ preopens: view });
     for (const fd of deputy.fds) backend.restoreFd(fd, force);
     const lastMonotonic = meta.counters.monotonicLastNs ?? 0n;
     const now = process.hrtime.bigint();
@@ -63,8 +73,10 @@ async function restart(file: string, force: boolean): Promise<number> {
       preemptible: true,
       args: deputy.args,
       env: deputy.env,
-      preopens: deputy.preopens,
+      preopens: view,
       backend,
+      procSelf,
+      syscalls: procSelf.wrap(backend),
       strace: false,
       restoreFrom: file,
       // Time goes on: monotonic never goes back, CPU time accumulates (ADR 0002).
@@ -80,6 +92,7 @@ async function restart(file: string, force: boolean): Promise<number> {
     return fail(error);
   } finally {
     backend?.closeAll();
+    procSelf?.remove();
   }
 }
 

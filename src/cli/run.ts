@@ -10,7 +10,8 @@ import { OsmoError } from '../core/errors.js';
 import { HostBackend } from '../deputy/host-backend.js';
 import { loadProgram } from '../runtime/load-program.js';
 import type { Program } from '../runtime/load-program.js';
-import { DeputySession } from './deputy-session.js';
+import { DeputySession, imageDir } from './deputy-session.js';
+import { ProcSelfFiles } from './proc-self.js';
 import { supervise } from './supervise.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { collect, parseEnvAssignment, parseSize } from './options.js';
@@ -143,6 +144,7 @@ ${EXIT_CODES_HELP}`,
 
 async function runProgram(path: string, args: string[], opts: RunOptions): Promise<number> {
   let backend: HostBackend | undefined;
+  let procSelf: ProcSelfFiles | undefined;
   try {
     const maxMemoryBytes =
       opts.maxMemory === undefined ? undefined : parseSize(opts.maxMemory, '--max-memory');
@@ -167,15 +169,18 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       throw new OsmoError('E_USAGE', '--checkpoint-every needs --checkpoint-file FILE to write to');
     }
     const module = preemptible ? await preemptibleModule(program) : program.module;
-    backend = new HostBackend({ preopens });
+    procSelf = preemptible ? new ProcSelfFiles(imageDir()) : undefined;
+    const view = procSelf ? procSelf.placeIn(preopens) : preopens;
+    backend = new HostBackend({ preopens: view });
     const session = new DeputySession({
       program,
       module,
       preemptible,
       args: [path, ...args],
       env,
-      preopens,
+      preopens: view,
       backend,
+      ...(procSelf === undefined ? {} : { procSelf, syscalls: procSelf.wrap(backend) }),
       strace: opts.strace,
       ...(opts.checkpointFile === undefined
         ? {}
@@ -189,6 +194,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
     return fail(error);
   } finally {
     backend?.closeAll();
+    procSelf?.remove();
   }
 }
 

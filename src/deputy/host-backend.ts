@@ -182,6 +182,11 @@ export class HostBackend implements SyscallBackend {
     return safe;
   }
 
+  /** The host path an fd was opened by (undefined for a closed fd; '' for stdio). */
+  hostPathOf(fd: number): string | undefined {
+    return this.table.get(fd)?.hostPath;
+  }
+
   /** Closes every host fd this backend opened (never the stdio fds) and settles pending polls. */
   closeAll(): void {
     this.poller.cancelAll();

@@ -137,6 +137,14 @@ export class LocalGuest {
     });
   }
 
+  /**
+   * The program asked for a checkpoint of itself (/proc/self/checkpoint): it suspends at its
+   * very next system call or tick, and the image goes where selfCheckpoint says.
+   */
+  requestSelfCheckpoint(): void {
+    if (this.stateNow === 'running') Atomics.store(this.control, Ctl.SUSPEND, 1);
+  }
+
   /** Stops the program at once (signals); the outcome then settles as given. */
   async kill(outcome: GuestOutcome): Promise<void> {
     this.finish(outcome);
@@ -180,7 +188,7 @@ export class LocalGuest {
   private dispatch(m: WorkerMessage): void {
     switch (m.kind) {
       case 'suspended':
-        if (m.self && this.onEvent === undefined) {
+        if (m.self || this.onEvent === undefined) {
           void this.serialize(() => this.writeSelfCheckpoint()).catch(() => undefined);
           return;
         }
@@ -264,6 +272,7 @@ export class LocalGuest {
 
   /** The guest stopped by itself: write the checkpoint it asked for and let it go on. */
   private async writeSelfCheckpoint(): Promise<void> {
+    Atomics.store(this.control, Ctl.SUSPEND, 0);
     const plan = this.options.selfCheckpoint?.();
     const written = this.nextEvent();
     if (plan === undefined) {

@@ -163,6 +163,21 @@ describe('checkpoint and restart', () => {
     assert.match(restarted.stdout.toString(), /^slept 1500\n$/);
   });
 
+  it('a program checkpoints itself through /proc/self/checkpoint and restarts from that file', async () => {
+    const image = join(dir, 'self.osmosnap');
+    const r = await osmo(['run', '--preemptible', fixture('selfcheckpoint'), image], {
+      stdinNull: true,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const out = r.stdout.toString();
+    assert.match(out, new RegExp(`^checkpointfile ${image}\n`));
+    assert.match(out, /checkpoint requested\n/);
+    const restarted = await osmo(['restart', image], { stdinNull: true });
+    assert.equal(restarted.status, 0, restarted.stderr);
+    // The image holds the program just after its request: it goes on from there.
+    assert.equal(restarted.stdout.toString(), out.slice(out.indexOf('checkpoint requested')));
+  });
+
   it('refuses a corrupted image with one line, exit 2', async () => {
     const bad = join(dir, 'bad.osmosnap');
     const bytes = readFileSync(image);
