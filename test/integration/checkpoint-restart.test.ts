@@ -178,6 +178,32 @@ describe('checkpoint and restart', () => {
     assert.equal(restarted.stdout.toString(), out.slice(out.indexOf('checkpoint requested')));
   });
 
+  it('an image that cannot be written leaves the program running, its output unchanged', async () => {
+    const runtime = makeScratch();
+    const env = { ...process.env, XDG_RUNTIME_DIR: runtime, XDG_STATE_HOME: runtime };
+    const args = [fixture('steps'), '40', '3000000'];
+    const expected = (await osmo(['run', ...args], { env, stdinNull: true })).stdout.toString();
+    let failed: Promise<{ status: number | null; stderr: string }> | undefined;
+    const r = await osmo(['run', '--preemptible', ...args], {
+      env,
+      stdinNull: true,
+      onStdout: (_chunk, child) => {
+        failed ??= osmo(
+          ['checkpoint', String(child.pid), '-o', join(dir, 'no', 'such', 'dir', 'x.osmosnap')],
+          {
+            env,
+          },
+        );
+      },
+    });
+    const refused = await failed!;
+    removeScratch(runtime);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /no such|ENOENT|cannot/i);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), expected);
+  });
+
   it('refuses a corrupted image with one line, exit 2', async () => {
     const bad = join(dir, 'bad.osmosnap');
     const bytes = readFileSync(image);
