@@ -3,8 +3,9 @@
  * It knows the protocol (control-protocol.ts) and nothing of the daemon's internals.
  */
 import net from 'node:net';
+import { LineDecoder } from '../protocol/json-lines.js';
 import { OsmoError } from '../core/errors.js';
-import { CONTROL_VERSION, LineSplitter, encodeLine, parseResponse } from './control-protocol.js';
+import { CONTROL_VERSION, MAX_LINE_BYTES, encodeLine, parseResponse } from './control-protocol.js';
 import type { ControlOp, ControlOps } from './control-protocol.js';
 
 export class ControlClient {
@@ -13,15 +14,14 @@ export class ControlClient {
     number,
     { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
   >();
-  private readonly lines = new LineSplitter();
+  private readonly lines = new LineDecoder(MAX_LINE_BYTES);
   private closedError: Error | undefined;
 
   private constructor(
     private readonly socket: net.Socket,
     readonly path: string,
   ) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
+    socket.on('data', (chunk: Buffer) => {
       for (const line of this.lines.push(chunk)) {
         const response = parseResponse(line);
         const waiter = response === undefined ? undefined : this.pending.get(response.id);

@@ -12,6 +12,7 @@
  * The codec is pure; control-server.ts and control-client.ts add the sockets.
  */
 import type { SerializedError } from '../core/errors.js';
+import { envelopeError, parseRequestEnvelope } from '../protocol/json-lines.js';
 import type { TransportCounters } from '../platform/udp-transport.js';
 import type { GossipStats } from '../gossip/types.js';
 
@@ -102,42 +103,27 @@ export type ParsedRequest =
 
 /** Validates one request line; the failure carries the answer to send back. */
 export function parseRequest(line: string): ParsedRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return bad(0, 'E_PROTO_DECODE', 'request is not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return bad(0, 'E_PROTO_DECODE', 'request must be a JSON object');
-  }
-  const r = value as Record<string, unknown>;
-  const id = typeof r.id === 'number' && Number.isSafeInteger(r.id) ? r.id : 0;
-  if (r.v !== CONTROL_VERSION) {
-    return bad(
-      id,
-      'E_PROTO_VERSION',
-      `control protocol version ${JSON.stringify(r.v)}; this daemon speaks ${CONTROL_VERSION}`,
-    );
-  }
-  if (typeof r.op !== 'string') return bad(id, 'E_PROTO_DECODE', 'request has no "op" string');
-  if (!(CONTROL_OPS as readonly string[]).includes(r.op)) {
-    return bad(id, 'E_USAGE', `unknown op "${r.op}"; this daemon knows ${CONTROL_OPS.join(', ')}`);
+  const envelope = parseRequestEnvelope(line, {
+    version: CONTROL_VERSION,
+    versionMismatch: (got) =>
+      `control protocol version ${JSON.stringify(got)}; this daemon speaks ${CONTROL_VERSION}`,
+  });
+  if (!envelope.ok) return envelope;
+  const { id, value: r } = envelope;
+  const op = envelope.op;
+  if (!(CONTROL_OPS as readonly string[]).includes(op)) {
+    return bad(id, 'E_USAGE', `unknown op "${op}"; this daemon knows ${CONTROL_OPS.join(', ')}`);
   }
   const args =
     typeof r.args === 'object' && r.args !== null ? (r.args as Record<string, unknown>) : undefined;
   return {
     ok: true,
     request:
-      args === undefined
-        ? { v: CONTROL_VERSION, id, op: r.op }
-        : { v: CONTROL_VERSION, id, op: r.op, args },
+      args === undefined ? { v: CONTROL_VERSION, id, op } : { v: CONTROL_VERSION, id, op, args },
   };
 }
 
-function bad(id: number, code: SerializedError['code'], message: string): ParsedRequest {
-  return { ok: false, id, error: { code, message } };
-}
+const bad = envelopeError;
 
 export function parseResponse(line: string): ControlResponse | undefined {
   try {
@@ -151,28 +137,5 @@ export function parseResponse(line: string): ControlResponse | undefined {
     return undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Splits a byte stream into lines, enforcing {@link MAX_LINE_BYTES}. Feed chunks; get complete
- * lines; `overflow` turns true (and stays) once a line grew past the limit.
- */
-export class LineSplitter {
-  private pending = '';
-  overflow = false;
-
-  constructor(private readonly maxBytes = MAX_LINE_BYTES) {}
-
-  push(chunk: string): string[] {
-    if (this.overflow) return [];
-    this.pending += chunk;
-    const lines = this.pending.split('\n');
-    this.pending = lines.pop() ?? '';
-    if (this.pending.length > this.maxBytes || lines.some((l) => l.length > this.maxBytes)) {
-      this.overflow = true;
-      return [];
-    }
-    return lines.filter((l) => l.trim() !== '');
   }
 }

@@ -5,26 +5,17 @@
  */
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
+import { LineDecoder } from '../protocol/json-lines.js';
 import { dirname } from 'node:path';
 import { OsmoError, isOsmoError } from '../core/errors.js';
 import type { Logger } from '../platform/logger.js';
-import { CONTROL_VERSION, LineSplitter, encodeLine, parseRequest } from './control-protocol.js';
+import { socketAnswers } from '../platform/unix-socket.js';
+import { CONTROL_VERSION, MAX_LINE_BYTES, encodeLine, parseRequest } from './control-protocol.js';
 import type { ControlRequest, ControlResponse } from './control-protocol.js';
 
 export type ControlHandler = (request: ControlRequest) => unknown;
 
 const MAX_CONNECTIONS = 64;
-
-function probe(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 export class ControlServer {
   private constructor(
@@ -42,7 +33,7 @@ export class ControlServer {
         `controlSocket ${path}: cannot create its directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
       );
     }
-    if (await probe(path)) {
+    if (await socketAnswers(path)) {
       throw new OsmoError(
         'E_CONFIG',
         `controlSocket ${path} is in use: another daemon is running; stop it or choose --control-socket`,
@@ -61,10 +52,9 @@ export class ControlServer {
       }
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
-      socket.setEncoding('utf8');
-      const lines = new LineSplitter();
+      const lines = new LineDecoder(MAX_LINE_BYTES);
       socket.on('error', () => socket.destroy());
-      socket.on('data', (chunk: string) => {
+      socket.on('data', (chunk: Buffer) => {
         for (const line of lines.push(chunk)) {
           const parsed = parseRequest(line);
           let response: ControlResponse;

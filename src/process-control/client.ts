@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { OsmoError } from '../core/errors.js';
-import { LineDecoder } from './lines.js';
+import { LineDecoder } from '../protocol/json-lines.js';
 import {
   MAX_RESPONSE_BYTES,
   encodeRequest,

@@ -14,6 +14,7 @@
  * is pure; server.ts and client.ts add the sockets.
  */
 import type { ErrorCode, SerializedError } from '../core/errors.js';
+import { envelopeError as bad, isRecord, parseRequestEnvelope } from '../protocol/json-lines.js';
 import { PROCESS_STATES } from './types.js';
 import type { ImageResult, ProcessInfo } from './types.js';
 
@@ -82,23 +83,13 @@ export type ParsedRequest =
 
 /** Validates one request line; a failure carries the answer to send back. */
 export function parseRequest(line: string): ParsedRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return bad(0, 'E_PROTO_DECODE', 'request is not JSON');
-  }
-  if (!isRecord(value)) return bad(0, 'E_PROTO_DECODE', 'request must be a JSON object');
-  const id = typeof value.id === 'number' && Number.isSafeInteger(value.id) ? value.id : 0;
-  if (value.v !== PROCESS_CONTROL_VERSION) {
-    return bad(
-      id,
-      'E_PROTO_VERSION',
-      `process control protocol version ${JSON.stringify(value.v) ?? 'missing'}; this process speaks ${PROCESS_CONTROL_VERSION}`,
-    );
-  }
-  const op = value.op;
-  if (typeof op !== 'string') return bad(id, 'E_PROTO_DECODE', 'request has no "op" string');
+  const envelope = parseRequestEnvelope(line, {
+    version: PROCESS_CONTROL_VERSION,
+    versionMismatch: (got) =>
+      `process control protocol version ${JSON.stringify(got) ?? 'missing'}; this process speaks ${PROCESS_CONTROL_VERSION}`,
+  });
+  if (!envelope.ok) return envelope;
+  const { id, op, value } = envelope;
   if (!(PROCESS_OPS as readonly string[]).includes(op)) {
     return bad(
       id,
@@ -194,14 +185,6 @@ export function parseImageResult(value: unknown): ImageResult | undefined {
   return { file: value.file, bytes: value.bytes, ms: value.ms };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
-}
-
-function bad(id: number, code: ErrorCode, message: string): ParsedRequest {
-  return { ok: false, id, error: { code, message } };
 }

@@ -16,7 +16,8 @@ import net from 'node:net';
 import { OsmoError, isOsmoError } from '../core/errors.js';
 import type { SerializedError } from '../core/errors.js';
 import type { Logger } from '../platform/logger.js';
-import { LineDecoder } from './lines.js';
+import { socketAnswers } from '../platform/unix-socket.js';
+import { LineDecoder } from '../protocol/json-lines.js';
 import {
   MAX_REQUEST_BYTES,
   MAX_RESPONSE_BYTES,
@@ -84,7 +85,7 @@ export async function startProcessControlServer(
  */
 async function removeStaleSocket(path: string): Promise<void> {
   if (!existsSync(path)) return;
-  if (await answers(path)) {
+  if (await socketAnswers(path)) {
     throw new OsmoError(
       'E_CONFIG',
       `${path} is already served (a second control server for the same pid in one process)`,
@@ -99,17 +100,6 @@ async function removeStaleSocket(path: string): Promise<void> {
       });
     }
   }
-}
-
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 class Server implements ProcessControlServer {

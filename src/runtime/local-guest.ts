@@ -298,11 +298,6 @@ export class LocalGuest {
   }
 }
 
-/** Starts a guest (kept for callers that only run a program to its end). */
-export function startLocalGuest(options: LocalGuestOptions): LocalGuest {
-  return new LocalGuest(options);
-}
-
 function toSerialized(error: unknown): SerializedError {
   if (error instanceof OsmoError) return error.toJSON();
   return { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };

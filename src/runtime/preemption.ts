@@ -9,7 +9,6 @@ import {
   ASYNCIFY_HEADER_BYTES,
   ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
-  TICK_MODULE,
   TICK_NAME,
 } from '../instrument/contract.js';
 import type { AsyncifyExports, InstrumentMarker } from '../instrument/contract.js';
@@ -73,8 +72,6 @@ export class GuestPreemption {
       },
     };
   }
-
-  static readonly TICK_MODULE = TICK_MODULE;
 
   /**
    * Wraps WASI imports so that a rewind re-enters them and performs the call for real. (A call

@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CONTROL_VERSION,
-  LineSplitter,
+  MAX_LINE_BYTES,
   encodeLine,
   parseRequest,
   parseResponse,
 } from '../../../src/daemon/control-protocol.js';
+import { LineDecoder } from '../../../src/protocol/json-lines.js';
 
 void test('a valid request parses; unknown fields are ignored', () => {
   const r = parseRequest(JSON.stringify({ v: 1, id: 7, op: 'status', extra: true }));
@@ -48,24 +49,26 @@ void test('responses round-trip; malformed ones are rejected', () => {
   assert.equal(parseResponse('garbage'), undefined);
 });
 
-void test('LineSplitter reassembles lines fed whole, byte by byte and split anywhere', () => {
-  const text = encodeLine({ v: 1, id: 1, op: 'ping' }) + encodeLine({ v: 1, id: 2, op: 'status' });
+void test('control lines reassemble fed whole, byte by byte and split anywhere', () => {
+  const text = Buffer.from(
+    encodeLine({ v: 1, id: 1, op: 'ping' }) + encodeLine({ v: 1, id: 2, op: 'status' }),
+  );
   for (let cut = 0; cut <= text.length; cut++) {
-    const s = new LineSplitter();
-    const lines = [...s.push(text.slice(0, cut)), ...s.push(text.slice(cut))];
+    const s = new LineDecoder(MAX_LINE_BYTES);
+    const lines = [...s.push(text.subarray(0, cut)), ...s.push(text.subarray(cut))];
     assert.equal(lines.length, 2, `cut at ${cut}`);
     assert.equal((JSON.parse(lines[1]!) as { id: number }).id, 2);
   }
-  const s = new LineSplitter();
-  const bytewise = [...text].flatMap((c) => s.push(c));
+  const s = new LineDecoder(MAX_LINE_BYTES);
+  const bytewise = [...text].flatMap((b) => s.push(Uint8Array.of(b)));
   assert.equal(bytewise.length, 2);
 });
 
-void test('LineSplitter refuses a line over the limit, even before its newline arrives', () => {
-  const s = new LineSplitter(100);
-  assert.deepEqual(s.push('x'.repeat(60)), []);
+void test('a control line over the limit is refused, even before its newline arrives', () => {
+  const s = new LineDecoder(100);
+  assert.deepEqual(s.push(Buffer.from('x'.repeat(60))), []);
   assert.equal(s.overflow, false);
-  assert.deepEqual(s.push('x'.repeat(60)), []);
+  assert.deepEqual(s.push(Buffer.from('x'.repeat(60))), []);
   assert.equal(s.overflow, true);
-  assert.deepEqual(s.push('\n{"v":1}\n'), [], 'stays closed');
+  assert.deepEqual(s.push(Buffer.from('\n{"v":1}\n')), [], 'stays closed');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineDecoder } from '../../../src/process-control/lines.js';
+import { LineDecoder } from '../../../src/protocol/json-lines.js';
 import { encodeRequest } from '../../../src/process-control/protocol.js';
 
 const text = Buffer.from(
