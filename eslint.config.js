@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const layer = (target, from, message) => ({
   target: `./src/${target}`,
@@ -19,7 +20,11 @@ export default tseslint.config(
     },
     plugins: { 'import-x': importX },
     // Resolving into binaryen's 14 MB generated module overflows the parser's stack; no rule needs it.
-    settings: { 'import-x/ignore': ['node_modules'] },
+    // The TypeScript resolver maps `./x.js` imports to `./x.ts`: without it no layer rule fires.
+    settings: {
+      'import-x/ignore': ['node_modules'],
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': [
         'error',
@@ -101,6 +106,26 @@ export default tseslint.config(
               'process-control',
               ['runtime', 'deputy', 'daemon', 'cli'],
               'process control knows its interface, not the runtime',
+            ),
+            layer(
+              'migration',
+              ['daemon', 'cli', 'sim'],
+              'migration moves guests; it does not know the daemon or the CLI',
+            ),
+            layer(
+              'link',
+              [
+                'runtime',
+                'deputy',
+                'daemon',
+                'cli',
+                'sim',
+                'snapshot',
+                'instrument',
+                'process-control',
+                'migration',
+              ],
+              'link is transport only',
             ),
           ],
         },

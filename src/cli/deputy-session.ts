@@ -3,7 +3,7 @@
  * and what the user can do to it while it runs — checkpoint, freeze, continue (issue 3). `osmo
  * run` and `osmo restart` both compose one; the per-process control socket drives it.
  */
-import { mkdirSync } from 'node:fs';
+import { fstatSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OsmoError } from '../core/errors.js';
@@ -12,6 +12,9 @@ import { createSyscallHandler } from '../deputy/syscall-server.js';
 import type { ClockOrigins } from '../runtime/guest-clocks.js';
 import type { ImageWritten } from '../runtime/local-guest.js';
 import { LocalGuest } from '../runtime/local-guest.js';
+import { HOME, MovableGuest } from '../migration/movable-guest.js';
+import type { MoveResult } from '../migration/movable-guest.js';
+import { requestOnce } from '../daemon/control-client.js';
 import type { Program } from '../runtime/load-program.js';
 import type { SyscallBackend } from '../wasi/backend.js';
 import type { ProcSelfFiles } from './proc-self.js';
@@ -40,6 +43,20 @@ export interface SessionOptions {
   clocks?: ClockOrigins;
   /** OSMOSIS_CHECKPOINT_TICKS: the guest checkpoints itself at these tick counts (tests). */
   checkpointAtTicks?: bigint[];
+  /** How the program can move to other nodes (a preemptible program with a daemon here). */
+  mobility?: Mobility;
+}
+
+export interface Mobility {
+  /** The local daemon's control socket. */
+  daemonSocket: string;
+  /** This node's name (as the daemon knows it): migrating there means home. */
+  homeNode: string;
+  /** The instrumented module as sent to other nodes, and its sha256. */
+  moduleBytes: Uint8Array;
+  moduleHash: string;
+  /** Memory the program will need (mosrun -m): only nodes with that much free admit it. */
+  memoryBytes: number;
 }
 
 /** The deputy's part of an image: enough to build the same deputy again (osmo restart). */
@@ -57,7 +74,7 @@ export interface DeputyImageState {
 }
 
 export class DeputySession {
-  readonly guest: LocalGuest;
+  readonly guest: MovableGuest;
   readonly startedAt = new Date();
   private checkpoints = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -67,7 +84,7 @@ export class DeputySession {
   private checkpointEveryMs: number | undefined;
 
   constructor(readonly options: SessionOptions) {
-    this.guest = new LocalGuest({
+    const local = new LocalGuest({
       module: options.module,
       moduleHash: options.program.hash,
       args: options.args,
@@ -83,6 +100,22 @@ export class DeputySession {
         : { checkpointAtTicks: options.checkpointAtTicks }),
       selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),
       cancelWaits: () => options.backend.cancelWaits(),
+    });
+    const mobility = options.mobility;
+    this.guest = new MovableGuest(local, {
+      offer: {
+        moduleHash: mobility?.moduleHash ?? '',
+        programHash: options.program.hash,
+        moduleBytes: () => mobility?.moduleBytes ?? new Uint8Array(),
+        args: options.args,
+        env: options.env,
+        strace: options.strace,
+        pipelinedFds: pipelinableStdio(),
+      },
+      scratchFile: (purpose) => join(imageDir(), `${process.pid}.${purpose}.osmosnap`),
+      cancelWaits: () => options.backend.cancelWaits(),
+      selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),
+      notice: warn,
     });
     this.checkpointFile = options.checkpointFile;
     this.checkpointKeep = options.checkpointKeep;
@@ -157,6 +190,34 @@ export class DeputySession {
     return this.guest.freeze(target, this.deputyState());
   }
 
+  /** Moves the program to node `to`, or home ("home" or this node's own name). */
+  migrate(to: string): Promise<MoveResult> {
+    this.requirePreemptible('migrate');
+    const mobility = this.options.mobility;
+    if (to === HOME || to === mobility?.homeNode) return this.guest.migrate(HOME);
+    if (mobility === undefined) {
+      throw new OsmoError(
+        'E_NO_NODE',
+        `cannot migrate process ${process.pid}: no daemon was running on this node when it started (start \`osmo daemon\`, then run the program again)`,
+      );
+    }
+    return this.guest.migrate({
+      node: to,
+      admit: () =>
+        requestOnce(
+          mobility.daemonSocket,
+          'place',
+          {
+            node: to,
+            pid: process.pid,
+            memoryBytes: mobility.memoryBytes,
+            moduleHash: mobility.moduleHash,
+          },
+          20_000,
+        ),
+    });
+  }
+
   private nextCheckpointFile(): string {
     const base = this.checkpointFile ?? join(imageDir(), `${process.pid}.checkpoint.osmosnap`);
     const keep = this.checkpointKeep ?? 1;
@@ -184,4 +245,15 @@ export function imageDir(): string {
   const dir = join(state, 'osmosis', 'images');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
+}
+
+/** stdout and stderr, unless a directory: their writes can be pipelined from another node. */
+function pipelinableStdio(): number[] {
+  return [1, 2].filter((fd) => {
+    try {
+      return !fstatSync(fd).isDirectory();
+    } catch {
+      return false;
+    }
+  });
 }

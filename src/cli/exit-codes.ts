@@ -9,6 +9,11 @@ export const ExitCode = {
   USAGE: 2,
   /** No Osmosis process of this user with that PID on this node (osmo checkpoint/freeze/continue). */
   NO_PROCESS: 3,
+  /**
+   * The cluster could not serve: no daemon or node, a link failed, or the node running the
+   * program died and it could not be recovered (EX_UNAVAILABLE).
+   */
+  UNAVAILABLE: 69,
   /** The disk refused an image or another I/O failed (EX_IOERR). */
   IO: 74,
   /** An error inside Osmosis itself (a bug: please report it). */
@@ -38,6 +43,12 @@ export function exitCodeFor(code: ErrorCode): number {
       return ExitCode.IO;
     case 'E_NO_PROCESS':
       return ExitCode.NO_PROCESS;
+    case 'E_NO_NODE':
+    case 'E_LINK':
+    case 'E_AUTH':
+    case 'E_REFUSED':
+    case 'E_PROCESS_LOST':
+      return ExitCode.UNAVAILABLE;
     default:
       return ExitCode.INTERNAL;
   }
@@ -49,6 +60,9 @@ Exit status:
   2        bad invocation or input (unknown option, missing or invalid .wasm file,
            an import other than wasi_snapshot_preview1, no _start, over --max-memory,
            a corrupted, truncated, other-version or other-program image)
+  69       the cluster could not serve: no daemon answered (-b/-r/--daemon), or the node
+           running the program died after it had acted there (the program is lost;
+           a node lost before that is recovered: the program goes on at home)
   70       internal error in Osmosis
   74       an I/O error, e.g. the disk refused an image
   128+N    the program was ended by signal N (raised by itself, or sent to osmo run):

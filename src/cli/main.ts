@@ -10,6 +10,8 @@ import { registerPs } from './ps.js';
 import { registerCheckpoint } from './checkpoint.js';
 import { registerFreeze } from './freeze.js';
 import { registerContinue } from './continue.js';
+import { registerRunner } from './runner.js';
+import { registerMigrate } from './migrate.js';
 import { warn } from './report.js';
 
 export function buildProgram(): Command {
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerCheckpoint(program);
   registerFreeze(program);
   registerContinue(program);
+  registerMigrate(program);
+  registerRunner(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({

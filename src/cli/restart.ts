@@ -16,6 +16,7 @@ import { PROC_SELF, ProcSelfFiles } from './proc-self.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { fail } from './report.js';
 import { preemptibleModule } from './run.js';
+import { originsAfterImage } from '../runtime/guest-clocks.js';
 import { supervise } from './supervise.js';
 
 export function registerRestart(program: Command): void {
@@ -65,8 +66,6 @@ async function restart(file: string, force: boolean): Promise<number> {
       : deputy.preopens;
     backend = new HostBackend({ preopens: view });
     for (const fd of deputy.fds) backend.restoreFd(fd, force);
-    const lastMonotonic = meta.counters.monotonicLastNs ?? 0n;
-    const now = process.hrtime.bigint();
     const session = new DeputySession({
       program,
       module,
@@ -80,10 +79,7 @@ async function restart(file: string, force: boolean): Promise<number> {
       strace: false,
       restoreFrom: file,
       // Time goes on: monotonic never goes back, CPU time accumulates (ADR 0002).
-      clocks: {
-        monotonicOffsetNs: lastMonotonic > now ? lastMonotonic - now : 0n,
-        cpuOffsetNs: meta.counters.cpuTimeNs ?? 0n,
-      },
+      clocks: originsAfterImage(meta.counters, true),
       ...(deputy.checkpointFile === undefined ? {} : { checkpointFile: deputy.checkpointFile }),
       ...(deputy.checkpointKeep === undefined ? {} : { checkpointKeep: deputy.checkpointKeep }),
     });

@@ -13,6 +13,7 @@ import type { Program } from '../runtime/load-program.js';
 import { DeputySession, imageDir } from './deputy-session.js';
 import { ProcSelfFiles } from './proc-self.js';
 import { supervise } from './supervise.js';
+import { applyStartPlacement, mobilityOf, resolvePlacement } from './placement.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { collect, parseEnvAssignment, parseSize } from './options.js';
 import { fail } from './report.js';
@@ -27,6 +28,13 @@ interface RunOptions {
   checkpointFile?: string;
   checkpointEvery?: string;
   checkpointKeep?: string;
+  best?: boolean;
+  home?: boolean;
+  runOn?: string;
+  lock?: boolean;
+  mayMigrate?: boolean;
+  memory?: string;
+  daemon?: string;
 }
 
 export interface Preopen {
@@ -127,6 +135,17 @@ export function registerRun(program: Command): void {
     .option('--checkpoint-file <FILE>', 'where checkpoints go [mosrun -C]; implies --preemptible')
     .option('--checkpoint-every <MINUTES>', 'take a checkpoint every MINUTES [mosrun -A]')
     .option('--checkpoint-keep <N>', 'keep the N latest checkpoints as FILE.1 … FILE.N [mosrun -N]')
+    .option('-b, --best', 'start on the best node of the cluster (default when a daemon runs here)')
+    .option('-h, --home', 'start at home')
+    .option('-r, --run-on <NODE>', 'start on NODE (a name from osmo status)')
+    .option('-L, --lock', 'never migrate automatically (osmo migrate still can)')
+    .option('-l, --may-migrate', 'may migrate automatically (the default)')
+    .option('-m, --memory <MB>', 'memory the program will need: only nodes with that much free')
+    .option(
+      '--daemon <SOCKET>',
+      "the local daemon's control socket (default: OSMOSIS_DAEMON or the usual place)",
+    )
+    .helpOption('--help', 'display help for command')
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -135,6 +154,12 @@ The program sees the home node's file system with your own permissions: "/" is t
 host's root and its working directory "." is the directory you ran osmo from, so
 absolute and relative paths mean what they mean in your shell. --dir limits it to
 the directories you name. stdin, stdout and stderr are yours, streamed in order.
+
+When a daemon runs on this node, the program starts on the best node of the cluster (-b)
+unless -h or -r says otherwise, and may move between nodes while it runs (osmo migrate);
+wherever it runs, its files, terminal, clocks, pid and exit status are this node's. A node
+that refuses it leaves it at home. Such a program is instrumented like --preemptible;
+-h -L (home, never moved automatically) runs it uninstrumented.
 ${EXIT_CODES_HELP}`,
     )
     .action(async (prog: string, args: string[], opts: RunOptions) => {
@@ -160,7 +185,9 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
         ? undefined
         : parseCount(opts.checkpointKeep, '--checkpoint-keep');
     const selfTicks = checkpointTicksFromEnv();
+    const placement = await resolvePlacement(opts);
     const preemptible =
+      placement.mobile ||
       opts.preemptible === true ||
       opts.checkpointFile !== undefined ||
       everyMs !== undefined ||
@@ -168,7 +195,10 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
     if (everyMs !== undefined && opts.checkpointFile === undefined) {
       throw new OsmoError('E_USAGE', '--checkpoint-every needs --checkpoint-file FILE to write to');
     }
-    const module = preemptible ? await preemptibleModule(program) : program.module;
+    const instrumented = preemptible ? await instrumentedProgram(program) : undefined;
+    const module = instrumented?.module ?? program.module;
+    const mobility =
+      instrumented === undefined ? undefined : mobilityOf(placement, instrumented.bytes);
     procSelf = preemptible ? new ProcSelfFiles(imageDir()) : undefined;
     const view = procSelf ? procSelf.placeIn(preopens) : preopens;
     backend = new HostBackend({ preopens: view });
@@ -188,7 +218,9 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       ...(keep === undefined ? {} : { checkpointKeep: keep }),
       ...(everyMs === undefined ? {} : { checkpointEveryMs: everyMs }),
       ...selfTicks,
+      ...(mobility === undefined ? {} : { mobility }),
     });
+    void applyStartPlacement(session, placement);
     return await supervise(session);
   } catch (error) {
     return fail(error);
@@ -200,9 +232,15 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
 
 /** The program instrumented for preemption (docs/adr/0006), from the on-disk cache when it can. */
 export async function preemptibleModule(program: Program): Promise<WebAssembly.Module> {
+  return (await instrumentedProgram(program)).module;
+}
+
+export async function instrumentedProgram(
+  program: Program,
+): Promise<{ module: WebAssembly.Module; bytes: Uint8Array }> {
   const { instrumentCached } = await import('../instrument/cache.js');
   const made = await instrumentCached(program.bytes);
-  return new WebAssembly.Module(made.bytes);
+  return { module: new WebAssembly.Module(made.bytes), bytes: made.bytes };
 }
 
 /**

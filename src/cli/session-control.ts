@@ -6,16 +6,18 @@ import { OsmoError } from '../core/errors.js';
 import type { ProcessControl, ProcessInfo } from '../process-control/index.js';
 import { openImageFile } from '../snapshot/index.js';
 import type { DeputySession } from './deputy-session.js';
+import { HOME } from '../migration/movable-guest.js';
 
 export function sessionControl(session: DeputySession): ProcessControl {
   let frozenImage: string | undefined;
+  const home = session.options.mobility?.homeNode ?? 'local';
   return {
     info(): ProcessInfo {
       const cpu = process.cpuUsage();
       return {
         pid: process.pid,
-        home: 'local',
-        where: 'local',
+        home,
+        where: session.guest.where === HOME ? home : session.guest.where,
         state: session.guest.state,
         cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000),
         memoryBytes: process.memoryUsage().rss,
@@ -28,6 +30,7 @@ export function sessionControl(session: DeputySession): ProcessControl {
       };
     },
     checkpoint: (file) => session.checkpoint(file),
+    migrate: (to) => session.migrate(to),
     async freeze() {
       const written = await session.freeze();
       frozenImage = written.file;

@@ -31,14 +31,9 @@ Exit status: 0 shown, 2 bad invocation, 69 no daemon answering, 70 internal erro
         if (opts.json) process.stdout.write(JSON.stringify(status, null, 2) + '\n');
         else process.stdout.write(renderStatus(status, opts.dead ?? false));
       } catch (e) {
-        const code = fail(e);
-        process.exitCode = isNoNode(e) ? 69 : code;
+        process.exitCode = fail(e);
       }
     });
-}
-
-function isNoNode(e: unknown): boolean {
-  return (e as { code?: unknown }).code === 'E_NO_NODE';
 }
 
 export function renderStatus(status: StatusResult, showDead: boolean): string {

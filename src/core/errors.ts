@@ -22,6 +22,14 @@ export const ERROR_CODES = [
   'E_NO_NODE',
   'E_CONFIG',
   'E_NO_PROCESS',
+  /** A link peer failed mutual authentication (wrong cluster secret or token). */
+  'E_AUTH',
+  /** A node-to-node or deputy-to-runner connection failed or went silent. */
+  'E_LINK',
+  /** A node refused a guest (guest limit, memory, policy); the process stays where it was. */
+  'E_REFUSED',
+  /** The node running a process died or lost it; the process cannot be recovered. */
+  'E_PROCESS_LOST',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -163,6 +163,26 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   },
   { key: 'acceptGuests', kind: 'bool', defaultText: 'true', help: 'accept migrated guests' },
   {
+    key: 'runnerUser',
+    kind: 'string',
+    defaultText: "nobody when root, else the daemon's user",
+    help: 'user the guest runners run as',
+  },
+  {
+    key: 'spareRunners',
+    kind: 'int',
+    defaultText: '1',
+    help: 'guest runners kept started ahead, so a move pays no start-up',
+    min: 0,
+    max: 64,
+  },
+  {
+    key: 'linkTls',
+    kind: 'bool',
+    defaultText: 'false',
+    help: 'wrap node-to-node and runner links in TLS (PSK from the secret)',
+  },
+  {
     key: 'maxDatagramBytes',
     kind: 'int',
     defaultText: '16384',

@@ -52,6 +52,10 @@ export interface DaemonConfig {
   /** Most guests admitted at once; 0 = one per CPU. */
   readonly maxGuests: number;
   readonly acceptGuests: boolean;
+  /** User name the guest runners run as; undefined = nobody when root, else the daemon's user. */
+  readonly runnerUser: string | undefined;
+  readonly spareRunners: number;
+  readonly linkTls: boolean;
   /** Largest datagram sent or accepted, header included. */
   readonly maxDatagramBytes: number;
   /** Opt-in LAN auto-discovery by UDP multicast (224.0.0.0/4) or broadcast. */
@@ -268,6 +272,9 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     cpus: (values.cpus as number | undefined) ?? 0,
     maxGuests: (values.maxGuests as number | undefined) ?? 0,
     acceptGuests: (values.acceptGuests as boolean | undefined) ?? true,
+    runnerUser: values.runnerUser as string | undefined,
+    spareRunners: (values.spareRunners as number | undefined) ?? 1,
+    linkTls: (values.linkTls as boolean | undefined) ?? false,
     maxDatagramBytes: (values.maxDatagramBytes as number | undefined) ?? 16_384,
     discovery: (values.discovery as boolean | undefined) ?? false,
     discoveryAddress: (values.discoveryAddress as HostPort | undefined) ?? {

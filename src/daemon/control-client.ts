@@ -70,7 +70,11 @@ export class ControlClient {
     });
   }
 
-  request<K extends ControlOp>(op: K, timeoutMs = 5000): Promise<ControlOps[K]> {
+  request<K extends ControlOp>(
+    op: K,
+    timeoutMs = 5000,
+    args?: Record<string, unknown>,
+  ): Promise<ControlOps[K]> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -84,7 +88,13 @@ export class ControlClient {
         );
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.socket.write(encodeLine({ v: CONTROL_VERSION, id, op }));
+      this.socket.write(
+        encodeLine(
+          args === undefined
+            ? { v: CONTROL_VERSION, id, op }
+            : { v: CONTROL_VERSION, id, op, args },
+        ),
+      );
     });
   }
 
@@ -98,10 +108,12 @@ export class ControlClient {
 export async function requestOnce<K extends ControlOp>(
   path: string,
   op: K,
+  args?: Record<string, unknown>,
+  timeoutMs = 5000,
 ): Promise<ControlOps[K]> {
   const client = await ControlClient.connect(path);
   try {
-    return await client.request(op);
+    return await client.request(op, timeoutMs, args);
   } finally {
     client.close();
   }

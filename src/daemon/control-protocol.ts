@@ -68,14 +68,33 @@ export interface PingResult {
   readonly version: number;
 }
 
+/** A node's admission of a guest: where its deputy connects, with which token. */
+export interface PlaceResult {
+  readonly node: string;
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+  readonly hasModule: boolean;
+}
+
+export interface BestResult {
+  /** The node to start on; the own node's name when no other is better enough. */
+  readonly node: string;
+  readonly self: boolean;
+}
+
 /** op → result type. Append only: clients of an older version must keep working. */
 export interface ControlOps {
   ping: PingResult;
   status: StatusResult;
   stats: StatsResult;
+  /** args {node, pid, memoryBytes, moduleHash}: asks node to admit a guest of this home. */
+  place: PlaceResult;
+  /** args {memoryBytes}: the best node to start a program on. */
+  best: BestResult;
 }
 export type ControlOp = keyof ControlOps;
-export const CONTROL_OPS: readonly ControlOp[] = ['ping', 'status', 'stats'];
+export const CONTROL_OPS: readonly ControlOp[] = ['ping', 'status', 'stats', 'place', 'best'];
 
 export interface ControlRequest {
   readonly v: number;

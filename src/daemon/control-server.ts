@@ -57,26 +57,30 @@ export class ControlServer {
       socket.on('data', (chunk: Buffer) => {
         for (const line of lines.push(chunk)) {
           const parsed = parseRequest(line);
-          let response: ControlResponse;
           if (!parsed.ok) {
-            response = { v: CONTROL_VERSION, id: parsed.id, ok: false, error: parsed.error };
-          } else {
-            try {
-              response = {
-                v: CONTROL_VERSION,
-                id: parsed.request.id,
-                ok: true,
-                result: handler(parsed.request),
-              };
-            } catch (e) {
-              const error = isOsmoError(e)
-                ? e.toJSON()
-                : { code: 'E_INTERNAL' as const, message: String(e) };
-              log.error('control request failed', { op: parsed.request.op, error: error.message });
-              response = { v: CONTROL_VERSION, id: parsed.request.id, ok: false, error };
-            }
+            socket.write(
+              encodeLine({ v: CONTROL_VERSION, id: parsed.id, ok: false, error: parsed.error }),
+            );
+            continue;
           }
-          socket.write(encodeLine(response));
+          const { id, op } = parsed.request;
+          // Some ops wait on other nodes: answers may come out of order, matched by id.
+          void Promise.resolve()
+            .then(() => handler(parsed.request))
+            .then(
+              (result): ControlResponse => ({ v: CONTROL_VERSION, id, ok: true, result }),
+              (e: unknown): ControlResponse => {
+                const error = isOsmoError(e)
+                  ? e.toJSON()
+                  : { code: 'E_INTERNAL' as const, message: String(e) };
+                if (!isOsmoError(e) || e.code === 'E_INTERNAL')
+                  log.error('control request failed', { op, error: error.message });
+                return { v: CONTROL_VERSION, id, ok: false, error };
+              },
+            )
+            .then((response) => {
+              if (socket.writable) socket.write(encodeLine(response));
+            });
         }
         if (lines.overflow) {
           socket.end(

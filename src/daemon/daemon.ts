@@ -11,7 +11,12 @@ import { decodeWindow, encodeWindow } from '../gossip/codec.js';
 import { GossipNode } from '../gossip/node.js';
 import { GOSSIP_VERSION } from '../gossip/types.js';
 import type { Effect, NodeRecord } from '../gossip/types.js';
-import { formatHostPort, gossipAddress, splitGossipAddress } from '../platform/address.js';
+import {
+  formatHostPort,
+  gossipAddress,
+  parseHostPort,
+  splitGossipAddress,
+} from '../platform/address.js';
 import type { HostPort } from '../platform/address.js';
 import { SealCounter, deriveAuthKey } from '../platform/auth-codec.js';
 import type { DropReason } from '../platform/auth-codec.js';
@@ -26,6 +31,15 @@ import { advanceEpoch } from './epoch.js';
 import { NodeSampler, statusWords } from './measure/sampler.js';
 import { measureSpeed } from './measure/speed.js';
 import { PeriodicTask } from './scheduler.js';
+import { OsmoError } from '../core/errors.js';
+import { DEFAULT_HOME_ADVANTAGE, chooseNode } from '../balance/placement.js';
+import { deriveLinkKey } from '../link/index.js';
+import { runnerUserIds } from '../platform/users.js';
+import { decideAdmission } from './admission.js';
+import type { AdmitRequest } from './admission.js';
+import type { BestResult, PlaceResult } from './control-protocol.js';
+import { PeerService, askPeer } from './peer-service.js';
+import { RunnerPool } from './runner-pool.js';
 
 const DROP_TEXT: Record<DropReason, string | undefined> = {
   'unknown-key': 'bad MAC (wrong cluster secret?)',
@@ -70,6 +84,11 @@ export class Daemon {
   >();
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
+  private runners: RunnerPool | undefined;
+  private peers: PeerService | undefined;
+  private linkKey: Buffer = Buffer.alloc(0);
+  /** host:port other nodes reach this one at. */
+  private advertised: HostPort = { host: '127.0.0.1', port: 0 };
 
   private constructor(
     readonly config: DaemonConfig,
@@ -146,14 +165,19 @@ export class Daemon {
     );
     const d = new Daemon(config, log, clock, transport, gossip, sampler, undefined);
     ref.daemon = d;
+    d.linkKey = deriveLinkKey(secret, 'node');
+    d.advertised = boundAdvertise;
     transport.onReceive((from, bytes) => d.onDatagram(from, bytes));
     try {
+      await d.startGuestService(log);
       d.control = await ControlServer.listen(
         config.controlSocket,
         (r) => d.handle(r),
         log.child({ component: 'control' }),
       );
     } catch (e) {
+      d.runners?.stop();
+      await d.peers?.close();
       await transport.close();
       throw e;
     }
@@ -214,6 +238,8 @@ export class Daemon {
       for (const t of this.tasks) t.stop();
       this.flushDropLog(Infinity);
       await this.control?.close();
+      this.runners?.stop();
+      await this.peers?.close();
       await this.transport.close();
       this.log.info('daemon stopped', { uptimeMs: Math.round(this.clock.now() - this.startedAt) });
     })();
@@ -350,9 +376,131 @@ export class Daemon {
         return this.status();
       case 'stats':
         return this.stats();
+      case 'place':
+        return this.place(request.args ?? {});
+      case 'best':
+        return this.best(request.args ?? {});
       default:
         return undefined; // parseRequest already refused unknown ops
     }
+  }
+
+  /**
+   * Guests: the TCP side of the node's port (node links), and the runners that run guests. The
+   * TCP port is the gossip port: one address per node.
+   */
+  private async startGuestService(log: Logger): Promise<void> {
+    const user = runnerUserIds(this.config.runnerUser);
+    this.runners = new RunnerPool({
+      script: process.argv[1] ?? 'osmo',
+      host: this.advertised.host,
+      spare: this.config.acceptGuests ? this.config.spareRunners : 0,
+      user,
+      tls: this.config.linkTls,
+      log: log.child({ component: 'runners' }),
+      onChange: () => {
+        this.sampler.guests = this.runners?.guests ?? 0;
+      },
+    });
+    this.runners.start();
+    this.peers = await PeerService.listen({
+      host: this.config.listen.host,
+      port: this.transport.boundPort,
+      key: this.linkKey,
+      tls: this.config.linkTls,
+      log: log.child({ component: 'links' }),
+      handle: (op, args) => this.onPeerRequest(op, args),
+    });
+  }
+
+  private async onPeerRequest(op: string, args: Record<string, unknown>): Promise<unknown> {
+    if (op !== 'admit') throw new OsmoError('E_USAGE', `unknown node request "${op}"`);
+    const request = admitRequestOf(args);
+    const info = this.sampler.info();
+    const homeKnown = this.nodeByName(request.home) !== undefined;
+    const verdict = decideAdmission(request, {
+      node: this.config.name,
+      acceptGuests: this.config.acceptGuests,
+      draining: this.sampler.draining,
+      guests: this.runners?.guests ?? 0,
+      maxGuests: this.sampler.settings.maxGuests,
+      freeMemBytes: info.freeMemBytes,
+      homeKnown,
+    });
+    if (!verdict.ok) {
+      this.log.info('guest refused', {
+        peer: request.home,
+        pid: request.pid,
+        reason: verdict.reason,
+      });
+      throw new OsmoError('E_REFUSED', verdict.reason);
+    }
+    const assigned = await this.runners!.assign(request.moduleHash);
+    this.log.info('guest admitted', {
+      peer: request.home,
+      pid: request.pid,
+      port: assigned.port,
+      hasModule: assigned.hasModule,
+    });
+    const result: PlaceResult = {
+      node: this.config.name,
+      host: this.advertised.host,
+      ...assigned,
+    };
+    return result;
+  }
+
+  /** A live node of the view by name. */
+  private nodeByName(name: string): { id: number; record: NodeRecord } | undefined {
+    this.remember(this.clock.now());
+    for (const [id, r] of this.known) {
+      if (r.alive && nodeName(r.record) === name) return { id, record: r.record };
+    }
+    return undefined;
+  }
+
+  /** A deputy here asks `node` to admit its program. */
+  private async place(args: Record<string, unknown>): Promise<PlaceResult> {
+    const node = typeof args.node === 'string' ? args.node : '';
+    if (node === this.config.name)
+      throw new OsmoError('E_USAGE', `${node} is this node: use "home" to run at home`);
+    const target = this.nodeByName(node);
+    if (target === undefined) {
+      throw new OsmoError(
+        'E_NO_NODE',
+        `no live node named ${JSON.stringify(node)} in this node's view (osmo status lists them)`,
+      );
+    }
+    const { hostPort } = splitGossipAddress(target.record.address);
+    const hp = parseHostPort(hostPort);
+    if (typeof hp === 'string') throw new OsmoError('E_NO_NODE', `node ${node}: ${hp}`);
+    const { host, port } = hp;
+    const request: AdmitRequest = {
+      home: this.config.name,
+      pid: typeof args.pid === 'number' ? args.pid : 0,
+      memoryBytes: typeof args.memoryBytes === 'number' ? args.memoryBytes : 0,
+      moduleHash: typeof args.moduleHash === 'string' ? args.moduleHash : '',
+    };
+    return (await askPeer({ host, port, name: node }, this.linkKey, this.config.linkTls, 'admit', {
+      ...request,
+    })) as PlaceResult;
+  }
+
+  /** The node a new program should start on (osmo run -b). */
+  private best(args: Record<string, unknown>): BestResult {
+    const memoryBytes = typeof args.memoryBytes === 'number' ? args.memoryBytes : 0;
+    const now = this.clock.now();
+    this.remember(now);
+    const candidates = [...this.known.entries()]
+      .filter(([, r]) => r.alive)
+      .map(([id, r]) => ({
+        name: nodeName(r.record),
+        info: id === this.config.id ? this.sampler.info() : r.record.info,
+        self: id === this.config.id,
+      }));
+    const chosen = chooseNode(candidates, { memoryBytes, homeAdvantage: DEFAULT_HOME_ADVANTAGE });
+    if (chosen === undefined || chosen.self) return { node: this.config.name, self: true };
+    return { node: chosen.name, self: false };
   }
 
   status(): StatusResult {
@@ -399,6 +547,20 @@ export class Daemon {
       malformed: { ...this.malformed },
     };
   }
+}
+
+function admitRequestOf(args: Record<string, unknown>): AdmitRequest {
+  const { home, pid, memoryBytes, moduleHash } = args;
+  if (
+    typeof home !== 'string' ||
+    typeof pid !== 'number' ||
+    typeof memoryBytes !== 'number' ||
+    typeof moduleHash !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(moduleHash)
+  ) {
+    throw new OsmoError('E_PROTO_DECODE', 'malformed admit request');
+  }
+  return { home, pid, memoryBytes, moduleHash };
 }
 
 function nodeName(record: NodeRecord): string {

@@ -10,11 +10,12 @@ import {
   MAX_RESPONSE_BYTES,
   encodeRequest,
   parseImageResult,
+  parseMigrateResult,
   parseProcessInfo,
   parseResponse,
 } from './protocol.js';
 import type { ProcessOp, ProcessRequest } from './protocol.js';
-import type { ImageResult, ProcessInfo } from './types.js';
+import type { ImageResult, MigrateResult, ProcessInfo } from './types.js';
 
 export interface ClientTimeouts {
   /** Connecting to the socket. Default 2 000. */
@@ -103,6 +104,11 @@ export class ProcessControlClient {
 
   async continue(): Promise<void> {
     await this.request({ id: 0, op: 'continue' }, this.timeouts.imageTimeoutMs);
+  }
+
+  async migrate(to: string): Promise<MigrateResult> {
+    const result = await this.request({ id: 0, op: 'migrate', to }, this.timeouts.imageTimeoutMs);
+    return this.check('migrate', parseMigrateResult(result));
   }
 
   close(): void {

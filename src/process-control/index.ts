@@ -1,5 +1,11 @@
 /** Per-process control without a daemon: see docs/process-control.md. */
-export type { ImageResult, ProcessControl, ProcessInfo, ProcessState } from './types.js';
+export type {
+  ImageResult,
+  MigrateResult,
+  ProcessControl,
+  ProcessInfo,
+  ProcessState,
+} from './types.js';
 export { startProcessControlServer } from './server.js';
 export type {
   ProcessControlCounters,

@@ -16,7 +16,7 @@
 import type { ErrorCode, SerializedError } from '../core/errors.js';
 import { envelopeError as bad, isRecord, parseRequestEnvelope } from '../protocol/json-lines.js';
 import { PROCESS_STATES } from './types.js';
-import type { ImageResult, ProcessInfo } from './types.js';
+import type { ImageResult, MigrateResult, ProcessInfo } from './types.js';
 
 export const PROCESS_CONTROL_VERSION = 1;
 /** Requests are tiny (an op and maybe a path); anything near this is garbage or hostile. */
@@ -27,7 +27,7 @@ export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 export const MAX_PATH_BYTES = 4096;
 
 /** Append only: clients of an older version must keep working. */
-export const PROCESS_OPS = ['info', 'checkpoint', 'freeze', 'continue'] as const;
+export const PROCESS_OPS = ['info', 'checkpoint', 'freeze', 'continue', 'migrate'] as const;
 export type ProcessOp = (typeof PROCESS_OPS)[number];
 
 export interface ProcessOpResults {
@@ -35,13 +35,16 @@ export interface ProcessOpResults {
   checkpoint: ImageResult;
   freeze: ImageResult;
   continue: null;
+  migrate: MigrateResult;
 }
 
 export type ProcessRequest =
   | { readonly id: number; readonly op: 'info' }
   | { readonly id: number; readonly op: 'checkpoint'; readonly file?: string }
   | { readonly id: number; readonly op: 'freeze' }
-  | { readonly id: number; readonly op: 'continue' };
+  | { readonly id: number; readonly op: 'continue' }
+  /** `to`: a node name, or "home". */
+  | { readonly id: number; readonly op: 'migrate'; readonly to: string };
 
 export type ProcessResponse =
   | { readonly v: number; readonly id: number; readonly ok: true; readonly result: unknown }
@@ -55,7 +58,11 @@ export type ProcessResponse =
 export function encodeRequest(request: ProcessRequest): string {
   const { id, op } = request;
   const args =
-    request.op === 'checkpoint' && request.file !== undefined ? { file: request.file } : undefined;
+    request.op === 'checkpoint' && request.file !== undefined
+      ? { file: request.file }
+      : request.op === 'migrate'
+        ? { to: request.to }
+        : undefined;
   return (
     JSON.stringify(
       args === undefined
@@ -97,8 +104,15 @@ export function parseRequest(line: string): ParsedRequest {
       `unknown op "${op.slice(0, 64)}"; this process knows ${PROCESS_OPS.join(', ')}`,
     );
   }
-  if (op !== 'checkpoint') return { ok: true, request: { id, op: op as 'info' } };
   const args = isRecord(value.args) ? value.args : {};
+  if (op === 'migrate') {
+    const to = args.to;
+    if (typeof to !== 'string' || !/^[A-Za-z0-9._-]{1,63}$/.test(to)) {
+      return bad(id, 'E_USAGE', 'migrate "to" must be a node name or "home"');
+    }
+    return { ok: true, request: { id, op, to } };
+  }
+  if (op !== 'checkpoint') return { ok: true, request: { id, op: op as 'info' } };
   const file = args.file;
   if (file === undefined || file === null) return { ok: true, request: { id, op } };
   if (typeof file !== 'string' || file === '' || file.includes('\0')) {
@@ -187,4 +201,17 @@ export function parseImageResult(value: unknown): ImageResult | undefined {
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+export function parseMigrateResult(value: unknown): MigrateResult | undefined {
+  if (!isRecord(value)) return undefined;
+  if (
+    typeof value.from !== 'string' ||
+    typeof value.to !== 'string' ||
+    !isCount(value.ms) ||
+    !isCount(value.imageBytes)
+  ) {
+    return undefined;
+  }
+  return { from: value.from, to: value.to, ms: value.ms, imageBytes: value.imageBytes };
 }

@@ -258,6 +258,8 @@ class Server implements ProcessControlServer {
         return this.serialized(() => this.control.freeze());
       case 'continue':
         return this.serialized(() => this.control.continue()).then(() => null);
+      case 'migrate':
+        return this.serialized(() => this.control.migrate(request.to));
     }
   }
 

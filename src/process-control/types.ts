@@ -35,6 +35,16 @@ export interface ProcessInfo {
   checkpointFile?: string;
 }
 
+/** The outcome of a migration. */
+export interface MigrateResult {
+  /** Node name, or "home". */
+  from: string;
+  to: string;
+  /** Request → running at the target. */
+  ms: number;
+  imageBytes: number;
+}
+
 /** The outcome of writing an image. */
 export interface ImageResult {
   /** Absolute path of the image file. */
@@ -55,4 +65,6 @@ export interface ProcessControl {
   freeze(): Promise<ImageResult>;
   /** A frozen process resumes. */
   continue(): Promise<void>;
+  /** Moves the running process to node `to` (or "home"); it stays where it was on failure. */
+  migrate(to: string): Promise<MigrateResult>;
 }

@@ -72,3 +72,8 @@ export const SYSCALL_IDS: ReadonlyMap<string, number> = new Map(
 
 /** Where the bytes of a 'count' or 'recv' result start in a response (errno, n, roflags, pad). */
 export const RESPONSE_DATA_OFFSET = 16;
+
+/** The wire id of a system call, by name (checked at compile time). */
+export function syscallId(name: SyscallName): number {
+  return SYSCALLS.findIndex((s) => s.name === name);
+}

@@ -87,3 +87,21 @@ export function createGuestClocks(origins: ClockOrigins): GuestClocks {
     cpuTimeNs,
   };
 }
+
+/**
+ * Origins for a program continuing from an image taken when its monotonic clock read
+ * `counters.monotonicLastNs`: monotonic time goes on from there (never backwards, whatever this
+ * host's clock reads) and CPU time accumulates. `sameTimeline` (a restart on any host, later):
+ * time also covers the gap since the image, when this host's clock is ahead.
+ */
+export function originsAfterImage(
+  counters: Readonly<Record<string, bigint>>,
+  sameTimeline = false,
+): ClockOrigins {
+  const last = counters.monotonicLastNs ?? 0n;
+  const now = process.hrtime.bigint();
+  return {
+    monotonicOffsetNs: sameTimeline ? (last > now ? last - now : 0n) : last - now,
+    cpuOffsetNs: counters.cpuTimeNs ?? 0n,
+  };
+}

@@ -40,6 +40,8 @@ export interface ImagePlan {
 export type GuestEvent =
   /** `self`: the guest stopped by itself (a tick from checkpointAtTicks), not at the deputy's request. */
   | { kind: 'suspended'; self: boolean }
+  /** The image was loaded into the new instance; the program is about to go on. */
+  | { kind: 'restored' }
   | { kind: 'image-written'; bytes: number; ms: number }
   | { kind: 'image-failed'; error: SerializedError }
   /** The worker ended after a freeze; its image holds the program. */

@@ -121,6 +121,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
     const counters = restoreGuestImage(start.restoreFrom, start.moduleHash, memory, preemption);
     output.stdout = counters.stdoutBytes ?? 0n;
     output.stderr = counters.stderrBytes ?? 0n;
+    parent.postMessage({ kind: 'restored' } satisfies WorkerMessage);
   }
   const entry = instance.exports._start as () => void;
   for (;;) {

@@ -86,6 +86,8 @@ export class LocalGuest {
    * with Atomics.waitAsync, the control socket is unref'd) and the deputy would exit.
    */
   private frozenHold: NodeJS.Timeout | undefined;
+  private onRestored: (() => void)[] = [];
+  private readonly servedBy: RequestHandler;
 
   constructor(private readonly options: LocalGuestOptions) {
     this.outcome = new Promise<GuestOutcome>((resolve) => (this.settle = resolve));
@@ -93,7 +95,8 @@ export class LocalGuest {
     this.control = layoutOf(sab).control;
     const grants = new DirectWriteGrants(this.control);
     if (options.directStdioWrites ?? true) grants.grantStdio();
-    const handler = suspendingHandler(revokingHandler(options.handler, grants), this.control);
+    this.servedBy = revokingHandler(options.handler, grants);
+    const handler = suspendingHandler(this.servedBy, this.control);
     this.server = new ChannelServer(sab, handler, (error) =>
       this.finish({ kind: 'error', error: toSerialized(error) }),
     );
@@ -123,18 +126,51 @@ export class LocalGuest {
 
   /** Resumes a frozen program in a new worker from its image; its clocks continue. */
   continue(clocks: ClockOrigins): Promise<void> {
-    return this.serialize(() => {
-      if (this.stateNow !== 'frozen' || this.frozenImage === undefined) {
+    return this.resumeFrom(undefined, clocks);
+  }
+
+  /**
+   * Resumes a frozen program from `file` (default: the image it was frozen into) — the image
+   * may have been taken elsewhere (the program comes back from another node). Resolves once the
+   * image is loaded into the new instance; rejects if it could not be.
+   */
+  resumeFrom(file: string | undefined, clocks: ClockOrigins): Promise<void> {
+    return this.serialize(async () => {
+      const image = file ?? this.frozenImage;
+      if (this.stateNow !== 'frozen' || image === undefined) {
         throw new OsmoError('E_USAGE', 'the process is not frozen');
       }
       Atomics.store(this.control, Ctl.SUSPEND, 0);
       this.expectExit = false;
-      clearInterval(this.frozenHold);
-      this.worker = this.launch(this.server.layout.sab, this.frozenImage, clocks);
+      const restored = this.whenRestored();
+      this.worker = this.launch(this.server.layout.sab, image, clocks);
       this.frozenImage = undefined;
       this.stateNow = 'running';
-      return Promise.resolve();
+      try {
+        await restored;
+      } finally {
+        clearInterval(this.frozenHold);
+      }
     });
+  }
+
+  /** Resolves when the worker has loaded its image; rejects if the program ends first. */
+  whenRestored(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.onRestored.push(resolve);
+      void this.outcome.then((o) =>
+        reject(
+          o.kind === 'error'
+            ? OsmoError.fromJSON(o.error)
+            : new OsmoError('E_NO_PROCESS', 'the program ended before its image was loaded'),
+        ),
+      );
+    });
+  }
+
+  /** The handler this guest's system calls go through, for serving them from elsewhere. */
+  get deputyHandler(): RequestHandler {
+    return this.servedBy;
   }
 
   /**
@@ -193,6 +229,9 @@ export class LocalGuest {
           return;
         }
         this.onEvent?.(m);
+        return;
+      case 'restored':
+        for (const resolve of this.onRestored.splice(0)) resolve();
         return;
       case 'image-written':
       case 'image-failed':

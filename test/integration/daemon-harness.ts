@@ -104,6 +104,8 @@ export interface StartOptions {
   readonly intervalMs?: number;
   readonly maxAgeMs?: number;
   readonly extra?: readonly string[];
+  /** Extra environment (inherited by the daemon's guest runners, e.g. OSMOSIS_FAULT). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export function daemonArgs(o: StartOptions): string[] {
@@ -140,6 +142,7 @@ export class Cluster {
   start(o: StartOptions): DaemonProcess {
     const child = spawn(process.execPath, [osmoBin, ...daemonArgs(o)], {
       cwd: repoRoot,
+      env: { ...process.env, ...o.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const d = new DaemonProcess(o.name, o.port, join(o.dir, `${o.name}.sock`), child);

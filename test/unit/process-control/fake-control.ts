@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { OsmoError } from '../../../src/core/errors.js';
 import type {
   ImageResult,
+  MigrateResult,
   ProcessControl,
   ProcessInfo,
   ProcessState,
@@ -50,6 +51,13 @@ export class FakeControl implements ProcessControl {
     };
     if (this.checkpointFile !== undefined) info.checkpointFile = this.checkpointFile;
     return info;
+  }
+
+  migrate(to: string): Promise<MigrateResult> {
+    return this.guard(`migrate ${to}`, () => {
+      if (to !== 'home') throw new OsmoError('E_NO_NODE', `no live node named "${to}"`);
+      return { from: 'home', to: 'home', ms: 0, imageBytes: 0 };
+    });
   }
 
   checkpoint(file?: string): Promise<ImageResult> {

@@ -1,0 +1,119 @@
+/**
+ * Where `osmo run` starts a program (MOSIX mosrun flags): -b best node (default when a daemon
+ * runs here), -h home, -r NODE, -L never migrate automatically, -l may migrate, -m MB needed.
+ * A program that may move is instrumented (preemptible); one pinned home with -h -L is not.
+ */
+import { createHash } from 'node:crypto';
+import { OsmoError } from '../core/errors.js';
+import { requestOnce } from '../daemon/control-client.js';
+import { resolveDaemonSocket } from '../daemon/socket-path.js';
+import type { Mobility } from './deputy-session.js';
+import type { DeputySession } from './deputy-session.js';
+import { warn } from './report.js';
+
+export interface PlacementFlags {
+  best?: boolean;
+  home?: boolean;
+  runOn?: string;
+  lock?: boolean;
+  mayMigrate?: boolean;
+  memory?: string;
+  daemon?: string;
+}
+
+export interface Placement {
+  /** Where to start: home, the best node (asked at start), or a named node. */
+  start: { kind: 'home' } | { kind: 'best' } | { kind: 'node'; node: string };
+  /** The system may move it by itself (issue 6). */
+  autoMigrate: boolean;
+  memoryBytes: number;
+  /** The daemon here, when one answers: its socket and this node's name. */
+  daemon: { socket: string; node: string } | undefined;
+  /** The program must be instrumented. */
+  mobile: boolean;
+}
+
+export async function resolvePlacement(flags: PlacementFlags): Promise<Placement> {
+  const chosen = [flags.best, flags.home, flags.runOn !== undefined].filter(Boolean).length;
+  if (chosen > 1) throw new OsmoError('E_USAGE', 'choose one of -b, -h and -r NODE');
+  if (flags.lock === true && flags.mayMigrate === true)
+    throw new OsmoError('E_USAGE', 'choose one of -L (never migrate automatically) and -l');
+  const memoryBytes = flags.memory === undefined ? 0 : parseMegabytes(flags.memory);
+  const socket = resolveDaemonSocket(flags.daemon, process.env);
+  const explicit = flags.best === true || flags.runOn !== undefined || flags.daemon !== undefined;
+  const daemon = await reachDaemon(socket, explicit);
+  const start: Placement['start'] =
+    flags.runOn !== undefined
+      ? { kind: 'node', node: flags.runOn }
+      : flags.home === true || daemon === undefined
+        ? { kind: 'home' }
+        : { kind: 'best' };
+  const autoMigrate = flags.lock !== true;
+  return {
+    start,
+    autoMigrate,
+    memoryBytes,
+    daemon,
+    mobile: daemon !== undefined && !(start.kind === 'home' && !autoMigrate),
+  };
+}
+
+/** The local daemon's name, or undefined when none runs (an error if the user asked for one). */
+async function reachDaemon(
+  socket: string,
+  required: boolean,
+): Promise<{ socket: string; node: string } | undefined> {
+  try {
+    const ping = await requestOnce(socket, 'ping', undefined, 2000);
+    return { socket, node: ping.node };
+  } catch (error) {
+    if (required) throw error;
+    return undefined;
+  }
+}
+
+export function mobilityOf(placement: Placement, moduleBytes: Uint8Array): Mobility | undefined {
+  if (placement.daemon === undefined) return undefined;
+  return {
+    daemonSocket: placement.daemon.socket,
+    homeNode: placement.daemon.node,
+    moduleBytes,
+    moduleHash: createHash('sha256').update(moduleBytes).digest('hex'),
+    memoryBytes: placement.memoryBytes,
+  };
+}
+
+/**
+ * Moves a just-started program where its placement says. A node that refuses it, or a move that
+ * fails, leaves it running at home: said on stderr, never fatal.
+ */
+export async function applyStartPlacement(
+  session: DeputySession,
+  placement: Placement,
+): Promise<void> {
+  const { start, daemon } = placement;
+  if (start.kind === 'home' || daemon === undefined) return;
+  try {
+    let node = start.kind === 'node' ? start.node : undefined;
+    if (start.kind === 'best') {
+      const best = await requestOnce(daemon.socket, 'best', {
+        memoryBytes: placement.memoryBytes,
+      });
+      if (best.self) return;
+      node = best.node;
+    }
+    if (node === undefined || node === daemon.node) return;
+    await session.migrate(node);
+  } catch (error) {
+    warn(
+      `could not start the program elsewhere (${error instanceof Error ? error.message : String(error)}); it runs at home`,
+    );
+  }
+}
+
+function parseMegabytes(text: string): number {
+  const mb = Number(text);
+  if (!Number.isFinite(mb) || mb < 0)
+    throw new OsmoError('E_USAGE', `-m ${text}: expected megabytes, e.g. -m 512`);
+  return Math.round(mb * (1 << 20));
+}

@@ -1,0 +1,119 @@
+/**
+ * `osmo runner` (hidden): a guest runner process, started by its node daemon ahead of need. It
+ * listens for the one link its admitted guest's deputy opens (proving the per-migration token),
+ * then runs the guest (migration/guest-runner.ts) and exits when the guest ends or moves on.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { OsmoError } from '../core/errors.js';
+import { ASSIGNMENT_TIMEOUT_MS } from '../daemon/runner-ipc.js';
+import type { RunnerNotice, RunnerOrder } from '../daemon/runner-ipc.js';
+import { LinkConnection, deriveLinkKey } from '../link/index.js';
+import { parseFault } from '../migration/faults.js';
+import { GuestRunner } from '../migration/guest-runner.js';
+import { stderrLogger } from '../platform/logger.js';
+import { prestartGuestWorker } from '../runtime/worker-pool.js';
+
+export function registerRunner(program: Command): void {
+  program
+    .command('runner', { hidden: true })
+    .description('a guest runner (started by osmo daemon)')
+    .requiredOption('--host <ADDRESS>', 'address to listen on for the deputy')
+    .option('--node <NAME>', 'name of the node (for logs)')
+    .action(async (opts: { host: string; node?: string }) => {
+      await runRunner(opts.host);
+    });
+}
+
+function notify(m: RunnerNotice): void {
+  process.send?.(m);
+}
+
+async function runRunner(host: string): Promise<void> {
+  if (process.send === undefined) {
+    throw new OsmoError('E_USAGE', 'osmo runner is started by osmo daemon, not by hand');
+  }
+  const log = stderrLogger('info', { component: 'runner', pid: process.pid });
+  const dir = mkdtempSync(join(tmpdir(), 'osmo-runner-'));
+  const fault = parseFault(process.env.OSMOSIS_FAULT);
+  if (process.env.OSMOSIS_FAULT !== undefined && fault === undefined)
+    log.warn('OSMOSIS_FAULT not understood: ignored', { value: process.env.OSMOSIS_FAULT });
+  // A guest keeps running if its daemon goes away: the IPC channel must not hold us, nor end us.
+  process.channel?.unref();
+  prestartGuestWorker();
+  let order: RunnerOrder | undefined;
+  let taken = false;
+  let finished: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const server = net.createServer((socket) => {
+    if (order === undefined || taken) {
+      socket.destroy();
+      return;
+    }
+    const assigned = order;
+    LinkConnection.accept(socket, {
+      key: deriveLinkKey(Buffer.from(assigned.token, 'hex'), 'runner'),
+      heartbeatMs: 1000,
+    }).then(
+      (link) => {
+        if (taken) {
+          link.destroy();
+          return;
+        }
+        taken = true;
+        clearTimeout(expiry);
+        server.close();
+        const runner = new GuestRunner(link, {
+          dir,
+          cachedModule: (hash) =>
+            assigned.module?.hash === hash ? assigned.module.bytes : undefined,
+          moduleReceived: (hash, bytes) => notify({ t: 'module', hash, bytes }),
+          running: (now) => notify({ t: 'running', now }),
+          log: (message, fields) => log.info(message, fields),
+          ...(fault === undefined ? {} : { fault }),
+          crash: () => {
+            rmSync(dir, { recursive: true, force: true });
+            process.exit(70);
+          },
+        });
+        void runner.done.then(finished);
+      },
+      (error: unknown) =>
+        log.warn('rejected a link', {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    );
+  });
+  let expiry: NodeJS.Timeout | undefined;
+  // A spare runner has nothing to do once its daemon is gone (it is then re-parented); one
+  // with a guest goes on. The IPC channel is unref'd, so its 'disconnect' cannot be relied on.
+  const daemonPid = process.ppid;
+  setInterval(() => {
+    if (order === undefined && process.ppid !== daemonPid) finished();
+  }, 500).unref();
+  process.on('message', (m: RunnerOrder) => {
+    if (m.t !== 'assign' || order !== undefined) return;
+    order = m;
+    expiry = setTimeout(() => {
+      log.warn('admitted guest never came', { afterMs: ASSIGNMENT_TIMEOUT_MS });
+      finished();
+    }, ASSIGNMENT_TIMEOUT_MS);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  const address = server.address() as net.AddressInfo;
+  notify({ t: 'ready', port: address.port });
+  try {
+    await done;
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Worker threads and the IPC channel may still hold the loop: this process's work is over.
+  process.exit(0);
+}

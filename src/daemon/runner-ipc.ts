@@ -1,0 +1,27 @@
+/**
+ * Messages between a node daemon and the guest runner processes it starts (Node's IPC channel,
+ * advanced serialization so module bytes travel without base64).
+ */
+
+/** Runner → daemon. */
+export type RunnerNotice =
+  /** Listening for its deputy's link on this port. */
+  | { t: 'ready'; port: number }
+  /** A module arrived: the daemon may cache it for later guests. */
+  | { t: 'module'; hash: string; bytes: Uint8Array }
+  /** The guest runs here (true) or no longer (false). */
+  | { t: 'running'; now: boolean };
+
+/** Daemon → runner. */
+export type RunnerOrder = {
+  t: 'assign';
+  /** Per-migration secret (hex): the runner accepts only a link proving it. */
+  token: string;
+  /** The module, when the daemon had it cached. */
+  module?: { hash: string; bytes: Uint8Array };
+  /** Wrap the link in TLS. */
+  tls: boolean;
+};
+
+/** An admitted guest that has not connected within this long is given up (ms). */
+export const ASSIGNMENT_TIMEOUT_MS = 30_000;

@@ -1,0 +1,160 @@
+/**
+ * The guest runner processes of a node: a few started ahead (a move then pays no Node start-up),
+ * each taken by one admitted guest, plus a cache of modules that arrived, so the next guest of
+ * the same program needs no module transfer. Runners run as an unprivileged user when the daemon
+ * is root, in their own process group: a guest keeps running if the daemon is restarted.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { OsmoError } from '../core/errors.js';
+import type { Logger } from '../platform/logger.js';
+import type { RunnerNotice, RunnerOrder } from './runner-ipc.js';
+
+export interface RunnerPoolOptions {
+  /** The `osmo` entry script (runners are `osmo runner`). */
+  readonly script: string;
+  /** Address runners listen on for their deputy's link. */
+  readonly host: string;
+  readonly spare: number;
+  readonly user: { uid: number; gid: number } | undefined;
+  readonly tls: boolean;
+  readonly log: Logger;
+  /** The number of guests running or on their way changed. */
+  readonly onChange: () => void;
+}
+
+interface Runner {
+  child: ChildProcess;
+  port: Promise<number>;
+  assigned: boolean;
+  running: boolean;
+}
+
+export interface Assignment {
+  port: number;
+  token: string;
+  hasModule: boolean;
+}
+
+const MODULE_CACHE_BYTES = 512 << 20;
+
+export class RunnerPool {
+  private readonly spares: Runner[] = [];
+  private readonly busy = new Set<Runner>();
+  private readonly modules = new Map<string, Uint8Array>();
+  private moduleBytes = 0;
+  private stopped = false;
+
+  constructor(private readonly o: RunnerPoolOptions) {}
+
+  start(): void {
+    while (this.spares.length < this.o.spare) this.spares.push(this.spawn());
+  }
+
+  /** Guests running here plus those admitted and not yet running. */
+  get guests(): number {
+    return this.busy.size;
+  }
+
+  get runningGuests(): number {
+    let n = 0;
+    for (const r of this.busy) if (r.running) n++;
+    return n;
+  }
+
+  hasModule(hash: string): boolean {
+    return this.modules.has(hash);
+  }
+
+  /** Gives an admitted guest a runner; its deputy then connects with the token. */
+  async assign(moduleHash: string): Promise<Assignment> {
+    const runner = this.spares.shift() ?? this.spawn();
+    this.start();
+    runner.assigned = true;
+    this.busy.add(runner);
+    this.o.onChange();
+    const port = await runner.port;
+    const token = randomBytes(32).toString('hex');
+    const cached = this.modules.get(moduleHash);
+    const order: RunnerOrder = {
+      t: 'assign',
+      token,
+      tls: this.o.tls,
+      ...(cached === undefined ? {} : { module: { hash: moduleHash, bytes: cached } }),
+    };
+    runner.child.send(order);
+    return { port, token, hasModule: cached !== undefined };
+  }
+
+  private spawn(): Runner {
+    const child = fork(this.o.script, ['runner', '--host', this.o.host], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      detached: true,
+      ...(this.o.user === undefined ? {} : { uid: this.o.user.uid, gid: this.o.user.gid }),
+    });
+    let ready: (port: number) => void = () => undefined;
+    let failed: (e: Error) => void = () => undefined;
+    const runner: Runner = {
+      child,
+      port: new Promise<number>((resolve, reject) => {
+        ready = resolve;
+        failed = reject;
+      }),
+      assigned: false,
+      running: false,
+    };
+    runner.port.catch(() => undefined);
+    child.on('message', (m: RunnerNotice) => this.onNotice(runner, m, ready));
+    child.on('error', (e) => failed(new OsmoError('E_INTERNAL', `guest runner: ${e.message}`)));
+    child.on('exit', (code, signal) => {
+      failed(
+        new OsmoError('E_INTERNAL', `guest runner ended before it was ready (${signal ?? code})`),
+      );
+      const i = this.spares.indexOf(runner);
+      if (i >= 0) this.spares.splice(i, 1);
+      if (this.busy.delete(runner)) this.o.onChange();
+      if (!runner.assigned && !this.stopped)
+        this.o.log.warn('spare guest runner ended', { code, signal });
+    });
+    return runner;
+  }
+
+  private onNotice(runner: Runner, m: RunnerNotice, ready: (port: number) => void): void {
+    switch (m.t) {
+      case 'ready':
+        ready(m.port);
+        return;
+      case 'module':
+        this.keepModule(m.hash, m.bytes);
+        return;
+      case 'running':
+        runner.running = m.now;
+        this.o.onChange();
+        return;
+    }
+  }
+
+  private keepModule(hash: string, bytes: Uint8Array): void {
+    if (this.modules.has(hash) || bytes.length > MODULE_CACHE_BYTES) return;
+    this.modules.set(hash, bytes);
+    this.moduleBytes += bytes.length;
+    // Oldest first out (Map keeps insertion order).
+    for (const [h, b] of this.modules) {
+      if (this.moduleBytes <= MODULE_CACHE_BYTES) break;
+      this.modules.delete(h);
+      this.moduleBytes -= b.length;
+    }
+  }
+
+  /** Ends the spare runners; runners holding guests go on (and end with their guests). */
+  stop(): void {
+    this.stopped = true;
+    for (const r of this.spares.splice(0)) r.child.kill('SIGTERM');
+    for (const r of this.busy) {
+      r.child.disconnect();
+      r.child.unref();
+    }
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * The runner's side of one guest (docs/migration.md): receives the program and its image from
+ * the deputy, runs it in a worker of this process and relays every system call to the deputy
+ * over the link. Suspends and sends the image back when the deputy moves the program on.
+ *
+ * The program has no file, environment or socket of this node: its only way out is the link.
+ * When the link is lost the program is killed — a guest never outlives its deputy.
+ */
+import { unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { OsmoError, isOsmoError } from '../core/errors.js';
+import type { SerializedError } from '../core/errors.js';
+import type { LinkConnection } from '../link/index.js';
+import { encodeResponse } from '../protocol/syscall-codec.js';
+import { syscallId } from '../protocol/syscall-table.js';
+import type { RequestHandler } from '../runtime/channel.js';
+import { originsAfterImage } from '../runtime/guest-clocks.js';
+import type { GuestOutcome } from '../runtime/guest-messages.js';
+import { LocalGuest } from '../runtime/local-guest.js';
+import { openImageFile } from '../snapshot/index.js';
+import { ok } from '../wasi/backend.js';
+import { ImageReceiver, sendImageFile } from './image-transfer.js';
+import type { Fault } from './faults.js';
+import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
+import type { DeputyMessage, RunnerMessage } from './runner-wire.js';
+
+const FD_WRITE = syscallId('fdWrite');
+const FD_CLOSE = syscallId('fdClose');
+const FD_RENUMBER = syscallId('fdRenumber');
+
+export interface RunnerHost {
+  /** A directory of this runner's own for images. */
+  readonly dir: string;
+  /** A module this node already holds (the daemon's cache), by instrumented-module hash. */
+  cachedModule(hash: string): Uint8Array | undefined;
+  /** A module arrived from a deputy: the daemon may keep it for the next guest. */
+  moduleReceived(hash: string, bytes: Uint8Array): void;
+  /** The guest runs here now (true) or no longer (false). */
+  running(now: boolean): void;
+  log(message: string, fields?: Record<string, unknown>): void;
+  /** A fault to inject (tests; faults.ts). */
+  fault?: Fault;
+  /** Ends this runner process at once (a crash, for fault injection). */
+  crash?: () => never;
+}
+
+type Phase = 'receiving' | 'running' | 'suspending' | 'parked' | 'done';
+
+export class GuestRunner {
+  /** Settles when this runner has nothing left to do (the program ended, moved on, or was lost). */
+  readonly done: Promise<void>;
+  private finish: () => void = () => undefined;
+  private phase: Phase = 'receiving';
+  private offer: Extract<DeputyMessage, { t: 'offer' }> | undefined;
+  private module: Uint8Array | undefined;
+  private receiver: ImageReceiver | undefined;
+  private imageFile: string | undefined;
+  private guest: LocalGuest | undefined;
+  private readonly pipelined = new Set<number>();
+  private readonly writeErrors = new Map<number, number>();
+  private answer: ((payload: Buffer) => void) | undefined;
+  private images = 0;
+  private imageBytesIn = 0;
+  /** The daemon was told this guest runs here. */
+  private counted = false;
+
+  constructor(
+    private readonly link: LinkConnection,
+    private readonly host: RunnerHost,
+  ) {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+    link.onFrame((type, payload) => {
+      if (this.phase === 'done') return; // frames still queued behind a fault or a kill
+      try {
+        this.onFrame(type, payload);
+      } catch (error) {
+        this.fail(error);
+      }
+    });
+    void link.closed.then((error) => this.linkLost(error));
+  }
+
+  private send(m: RunnerMessage): boolean {
+    return this.link.send(Frame.MSG, encodeMessage(m));
+  }
+
+  private onFrame(type: number, payload: Buffer): void {
+    switch (type) {
+      case Frame.SYSCALL_ANSWER: {
+        const answer = this.answer;
+        this.answer = undefined;
+        if (answer === undefined)
+          throw new OsmoError('E_PROTO_DECODE', 'an answer nobody asked for');
+        answer(payload);
+        return;
+      }
+      case Frame.MSG: {
+        const m = decodeMessage<DeputyMessage>(payload);
+        if (m === undefined) throw new OsmoError('E_PROTO_DECODE', 'undecodable message');
+        this.onMessage(m);
+        return;
+      }
+      case Frame.MODULE:
+        this.module = new Uint8Array(payload);
+        if (this.offer !== undefined) this.host.moduleReceived(this.offer.moduleHash, this.module);
+        return;
+      case Frame.IMAGE:
+        if (this.receiver === undefined)
+          throw new OsmoError('E_PROTO_DECODE', 'image without offer');
+        this.receiver.push(payload);
+        this.imageBytesIn += payload.length;
+        this.injectAtImageByte();
+        return;
+      case Frame.IMAGE_END:
+        if (this.receiver === undefined)
+          throw new OsmoError('E_PROTO_DECODE', 'image without offer');
+        this.imageFile = this.receiver.end();
+        this.receiver = undefined;
+        void this.start();
+        return;
+      default:
+        throw new OsmoError('E_PROTO_DECODE', `unexpected frame type ${type}`);
+    }
+  }
+
+  private onMessage(m: DeputyMessage): void {
+    switch (m.t) {
+      case 'offer': {
+        if (this.phase !== 'receiving' || this.offer !== undefined)
+          throw new OsmoError('E_PROTO_DECODE', 'a second offer');
+        this.offer = m;
+        for (const fd of m.pipelinedFds) this.pipelined.add(fd);
+        if (!m.moduleFollows) {
+          this.module = this.host.cachedModule(m.moduleHash);
+          if (this.module === undefined)
+            throw new OsmoError('E_PROTO_DECODE', 'no module offered and none cached here');
+        }
+        this.receiver = new ImageReceiver(this.nextImageFile(), m.imageBytes);
+        return;
+      }
+      case 'suspend':
+        void this.suspend();
+        return;
+      case 'checkpoint':
+        void this.checkpoint(m.deputy);
+        return;
+      case 'drop':
+        this.end('moved on');
+        return;
+      case 'resume':
+        void this.resumeHere();
+        return;
+      case 'kill':
+        void this.guest?.kill(m.outcome);
+        this.end('killed');
+        return;
+      case 'write-failed':
+        this.writeErrors.set(m.fd, m.errno);
+        return;
+      case 'info?': {
+        const cpu = process.cpuUsage();
+        this.send({
+          t: 'info',
+          cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000),
+          memoryBytes: process.memoryUsage().rss,
+        });
+        return;
+      }
+    }
+  }
+
+  private nextImageFile(): string {
+    return join(this.host.dir, `image-${++this.images}.osmosnap`);
+  }
+
+  /** The image is here: load it and go on; tell the deputy only once it really runs. */
+  private async start(): Promise<void> {
+    const offer = this.offer!;
+    const file = this.imageFile!;
+    try {
+      const module = new WebAssembly.Module(this.module!);
+      const image = openImageFile(file, { expectedModuleHash: offer.programHash });
+      const clocks = originsAfterImage(image.meta.counters);
+      image.close();
+      const guest = new LocalGuest({
+        module,
+        moduleHash: offer.programHash,
+        args: offer.args,
+        env: offer.env,
+        handler: this.relay(),
+        strace: offer.strace,
+        directStdioWrites: false,
+        restoreFrom: file,
+        clocks,
+        cancelWaits: () => {
+          // The deputy serves the waiting call: it may give it up and answer "suspend".
+          this.send({ t: 'cancel-waits' });
+          return false;
+        },
+      });
+      this.guest = guest;
+      await guest.whenRestored();
+      this.phase = 'running';
+      this.counted = true;
+      this.host.running(true);
+      this.send({ t: 'resumed' });
+      if (this.host.fault?.kind === 'exit-after-resume') {
+        await this.link.drain();
+        this.host.crash?.();
+      }
+      void guest.outcome.then((o) => this.ended(o));
+    } catch (error) {
+      this.send({ t: 'failed', error: serialized(error) });
+      this.end('could not resume');
+    }
+  }
+
+  private injectAtImageByte(): void {
+    const fault = this.host.fault;
+    if (fault?.kind === 'exit-at-image-byte' && this.imageBytesIn >= fault.bytes)
+      this.host.crash?.();
+    if (fault?.kind === 'cut-at-image-byte' && this.imageBytesIn >= fault.bytes) {
+      this.link.destroy();
+      this.linkLost(undefined);
+    }
+  }
+
+  /** System calls go to the deputy; writes to pipelined fds are answered here at once. */
+  private relay(): RequestHandler {
+    return (request, length, response, isCurrent) => {
+      const op = request.getUint16(0, true);
+      if ((op === FD_CLOSE || op === FD_RENUMBER) && length >= 8) {
+        this.pipelined.delete(request.getUint32(4, true));
+        if (op === FD_RENUMBER && length >= 12) this.pipelined.delete(request.getUint32(8, true));
+      }
+      const bytes = Buffer.from(new Uint8Array(request.buffer, request.byteOffset, length));
+      if (op === FD_WRITE && length >= 12 && this.pipelined.has(request.getUint32(4, true))) {
+        const fd = request.getUint32(4, true);
+        const failed = this.writeErrors.get(fd);
+        if (failed !== undefined) {
+          this.writeErrors.delete(fd);
+          return encodeResponse(response, op, failed);
+        }
+        const n = request.getUint32(8, true);
+        if (this.link.send(Frame.SYSCALL_WRITE, bytes)) return encodeResponse(response, op, ok(n));
+        // The link is full: the guest waits, which is the back-pressure wanted.
+        return this.link.drain().then(() => encodeResponse(response, op, ok(n)));
+      }
+      return new Promise<number>((resolve) => {
+        this.answer = (payload) => {
+          if (!isCurrent()) return resolve(0);
+          if (payload.length > response.byteLength) {
+            this.fail(new OsmoError('E_PROTO_DECODE', 'answer larger than the response region'));
+            return resolve(0);
+          }
+          new Uint8Array(response.buffer, response.byteOffset, payload.length).set(payload);
+          resolve(payload.length);
+        };
+        this.link.send(Frame.SYSCALL, bytes);
+      });
+    };
+  }
+
+  /** Stop the program and send its image; keep it until the deputy says drop or resume. */
+  private async suspend(): Promise<void> {
+    const guest = this.guest;
+    if (guest === undefined || this.phase !== 'running') {
+      this.send({
+        t: 'failed',
+        error: { code: 'E_USAGE', message: `cannot suspend: the guest is ${this.phase}` },
+      });
+      return;
+    }
+    this.phase = 'suspending';
+    try {
+      const file = this.nextImageFile();
+      const written = await guest.freeze(file, null);
+      this.imageFile = file;
+      this.phase = 'parked';
+      this.send({ t: 'image', bytes: written.bytes });
+      const fault = this.host.fault;
+      await sendImageFile(
+        this.link,
+        file,
+        fault?.kind === 'exit-sending-image'
+          ? (sent) => {
+              if (sent >= fault.bytes) this.host.crash?.();
+            }
+          : undefined,
+      );
+    } catch (error) {
+      if (this.phase === 'suspending') this.phase = 'running';
+      this.send({ t: 'failed', error: serialized(error) });
+    }
+  }
+
+  /** An image for the deputy to keep (a checkpoint); the program goes on. */
+  private async checkpoint(deputy: unknown): Promise<void> {
+    const guest = this.guest;
+    if (guest === undefined || this.phase !== 'running') {
+      this.send({
+        t: 'failed',
+        error: { code: 'E_USAGE', message: `cannot checkpoint: the guest is ${this.phase}` },
+      });
+      return;
+    }
+    const file = this.nextImageFile();
+    try {
+      const written = await guest.checkpoint(file, deputy);
+      this.send({ t: 'image', bytes: written.bytes });
+      await sendImageFile(this.link, file);
+    } catch (error) {
+      this.send({ t: 'failed', error: serialized(error) });
+    } finally {
+      removeQuietly(file);
+    }
+  }
+
+  /** The move failed: the program goes on here from the image kept. */
+  private async resumeHere(): Promise<void> {
+    const guest = this.guest;
+    if (guest === undefined || this.phase !== 'parked' || this.imageFile === undefined) return;
+    const image = openImageFile(this.imageFile);
+    const clocks = originsAfterImage(image.meta.counters);
+    image.close();
+    try {
+      await guest.resumeFrom(this.imageFile, clocks);
+      this.phase = 'running';
+      this.send({ t: 'resumed' });
+    } catch (error) {
+      this.send({ t: 'failed', error: serialized(error) });
+      this.end('could not resume');
+    }
+  }
+
+  private ended(outcome: GuestOutcome): void {
+    if (this.phase === 'done') return;
+    this.send({ t: 'outcome', outcome });
+    this.link.close();
+    this.end('program ended');
+  }
+
+  private linkLost(error: OsmoError | undefined): void {
+    if (this.phase === 'done') return;
+    // No deputy, no program: it must not run on unseen (and it must never run twice).
+    this.host.log('link to the deputy lost: guest killed', {
+      phase: this.phase,
+      error: error?.message,
+    });
+    void this.guest?.kill({
+      kind: 'error',
+      error: { code: 'E_LINK', message: 'the link to the deputy was lost' },
+    });
+    this.end('link lost');
+  }
+
+  private fail(error: unknown): void {
+    this.host.log('protocol error: guest killed', { error: String(error) });
+    this.link.destroy(isOsmoError(error) ? error : undefined);
+    this.linkLost(undefined);
+  }
+
+  private end(why: string): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.receiver?.abort();
+    // A frozen guest still holds its channel: release it (its outcome no longer matters).
+    void this.guest?.kill({ kind: 'exit', code: 0 });
+    if (this.imageFile !== undefined) removeQuietly(this.imageFile);
+    if (this.counted) this.host.running(false);
+    this.host.log('guest gone', { why });
+    this.finish();
+  }
+}
+
+function serialized(error: unknown): SerializedError {
+  if (isOsmoError(error)) return error.toJSON();
+  return { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
+}

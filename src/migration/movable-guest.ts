@@ -1,0 +1,313 @@
+/**
+ * A program that may run at home or on another node and move between them while it runs
+ * (docs/migration.md). At home it is a {@link LocalGuest}; away it is a {@link RemotePlacement}
+ * whose system calls the same deputy serves. Every move is two-phase: the side giving the
+ * program up keeps its image until the receiving side confirms the program runs there, and
+ * resumes it on any failure — so a move that fails leaves the program where it was, and a
+ * program never runs twice.
+ */
+import { renameSync, rmSync, statSync } from 'node:fs';
+import { OsmoError } from '../core/errors.js';
+import { originsAfterImage } from '../runtime/guest-clocks.js';
+import type { ClockOrigins } from '../runtime/guest-clocks.js';
+import type { GuestOutcome } from '../runtime/guest-messages.js';
+import type { ImageWritten, LocalGuest } from '../runtime/local-guest.js';
+import { openImageFile } from '../snapshot/index.js';
+import { RemotePlacement } from './remote-placement.js';
+import type { PlacementOptions, ProgramOffer, RunnerGrant } from './remote-placement.js';
+
+export type MovableState = 'running' | 'checkpointing' | 'frozen' | 'migrating';
+
+/** Where a move goes: home, or a node whose daemon admits the program first. */
+export type MoveTarget = 'home' | { node: string; admit: () => Promise<RunnerGrant> };
+
+export interface MoveResult {
+  from: string;
+  to: string;
+  ms: number;
+  imageBytes: number;
+}
+
+export interface MovableGuestOptions {
+  offer: ProgramOffer;
+  /** Where in-flight images are kept (private to the user). */
+  scratchFile: (purpose: string) => string;
+  cancelWaits: () => boolean;
+  /** Where a checkpoint the program asks for goes, and the deputy's state for it. */
+  selfCheckpoint?: () => { file: string; deputy: unknown };
+  heartbeatMs?: number;
+  /** Tells the user something they should know (a node died; the program went on at home). */
+  notice?: (text: string) => void;
+}
+
+export const HOME = 'home';
+
+export class MovableGuest {
+  readonly outcome: Promise<GuestOutcome>;
+  private settle: (o: GuestOutcome) => void = () => undefined;
+  private remote: RemotePlacement | undefined;
+  private stateNow: MovableState = 'running';
+  /** Frozen at home from an image brought back from elsewhere. */
+  private frozenFile: string | undefined;
+  private busy: Promise<unknown> = Promise.resolve();
+  private moves = 0;
+  /**
+   * The image the current placement started from, kept until it makes its first system call:
+   * if its node dies before that, nothing it did was seen at home and it can go on here.
+   */
+  private fallback: { placement: RemotePlacement; file: string } | undefined;
+
+  constructor(
+    readonly local: LocalGuest,
+    private readonly options: MovableGuestOptions,
+  ) {
+    this.outcome = new Promise((resolve) => (this.settle = resolve));
+    void local.outcome.then((o) => this.settle(o));
+  }
+
+  get state(): MovableState {
+    if (this.stateNow !== 'running' || this.remote !== undefined) return this.stateNow;
+    return this.local.state;
+  }
+
+  /** HOME or the node the program runs on. */
+  get where(): string {
+    return this.remote?.grant.node ?? HOME;
+  }
+
+  get placement(): RemotePlacement | undefined {
+    return this.remote;
+  }
+
+  /** One operation at a time: moves, checkpoints, freezes queue behind each other. */
+  private serialize<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.busy.then(step, step);
+    this.busy = next.catch(() => undefined);
+    return next;
+  }
+
+  migrate(target: MoveTarget): Promise<MoveResult> {
+    return this.serialize(async () => {
+      const from = this.where;
+      const to = target === HOME ? HOME : target.node;
+      if (this.stateNow === 'frozen')
+        throw new OsmoError('E_USAGE', 'the process is frozen: continue it first');
+      if (from === to) return { from, to, ms: 0, imageBytes: 0 };
+      const started = performance.now();
+      // Admission first: a refusal costs the program nothing.
+      const grant = target === HOME ? undefined : await admitted(target, from);
+      this.stateNow = 'migrating';
+      const file = this.options.scratchFile(`move-${++this.moves}`);
+      try {
+        const bytes =
+          this.remote === undefined
+            ? await this.homeTo(grant!, file)
+            : await this.awayTo(this.remote, grant, file);
+        return { from, to, ms: performance.now() - started, imageBytes: bytes };
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new OsmoError(
+          error instanceof OsmoError ? error.code : 'E_LINK',
+          `the move to ${to} failed (${why}); the process goes on at ${this.where}`,
+        );
+      } finally {
+        this.stateNow = 'running';
+        rmSync(file, { force: true });
+      }
+    });
+  }
+
+  /** Home → a node: freeze here, send, and continue here if the node does not take it. */
+  private async homeTo(grant: RunnerGrant, file: string): Promise<number> {
+    await this.local.freeze(file, null);
+    const bytes = statSync(file).size;
+    try {
+      this.adopt(
+        await RemotePlacement.moveIn(
+          grant,
+          { file, bytes },
+          this.options.offer,
+          this.placementOptions(),
+        ),
+        file,
+      );
+    } catch (error) {
+      await this.local.resumeFrom(file, clocksOf(file));
+      throw error;
+    }
+    return bytes;
+  }
+
+  /** A node → home or another node: bring the image here, place it, then let the node drop it. */
+  private async awayTo(
+    source: RemotePlacement,
+    grant: RunnerGrant | undefined,
+    file: string,
+  ): Promise<number> {
+    await source.suspendInto(file);
+    const bytes = statSync(file).size;
+    try {
+      if (grant === undefined) {
+        await this.local.resumeFrom(file, clocksOf(file));
+        this.remote = undefined;
+        this.dropFallback();
+      } else {
+        this.adopt(
+          await RemotePlacement.moveIn(
+            grant,
+            { file, bytes },
+            this.options.offer,
+            this.placementOptions(),
+          ),
+          file,
+        );
+      }
+    } catch (error) {
+      await source.resume();
+      throw error;
+    }
+    source.drop();
+    return bytes;
+  }
+
+  private placementOptions(): PlacementOptions {
+    return {
+      handler: this.local.deputyHandler,
+      cancelWaits: this.options.cancelWaits,
+      ...(this.options.heartbeatMs === undefined ? {} : { heartbeatMs: this.options.heartbeatMs }),
+    };
+  }
+
+  private adopt(placement: RemotePlacement, imageFile: string): void {
+    this.remote = placement;
+    this.dropFallback();
+    const kept = this.options.scratchFile(`fallback-${this.moves}`);
+    renameSync(imageFile, kept);
+    this.fallback = { placement, file: kept };
+    void placement.firstSyscall.then(() => {
+      if (this.fallback?.placement === placement) this.dropFallback();
+    });
+    void placement.outcome.then((o) => {
+      if (this.remote !== placement) return;
+      if (
+        o.kind === 'error' &&
+        o.error.code === 'E_PROCESS_LOST' &&
+        this.fallback?.placement === placement
+      ) {
+        void this.serialize(() => this.recoverAtHome(placement, o));
+        return;
+      }
+      this.finishWith(o);
+    });
+  }
+
+  /** Its node died before the program did anything visible there: it goes on at home. */
+  private async recoverAtHome(placement: RemotePlacement, lost: GuestOutcome): Promise<void> {
+    const file = this.fallback?.file;
+    if (file === undefined || placement.syscallsServed > 0) {
+      this.finishWith(lost);
+      return;
+    }
+    try {
+      await this.local.resumeFrom(file, clocksOf(file));
+      this.remote = undefined;
+      this.dropFallback();
+      this.options.notice?.(
+        `node ${placement.grant.node} was lost right after taking process ${process.pid}; it goes on at home`,
+      );
+    } catch {
+      this.finishWith(lost);
+    }
+  }
+
+  private finishWith(o: GuestOutcome): void {
+    this.dropFallback();
+    this.settle(o);
+    // Release the idle home side (its channel and timers).
+    void this.local.kill(o);
+  }
+
+  private dropFallback(): void {
+    if (this.fallback !== undefined) rmSync(this.fallback.file, { force: true });
+    this.fallback = undefined;
+  }
+
+  checkpoint(file: string, deputy: unknown): Promise<ImageWritten> {
+    return this.serialize(async () => {
+      const remote = this.remote;
+      if (remote === undefined) return this.local.checkpoint(file, deputy);
+      const started = performance.now();
+      this.stateNow = 'checkpointing';
+      try {
+        const got = await remote.checkpointInto(file, deputy);
+        return { file, bytes: got.bytes, ms: performance.now() - started };
+      } finally {
+        this.stateNow = 'running';
+      }
+    });
+  }
+
+  /** Freezing a program that runs elsewhere brings it home, frozen (its memory freed there). */
+  freeze(file: string, deputy: unknown): Promise<ImageWritten> {
+    return this.serialize(async () => {
+      const remote = this.remote;
+      if (remote === undefined) return this.local.freeze(file, deputy);
+      const started = performance.now();
+      await remote.suspendInto(file);
+      remote.drop();
+      this.remote = undefined;
+      this.dropFallback();
+      this.frozenFile = file;
+      this.stateNow = 'frozen';
+      return { file, bytes: statSync(file).size, ms: performance.now() - started };
+    });
+  }
+
+  continue(clocks: ClockOrigins): Promise<void> {
+    return this.serialize(async () => {
+      const file = this.frozenFile;
+      if (file === undefined) return this.local.continue(clocks);
+      await this.local.resumeFrom(file, clocksOf(file));
+      this.frozenFile = undefined;
+      this.stateNow = 'running';
+    });
+  }
+
+  requestSelfCheckpoint(): void {
+    if (this.remote === undefined) {
+      this.local.requestSelfCheckpoint();
+      return;
+    }
+    const plan = this.options.selfCheckpoint?.();
+    if (plan !== undefined) void this.checkpoint(plan.file, plan.deputy).catch(() => undefined);
+  }
+
+  async kill(outcome: GuestOutcome): Promise<void> {
+    this.remote?.kill(outcome);
+    this.dropFallback();
+    this.settle(outcome);
+    await this.local.kill(outcome);
+  }
+}
+
+/** Clocks for continuing from an image: time goes on from where the image left it. */
+function clocksOf(file: string): ClockOrigins {
+  const image = openImageFile(file);
+  try {
+    return originsAfterImage(image.meta.counters);
+  } finally {
+    image.close();
+  }
+}
+
+async function admitted(target: Exclude<MoveTarget, 'home'>, from: string): Promise<RunnerGrant> {
+  try {
+    return await target.admit();
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new OsmoError(
+      error instanceof OsmoError ? error.code : 'E_LINK',
+      `${why}; the process stays at ${from}`,
+    );
+  }
+}

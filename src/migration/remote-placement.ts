@@ -1,0 +1,342 @@
+/**
+ * The deputy's side of a program running on another node: the link to its runner, over which
+ * the deputy serves every system call exactly as it does for a guest at home (the same handler,
+ * one request at a time, in order), and drives the runner: suspend, checkpoint, drop, resume,
+ * kill (docs/migration.md).
+ */
+import { OsmoError } from '../core/errors.js';
+import { LinkConnection, deriveLinkKey } from '../link/index.js';
+import { encodeResponse } from '../protocol/syscall-codec.js';
+import { SYSCALL_IDS, syscallId } from '../protocol/syscall-table.js';
+import { DEFAULT_REGION_BYTES } from '../runtime/channel.js';
+import type { RequestHandler } from '../runtime/channel.js';
+import type { GuestOutcome } from '../runtime/guest-messages.js';
+import { SUSPEND_ERRNO } from '../runtime/preemption.js';
+import { ImageReceiver, sendImageFile } from './image-transfer.js';
+import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
+import type { DeputyMessage, RunnerMessage } from './runner-wire.js';
+
+/** What the target's daemon answered when it admitted the guest. */
+export interface RunnerGrant {
+  /** The target node's name. */
+  node: string;
+  host: string;
+  port: number;
+  /** Per-migration secret: the runner accepts only a link proving it (hex). */
+  token: string;
+  /** The target already holds the module: no need to send it. */
+  hasModule: boolean;
+}
+
+export interface ProgramOffer {
+  moduleHash: string;
+  programHash: string;
+  moduleBytes: () => Uint8Array;
+  args: string[];
+  env: string[];
+  strace: boolean;
+  pipelinedFds: number[];
+}
+
+export interface PlacementOptions {
+  /** Serves the guest's system calls (the same handler as at home). */
+  handler: RequestHandler;
+  /** Gives up a waiting read or poll if that consumes nothing (HostBackend.cancelWaits). */
+  cancelWaits: () => boolean;
+  heartbeatMs?: number;
+  connectTimeoutMs?: number;
+}
+
+const FD_WRITE = syscallId('fdWrite');
+const INTERRUPTIBLE = new Set(['fdRead', 'pollOneoff', 'sockRecv'].map((n) => SYSCALL_IDS.get(n)));
+
+export class RemotePlacement {
+  /** Settles when the program ends there, or is lost with its node or link. */
+  readonly outcome: Promise<GuestOutcome>;
+  private settle: (o: GuestOutcome) => void = () => undefined;
+  private readonly response = Buffer.alloc(DEFAULT_REGION_BYTES + 64);
+  private readonly queue: { type: number; payload: Buffer }[] = [];
+  private serving = false;
+  /** The request being served asynchronously (an object per request: see isCurrent). */
+  private current: { op: number } | undefined;
+  private waiters: ((m: RunnerMessage) => boolean)[] = [];
+  private receiver: ImageReceiver | undefined;
+  private imageDone: { resolve: (file: string) => void; reject: (e: Error) => void } | undefined;
+  private released = false;
+  /** Resolves when the first system call from there is served: from then on, home saw effects. */
+  readonly firstSyscall: Promise<void>;
+  private markFirstSyscall: () => void = () => undefined;
+  private served = 0;
+
+  private constructor(
+    readonly grant: RunnerGrant,
+    private readonly link: LinkConnection,
+    private readonly options: PlacementOptions,
+  ) {
+    this.outcome = new Promise((resolve) => (this.settle = resolve));
+    this.firstSyscall = new Promise((resolve) => (this.markFirstSyscall = resolve));
+    link.onFrame((type, payload) => this.onFrame(type, payload));
+    void link.closed.then((error) => {
+      this.imageDone?.reject(
+        error ?? new OsmoError('E_LINK', `node ${grant.node} closed the link mid-image`),
+      );
+      this.receiver?.abort();
+      const lost: GuestOutcome = {
+        kind: 'error',
+        error: {
+          code: 'E_PROCESS_LOST',
+          message: `lost the process on node ${grant.node}: ${error?.message ?? 'its runner closed the link'}`,
+        },
+      };
+      for (const w of this.waiters.splice(0)) w({ t: 'failed', error: lost.error });
+      if (!this.released) this.settle(lost);
+    });
+  }
+
+  /**
+   * Sends the program and its image to the runner the target admitted it to, and resolves once
+   * it runs there. On any failure the runner has not resumed it (a runner that loses its link
+   * kills its guest), so the caller still owns the only copy.
+   */
+  static async moveIn(
+    grant: RunnerGrant,
+    image: { file: string; bytes: number },
+    offer: ProgramOffer,
+    options: PlacementOptions,
+  ): Promise<RemotePlacement> {
+    const link = await LinkConnection.connect({
+      host: grant.host,
+      port: grant.port,
+      key: deriveLinkKey(Buffer.from(grant.token, 'hex'), 'runner'),
+      heartbeatMs: options.heartbeatMs ?? 1000,
+      ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }),
+    });
+    const placement = new RemotePlacement(grant, link, options);
+    try {
+      const resumed = placement.nextMessage('resumed');
+      placement.send({
+        t: 'offer',
+        moduleHash: offer.moduleHash,
+        programHash: offer.programHash,
+        moduleFollows: !grant.hasModule,
+        imageBytes: image.bytes,
+        args: offer.args,
+        env: offer.env,
+        strace: offer.strace,
+        pipelinedFds: offer.pipelinedFds,
+      });
+      if (!grant.hasModule) link.send(Frame.MODULE, offer.moduleBytes());
+      await sendImageFile(link, image.file);
+      await resumed;
+      return placement;
+    } catch (error) {
+      placement.released = true;
+      link.destroy();
+      throw error;
+    }
+  }
+
+  private send(m: DeputyMessage): void {
+    this.link.send(Frame.MSG, encodeMessage(m));
+  }
+
+  /** Resolves with the next message of kind `t`; a 'failed' message rejects. */
+  private nextMessage<T extends RunnerMessage['t']>(
+    t: T,
+  ): Promise<Extract<RunnerMessage, { t: T }>> {
+    const next = new Promise<Extract<RunnerMessage, { t: T }>>((resolve, reject) => {
+      this.waiters.push((m) => {
+        if (m.t === 'failed') {
+          reject(OsmoError.fromJSON(m.error));
+          return true;
+        }
+        if (m.t !== t) return false;
+        resolve(m as Extract<RunnerMessage, { t: T }>);
+        return true;
+      });
+    });
+    // The caller may fail before it awaits this (the link broke mid-send): not unhandled.
+    next.catch(() => undefined);
+    return next;
+  }
+
+  /** Stops the program there and brings its image into `file`; the runner keeps its copy. */
+  async suspendInto(file: string): Promise<string> {
+    const announced = this.nextMessage('image');
+    this.send({ t: 'suspend' });
+    return this.receiveImage(file, await announced);
+  }
+
+  /** A checkpoint taken there, written into `file` here; the program goes on. */
+  async checkpointInto(file: string, deputy: unknown): Promise<{ file: string; bytes: number }> {
+    const announced = this.nextMessage('image');
+    this.send({ t: 'checkpoint', deputy });
+    const m = await announced;
+    await this.receiveImage(file, m);
+    return { file, bytes: m.bytes };
+  }
+
+  private receiveImage(file: string, m: { bytes: number }): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.receiver = new ImageReceiver(file, m.bytes);
+      this.imageDone = { resolve, reject };
+    });
+  }
+
+  /** The image runs elsewhere now: the runner forgets it. */
+  drop(): void {
+    this.released = true;
+    this.send({ t: 'drop' });
+    this.link.close();
+  }
+
+  /** The move failed: the runner continues from the image it kept. */
+  async resume(): Promise<void> {
+    const resumed = this.nextMessage('resumed');
+    this.send({ t: 'resume' });
+    await resumed;
+  }
+
+  kill(outcome: GuestOutcome): void {
+    this.released = true;
+    this.send({ t: 'kill', outcome });
+    this.link.close();
+    this.settle(outcome);
+  }
+
+  async info(): Promise<{ cpuTimeMs: number; memoryBytes: number }> {
+    const info = this.nextMessage('info');
+    this.send({ t: 'info?' });
+    return info;
+  }
+
+  private onFrame(type: number, payload: Buffer): void {
+    try {
+      switch (type) {
+        case Frame.SYSCALL:
+        case Frame.SYSCALL_WRITE:
+          this.queue.push({ type, payload });
+          if (!this.serving) void this.serve();
+          return;
+        case Frame.MSG:
+          this.onMessage(payload);
+          return;
+        case Frame.IMAGE:
+          if (this.receiver === undefined)
+            throw new OsmoError('E_PROTO_DECODE', 'stray image data');
+          this.receiver.push(payload);
+          return;
+        case Frame.IMAGE_END: {
+          const receiver = this.receiver;
+          const done = this.imageDone;
+          this.receiver = undefined;
+          this.imageDone = undefined;
+          if (receiver === undefined || done === undefined)
+            throw new OsmoError('E_PROTO_DECODE', 'stray image end');
+          try {
+            done.resolve(receiver.end());
+          } catch (error) {
+            done.reject(error as Error);
+          }
+          return;
+        }
+        default:
+          throw new OsmoError('E_PROTO_DECODE', `unexpected frame type ${type} from the runner`);
+      }
+    } catch (error) {
+      this.link.destroy(
+        error instanceof OsmoError ? error : new OsmoError('E_LINK', String(error)),
+      );
+    }
+  }
+
+  private onMessage(payload: Buffer): void {
+    const m = decodeMessage<RunnerMessage>(payload);
+    if (m === undefined) throw new OsmoError('E_PROTO_DECODE', 'undecodable runner message');
+    if (m.t === 'outcome') {
+      this.released = true;
+      this.settle(m.outcome);
+      return;
+    }
+    if (m.t === 'cancel-waits') {
+      this.cancelWait();
+      return;
+    }
+    const i = this.waiters.findIndex((w) => w(m));
+    if (i >= 0) this.waiters.splice(i, 1);
+  }
+
+  /** A suspension is wanted while the deputy waits on the guest's read or poll: give it up. */
+  private cancelWait(): void {
+    const c = this.current;
+    if (c === undefined || !INTERRUPTIBLE.has(c.op) || !this.options.cancelWaits()) return;
+    this.current = undefined;
+    const n = encodeResponse(this.responseView(), c.op, SUSPEND_ERRNO);
+    this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, n)));
+  }
+
+  /** Serves queued requests strictly in order: a pipelined write lands before what follows it. */
+  /** System calls served for the program there so far. */
+  get syscallsServed(): number {
+    return this.served;
+  }
+
+  private async serve(): Promise<void> {
+    this.serving = true;
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+        if (this.served++ === 0) this.markFirstSyscall();
+        if (next.type === Frame.SYSCALL_WRITE) await this.servePipelinedWrite(next.payload);
+        else await this.serveOne(next.payload);
+      }
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  private responseView(): DataView {
+    return new DataView(this.response.buffer, this.response.byteOffset, this.response.length);
+  }
+
+  private async serveOne(payload: Buffer): Promise<void> {
+    const request = new DataView(payload.buffer, payload.byteOffset, payload.length);
+    const token = { op: payload.length >= 2 ? request.getUint16(0, true) : -1 };
+    this.current = token;
+    const response = this.responseView();
+    const n = await this.options.handler(
+      request,
+      payload.length,
+      response,
+      () => this.current === token,
+    );
+    if (this.current !== token) return; // answered early (cancelWait)
+    this.current = undefined;
+    this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, n)));
+  }
+
+  /** The runner answered this write already: perform all of it; report a failure afterwards. */
+  private async servePipelinedWrite(payload: Buffer): Promise<void> {
+    let request = payload;
+    for (;;) {
+      const view = new DataView(request.buffer, request.byteOffset, request.length);
+      const fd = view.getUint32(4, true);
+      const length = view.getUint32(8, true);
+      const response = this.responseView();
+      await this.options.handler(view, request.length, response, () => true);
+      const errno = response.getUint32(0, true);
+      if (errno !== 0) {
+        this.send({ t: 'write-failed', fd, errno });
+        return;
+      }
+      const written = response.getUint32(4, true);
+      if (written >= length || written === 0) return;
+      // A short write: the rest, as a request of its own.
+      const rest = Buffer.alloc(12 + length - written);
+      rest.writeUInt16LE(FD_WRITE, 0);
+      rest.writeUInt32LE(fd, 4);
+      rest.writeUInt32LE(length - written, 8);
+      request.copy(rest, 12, 12 + written, 12 + length);
+      request = rest;
+    }
+  }
+}

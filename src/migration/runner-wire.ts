@@ -1,0 +1,92 @@
+/**
+ * What a deputy and the guest runner holding its program say to each other over their link
+ * (docs/migration.md). Frame types below 8 belong to the link itself (src/link/frames.ts).
+ *
+ * ```
+ * deputy → runner   MSG {t:"offer"} · MODULE · IMAGE… · IMAGE_END        (a program arrives)
+ * runner → deputy   MSG {t:"resumed"} | MSG {t:"failed"}
+ * runner → deputy   SYSCALL … ; deputy → runner SYSCALL_ANSWER           (one at a time)
+ * runner → deputy   SYSCALL_WRITE (pipelined write: no answer unless it fails)
+ * deputy → runner   MSG {t:"suspend"} → runner: MSG {t:"image"} IMAGE… IMAGE_END, then waits
+ *                   for MSG {t:"drop"} (it moved on: exit) or {t:"resume"} (it stays)
+ * runner → deputy   MSG {t:"outcome"} when the program ends there
+ * ```
+ */
+import type { SerializedError } from '../core/errors.js';
+import type { GuestOutcome } from '../runtime/guest-messages.js';
+
+export const Frame = {
+  /** A JSON control message ({@link RunnerMessage} / {@link DeputyMessage}). */
+  MSG: 8,
+  /** The (instrumented) module's bytes. */
+  MODULE: 9,
+  /** A piece of an image, in order. */
+  IMAGE: 10,
+  /** The image is complete. */
+  IMAGE_END: 11,
+  /** A system-call request, encoded by protocol/syscall-codec.ts; answered by SYSCALL_ANSWER. */
+  SYSCALL: 12,
+  SYSCALL_ANSWER: 13,
+  /** An fd_write request the runner already answered (the fd is pipelined). */
+  SYSCALL_WRITE: 14,
+} as const;
+
+/** Image bytes per IMAGE frame: large enough for link speed, small enough to interleave. */
+export const IMAGE_CHUNK_BYTES = 1 << 20;
+
+/** Deputy → runner. */
+export type DeputyMessage =
+  | {
+      t: 'offer';
+      /** sha256 of the instrumented module, as the runner caches it. */
+      moduleHash: string;
+      /** sha256 of the program as the user gave it (the images' identity). */
+      programHash: string;
+      /** Whether a MODULE frame follows (the target said it lacks the module). */
+      moduleFollows: boolean;
+      imageBytes: number;
+      args: string[];
+      env: string[];
+      strace: boolean;
+      /** Guest fds whose writes the runner may answer at once and send on without waiting. */
+      pipelinedFds: number[];
+    }
+  /** Stop at the next tick or call and send the image (migration away, or freeze). */
+  | { t: 'suspend' }
+  /** Send an image and go on (checkpoint); `deputy` goes into the image's deputy section. */
+  | { t: 'checkpoint'; deputy: unknown }
+  /** The image arrived and runs elsewhere: forget it and exit. */
+  | { t: 'drop' }
+  /** The move failed: continue from the image kept here. */
+  | { t: 'resume' }
+  /** End the program now (a signal at home). */
+  | { t: 'kill'; outcome: GuestOutcome }
+  /** A pipelined write failed at home: fail the next write on that fd with this errno. */
+  | { t: 'write-failed'; fd: number; errno: number }
+  | { t: 'info?' };
+
+/** Runner → deputy. */
+export type RunnerMessage =
+  | { t: 'want-module' }
+  | { t: 'resumed' }
+  | { t: 'failed'; error: SerializedError }
+  | { t: 'image'; bytes: number }
+  | { t: 'outcome'; outcome: GuestOutcome }
+  /** The guest waits in a call the deputy is serving and a suspension is wanted: give it up if you can. */
+  | { t: 'cancel-waits' }
+  | { t: 'info'; cpuTimeMs: number; memoryBytes: number };
+
+export function encodeMessage(m: DeputyMessage | RunnerMessage): Buffer {
+  return Buffer.from(JSON.stringify(m), 'utf8');
+}
+
+export function decodeMessage<T extends { t: string }>(payload: Buffer): T | undefined {
+  try {
+    const value = JSON.parse(payload.toString('utf8')) as unknown;
+    if (typeof value === 'object' && value !== null && typeof (value as T).t === 'string')
+      return value as T;
+  } catch {
+    // not JSON: the caller reports a protocol error
+  }
+  return undefined;
+}

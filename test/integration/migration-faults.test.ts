@@ -1,0 +1,191 @@
+/**
+ * Two-phase migration under injected faults (seeded): a target that refuses, a target killed
+ * in the middle of the transfer, a link cut in the middle of it, a target that dies right after
+ * resuming the program, and the target's daemon restarted while it runs a guest. After each,
+ * the one program goes on — never lost, never twice — and ends with exactly the output and file
+ * of a run that never moved.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { seededRandom } from '../../src/core/random.js';
+import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
+import type { DaemonProcess, StartOptions } from './daemon-harness.js';
+import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+
+const SEED = 20261121;
+const ITERATIONS = '150000000';
+
+describe('migration under faults', () => {
+  const cluster = new Cluster();
+  let dir = '';
+  let env: NodeJS.ProcessEnv = {};
+  let home = '';
+  let n2: DaemonProcess | undefined;
+  let n2Options: StartOptions | undefined;
+  const random = seededRandom(SEED);
+  // Somewhere inside the image (the program's image is ~200 KB): a different spot per seed.
+  const exitAt = 1 + random.int(150_000);
+  const cutAt = 1 + random.int(150_000);
+
+  before(async () => {
+    dir = makeScratch();
+    env = {
+      ...process.env,
+      XDG_RUNTIME_DIR: dir,
+      XDG_STATE_HOME: dir,
+      XDG_CACHE_HOME: join(dir, 'cache'),
+    };
+    const secretFile = writeSecret(dir, 'secret', 'migration-faults-secret-0123456789');
+    const ports = await freeUdpPorts(6);
+    const nodes: [string, NodeJS.ProcessEnv, string[]][] = [
+      ['n1', {}, []],
+      ['n2', {}, []],
+      ['refuser', {}, ['--accept-guests', 'false']],
+      ['crasher', { OSMOSIS_FAULT: `exit-at-image-byte:${exitAt}` }, []],
+      ['cutter', { OSMOSIS_FAULT: `cut-at-image-byte:${cutAt}` }, []],
+      ['dier', { OSMOSIS_FAULT: 'exit-after-resume' }, []],
+    ];
+    for (const [i, [name, extraEnv, extra]] of nodes.entries()) {
+      const o: StartOptions = {
+        name,
+        port: ports[i]!,
+        peers: ports,
+        secretFile,
+        dir,
+        env: extraEnv,
+        extra,
+      };
+      const d = cluster.start(o);
+      if (name === 'n2') {
+        n2 = d;
+        n2Options = o;
+      }
+    }
+    home = join(dir, 'n1.sock');
+    await until(
+      async () => {
+        const s = await status(home);
+        return s !== undefined && s.nodes.filter((n) => n.alive).length === nodes.length
+          ? s
+          : undefined;
+      },
+      20_000,
+      'n1 sees all nodes',
+    );
+  });
+
+  after(async () => {
+    await cluster.stopAll();
+    removeScratch(dir);
+  });
+
+  it(`keeps the program whole through every fault (seed ${SEED})`, async () => {
+    const steps = 7;
+    const localFile = join(dir, 'local.txt');
+    const local = await osmo(
+      ['run', '-h', '-L', fixture('migrant'), localFile, String(steps), ITERATIONS, 'tickets'],
+      { env, input: 'x'.repeat(steps) },
+    );
+    assert.equal(local.status, 0, local.stderr);
+
+    const movedFile = join(dir, 'moved.txt');
+    let lines = 0;
+    let onLine: (() => void) | undefined;
+    /** Resolves once the program has printed `n` lines (steps). */
+    const linesReach = async (n: number): Promise<void> => {
+      while (lines < n) await new Promise<void>((resolve) => (onLine = resolve));
+    };
+    let driving: Promise<void> | undefined;
+    const where = async (pid: number): Promise<string | undefined> => {
+      const ps = await osmo(['ps', '--json'], { env });
+      return (
+        JSON.parse(ps.stdout.toString()) as { processes: { pid: number; where: string }[] }
+      ).processes.find((p) => p.pid === pid)?.where;
+    };
+    const migrate = (pid: number, to: string) =>
+      osmo(['migrate', String(pid), to], { env, deadlineMs: 30_000 });
+    const r = await osmo(
+      [
+        'run',
+        '--daemon',
+        home,
+        '-h',
+        fixture('migrant'),
+        movedFile,
+        String(steps),
+        ITERATIONS,
+        'tickets',
+      ],
+      {
+        env,
+        deadlineMs: 120_000,
+        onStdout: (chunk) => {
+          lines += chunk.toString().split('\n').length - 1;
+          const wake = onLine;
+          onLine = undefined;
+          wake?.();
+        },
+        onSpawn: (child) => {
+          const pid = child.pid!;
+          const stdin = child.stdin!;
+          // Each phase lets one step run and acts while it computes (~0.5 s a step).
+          driving = (async () => {
+            stdin.write('x');
+            await linesReach(1); // step 1 done: the process is up
+
+            stdin.write('x');
+            const refused = await migrate(pid, 'refuser');
+            assert.equal(refused.status, 1, refused.stderr);
+            assert.match(refused.stderr, /refuser does not accept guests/);
+            assert.equal(await where(pid), 'n1');
+
+            const crashed = await migrate(pid, 'crasher');
+            assert.equal(crashed.status, 1, `killed mid-transfer: ${crashed.stderr}`);
+            assert.equal(await where(pid), 'n1');
+
+            const cut = await migrate(pid, 'cutter');
+            assert.equal(cut.status, 1, `link cut mid-transfer: ${cut.stderr}`);
+            assert.equal(await where(pid), 'n1');
+            await linesReach(2);
+
+            // Resumed there, then its node dies before the program did anything visible.
+            stdin.write('x');
+            const died = await migrate(pid, 'dier');
+            assert.equal(died.status, 0, died.stderr);
+            await until(
+              async () => ((await where(pid)) === 'n1' ? true : undefined),
+              20_000,
+              'the program goes on at home after its node died',
+            );
+            await linesReach(3);
+
+            // A guest outlives a restart of its node's daemon, and comes home afterwards.
+            stdin.write('x');
+            const toN2 = await migrate(pid, 'n2');
+            assert.equal(toN2.status, 0, toN2.stderr);
+            n2!.child.kill('SIGKILL');
+            await n2!.exited;
+            n2 = cluster.start(n2Options!);
+            await n2.waitForLog((l) => l.msg === 'daemon started', 20_000, 'n2 restarted');
+            const back = await migrate(pid, 'home');
+            assert.equal(back.status, 0, back.stderr);
+            assert.equal(await where(pid), 'n1');
+
+            stdin.end('x'.repeat(steps - 4));
+          })().catch((error: unknown) => {
+            // A failed step must not leave the program waiting for stdin until the deadline.
+            child.kill('SIGKILL');
+            throw error;
+          });
+        },
+      },
+    );
+    await driving;
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /node dier was lost right after taking process \d+; it goes on at home/);
+    assert.equal(r.stdout.toString(), local.stdout.toString());
+    assert.equal(readFileSync(movedFile, 'utf8'), readFileSync(localFile, 'utf8'));
+  });
+});
