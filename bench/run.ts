@@ -9,6 +9,7 @@
  *   daemon      idle CPU, RSS and gossip bytes of a 5-daemon loopback cluster (bench/daemon-idle.ts)
  *   snapshot    image capture/restore throughput (bench/snapshot-io.ts)
  *   instrument  cost of the preemption instrumentation per kernel (bench/instrument-cost.ts)
+ *   migration   remote system-call round trip and migration time on loopback (bench/migration.ts)
  * With no section named, all of them run.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -120,6 +121,7 @@ for (const [section, script, args] of [
   ['daemon', 'daemon-idle.js', ['20']],
   ['snapshot', 'snapshot-io.js', ['--rounds', String(Math.min(rounds, 5))]],
   ['instrument', 'instrument-cost.js', ['--rounds', String(rounds)]],
+  ['migration', 'migration.js', ['--rounds', String(Math.min(rounds, 3))]],
 ] as const) {
   if (!want(section)) continue;
   console.log(`## ${section} (node dist/bench/${script} ${args.join(' ')})\n`);

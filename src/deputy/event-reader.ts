@@ -21,6 +21,8 @@ export class EventReader {
   private error = 0;
   /** Bumped by cancel(): a read still waiting for data gives up without consuming any. */
   private generation = 0;
+  /** Releases of the waits in progress (whenReadable). */
+  private readonly waits: (() => void)[] = [];
 
   /**
    * The reader takes the fd over: a libuv handle cannot let go of its fd without closing it (a
@@ -73,6 +75,9 @@ export class EventReader {
   /** Makes every read still waiting give up with INTR, consuming nothing (suspension). */
   cancel(): void {
     this.generation++;
+    // Release the waits now: left on the stream, each cancelled wait would hold its listeners
+    // until the next byte arrives (a program moved often while blocked would pile them up).
+    for (const release of this.waits.splice(0)) release();
   }
 
   readiness(): ReadReadiness | undefined {
@@ -90,8 +95,11 @@ export class EventReader {
     return new Promise((resolve) => {
       const done = (): void => {
         for (const ev of ['readable', 'end', 'error', 'close'] as const) this.stream.off(ev, done);
+        const i = this.waits.indexOf(done);
+        if (i >= 0) this.waits.splice(i, 1);
         resolve();
       };
+      this.waits.push(done);
       for (const ev of ['readable', 'end', 'error', 'close'] as const) this.stream.once(ev, done);
       // With no data buffered, read(0) asks libuv to start reading (the stream stays paused).
       this.stream.read(0);

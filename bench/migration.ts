@@ -1,0 +1,223 @@
+/**
+ * Remote execution and migration on loopback (issue 5): two real daemons (n1 home, n2), real
+ * programs, each figure against a baseline measured in the same run.
+ *
+ *   rtt        p50/p99 of a system call served by the deputy (bench/kernels/rtt.c) with the
+ *              program away on n2, vs at home, vs a bare TCP ping-pong between two processes
+ *   migration  request → running elsewhere (osmo migrate --json) for 16/256/1024 MiB, dense and
+ *              sparse (bench/kernels/memhog.c), vs a local checkpoint of the same process
+ *
+ *   npm run build && node dist/bench/migration.js [--rounds N] [--sizes 16,256,1024]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, median } from './measure.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const osmoBin = join(root, 'bin', 'osmo.js');
+const kernels = join(root, 'bench', 'kernels');
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? (argv[i + 1] ?? fallback) : fallback;
+};
+const rounds = Number(opt('--rounds', '3'));
+const sizes = opt('--sizes', '16,256,1024').split(',').map(Number);
+
+const dir = mkdtempSync(join(tmpdir(), 'osmo-bench-mig-'));
+const env = { ...process.env, XDG_RUNTIME_DIR: dir, XDG_STATE_HOME: dir };
+const daemons: ChildProcess[] = [];
+
+async function freePorts(n: number): Promise<number[]> {
+  const socks = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<dgram.Socket>((r) => {
+          const s = dgram.createSocket('udp4');
+          s.bind(0, '127.0.0.1', () => r(s));
+        }),
+    ),
+  );
+  const ports = socks.map((s) => s.address().port);
+  socks.forEach((s) => s.close());
+  return ports;
+}
+
+function osmo(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [osmoBin, ...args], { env, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function startCluster(): Promise<string> {
+  const secret = join(dir, 'secret');
+  writeFileSync(secret, 'benchmark-secret-0123456789abcdef\n', { mode: 0o600 });
+  const ports = await freePorts(2);
+  for (const [i, port] of ports.entries()) {
+    const name = `n${i + 1}`;
+    daemons.push(
+      spawn(
+        process.execPath,
+        [
+          osmoBin,
+          'daemon',
+          '--name',
+          name,
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--peers',
+          ports.map((p) => `127.0.0.1:${p}`).join(','),
+          '--secret-file',
+          secret,
+          '--state-dir',
+          join(dir, name),
+          '--control-socket',
+          join(dir, `${name}.sock`),
+          '--gossip-interval-ms',
+          '200',
+          '--max-age-ms',
+          '5000',
+        ],
+        { stdio: 'ignore', env },
+      ),
+    );
+  }
+  const socket = join(dir, 'n1.sock');
+  for (;;) {
+    const s = osmo(['status', '--json', '--daemon', socket]);
+    if (s.status === 0 && (JSON.parse(s.stdout) as { nodes: unknown[] }).nodes.length === 2)
+      return socket;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function rttOf(args: string[]): { p50: number; p99: number } {
+  const r = osmo(['run', ...args, join(kernels, 'rtt.wasm'), '20000']);
+  const m = /p50_ns (\d+) p99_ns (\d+)/.exec(r.stdout);
+  if (m === null) throw new Error(`rtt: ${r.stderr}`);
+  return { p50: Number(m[1]) / 1000, p99: Number(m[2]) / 1000 };
+}
+
+/** A bare TCP ping-pong of 64-byte messages between two Node processes, µs per round trip. */
+function tcpPingPong(n: number): Promise<{ p50: number; p99: number }> {
+  const echo = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const s=require('net').createServer(c=>{c.setNoDelay(true);c.on('data',d=>c.write(d))}).listen(0,'127.0.0.1',()=>console.log(s.address().port))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve) => {
+    echo.stdout!.once('data', (chunk: Buffer) => {
+      const c = net.connect(Number(chunk.toString()), '127.0.0.1');
+      c.setNoDelay(true);
+      const times: number[] = [];
+      const msg = Buffer.alloc(64, 1);
+      let t0 = 0n;
+      const send = (): void => {
+        t0 = process.hrtime.bigint();
+        c.write(msg);
+      };
+      let got = 0;
+      c.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got < 64) return;
+        got = 0;
+        times.push(Number(process.hrtime.bigint() - t0) / 1000);
+        if (times.length < n) send();
+        else {
+          c.destroy();
+          echo.kill();
+          times.sort((a, b) => a - b);
+          resolve({ p50: times[n >> 1]!, p99: times[Math.floor(n * 0.99)]! });
+        }
+      });
+      c.on('connect', send);
+    });
+  });
+}
+
+async function migrationTimes(
+  socket: string,
+  mb: number,
+  mode: string,
+  n: number,
+): Promise<{ away: number; back: number; checkpoint: number; imageMiB: number }> {
+  const child = spawn(
+    process.execPath,
+    [osmoBin, 'run', '--daemon', socket, '-h', join(kernels, 'memhog.wasm'), String(mb), mode],
+    { env, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 50));
+  const pid = String(child.pid);
+  const away: number[] = [];
+  const back: number[] = [];
+  const checkpoints: number[] = [];
+  let imageBytes = 0;
+  for (let i = 0; i < n; i++) {
+    const ck = osmo(['checkpoint', '--json', pid, '-o', join(dir, 'ck.osmosnap')]);
+    checkpoints.push((JSON.parse(ck.stdout) as { ms: number }).ms);
+    for (const [to, into] of [
+      ['n2', away],
+      ['home', back],
+    ] as const) {
+      const m = osmo(['migrate', '--json', pid, to]);
+      if (m.status !== 0) throw new Error(`migrate ${to}: ${m.stderr}`);
+      const moved = JSON.parse(m.stdout) as { ms: number; imageBytes: number };
+      into.push(moved.ms);
+      imageBytes = moved.imageBytes;
+    }
+  }
+  child.stdin!.end();
+  await new Promise((r) => child.on('exit', r));
+  if (!out.includes('checksum')) throw new Error(`memhog ${mb} ${mode} did not finish: ${out}`);
+  return {
+    away: median(away),
+    back: median(back),
+    checkpoint: median(checkpoints),
+    imageMiB: imageBytes / (1 << 20),
+  };
+}
+
+try {
+  const socket = await startCluster();
+  console.log('### Remote system call round trip (µs; fd_fdstat_get, 20 000 calls)\n');
+  console.log(
+    '| round | at home p50 / p99 | away on n2 p50 / p99 | bare TCP ping-pong p50 / p99 | away / TCP p50 |',
+  );
+  console.log('|---|---|---|---|---|');
+  for (let i = 0; i < rounds; i++) {
+    const home = rttOf(['-h']);
+    const away = rttOf(['--daemon', socket, '-r', 'n2']);
+    const tcp = await tcpPingPong(20000);
+    console.log(
+      `| ${i + 1} | ${fmt(home.p50, 1)} / ${fmt(home.p99, 1)} | ${fmt(away.p50, 1)} / ${fmt(away.p99, 1)} | ${fmt(tcp.p50, 1)} / ${fmt(tcp.p99, 1)} | ${fmt(away.p50 / tcp.p50)} |`,
+    );
+  }
+  console.log('\n### Migration time, request → running elsewhere (ms, medians)\n');
+  console.log(
+    '| memory | image MiB | home → n2 | n2 → home | local checkpoint | home→n2 / checkpoint |',
+  );
+  console.log('|---|---|---|---|---|---|');
+  for (const mb of sizes) {
+    for (const mode of ['dense', 'sparse']) {
+      const r = await migrationTimes(socket, mb, mode, mb >= 1024 ? 1 : rounds);
+      console.log(
+        `| ${mb} MiB ${mode} | ${fmt(r.imageMiB, 1)} | ${fmt(r.away, 0)} | ${fmt(r.back, 0)} | ${fmt(r.checkpoint, 0)} | ${fmt(r.away / r.checkpoint)} |`,
+      );
+    }
+  }
+} finally {
+  for (const d of daemons) d.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  rmSync(dir, { recursive: true, force: true });
+}
