@@ -115,7 +115,7 @@ function tcpPingPong(n: number): Promise<{ p50: number; p99: number }> {
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve) => {
-    echo.stdout!.once('data', (chunk: Buffer) => {
+    echo.stdout.once('data', (chunk: Buffer) => {
       const c = net.connect(Number(chunk.toString()), '127.0.0.1');
       c.setNoDelay(true);
       const times: number[] = [];
@@ -156,7 +156,7 @@ async function migrationTimes(
     { env, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 50));
   const pid = String(child.pid);
   const away: number[] = [];
@@ -177,7 +177,7 @@ async function migrationTimes(
       imageBytes = moved.imageBytes;
     }
   }
-  child.stdin!.end();
+  child.stdin.end();
   await new Promise((r) => child.on('exit', r));
   if (!out.includes('checksum')) throw new Error(`memhog ${mb} ${mode} did not finish: ${out}`);
   return {
