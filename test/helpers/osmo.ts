@@ -34,6 +34,8 @@ export interface RunOptions {
   collectStdout?: boolean;
   /** Kill the child if it has not ended by then (a test failure, not a wait). */
   deadlineMs?: number;
+  /** Run through this command first, e.g. ['ip', 'netns', 'exec', 'n1'] (a "host" of its own). */
+  prefix?: readonly string[];
 }
 
 export function osmo(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
@@ -42,7 +44,8 @@ export function osmo(args: readonly string[], options: RunOptions = {}): Promise
     env: options.env ?? process.env,
     stdio: [options.stdinNull === true ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   };
-  const child = spawn(process.execPath, [osmoBin, ...args], spawnOptions);
+  const argv = [...(options.prefix ?? []), process.execPath, osmoBin, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), spawnOptions);
   const out: Buffer[] = [];
   let err = '';
   child.stdout?.on('data', (c: Buffer) => {

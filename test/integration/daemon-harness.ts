@@ -106,6 +106,11 @@ export interface StartOptions {
   readonly extra?: readonly string[];
   /** Extra environment (inherited by the daemon's guest runners, e.g. OSMOSIS_FAULT). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Address to listen on (default 127.0.0.1); peers are then `peerHosts[i]:peers[i]`. */
+  readonly host?: string;
+  readonly peerHosts?: readonly string[];
+  /** Run inside this network namespace (a host of its own). */
+  readonly netns?: string;
 }
 
 export function daemonArgs(o: StartOptions): string[] {
@@ -114,8 +119,10 @@ export function daemonArgs(o: StartOptions): string[] {
     '--name',
     o.name,
     '--listen',
-    `127.0.0.1:${o.port}`,
-    ...(o.peers.length > 0 ? ['--peers', o.peers.map((p) => `127.0.0.1:${p}`).join(',')] : []),
+    `${o.host ?? '127.0.0.1'}:${o.port}`,
+    ...(o.peers.length > 0
+      ? ['--peers', o.peers.map((p, i) => `${o.peerHosts?.[i] ?? '127.0.0.1'}:${p}`).join(',')]
+      : []),
     '--cluster',
     'lab',
     '--secret-file',
@@ -140,7 +147,13 @@ export class Cluster {
   readonly daemons: DaemonProcess[] = [];
 
   start(o: StartOptions): DaemonProcess {
-    const child = spawn(process.execPath, [osmoBin, ...daemonArgs(o)], {
+    const argv = [
+      ...(o.netns === undefined ? [] : ['ip', 'netns', 'exec', o.netns]),
+      process.execPath,
+      osmoBin,
+      ...daemonArgs(o),
+    ];
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: repoRoot,
       env: { ...process.env, ...o.env },
       stdio: ['ignore', 'ignore', 'pipe'],

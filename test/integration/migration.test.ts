@@ -1,128 +1,160 @@
 /**
- * Migration end to end on loopback: three real daemons, a real C program moved ten times among
- * them (and home) with `osmo migrate` while it writes to stdout and to a file at home and reads
- * its stdin — its output, its file and its exit status are those of a run that never moved.
+ * Migration end to end: three real daemons, a real C program moved ten times among them (and
+ * home) with `osmo migrate` while it writes to stdout and to a file at home and reads its stdin —
+ * its output, its file and its exit status are those of a run that never moved. Once on loopback,
+ * once with each node a network namespace of its own (a host with its own address; skipped with
+ * the reason when namespaces are not available, e.g. not root).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
+import { createTopology, netnsUnavailable } from '../helpers/netns.js';
+import type { Topology } from '../helpers/netns.js';
 import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
 
 const STEPS = 40;
 const ITERATIONS = '2000000';
 const MOVES = ['n2', 'n3', 'home', 'n3', 'n2', 'n3', 'home', 'n2', 'n3', 'home'];
 
-describe('migration between nodes', () => {
-  const cluster = new Cluster();
-  let dir = '';
-  let env: NodeJS.ProcessEnv = {};
-  let n1Socket = '';
+for (const hosts of ['loopback', 'netns'] as const) {
+  const skip = hosts === 'netns' ? netnsUnavailable() : undefined;
+  describe(`migration between nodes (${hosts})`, { skip }, () => {
+    const cluster = new Cluster();
+    let dir = '';
+    let env: NodeJS.ProcessEnv = {};
+    let n1Socket = '';
+    let topology: Topology | undefined;
+    /** How to run osmo on the home node. */
+    let atHome: string[] = [];
 
-  before(async () => {
-    dir = makeScratch();
-    env = {
-      ...process.env,
-      XDG_RUNTIME_DIR: dir,
-      XDG_STATE_HOME: dir,
-      XDG_CACHE_HOME: join(dir, 'cache'),
-    };
-    const secretFile = writeSecret(dir, 'secret', 'migration-test-secret-0123456789');
-    const ports = await freeUdpPorts(3);
-    for (const [i, port] of ports.entries()) {
-      cluster.start({ name: `n${i + 1}`, port, peers: ports, secretFile, dir });
-    }
-    n1Socket = join(dir, 'n1.sock');
-    await until(
-      async () => {
-        const s = await status(n1Socket);
-        return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
-      },
-      20_000,
-      'n1 sees all three nodes',
-    );
-  });
-
-  after(async () => {
-    await cluster.stopAll();
-    removeScratch(dir);
-  });
-
-  it('moves a program 10 times among 3 nodes; output and home file match a local run', async () => {
-    const localFile = join(dir, 'local.txt');
-    const local = await osmo(
-      ['run', '-h', '-L', fixture('migrant'), localFile, String(STEPS), ITERATIONS, 'tickets'],
-      { env, input: 'x'.repeat(STEPS) },
-    );
-    assert.equal(local.status, 0, local.stderr);
-
-    const movedFile = join(dir, 'moved.txt');
-    const moves: string[] = [];
-    let lines = 0;
-    let waiting: { count: number; resolve: () => void } | undefined;
-    const linesReach = (count: number): Promise<void> =>
-      new Promise((resolve) => {
-        if (lines >= count) resolve();
-        else waiting = { count, resolve };
-      });
-    let driving: Promise<void> | undefined;
-    const r = await osmo(
-      [
-        'run',
-        '--daemon',
-        n1Socket,
-        '-h',
-        fixture('migrant'),
-        movedFile,
-        String(STEPS),
-        ITERATIONS,
-        'tickets',
-      ],
-      {
-        env,
-        deadlineMs: 120_000,
-        onStdout: (chunk) => {
-          lines += chunk.toString().split('\n').length - 1;
-          if (waiting !== undefined && lines >= waiting.count) {
-            const w = waiting;
-            waiting = undefined;
-            w.resolve();
-          }
+    before(async () => {
+      dir = makeScratch();
+      env = {
+        ...process.env,
+        XDG_RUNTIME_DIR: dir,
+        XDG_STATE_HOME: dir,
+        XDG_CACHE_HOME: join(dir, 'cache'),
+      };
+      const secretFile = writeSecret(dir, 'secret', 'migration-test-secret-0123456789');
+      topology = hosts === 'netns' ? createTopology(3) : undefined;
+      const ports = topology === undefined ? await freeUdpPorts(3) : [5301, 5301, 5301];
+      for (const [i, port] of ports.entries()) {
+        cluster.start({
+          name: `n${i + 1}`,
+          port,
+          peers: ports,
+          secretFile,
+          dir,
+          ...(topology === undefined
+            ? {}
+            : {
+                host: topology.addresses[i]!,
+                peerHosts: topology.addresses,
+                netns: topology.hosts[i]!,
+              }),
+        });
+      }
+      atHome = topology?.prefix(0) ?? [];
+      n1Socket = join(dir, 'n1.sock');
+      await until(
+        async () => {
+          const s = await status(n1Socket);
+          return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
         },
-        onSpawn: (child) => {
-          driving = (async () => {
-            const perMove = Math.floor(STEPS / (MOVES.length + 1));
-            let granted = 0;
-            for (const [i, to] of MOVES.entries()) {
-              child.stdin!.write('x'.repeat(perMove));
-              granted += perMove;
-              // Alternate: move while it computes, and while it waits for its next ticket. The
-              // first move waits for output: the process is then surely up and reachable.
-              if (i === 0) await linesReach(1);
-              else if (i % 2 === 1) await linesReach(granted);
-              const m = await osmo(['migrate', '--json', String(child.pid), to], { env });
-              assert.equal(m.status, 0, `move ${i + 1} to ${to}: ${m.stderr}`);
-              moves.push((JSON.parse(m.stdout.toString()) as { to: string }).to);
-              const ps = await osmo(['ps', '--json'], { env });
-              const mine = (
-                JSON.parse(ps.stdout.toString()) as { processes: { pid: number; where: string }[] }
-              ).processes.find((p) => p.pid === child.pid);
-              assert.equal(mine?.where, to === 'home' ? 'n1' : to, ps.stdout.toString());
+        20_000,
+        'n1 sees all three nodes',
+      );
+    });
+
+    after(async () => {
+      await cluster.stopAll();
+      topology?.destroy();
+      removeScratch(dir);
+    });
+
+    it('moves a program 10 times among 3 nodes; output and home file match a local run', async () => {
+      const localFile = join(dir, 'local.txt');
+      const local = await osmo(
+        ['run', '-h', '-L', fixture('migrant'), localFile, String(STEPS), ITERATIONS, 'tickets'],
+        { env, input: 'x'.repeat(STEPS) },
+      );
+      assert.equal(local.status, 0, local.stderr);
+
+      const movedFile = join(dir, 'moved.txt');
+      const moves: string[] = [];
+      let lines = 0;
+      let waiting: { count: number; resolve: () => void } | undefined;
+      const linesReach = (count: number): Promise<void> =>
+        new Promise((resolve) => {
+          if (lines >= count) resolve();
+          else waiting = { count, resolve };
+        });
+      let driving: Promise<void> | undefined;
+      const r = await osmo(
+        [
+          'run',
+          '--daemon',
+          n1Socket,
+          '-h',
+          fixture('migrant'),
+          movedFile,
+          String(STEPS),
+          ITERATIONS,
+          'tickets',
+        ],
+        {
+          env,
+          prefix: atHome,
+          deadlineMs: 120_000,
+          onStdout: (chunk) => {
+            lines += chunk.toString().split('\n').length - 1;
+            if (waiting !== undefined && lines >= waiting.count) {
+              const w = waiting;
+              waiting = undefined;
+              w.resolve();
             }
-            child.stdin!.end('x'.repeat(STEPS - granted));
-          })().catch((error: unknown) => {
-            // A failed step must not leave the program waiting for stdin until the deadline.
-            child.kill('SIGKILL');
-            throw error;
-          });
+          },
+          onSpawn: (child) => {
+            driving = (async () => {
+              const perMove = Math.floor(STEPS / (MOVES.length + 1));
+              let granted = 0;
+              for (const [i, to] of MOVES.entries()) {
+                child.stdin!.write('x'.repeat(perMove));
+                granted += perMove;
+                // Alternate: move while it computes, and while it waits for its next ticket. The
+                // first move waits for output: the process is then surely up and reachable.
+                if (i === 0) await linesReach(1);
+                else if (i % 2 === 1) await linesReach(granted);
+                const m = await osmo(['migrate', '--json', String(child.pid), to], {
+                  env,
+                  prefix: atHome,
+                });
+                assert.equal(m.status, 0, `move ${i + 1} to ${to}: ${m.stderr}`);
+                moves.push((JSON.parse(m.stdout.toString()) as { to: string }).to);
+                const ps = await osmo(['ps', '--json'], { env });
+                const mine = (
+                  JSON.parse(ps.stdout.toString()) as {
+                    processes: { pid: number; where: string }[];
+                  }
+                ).processes.find((p) => p.pid === child.pid);
+                assert.equal(mine?.where, to === 'home' ? 'n1' : to, ps.stdout.toString());
+              }
+              child.stdin!.end('x'.repeat(STEPS - granted));
+            })().catch((error: unknown) => {
+              // A failed step must not leave the program waiting for stdin until the deadline.
+              child.kill('SIGKILL');
+              throw error;
+            });
+          },
         },
-      },
-    );
-    await driving;
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(moves, MOVES);
-    assert.equal(r.stdout.toString(), local.stdout.toString());
-    assert.equal(readFileSync(movedFile, 'utf8'), readFileSync(localFile, 'utf8'));
+      );
+      await driving;
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(moves, MOVES);
+      assert.equal(r.stdout.toString(), local.stdout.toString());
+      assert.equal(readFileSync(movedFile, 'utf8'), readFileSync(localFile, 'utf8'));
+    });
   });
-});
+}

@@ -1,0 +1,87 @@
+/**
+ * Hosts of their own for system tests: network namespaces joined by veth pairs to a bridge that
+ * lives in a hub namespace of its own, so nothing touches the machine's own network. Each host
+ * gets 10.<net>.0.<i+1>/24. Optional `tc tbf` shaping gives every host link a rate (1gbit).
+ * Needs root and iproute2; {@link netnsUnavailable} says why not when they are missing.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+export interface Topology {
+  readonly hosts: readonly string[];
+  readonly addresses: readonly string[];
+  /** argv prefix to run a command on host i. */
+  prefix(i: number): string[];
+  destroy(): void;
+}
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Why namespaces cannot be used here, or undefined when they can. */
+export function netnsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (ip netns)';
+  const probe = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  if (probe.status !== 0) return `ip netns does not work here: ${probe.stderr || probe.error}`;
+  return undefined;
+}
+
+export function createTopology(n: number, options: { rate?: string } = {}): Topology {
+  const tag = randomBytes(3).toString('hex');
+  const net = 100 + (randomBytes(1)[0]! % 100);
+  const hub = `osmo-hub-${tag}`;
+  const hosts = Array.from({ length: n }, (_, i) => `osmo-${tag}-${i + 1}`);
+  const addresses = hosts.map((_, i) => `10.${net}.0.${i + 1}`);
+  const destroy = (): void => {
+    for (const ns of [...hosts, hub]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  };
+  try {
+    ip('netns', 'add', hub);
+    ip('-n', hub, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', hub, 'link', 'set', 'br0', 'up');
+    for (const [i, ns] of hosts.entries()) {
+      ip('netns', 'add', ns);
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      const outer = `v${tag}${i}`;
+      ip('-n', hub, 'link', 'add', outer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      ip('-n', hub, 'link', 'set', outer, 'master', 'br0');
+      ip('-n', hub, 'link', 'set', outer, 'up');
+      ip('-n', ns, 'addr', 'add', `${addresses[i]}/24`, 'dev', 'eth0');
+      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      if (options.rate !== undefined) {
+        execFileSync(
+          'ip',
+          [
+            'netns',
+            'exec',
+            ns,
+            'tc',
+            'qdisc',
+            'add',
+            'dev',
+            'eth0',
+            'root',
+            'tbf',
+            'rate',
+            options.rate,
+            'burst',
+            '1mb',
+            'latency',
+            '50ms',
+          ],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+      }
+    }
+  } catch (error) {
+    destroy();
+    throw error;
+  }
+  return {
+    hosts,
+    addresses,
+    prefix: (i) => ['ip', 'netns', 'exec', hosts[i]!],
+    destroy,
+  };
+}
