@@ -7,7 +7,11 @@
  *   migration  request → running elsewhere (osmo migrate --json) for 16/256/1024 MiB, dense and
  *              sparse (bench/kernels/memhog.c), vs a local checkpoint of the same process
  *
- *   npm run build && node dist/bench/migration.js [--rounds N] [--sizes 16,256,1024]
+ *   link       (root only) two network namespaces joined by a `tc tbf rate 1gbit` link: a 256 MiB
+ *              dense program moved across it, as % of the nominal link and vs a bare TCP
+ *              transfer of the same bytes over the same link
+ *
+ *   npm run build && node dist/bench/migration.js [--rounds N] [--sizes 16,256,1024] [--no-link]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -18,6 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, median } from './measure.js';
+import { createTopology, netnsUnavailable } from '../test/helpers/netns.js';
+import type { Topology } from '../test/helpers/netns.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const osmoBin = join(root, 'bin', 'osmo.js');
@@ -55,40 +61,38 @@ function osmo(args: string[]): { status: number | null; stdout: string; stderr: 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function startCluster(): Promise<string> {
+async function startCluster(topology?: Topology, tag = ''): Promise<string> {
   const secret = join(dir, 'secret');
   writeFileSync(secret, 'benchmark-secret-0123456789abcdef\n', { mode: 0o600 });
-  const ports = await freePorts(2);
+  const ports = topology === undefined ? await freePorts(2) : [5301, 5301];
+  const hostOf = (i: number): string => topology?.addresses[i] ?? '127.0.0.1';
   for (const [i, port] of ports.entries()) {
     const name = `n${i + 1}`;
-    daemons.push(
-      spawn(
-        process.execPath,
-        [
-          osmoBin,
-          'daemon',
-          '--name',
-          name,
-          '--listen',
-          `127.0.0.1:${port}`,
-          '--peers',
-          ports.map((p) => `127.0.0.1:${p}`).join(','),
-          '--secret-file',
-          secret,
-          '--state-dir',
-          join(dir, name),
-          '--control-socket',
-          join(dir, `${name}.sock`),
-          '--gossip-interval-ms',
-          '200',
-          '--max-age-ms',
-          '5000',
-        ],
-        { stdio: 'ignore', env },
-      ),
-    );
+    const argv = [
+      ...(topology?.prefix(i) ?? []),
+      process.execPath,
+      osmoBin,
+      'daemon',
+      '--name',
+      name,
+      '--listen',
+      `${hostOf(i)}:${port}`,
+      '--peers',
+      ports.map((p, j) => `${hostOf(j)}:${p}`).join(','),
+      '--secret-file',
+      secret,
+      '--state-dir',
+      join(dir, `${name}${tag}`),
+      '--control-socket',
+      join(dir, `${name}${tag}.sock`),
+      '--gossip-interval-ms',
+      '200',
+      '--max-age-ms',
+      '5000',
+    ];
+    daemons.push(spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', env }));
   }
-  const socket = join(dir, 'n1.sock');
+  const socket = join(dir, `n1${tag}.sock`);
   for (;;) {
     const s = osmo(['status', '--json', '--daemon', socket]);
     if (s.status === 0 && (JSON.parse(s.stdout) as { nodes: unknown[] }).nodes.length === 2)
@@ -149,12 +153,21 @@ async function migrationTimes(
   mb: number,
   mode: string,
   n: number,
+  prefix: string[] = [],
 ): Promise<{ away: number; back: number; checkpoint: number; imageMiB: number }> {
-  const child = spawn(
+  const argv = [
+    ...prefix,
     process.execPath,
-    [osmoBin, 'run', '--daemon', socket, '-h', join(kernels, 'memhog.wasm'), String(mb), mode],
-    { env, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+    osmoBin,
+    'run',
+    '--daemon',
+    socket,
+    '-h',
+    join(kernels, 'memhog.wasm'),
+    String(mb),
+    mode,
+  ];
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 50));
@@ -188,6 +201,65 @@ async function migrationTimes(
   };
 }
 
+/** Bytes per second of a bare TCP transfer of `bytes` from host 0 to host 1 of the topology. */
+async function bareTransfer(topology: Topology, bytes: number): Promise<number> {
+  const port = 5999;
+  const sink = spawn(
+    topology.prefix(1)[0]!,
+    [
+      ...topology.prefix(1).slice(1),
+      process.execPath,
+      '-e',
+      `const n=require('net').createServer(c=>{let g=0;c.on('data',d=>{g+=d.length;if(g>=${bytes})c.end('k')})}).listen(${port},'${topology.addresses[1]}',()=>console.log('up'))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    await new Promise<void>((resolve) =>
+      sink.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('up')) resolve();
+      }),
+    );
+    const script = `const t=process.hrtime.bigint();const c=require('net').connect(${port},'${topology.addresses[1]}');const b=Buffer.alloc(1<<20,7);let s=0;const go=()=>{while(s<${bytes}){s+=b.length;if(!c.write(b))return c.once('drain',go)}};c.on('connect',go);c.on('data',()=>{console.log(Number(process.hrtime.bigint()-t)/1e6);c.destroy()})`;
+    const r = spawnSync(
+      topology.prefix(0)[0]!,
+      [...topology.prefix(0).slice(1), process.execPath, '-e', script],
+      { encoding: 'utf8' },
+    );
+    return bytes / (Number(r.stdout.trim()) / 1000);
+  } finally {
+    sink.kill();
+  }
+}
+
+async function linkSection(): Promise<void> {
+  const topology = createTopology(2, { rate: '1gbit' });
+  try {
+    const socket = await startCluster(topology, '-link');
+    const mb = 256;
+    const moves: { mbps: number; ms: number }[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const r = await migrationTimes(socket, mb, 'dense', 1, topology.prefix(0));
+      const bytes = r.imageMiB * (1 << 20);
+      moves.push({ mbps: (bytes * 8) / (r.away / 1000) / 1e6, ms: r.away });
+    }
+    const bare = await bareTransfer(topology, mb << 20);
+    const mbps = median(moves.map((m) => m.mbps));
+    console.log('\n### Migration over a 1 Gbit link (tc tbf rate 1gbit between two namespaces)\n');
+    console.log(
+      '| 256 MiB dense, home → n2 | ms | Mbit/s | % of 1 Gbit | bare TCP Mbit/s | migration / bare TCP |',
+    );
+    console.log('|---|---|---|---|---|---|');
+    console.log(
+      `| median of ${rounds} | ${fmt(median(moves.map((m) => m.ms)), 0)} | ${fmt(mbps, 0)} | ${fmt(mbps / 10, 1)} % | ${fmt((bare * 8) / 1e6, 0)} | ${fmt(mbps / ((bare * 8) / 1e6))} |`,
+    );
+  } finally {
+    for (const d of daemons.splice(0)) d.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    topology.destroy();
+  }
+}
+
 try {
   const socket = await startCluster();
   console.log('### Remote system call round trip (µs; fd_fdstat_get, 20 000 calls)\n');
@@ -216,6 +288,9 @@ try {
       );
     }
   }
+  const noLink = netnsUnavailable() ?? (argv.includes('--no-link') ? '--no-link' : undefined);
+  if (noLink === undefined) await linkSection();
+  else console.log(`\n### 1 Gbit link: skipped (${noLink})`);
 } finally {
   for (const d of daemons) d.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 300));
