@@ -57,6 +57,7 @@ async function runRunner(host: string): Promise<void> {
     LinkConnection.accept(socket, {
       key: deriveLinkKey(Buffer.from(assigned.token, 'hex'), 'runner'),
       heartbeatMs: 1000,
+      tls: assigned.tls,
     }).then(
       (link) => {
         if (taken) {

@@ -75,6 +75,8 @@ export interface PlaceResult {
   readonly port: number;
   readonly token: string;
   readonly hasModule: boolean;
+  /** Connect to the runner with TLS (the target's linkTls). */
+  readonly tls: boolean;
 }
 
 export interface BestResult {

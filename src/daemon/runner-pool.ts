@@ -35,6 +35,8 @@ export interface Assignment {
   port: number;
   token: string;
   hasModule: boolean;
+  /** The runner expects its link wrapped in TLS. */
+  tls: boolean;
 }
 
 const MODULE_CACHE_BYTES = 512 << 20;
@@ -84,7 +86,7 @@ export class RunnerPool {
       ...(cached === undefined ? {} : { module: { hash: moduleHash, bytes: cached } }),
     };
     runner.child.send(order);
-    return { port, token, hasModule: cached !== undefined };
+    return { port, token, hasModule: cached !== undefined, tls: this.o.tls };
   }
 
   private spawn(): Runner {

@@ -26,6 +26,8 @@ export interface RunnerGrant {
   token: string;
   /** The target already holds the module: no need to send it. */
   hasModule: boolean;
+  /** Wrap the link in TLS (PSK from the token). */
+  tls?: boolean;
 }
 
 export interface ProgramOffer {
@@ -109,6 +111,7 @@ export class RemotePlacement {
       port: grant.port,
       key: deriveLinkKey(Buffer.from(grant.token, 'hex'), 'runner'),
       heartbeatMs: options.heartbeatMs ?? 1000,
+      tls: grant.tls === true,
       ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }),
     });
     const placement = new RemotePlacement(grant, link, options);
