@@ -67,7 +67,6 @@ export type DeputyMessage =
 
 /** Runner → deputy. */
 export type RunnerMessage =
-  | { t: 'want-module' }
   | { t: 'resumed' }
   | { t: 'failed'; error: SerializedError }
   | { t: 'image'; bytes: number }
