@@ -156,5 +156,66 @@ for (const hosts of ['loopback', 'netns'] as const) {
       assert.equal(r.stdout.toString(), local.stdout.toString());
       assert.equal(readFileSync(movedFile, 'utf8'), readFileSync(localFile, 'utf8'));
     });
+
+    /** Starts a long program on n2; resolves with the child once it printed (runs there). */
+    const startAway = (
+      act: (child: import('node:child_process').ChildProcess) => void,
+    ): ReturnType<typeof osmo> => {
+      let acted = false;
+      return osmo(['run', '--daemon', n1Socket, '-r', 'n2', fixture('steps'), '1000', '50000000'], {
+        env,
+        prefix: atHome,
+        stdinNull: true,
+        deadlineMs: 60_000,
+        onStdout: (_chunk, child) => {
+          if (acted) return;
+          acted = true;
+          act(child);
+        },
+      });
+    };
+    const runnerGone = (why: string) =>
+      cluster.daemons[1]!.waitForLog(
+        (l) => l.component === 'runner' && l.msg === 'guest gone' && l.why === why,
+        20_000,
+        `n2's runner: guest gone (${why})`,
+      );
+
+    it('a signal sent to the home osmo run ends the program on its node', async () => {
+      const r = await startAway((child) => {
+        void (async () => {
+          // It runs on n2 once ps says so; then Ctrl-C at home.
+          await until(
+            async () => {
+              const ps = await osmo(['ps', '--json'], { env });
+              return ps.stdout.toString().includes('"where": "n2"') ? true : undefined;
+            },
+            20_000,
+            'the program runs on n2',
+          );
+          child.kill('SIGINT');
+        })();
+      });
+      assert.equal(r.status, 130, r.stderr);
+      await runnerGone('killed');
+    });
+
+    it('a guest whose deputy dies is killed (no orphans)', async () => {
+      const r = await startAway((child) => {
+        void (async () => {
+          await until(
+            async () => {
+              const ps = await osmo(['ps', '--json'], { env });
+              return ps.stdout.toString().includes('"where": "n2"') ? true : undefined;
+            },
+            20_000,
+            'the program runs on n2',
+          );
+          child.kill('SIGKILL');
+        })();
+      });
+      assert.equal(r.signal, 'SIGKILL');
+      await runnerGone('link lost');
+    });
   });
 }
