@@ -45,11 +45,13 @@ async function runRunner(host: string): Promise<void> {
   process.channel?.unref();
   prestartGuestWorker();
   let order: RunnerOrder | undefined;
-  let taken = false;
+  let runner: GuestRunner | undefined;
   let finished: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finished = resolve));
+  // The first link proving the token brings the guest; a later one is its deputy coming back
+  // after a cut while the program was parked here (GuestRunner.reattach), and nothing else.
   const server = net.createServer((socket) => {
-    if (order === undefined || taken) {
+    if (order === undefined) {
       socket.destroy();
       return;
     }
@@ -60,14 +62,12 @@ async function runRunner(host: string): Promise<void> {
       tls: assigned.tls,
     }).then(
       (link) => {
-        if (taken) {
-          link.destroy();
+        if (runner !== undefined) {
+          if (!runner.reattach(link)) link.destroy();
           return;
         }
-        taken = true;
         clearTimeout(expiry);
-        server.close();
-        const runner = new GuestRunner(link, {
+        runner = new GuestRunner(link, {
           dir,
           cachedModule: (hash) =>
             assigned.module?.hash === hash ? assigned.module.bytes : undefined,

@@ -8,12 +8,14 @@
  *   cut-at-image-byte:N      the runner closes its link (abruptly) at that point instead
  *   exit-after-resume        the runner exits right after confirming that the program resumed
  *   exit-sending-image:N     the runner exits after sending N bytes of an outgoing image
+ *   cut-sending-image:N      the runner cuts its link there, once (it keeps its parked image)
  */
 export type Fault =
   | { kind: 'exit-at-image-byte'; bytes: number }
   | { kind: 'cut-at-image-byte'; bytes: number }
   | { kind: 'exit-after-resume' }
-  | { kind: 'exit-sending-image'; bytes: number };
+  | { kind: 'exit-sending-image'; bytes: number }
+  | { kind: 'cut-sending-image'; bytes: number };
 
 export function parseFault(text: string | undefined): Fault | undefined {
   if (text === undefined || text === '') return undefined;
@@ -25,6 +27,7 @@ export function parseFault(text: string | undefined): Fault | undefined {
     case 'exit-at-image-byte':
     case 'cut-at-image-byte':
     case 'exit-sending-image':
+    case 'cut-sending-image':
       return Number.isInteger(bytes) && bytes >= 0 ? { kind, bytes } : undefined;
     default:
       return undefined;

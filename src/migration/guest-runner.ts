@@ -25,6 +25,8 @@ import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
 import type { DeputyMessage, RunnerMessage } from './runner-wire.js';
 
 const FD_WRITE = syscallId('fdWrite');
+/** How long a parked image waits for its deputy to come back over a new link. */
+const PARKED_GRACE_MS = 60_000;
 const FD_CLOSE = syscallId('fdClose');
 const FD_RENUMBER = syscallId('fdRenumber');
 
@@ -60,15 +62,21 @@ export class GuestRunner {
   private readonly writeErrors = new Map<number, number>();
   private answer: ((payload: Buffer) => void) | undefined;
   private images = 0;
+  private grace: NodeJS.Timeout | undefined;
+  private faultFired = false;
   private imageBytesIn = 0;
   /** The daemon was told this guest runs here. */
   private counted = false;
 
   constructor(
-    private readonly link: LinkConnection,
+    private link: LinkConnection,
     private readonly host: RunnerHost,
   ) {
     this.done = new Promise((resolve) => (this.finish = resolve));
+    this.listen(link);
+  }
+
+  private listen(link: LinkConnection): void {
     link.onFrame((type, payload) => {
       if (this.phase === 'done') return; // frames still queued behind a fault or a kill
       try {
@@ -77,11 +85,29 @@ export class GuestRunner {
         this.fail(error);
       }
     });
-    void link.closed.then((error) => this.linkLost(error));
+    void link.closed.then((error) => {
+      if (this.link === link) this.linkLost(error);
+    });
   }
 
+  /** Messages to a link that is gone are dropped: the deputy learns the state when it comes back. */
   private send(m: RunnerMessage): boolean {
+    if (this.link.state !== 'open') return false;
     return this.link.send(Frame.MSG, encodeMessage(m));
+  }
+
+  /**
+   * The deputy came back over a new link (the old one was cut while the program was parked
+   * here, waiting to be dropped or resumed). Only then is a second link accepted.
+   */
+  reattach(link: LinkConnection): boolean {
+    if (this.link.state === 'open' || (this.phase !== 'parked' && this.phase !== 'suspending'))
+      return false;
+    clearTimeout(this.grace);
+    this.link = link;
+    this.listen(link);
+    this.host.log('deputy reattached', { phase: this.phase });
+    return true;
   }
 
   private onFrame(type: number, payload: Buffer): void {
@@ -279,15 +305,15 @@ export class GuestRunner {
       this.phase = 'parked';
       this.send({ t: 'image', bytes: written.bytes });
       const fault = this.host.fault;
-      await sendImageFile(
-        this.link,
-        file,
-        fault?.kind === 'exit-sending-image'
-          ? (sent) => {
-              if (sent >= fault.bytes) this.host.crash?.();
-            }
-          : undefined,
-      );
+      await sendImageFile(this.link, file, (sent) => {
+        if (fault === undefined || this.faultFired || !('bytes' in fault) || sent < fault.bytes)
+          return;
+        if (fault.kind === 'exit-sending-image') this.host.crash?.();
+        if (fault.kind === 'cut-sending-image') {
+          this.faultFired = true;
+          this.link.destroy();
+        }
+      });
     } catch (error) {
       if (this.phase === 'suspending') this.phase = 'running';
       this.send({ t: 'failed', error: serialized(error) });
@@ -342,6 +368,16 @@ export class GuestRunner {
 
   private linkLost(error: OsmoError | undefined): void {
     if (this.phase === 'done') return;
+    if (this.phase === 'parked' || this.phase === 'suspending') {
+      // Its image may or may not have reached home: keep it, stopped, for the deputy to come
+      // back and say drop or resume. Not running, it cannot run twice; given up after a while.
+      this.host.log('link to the deputy lost while parked: waiting for it', {
+        phase: this.phase,
+        error: error?.message,
+      });
+      this.grace = setTimeout(() => this.end('deputy never came back'), PARKED_GRACE_MS);
+      return;
+    }
     // No deputy, no program: it must not run on unseen (and it must never run twice).
     this.host.log('link to the deputy lost: guest killed', {
       phase: this.phase,
@@ -363,6 +399,7 @@ export class GuestRunner {
   private end(why: string): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
+    clearTimeout(this.grace);
     this.receiver?.abort();
     // A frozen guest still holds its channel: release it (its outcome no longer matters).
     void this.guest?.kill({ kind: 'exit', code: 0 });

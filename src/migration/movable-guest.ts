@@ -144,7 +144,13 @@ export class MovableGuest {
     grant: RunnerGrant | undefined,
     file: string,
   ): Promise<number> {
-    await source.suspendInto(file);
+    try {
+      await source.suspendInto(file);
+    } catch (error) {
+      // The image did not arrive whole: the program is parked there; it goes on there.
+      if (source.parked) await source.reattachAndResume();
+      throw error;
+    }
     const bytes = statSync(file).size;
     try {
       if (grant === undefined) {
@@ -163,7 +169,7 @@ export class MovableGuest {
         );
       }
     } catch (error) {
-      await source.resume();
+      await source.reattachAndResume();
       throw error;
     }
     source.drop();
@@ -253,7 +259,12 @@ export class MovableGuest {
       const remote = this.remote;
       if (remote === undefined) return this.local.freeze(file, deputy);
       const started = performance.now();
-      await remote.suspendInto(file);
+      try {
+        await remote.suspendInto(file);
+      } catch (error) {
+        if (remote.parked) await remote.reattachAndResume();
+        throw error;
+      }
       remote.drop();
       this.remote = undefined;
       this.dropFallback();

@@ -70,29 +70,58 @@ export class RemotePlacement {
   private markFirstSyscall: () => void = () => undefined;
   private served = 0;
 
+  /** Bringing the image home: a cut link then leaves the program parked there, not lost. */
+  private parking = false;
+
   private constructor(
     readonly grant: RunnerGrant,
-    private readonly link: LinkConnection,
+    private link: LinkConnection,
     private readonly options: PlacementOptions,
   ) {
     this.outcome = new Promise((resolve) => (this.settle = resolve));
     this.firstSyscall = new Promise((resolve) => (this.markFirstSyscall = resolve));
+    this.attach(link);
+  }
+
+  private attach(link: LinkConnection): void {
+    this.link = link;
     link.onFrame((type, payload) => this.onFrame(type, payload));
     void link.closed.then((error) => {
+      if (this.link !== link) return;
       this.imageDone?.reject(
-        error ?? new OsmoError('E_LINK', `node ${grant.node} closed the link mid-image`),
+        error ?? new OsmoError('E_LINK', `node ${this.grant.node} closed the link mid-image`),
       );
+      this.imageDone = undefined;
       this.receiver?.abort();
+      this.receiver = undefined;
       const lost: GuestOutcome = {
         kind: 'error',
         error: {
           code: 'E_PROCESS_LOST',
-          message: `lost the process on node ${grant.node}: ${error?.message ?? 'its runner closed the link'}`,
+          message: `lost the process on node ${this.grant.node}: ${error?.message ?? 'its runner closed the link'}`,
         },
       };
       for (const w of this.waiters.splice(0)) w({ t: 'failed', error: lost.error });
-      if (!this.released) this.settle(lost);
+      if (!this.released && !this.parking) this.settle(lost);
     });
+  }
+
+  private connectOptions(): Parameters<typeof LinkConnection.connect>[0] {
+    return RemotePlacement.linkTo(this.grant, this.options);
+  }
+
+  private static linkTo(
+    grant: RunnerGrant,
+    options: PlacementOptions,
+  ): Parameters<typeof LinkConnection.connect>[0] {
+    return {
+      host: grant.host,
+      port: grant.port,
+      key: deriveLinkKey(Buffer.from(grant.token, 'hex'), 'runner'),
+      heartbeatMs: options.heartbeatMs ?? 1000,
+      tls: grant.tls === true,
+      ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }),
+    };
   }
 
   /**
@@ -106,14 +135,7 @@ export class RemotePlacement {
     offer: ProgramOffer,
     options: PlacementOptions,
   ): Promise<RemotePlacement> {
-    const link = await LinkConnection.connect({
-      host: grant.host,
-      port: grant.port,
-      key: deriveLinkKey(Buffer.from(grant.token, 'hex'), 'runner'),
-      heartbeatMs: options.heartbeatMs ?? 1000,
-      tls: grant.tls === true,
-      ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }),
-    });
+    const link = await LinkConnection.connect(RemotePlacement.linkTo(grant, options));
     const placement = new RemotePlacement(grant, link, options);
     try {
       const resumed = placement.nextMessage('resumed');
@@ -163,11 +185,44 @@ export class RemotePlacement {
     return next;
   }
 
-  /** Stops the program there and brings its image into `file`; the runner keeps its copy. */
+  /**
+   * Stops the program there and brings its image into `file`; the runner keeps its copy. If the
+   * link is cut on the way the program stays parked there: {@link reattachAndResume} continues it.
+   */
   async suspendInto(file: string): Promise<string> {
-    const announced = this.nextMessage('image');
-    this.send({ t: 'suspend' });
-    return this.receiveImage(file, await announced);
+    this.parking = true;
+    try {
+      const announced = this.nextMessage('image');
+      this.send({ t: 'suspend' });
+      return await this.receiveImage(file, await announced);
+    } catch (error) {
+      if (this.link.state === 'open') this.parking = false;
+      throw error;
+    }
+  }
+
+  /** The program is parked there behind a cut link (see suspendInto). */
+  get parked(): boolean {
+    return this.parking && this.link.state !== 'open';
+  }
+
+  /** The link was cut while the program was parked there: a new link, and it goes on there. */
+  async reattachAndResume(): Promise<void> {
+    try {
+      if (this.link.state !== 'open') {
+        this.attach(await LinkConnection.connect(this.connectOptions()));
+      }
+      await this.resume();
+    } catch (error) {
+      this.parking = false;
+      const lost = {
+        code: 'E_PROCESS_LOST' as const,
+        message: `lost the process on node ${this.grant.node}: ${error instanceof Error ? error.message : String(error)}`,
+      };
+      this.settle({ kind: 'error', error: lost });
+      throw OsmoError.fromJSON(lost);
+    }
+    this.parking = false;
   }
 
   /** A checkpoint taken there, written into `file` here; the program goes on. */
@@ -186,11 +241,14 @@ export class RemotePlacement {
     });
   }
 
-  /** The image runs elsewhere now: the runner forgets it. */
+  /** The image runs elsewhere now: the runner forgets it (or gives it up unseen, if cut). */
   drop(): void {
     this.released = true;
-    this.send({ t: 'drop' });
-    this.link.close();
+    this.parking = false;
+    if (this.link.state === 'open') {
+      this.send({ t: 'drop' });
+      this.link.close();
+    }
   }
 
   /** The move failed: the runner continues from the image it kept. */

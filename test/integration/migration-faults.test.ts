@@ -1,7 +1,7 @@
 /**
  * Two-phase migration under injected faults (seeded): a target that refuses, a target killed
- * in the middle of the transfer, a link cut in the middle of it, a target that dies right after
- * resuming the program, and the target's daemon restarted while it runs a guest. After each,
+ * in the middle of the transfer, a link cut in the middle of it (both ways), a target that dies
+ * right after resuming the program, and the target's daemon restarted while it runs a guest. After each,
  * the one program goes on — never lost, never twice — and ends with exactly the output and file
  * of a run that never moved.
  */
@@ -28,6 +28,7 @@ describe('migration under faults', () => {
   // Somewhere inside the image (the program's image is ~200 KB): a different spot per seed.
   const exitAt = 1 + random.int(150_000);
   const cutAt = 1 + random.int(150_000);
+  const cutSendingAt = 1 + random.int(150_000);
 
   before(async () => {
     dir = makeScratch();
@@ -38,7 +39,7 @@ describe('migration under faults', () => {
       XDG_CACHE_HOME: join(dir, 'cache'),
     };
     const secretFile = writeSecret(dir, 'secret', 'migration-faults-secret-0123456789');
-    const ports = await freeUdpPorts(6);
+    const ports = await freeUdpPorts(7);
     const nodes: [string, NodeJS.ProcessEnv, string[]][] = [
       ['n1', {}, []],
       ['n2', {}, []],
@@ -46,6 +47,7 @@ describe('migration under faults', () => {
       ['crasher', { OSMOSIS_FAULT: `exit-at-image-byte:${exitAt}` }, []],
       ['cutter', { OSMOSIS_FAULT: `cut-at-image-byte:${cutAt}` }, []],
       ['dier', { OSMOSIS_FAULT: 'exit-after-resume' }, []],
+      ['snipper', { OSMOSIS_FAULT: `cut-sending-image:${cutSendingAt}` }, []],
     ];
     for (const [i, [name, extraEnv, extra]] of nodes.entries()) {
       const o: StartOptions = {
@@ -82,7 +84,7 @@ describe('migration under faults', () => {
   });
 
   it(`keeps the program whole through every fault (seed ${SEED})`, async () => {
-    const steps = 7;
+    const steps = 8;
     const localFile = join(dir, 'local.txt');
     const local = await osmo(
       ['run', '-h', '-L', fixture('migrant'), localFile, String(steps), ITERATIONS, 'tickets'],
@@ -161,6 +163,19 @@ describe('migration under faults', () => {
             );
             await linesReach(3);
 
+            // The link is cut while the image comes home: the program stays parked there, the
+            // deputy comes back over a new link and it goes on there; the next move works.
+            stdin.write('x');
+            const toSnipper = await migrate(pid, 'snipper');
+            assert.equal(toSnipper.status, 0, toSnipper.stderr);
+            const cutHome = await migrate(pid, 'home');
+            assert.equal(cutHome.status, 1, `cut while coming home: ${cutHome.stderr}`);
+            assert.match(cutHome.stderr, /goes on at snipper/);
+            assert.equal(await where(pid), 'snipper');
+            const home2 = await migrate(pid, 'home');
+            assert.equal(home2.status, 0, home2.stderr);
+            await linesReach(4);
+
             // A guest outlives a restart of its node's daemon, and comes home afterwards.
             stdin.write('x');
             const toN2 = await migrate(pid, 'n2');
@@ -173,7 +188,7 @@ describe('migration under faults', () => {
             assert.equal(back.status, 0, back.stderr);
             assert.equal(await where(pid), 'n1');
 
-            stdin.end('x'.repeat(steps - 4));
+            stdin.end('x'.repeat(steps - 5));
           })().catch((error: unknown) => {
             // A failed step must not leave the program waiting for stdin until the deadline.
             child.kill('SIGKILL');
