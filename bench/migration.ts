@@ -216,7 +216,7 @@ async function bareTransfer(topology: Topology, bytes: number): Promise<number> 
   );
   try {
     await new Promise<void>((resolve) =>
-      sink.stdout!.on('data', (chunk: Buffer) => {
+      sink.stdout.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes('up')) resolve();
       }),
     );

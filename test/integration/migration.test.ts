@@ -5,6 +5,7 @@
  * once with each node a network namespace of its own (a host with its own address; skipped with
  * the reason when namespaces are not available, e.g. not root).
  */
+import type { ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -158,9 +159,7 @@ for (const hosts of ['loopback', 'netns'] as const) {
     });
 
     /** Starts a long program on n2; resolves with the child once it printed (runs there). */
-    const startAway = (
-      act: (child: import('node:child_process').ChildProcess) => void,
-    ): ReturnType<typeof osmo> => {
+    const startAway = (act: (child: ChildProcess) => void): ReturnType<typeof osmo> => {
       let acted = false;
       return osmo(['run', '--daemon', n1Socket, '-r', 'n2', fixture('steps'), '1000', '50000000'], {
         env,
