@@ -11,7 +11,12 @@
  *              dense program moved across it, as % of the nominal link and vs a bare TCP
  *              transfer of the same bytes over the same link
  *
+ *   table1     (root only, --table1) MOSIX's Table I in shape: four programs of ~35 s (CPU only;
+ *              90 MB of writes to a file at home in 32 KB blocks; 206 MB in 32 KB; 476 MB in 64 KB),
+ *              at home vs away across the 1 Gbit link: the slowdown of running away
+ *
  *   npm run build && node dist/bench/migration.js [--rounds N] [--sizes 16,256,1024] [--no-link]
+ *     [--table1 [--table1-only]]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -232,6 +237,61 @@ async function bareTransfer(topology: Topology, bytes: number): Promise<number> 
   }
 }
 
+/** Wall seconds of one osmo run on host 0 of the topology. */
+function wallSeconds(prefix: string[], args: string[]): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(prefix[0]!, [...prefix.slice(1), process.execPath, osmoBin, 'run', ...args], {
+    env,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`osmo run ${args.join(' ')}: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+async function table1Section(): Promise<void> {
+  const topology = createTopology(2, { rate: '1gbit' });
+  try {
+    const socket = await startCluster(topology, '-t1');
+    const home = topology.prefix(0);
+    const prog = join(kernels, 'tableone.wasm');
+    const file = join(dir, 'table1.out');
+    // Calibrate: iterations for ~35 s at home (the same instrumented module both ways).
+    const probe = 400_000_000;
+    const rate =
+      probe / wallSeconds(home, ['--daemon', socket, '-h', prog, String(probe), '0', '0', file]);
+    const iterations = String(Math.round(rate * 35));
+    const workloads: [string, string, string][] = [
+      ['CPU only', '0', '0'],
+      ['90 MB in 32 KB blocks', '90', '32'],
+      ['206 MB in 32 KB blocks', '206', '32'],
+      ['476 MB in 64 KB blocks', '476', '64'],
+    ];
+    console.log('\n### MOSIX Table I in shape (home vs away on n2 across a 1 Gbit link, s)\n');
+    console.log('| program | at home | away | slowdown | MOSIX measured |');
+    console.log('|---|---|---|---|---|');
+    const mosix = ['0.32 %', '1.47 %', '1.16 %', '1.39 %'];
+    for (const [i, [name, mb, kb]] of workloads.entries()) {
+      const local: number[] = [];
+      const away: number[] = [];
+      for (let r = 0; r < Math.min(rounds, 2); r++) {
+        local.push(wallSeconds(home, ['--daemon', socket, '-h', prog, iterations, mb, kb, file]));
+        away.push(
+          wallSeconds(home, ['--daemon', socket, '-r', 'n2', prog, iterations, mb, kb, file]),
+        );
+      }
+      const l = median(local);
+      const a = median(away);
+      console.log(
+        `| ${name} | ${fmt(l, 1)} | ${fmt(a, 1)} | ${fmt(((a - l) / l) * 100, 2)} % | ${mosix[i]} |`,
+      );
+    }
+  } finally {
+    for (const d of daemons.splice(0)) d.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    topology.destroy();
+  }
+}
+
 async function linkSection(): Promise<void> {
   const topology = createTopology(2, { rate: '1gbit' });
   try {
@@ -260,7 +320,7 @@ async function linkSection(): Promise<void> {
   }
 }
 
-try {
+async function allSections(): Promise<void> {
   const socket = await startCluster();
   console.log('### Remote system call round trip (µs; fd_fdstat_get, 20 000 calls)\n');
   console.log(
@@ -291,6 +351,12 @@ try {
   const noLink = netnsUnavailable() ?? (argv.includes('--no-link') ? '--no-link' : undefined);
   if (noLink === undefined) await linkSection();
   else console.log(`\n### 1 Gbit link: skipped (${noLink})`);
+  if (noLink === undefined && argv.includes('--table1')) await table1Section();
+}
+
+try {
+  if (argv.includes('--table1-only')) await table1Section();
+  else await allSections();
 } finally {
   for (const d of daemons) d.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 300));
