@@ -275,20 +275,28 @@ export class LocalGuest {
       Atomics.store(this.control, Ctl.SUSPEND, 1);
       this.interruptWaits();
       const stopped = await suspended;
+
       Atomics.store(this.control, Ctl.SUSPEND, 0);
       if (stopped.kind === 'image-failed') throw OsmoError.fromJSON(stopped.error);
       if (then === 'stop') this.expectExit = true;
+      // Listen for the worker's end before it can happen: its 'exit' may come right behind the
+      // 'image-written' message, before this function gets to run again (seen under load).
+      const worker = this.worker;
+      const exited =
+        then === 'stop'
+          ? new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+          : undefined;
       const written = this.nextEvent();
       this.worker.postMessage({ kind: 'write-image', file, deputy, then } satisfies ImagePlan);
       const result = await written;
+
       if (result.kind === 'image-failed') {
         this.expectExit = false; // the worker goes on: freezing failed, the program did not
         throw OsmoError.fromJSON(result.error);
       }
       if (result.kind !== 'image-written')
         throw new OsmoError('E_INTERNAL', `unexpected ${result.kind}`);
-      if (then === 'stop')
-        await new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+      await exited;
       return { file, bytes: result.bytes, ms: result.ms };
     } finally {
       if (this.stateNow === 'checkpointing') this.stateNow = 'running';
@@ -304,6 +312,7 @@ export class LocalGuest {
   private interruptWaits(): void {
     this.server.wakeGuest();
     const op = this.server.pendingOp();
+
     if (op === undefined || !INTERRUPTIBLE.has(op)) return;
     if (!(this.options.cancelWaits?.() ?? false)) return;
     this.server.interruptPending((response) => encodeResponse(response, op, SUSPEND_ERRNO));

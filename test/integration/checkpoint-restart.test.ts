@@ -87,6 +87,7 @@ describe('checkpoint and restart', () => {
     // however fast the machine; once it has visibly gone on after `continue`, SIGTERM ends it.
     let seen = '';
     let linesAtContinue = -1;
+    let terminated = false;
     let acted: Promise<void> | undefined;
     const r = await osmo(['run', '--preemptible', fixture('steps'), '1000000', '2000000'], {
       env,
@@ -94,7 +95,11 @@ describe('checkpoint and restart', () => {
       onStdout: (chunk, child) => {
         seen += chunk.toString();
         const lines = seen.split('\n').length - 1;
-        if (linesAtContinue >= 0 && lines > linesAtContinue) child.kill('SIGTERM');
+        // Once: a second SIGTERM could land after osmo run has let go of its handlers.
+        if (linesAtContinue >= 0 && lines > linesAtContinue && !terminated) {
+          terminated = true;
+          child.kill('SIGTERM');
+        }
         acted ??= (async () => {
           const ps = await osmo(['ps', '--json'], { env });
           const list = (
