@@ -8,7 +8,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { execSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,27 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { requestOnce } from '../src/daemon/control-client.js';
 import type { StatsResult } from '../src/daemon/control-protocol.js';
 import { readProcStat } from '../src/platform/system-info.js';
+import { freeUdpPorts } from '../test/helpers/ports.js';
 
 const N = 5;
 const seconds = Number(process.argv[2] ?? 20);
 const osmoBin = fileURLToPath(new URL('../../bin/osmo.js', import.meta.url));
 const clockTicks = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-
-async function freePorts(n: number): Promise<number[]> {
-  const socks = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<dgram.Socket>((r) => {
-          const s = dgram.createSocket('udp4');
-          s.bind(0, '127.0.0.1', () => r(s));
-        }),
-    ),
-  );
-  const ports = socks.map((s) => s.address().port);
-  socks.forEach((s) => s.close());
-  return ports;
-}
 
 function waitStarted(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -55,7 +39,7 @@ function waitStarted(child: ChildProcess): Promise<void> {
 const dir = mkdtempSync(join(tmpdir(), 'osmo-bench-'));
 const secret = join(dir, 'secret');
 writeFileSync(secret, 'bench-secret-0123456789abcdef\n');
-const ports = await freePorts(N);
+const ports = await freeUdpPorts(N);
 const children: ChildProcess[] = [];
 try {
   for (let i = 0; i < N; i++) {

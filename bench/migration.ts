@@ -20,7 +20,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { fmt, median } from './measure.js';
 import { createTopology, netnsUnavailable } from '../test/helpers/netns.js';
 import type { Topology } from '../test/helpers/netns.js';
+import { freeUdpPorts } from '../test/helpers/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const osmoBin = join(root, 'bin', 'osmo.js');
@@ -45,22 +45,6 @@ const dir = mkdtempSync(join(tmpdir(), 'osmo-bench-mig-'));
 const env = { ...process.env, XDG_RUNTIME_DIR: dir, XDG_STATE_HOME: dir };
 const daemons: ChildProcess[] = [];
 
-async function freePorts(n: number): Promise<number[]> {
-  const socks = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<dgram.Socket>((r) => {
-          const s = dgram.createSocket('udp4');
-          s.bind(0, '127.0.0.1', () => r(s));
-        }),
-    ),
-  );
-  const ports = socks.map((s) => s.address().port);
-  socks.forEach((s) => s.close());
-  return ports;
-}
-
 function osmo(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [osmoBin, ...args], { env, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -69,7 +53,7 @@ function osmo(args: string[]): { status: number | null; stdout: string; stderr: 
 async function startCluster(topology?: Topology, tag = ''): Promise<string> {
   const secret = join(dir, 'secret');
   writeFileSync(secret, 'benchmark-secret-0123456789abcdef\n', { mode: 0o600 });
-  const ports = topology === undefined ? await freePorts(2) : [5301, 5301];
+  const ports = topology === undefined ? await freeUdpPorts(2) : [5301, 5301];
   const hostOf = (i: number): string => topology?.addresses[i] ?? '127.0.0.1';
   for (const [i, port] of ports.entries()) {
     const name = `n${i + 1}`;

@@ -14,11 +14,12 @@ import { DeputySession, imageDir } from './deputy-session.js';
 import { ProcSelfFiles } from './proc-self.js';
 import { supervise } from './supervise.js';
 import { applyStartPlacement, mobilityOf, resolvePlacement } from './placement.js';
+import type { PlacementFlags } from './placement.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { collect, parseEnvAssignment, parseSize } from './options.js';
 import { fail } from './report.js';
 
-interface RunOptions {
+interface RunOptions extends PlacementFlags {
   env: string[];
   inheritEnv: boolean;
   dir: string[];
@@ -28,13 +29,6 @@ interface RunOptions {
   checkpointFile?: string;
   checkpointEvery?: string;
   checkpointKeep?: string;
-  best?: boolean;
-  home?: boolean;
-  runOn?: string;
-  lock?: boolean;
-  mayMigrate?: boolean;
-  memory?: string;
-  daemon?: string;
 }
 
 export interface Preopen {

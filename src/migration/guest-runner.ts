@@ -287,16 +287,20 @@ export class GuestRunner {
     };
   }
 
+  /** The guest when it runs here; otherwise tells the deputy why `what` cannot be done. */
+  private runningGuest(what: string): LocalGuest | undefined {
+    if (this.guest !== undefined && this.phase === 'running') return this.guest;
+    this.send({
+      t: 'failed',
+      error: { code: 'E_USAGE', message: `cannot ${what}: the guest is ${this.phase}` },
+    });
+    return undefined;
+  }
+
   /** Stop the program and send its image; keep it until the deputy says drop or resume. */
   private async suspend(): Promise<void> {
-    const guest = this.guest;
-    if (guest === undefined || this.phase !== 'running') {
-      this.send({
-        t: 'failed',
-        error: { code: 'E_USAGE', message: `cannot suspend: the guest is ${this.phase}` },
-      });
-      return;
-    }
+    const guest = this.runningGuest('suspend');
+    if (guest === undefined) return;
     this.phase = 'suspending';
     try {
       const file = this.nextImageFile();
@@ -322,14 +326,8 @@ export class GuestRunner {
 
   /** An image for the deputy to keep (a checkpoint); the program goes on. */
   private async checkpoint(deputy: unknown): Promise<void> {
-    const guest = this.guest;
-    if (guest === undefined || this.phase !== 'running') {
-      this.send({
-        t: 'failed',
-        error: { code: 'E_USAGE', message: `cannot checkpoint: the guest is ${this.phase}` },
-      });
-      return;
-    }
+    const guest = this.runningGuest('checkpoint');
+    if (guest === undefined) return;
     const file = this.nextImageFile();
     try {
       const written = await guest.checkpoint(file, deputy);

@@ -14,7 +14,7 @@ import type { GuestOutcome } from '../runtime/guest-messages.js';
 import type { ImageWritten, LocalGuest } from '../runtime/local-guest.js';
 import { openImageFile } from '../snapshot/index.js';
 import { RemotePlacement } from './remote-placement.js';
-import type { PlacementOptions, ProgramOffer, RunnerGrant } from './remote-placement.js';
+import type { ProgramOffer, RunnerGrant } from './remote-placement.js';
 
 export type MovableState = 'running' | 'checkpointing' | 'frozen' | 'migrating';
 
@@ -122,15 +122,7 @@ export class MovableGuest {
     await this.local.freeze(file, null);
     const bytes = statSync(file).size;
     try {
-      this.adopt(
-        await RemotePlacement.moveIn(
-          grant,
-          { file, bytes },
-          this.options.offer,
-          this.placementOptions(),
-        ),
-        file,
-      );
+      await this.placeOn(grant, file, bytes);
     } catch (error) {
       await this.local.resumeFrom(file, clocksOf(file));
       throw error;
@@ -144,13 +136,7 @@ export class MovableGuest {
     grant: RunnerGrant | undefined,
     file: string,
   ): Promise<number> {
-    try {
-      await source.suspendInto(file);
-    } catch (error) {
-      // The image did not arrive whole: the program is parked there; it goes on there.
-      if (source.parked) await source.reattachAndResume();
-      throw error;
-    }
+    await bringImage(source, file);
     const bytes = statSync(file).size;
     try {
       if (grant === undefined) {
@@ -158,15 +144,7 @@ export class MovableGuest {
         this.remote = undefined;
         this.dropFallback();
       } else {
-        this.adopt(
-          await RemotePlacement.moveIn(
-            grant,
-            { file, bytes },
-            this.options.offer,
-            this.placementOptions(),
-          ),
-          file,
-        );
+        await this.placeOn(grant, file, bytes);
       }
     } catch (error) {
       await source.reattachAndResume();
@@ -176,12 +154,14 @@ export class MovableGuest {
     return bytes;
   }
 
-  private placementOptions(): PlacementOptions {
-    return {
+  /** Sends the image in `file` to the runner `grant` names; the program then runs there. */
+  private async placeOn(grant: RunnerGrant, file: string, bytes: number): Promise<void> {
+    const placement = await RemotePlacement.moveIn(grant, { file, bytes }, this.options.offer, {
       handler: this.local.deputyHandler,
       cancelWaits: this.options.cancelWaits,
       ...(this.options.heartbeatMs === undefined ? {} : { heartbeatMs: this.options.heartbeatMs }),
-    };
+    });
+    this.adopt(placement, file);
   }
 
   private adopt(placement: RemotePlacement, imageFile: string): void {
@@ -259,12 +239,7 @@ export class MovableGuest {
       const remote = this.remote;
       if (remote === undefined) return this.local.freeze(file, deputy);
       const started = performance.now();
-      try {
-        await remote.suspendInto(file);
-      } catch (error) {
-        if (remote.parked) await remote.reattachAndResume();
-        throw error;
-      }
+      await bringImage(remote, file);
       remote.drop();
       this.remote = undefined;
       this.dropFallback();
@@ -298,6 +273,19 @@ export class MovableGuest {
     this.dropFallback();
     this.settle(outcome);
     await this.local.kill(outcome);
+  }
+}
+
+/**
+ * Brings the program's image from its node into `file`. If it does not arrive whole over a cut
+ * link, the program is parked there: it goes on there, and the error says the move failed.
+ */
+async function bringImage(source: RemotePlacement, file: string): Promise<void> {
+  try {
+    await source.suspendInto(file);
+  } catch (error) {
+    if (source.parked) await source.reattachAndResume();
+    throw error;
   }
 }
 

@@ -46,7 +46,6 @@ export interface PlacementOptions {
   /** Gives up a waiting read or poll if that consumes nothing (HostBackend.cancelWaits). */
   cancelWaits: () => boolean;
   heartbeatMs?: number;
-  connectTimeoutMs?: number;
 }
 
 const FD_WRITE = syscallId('fdWrite');
@@ -106,10 +105,6 @@ export class RemotePlacement {
     });
   }
 
-  private connectOptions(): Parameters<typeof LinkConnection.connect>[0] {
-    return RemotePlacement.linkTo(this.grant, this.options);
-  }
-
   private static linkTo(
     grant: RunnerGrant,
     options: PlacementOptions,
@@ -120,7 +115,6 @@ export class RemotePlacement {
       key: deriveLinkKey(Buffer.from(grant.token, 'hex'), 'runner'),
       heartbeatMs: options.heartbeatMs ?? 1000,
       tls: grant.tls === true,
-      ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }),
     };
   }
 
@@ -210,7 +204,7 @@ export class RemotePlacement {
   async reattachAndResume(): Promise<void> {
     try {
       if (this.link.state !== 'open') {
-        this.attach(await LinkConnection.connect(this.connectOptions()));
+        this.attach(await LinkConnection.connect(RemotePlacement.linkTo(this.grant, this.options)));
       }
       await this.resume();
     } catch (error) {

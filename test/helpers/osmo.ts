@@ -66,6 +66,19 @@ export function osmo(args: readonly string[], options: RunOptions = {}): Promise
   });
 }
 
+/**
+ * This environment with its runtime, state and cache directories in `dir`: process sockets,
+ * images and instrumented modules of a test stay private to it.
+ */
+export function privateEnv(dir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    XDG_RUNTIME_DIR: dir,
+    XDG_STATE_HOME: dir,
+    XDG_CACHE_HOME: join(dir, 'cache'),
+  };
+}
+
 export function makeScratch(): string {
   return mkdtempSync(join(tmpdir(), 'osmo-test-'));
 }

@@ -5,27 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { osmo, osmoBin, repoRoot } from '../helpers/osmo.js';
 import type { StatusResult } from '../../src/daemon/control-protocol.js';
 
-export async function freeUdpPorts(n: number): Promise<number[]> {
-  const sockets = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<dgram.Socket>((resolve) => {
-          const s = dgram.createSocket('udp4');
-          s.bind(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = sockets.map((s) => s.address().port);
-  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
+export { freeUdpPorts } from '../helpers/ports.js';
 
 export function writeSecret(dir: string, name: string, text: string): string {
   const path = join(dir, name);

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { seededRandom } from '../../src/core/random.js';
-import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
+import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import type { DaemonProcess, StartOptions } from './daemon-harness.js';
 import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
 
@@ -32,12 +32,7 @@ describe('migration under faults', () => {
 
   before(async () => {
     dir = makeScratch();
-    env = {
-      ...process.env,
-      XDG_RUNTIME_DIR: dir,
-      XDG_STATE_HOME: dir,
-      XDG_CACHE_HOME: join(dir, 'cache'),
-    };
+    env = privateEnv(dir);
     const secretFile = writeSecret(dir, 'secret', 'migration-faults-secret-0123456789');
     const ports = await freeUdpPorts(7);
     const nodes: [string, NodeJS.ProcessEnv, string[]][] = [

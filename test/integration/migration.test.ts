@@ -5,12 +5,11 @@
  * once with each node a network namespace of its own (a host with its own address; skipped with
  * the reason when namespaces are not available, e.g. not root).
  */
-import type { ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
+import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import { createTopology, netnsUnavailable } from '../helpers/netns.js';
 import type { Topology } from '../helpers/netns.js';
 import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
@@ -32,12 +31,7 @@ for (const hosts of ['loopback', 'netns'] as const) {
 
     before(async () => {
       dir = makeScratch();
-      env = {
-        ...process.env,
-        XDG_RUNTIME_DIR: dir,
-        XDG_STATE_HOME: dir,
-        XDG_CACHE_HOME: join(dir, 'cache'),
-      };
+      env = privateEnv(dir);
       const secretFile = writeSecret(dir, 'secret', 'migration-test-secret-0123456789');
       topology = hosts === 'netns' ? createTopology(3) : undefined;
       const ports = topology === undefined ? await freeUdpPorts(3) : [5301, 5301, 5301];
@@ -158,8 +152,11 @@ for (const hosts of ['loopback', 'netns'] as const) {
       assert.equal(readFileSync(movedFile, 'utf8'), readFileSync(localFile, 'utf8'));
     });
 
-    /** Starts a long program on n2; resolves with the child once it printed (runs there). */
-    const startAway = (act: (child: ChildProcess) => void): ReturnType<typeof osmo> => {
+    /**
+     * Starts a long program on n2 and, once `osmo ps` says it runs there, sends `signal` to its
+     * home `osmo run`; resolves with how that ended.
+     */
+    const signalWhileAway = (signal: NodeJS.Signals): ReturnType<typeof osmo> => {
       let acted = false;
       return osmo(['run', '--daemon', n1Socket, '-r', 'n2', fixture('steps'), '1000', '50000000'], {
         env,
@@ -169,7 +166,14 @@ for (const hosts of ['loopback', 'netns'] as const) {
         onStdout: (_chunk, child) => {
           if (acted) return;
           acted = true;
-          act(child);
+          void until(
+            async () => {
+              const ps = await osmo(['ps', '--json'], { env });
+              return ps.stdout.toString().includes('"where": "n2"') ? true : undefined;
+            },
+            20_000,
+            'the program runs on n2',
+          ).then(() => child.kill(signal));
         },
       });
     };
@@ -181,38 +185,13 @@ for (const hosts of ['loopback', 'netns'] as const) {
       );
 
     it('a signal sent to the home osmo run ends the program on its node', async () => {
-      const r = await startAway((child) => {
-        void (async () => {
-          // It runs on n2 once ps says so; then Ctrl-C at home.
-          await until(
-            async () => {
-              const ps = await osmo(['ps', '--json'], { env });
-              return ps.stdout.toString().includes('"where": "n2"') ? true : undefined;
-            },
-            20_000,
-            'the program runs on n2',
-          );
-          child.kill('SIGINT');
-        })();
-      });
+      const r = await signalWhileAway('SIGINT');
       assert.equal(r.status, 130, r.stderr);
       await runnerGone('killed');
     });
 
     it('a guest whose deputy dies is killed (no orphans)', async () => {
-      const r = await startAway((child) => {
-        void (async () => {
-          await until(
-            async () => {
-              const ps = await osmo(['ps', '--json'], { env });
-              return ps.stdout.toString().includes('"where": "n2"') ? true : undefined;
-            },
-            20_000,
-            'the program runs on n2',
-          );
-          child.kill('SIGKILL');
-        })();
-      });
+      const r = await signalWhileAway('SIGKILL');
       assert.equal(r.signal, 'SIGKILL');
       await runnerGone('link lost');
     });
