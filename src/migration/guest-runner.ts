@@ -302,6 +302,7 @@ export class GuestRunner {
     const guest = this.runningGuest('suspend');
     if (guest === undefined) return;
     this.phase = 'suspending';
+    const link = this.link;
     try {
       const file = this.nextImageFile();
       const written = await guest.freeze(file, null);
@@ -309,18 +310,20 @@ export class GuestRunner {
       this.phase = 'parked';
       this.send({ t: 'image', bytes: written.bytes });
       const fault = this.host.fault;
-      await sendImageFile(this.link, file, (sent) => {
+      await sendImageFile(link, file, (sent) => {
         if (fault === undefined || this.faultFired || !('bytes' in fault) || sent < fault.bytes)
           return;
         if (fault.kind === 'exit-sending-image') this.host.crash?.();
         if (fault.kind === 'cut-sending-image') {
           this.faultFired = true;
-          this.link.destroy();
+          link.destroy();
         }
       });
     } catch (error) {
       if (this.phase === 'suspending') this.phase = 'running';
-      this.send({ t: 'failed', error: serialized(error) });
+      // A send cut short by a lost link is no news to a deputy that came back over a new one:
+      // told there, it would take the 'failed' as the answer to its 'resume'.
+      if (this.link === link) this.send({ t: 'failed', error: serialized(error) });
     }
   }
 

@@ -209,6 +209,11 @@ export class RemotePlacement {
       await this.resume();
     } catch (error) {
       this.parking = false;
+      // Whatever state it is in there, it must not go on unseen: the deputy gives it up.
+      if (this.link.state === 'open') {
+        this.send({ t: 'kill', outcome: { kind: 'exit', code: 137 } });
+        this.link.close();
+      }
       const lost = {
         code: 'E_PROCESS_LOST' as const,
         message: `lost the process on node ${this.grant.node}: ${error instanceof Error ? error.message : String(error)}`,
