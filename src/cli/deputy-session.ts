@@ -20,6 +20,7 @@ import type { SyscallBackend } from '../wasi/backend.js';
 import type { ProcSelfFiles } from './proc-self.js';
 import type { Preopen } from './run.js';
 import { warn } from './report.js';
+import { RemoteCpu, SyscallCounters } from './process-profile.js';
 
 export interface SessionOptions {
   program: Program;
@@ -45,6 +46,8 @@ export interface SessionOptions {
   checkpointAtTicks?: bigint[];
   /** How the program can move to other nodes (a preemptible program with a daemon here). */
   mobility?: Mobility;
+  /** The daemon of this node, when one runs: its balancer watches the program (and counts it). */
+  homeDaemon?: { socket: string; node: string };
 }
 
 export interface Mobility {
@@ -57,6 +60,8 @@ export interface Mobility {
   moduleHash: string;
   /** Memory the program will need (mosrun -m): only nodes with that much free admit it. */
   memoryBytes: number;
+  /** The home's balancer may move it by itself (not -L). */
+  autoMigrate: boolean;
 }
 
 /** The deputy's part of an image: enough to build the same deputy again (osmo restart). */
@@ -76,6 +81,8 @@ export interface DeputyImageState {
 export class DeputySession {
   readonly guest: MovableGuest;
   readonly startedAt = new Date();
+  readonly counters = new SyscallCounters();
+  readonly remoteCpu: RemoteCpu;
   private checkpoints = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Checkpoint settings; the program may change them through /proc/self. */
@@ -89,8 +96,10 @@ export class DeputySession {
       moduleHash: options.program.hash,
       args: options.args,
       env: options.env,
-      handler: createSyscallHandler(options.syscalls ?? options.backend, (error) =>
-        warn(`bad system-call request from the guest: ${String(error)}`),
+      handler: this.counters.wrap(
+        createSyscallHandler(options.syscalls ?? options.backend, (error) =>
+          warn(`bad system-call request from the guest: ${String(error)}`),
+        ),
       ),
       strace: options.strace,
       ...(options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom }),
@@ -138,7 +147,11 @@ export class DeputySession {
       };
       options.procSelf.refresh();
     }
-    void this.guest.outcome.then(() => clearInterval(this.timer));
+    this.remoteCpu = new RemoteCpu(() => this.guest.placement);
+    void this.guest.outcome.then(() => {
+      clearInterval(this.timer);
+      this.remoteCpu.stop();
+    });
   }
 
   /** Periodic checkpoints, per the current settings. */

@@ -80,6 +80,7 @@ export function mobilityOf(placement: Placement, moduleBytes: Uint8Array): Mobil
     moduleBytes,
     moduleHash: createHash('sha256').update(moduleBytes).digest('hex'),
     memoryBytes: placement.memoryBytes,
+    autoMigrate: placement.autoMigrate,
   };
 }
 

@@ -213,6 +213,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       ...(everyMs === undefined ? {} : { checkpointEveryMs: everyMs }),
       ...selfTicks,
       ...(mobility === undefined ? {} : { mobility }),
+      ...(placement.daemon === undefined ? {} : { homeDaemon: placement.daemon }),
     });
     void applyStartPlacement(session, placement);
     return await supervise(session);

@@ -10,7 +10,7 @@ import { HOME } from '../migration/movable-guest.js';
 
 export function sessionControl(session: DeputySession): ProcessControl {
   let frozenImage: string | undefined;
-  const home = session.options.mobility?.homeNode ?? 'local';
+  const home = session.options.homeDaemon?.node ?? session.options.mobility?.homeNode ?? 'local';
   return {
     info(): ProcessInfo {
       const cpu = process.cpuUsage();
@@ -19,11 +19,15 @@ export function sessionControl(session: DeputySession): ProcessControl {
         home,
         where: session.guest.where === HOME ? home : session.guest.where,
         state: session.guest.state,
-        cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000),
+        cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000) + session.remoteCpu.totalMs,
         memoryBytes: process.memoryUsage().rss,
         startedAt: session.startedAt.toISOString(),
         command: session.options.args,
         preemptible: session.options.preemptible,
+        movable: session.options.preemptible && session.options.mobility?.autoMigrate === true,
+        since: session.guest.arrivedAt.toISOString(),
+        syscalls: session.counters.syscalls,
+        ioBytes: session.counters.ioBytes,
         ...(session.options.checkpointFile === undefined
           ? {}
           : { checkpointFile: session.options.checkpointFile }),

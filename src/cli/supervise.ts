@@ -8,6 +8,7 @@ import type { ProcessControlServer } from '../process-control/index.js';
 import { sessionControl } from './session-control.js';
 import { ExitCode } from './exit-codes.js';
 import { fail, warn } from './report.js';
+import { adoptByDaemon } from './balance-registration.js';
 
 export async function supervise(session: DeputySession): Promise<number> {
   const onSignal = (signal: NodeJS.Signals, code: number) => () => {
@@ -29,9 +30,17 @@ export async function supervise(session: DeputySession): Promise<number> {
       `no control socket for this process: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+  // The home daemon's balancer watches every program here (it counts in the load), and moves
+  // those that may move (info says which).
+  const daemon = session.options.homeDaemon;
+  const stopAdoption =
+    control !== undefined && daemon !== undefined
+      ? adoptByDaemon(daemon.socket, process.pid, control.path)
+      : undefined;
   try {
     return exitStatus(await session.guest.outcome);
   } finally {
+    stopAdoption?.();
     for (const [s, h] of handlers) process.off(s, h);
     await control?.close();
   }

@@ -7,7 +7,7 @@ import { MAX_WINDOW_ENTRIES } from '../gossip/config.js';
 import type { DaemonConfig } from './config.js';
 
 export type Kind =
-  'string' | 'path' | 'int' | 'number' | 'bool' | 'hostport' | 'hostports' | 'level';
+  'string' | 'path' | 'int' | 'number' | 'bool' | 'hostport' | 'hostports' | 'level' | 'loadSource';
 
 export interface FieldSpec {
   readonly key: keyof DaemonConfig;
@@ -156,7 +156,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   {
     key: 'maxGuests',
     kind: 'int',
-    defaultText: '0 (one per CPU)',
+    defaultText: '0 (four per CPU)',
     help: 'most guests admitted at once',
     min: 0,
     max: 1_000_000,
@@ -181,6 +181,34 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     kind: 'bool',
     defaultText: 'false',
     help: 'wrap node-to-node and runner links in TLS (PSK from the secret)',
+  },
+  {
+    key: 'loadSource',
+    kind: 'loadSource',
+    defaultText: 'host',
+    help: "what the load counts: host = the kernel's run queue, osmosis = the Osmosis programs running here (several nodes on one host)",
+  },
+  {
+    key: 'balance',
+    kind: 'bool',
+    defaultText: 'true',
+    help: "move this home's programs automatically to where they run best",
+  },
+  {
+    key: 'balanceIntervalMs',
+    kind: 'int',
+    defaultText: '1000',
+    help: "how often the balancer looks at this home's programs, ms",
+    min: 50,
+    max: 3_600_000,
+  },
+  {
+    key: 'minResidencyMs',
+    kind: 'int',
+    defaultText: '3000',
+    help: 'least time a program stays where it arrived before it moves again, ms',
+    min: 0,
+    max: 86_400_000,
   },
   {
     key: 'maxDatagramBytes',

@@ -49,13 +49,19 @@ export interface DaemonConfig {
   readonly speed: number;
   /** 0 = detect. */
   readonly cpus: number;
-  /** Most guests admitted at once; 0 = one per CPU. */
+  /** Most guests admitted at once; 0 = four per CPU (a flood guard: the balancer weighs load). */
   readonly maxGuests: number;
   readonly acceptGuests: boolean;
   /** User name the guest runners run as; undefined = nobody when root, else the daemon's user. */
   readonly runnerUser: string | undefined;
   readonly spareRunners: number;
   readonly linkTls: boolean;
+  /** host: the kernel's run queue; osmosis: the Osmosis programs running here. */
+  readonly loadSource: 'host' | 'osmosis';
+  /** Automatic migration of this home's programs (the decision loop). */
+  readonly balance: boolean;
+  readonly balanceIntervalMs: number;
+  readonly minResidencyMs: number;
   /** Largest datagram sent or accepted, header included. */
   readonly maxDatagramBytes: number;
   /** Opt-in LAN auto-discovery by UDP multicast (224.0.0.0/4) or broadcast. */
@@ -275,6 +281,10 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     runnerUser: values.runnerUser as string | undefined,
     spareRunners: (values.spareRunners as number | undefined) ?? 1,
     linkTls: (values.linkTls as boolean | undefined) ?? false,
+    loadSource: (values.loadSource as DaemonConfig['loadSource'] | undefined) ?? 'host',
+    balance: (values.balance as boolean | undefined) ?? true,
+    balanceIntervalMs: (values.balanceIntervalMs as number | undefined) ?? 1000,
+    minResidencyMs: (values.minResidencyMs as number | undefined) ?? 3000,
     maxDatagramBytes: (values.maxDatagramBytes as number | undefined) ?? 16_384,
     discovery: (values.discovery as boolean | undefined) ?? false,
     discoveryAddress: (values.discoveryAddress as HostPort | undefined) ?? {
@@ -336,6 +346,10 @@ function coerce(f: FieldSpec, value: Raw, where: string, problems: string[]): un
     case 'level':
       if (text === 'debug' || text === 'info' || text === 'warn' || text === 'error') return text;
       problems.push(`${where}: expected debug, info, warn or error, got ${show(value)}`);
+      return undefined;
+    case 'loadSource':
+      if (text === 'host' || text === 'osmosis') return text;
+      problems.push(`${where}: expected host or osmosis, got ${show(value)}`);
       return undefined;
     case 'hostport': {
       if (typeof text !== 'string') {

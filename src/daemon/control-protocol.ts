@@ -51,6 +51,9 @@ export interface StatusResult {
   readonly gossipIntervalMs: number;
   readonly uptimeMs: number;
   readonly nodes: readonly NodeView[];
+  /** This home's programs the balancer watches, and its latest automatic migrations. */
+  readonly homeProcesses?: number;
+  readonly migrations?: readonly MigrationEvent[];
 }
 
 export interface StatsResult {
@@ -94,9 +97,40 @@ export interface ControlOps {
   place: PlaceResult;
   /** args {memoryBytes}: the best node to start a program on. */
   best: BestResult;
+  /**
+   * args {pid, socket}: a program of this home, reachable on its process-control socket, for
+   * the balancer to watch and move. Repeated while it runs (a restarted daemon learns it again).
+   */
+  adopt: AdoptResult;
 }
 export type ControlOp = keyof ControlOps;
-export const CONTROL_OPS: readonly ControlOp[] = ['ping', 'status', 'stats', 'place', 'best'];
+export const CONTROL_OPS: readonly ControlOp[] = [
+  'ping',
+  'status',
+  'stats',
+  'place',
+  'best',
+  'adopt',
+];
+
+export interface AdoptResult {
+  /** Whether this daemon moves programs by itself (config `balance`). */
+  readonly balancing: boolean;
+  /** Say `adopt` again within this many ms, or be forgotten. */
+  readonly renewMs: number;
+}
+
+/** An automatic migration, as `osmo status --json` and `osmo mon` show the flow. */
+export interface MigrationEvent {
+  /** ms since the daemon started. */
+  readonly atMs: number;
+  readonly pid: number;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+  /** ok, or why it failed. */
+  readonly result: string;
+}
 
 export interface ControlRequest {
   readonly v: number;

@@ -40,6 +40,10 @@ import type { AdmitRequest } from './admission.js';
 import type { BestResult, PlaceResult } from './control-protocol.js';
 import { PeerService, askPeer } from './peer-service.js';
 import { RunnerPool } from './runner-pool.js';
+import { HomeBalancer } from './home-balancer.js';
+import { DEFAULT_BALANCE_SETTINGS } from '../balance/policy.js';
+import type { NodeView as PolicyNodeView } from '../balance/policy.js';
+import { nodeViewOf } from '../balance/node-view.js';
 
 const DROP_TEXT: Record<DropReason, string | undefined> = {
   'unknown-key': 'bad MAC (wrong cluster secret?)',
@@ -85,6 +89,7 @@ export class Daemon {
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
   private runners: RunnerPool | undefined;
+  private balancer: HomeBalancer | undefined;
   private peers: PeerService | undefined;
   private linkKey: Buffer = Buffer.alloc(0);
   /** host:port other nodes reach this one at. */
@@ -118,12 +123,20 @@ export class Daemon {
         benchmarkMs: Math.round(measured.elapsedMs),
       });
     }
+    // The transport's drop callback needs the daemon, which needs the transport.
+    const ref: { daemon?: Daemon } = {};
+    // Several nodes on one host share its kernel run queue: then count Osmosis programs.
+    const osmosisRunQueue = (): number =>
+      (ref.daemon?.balancer?.runningHere() ?? 0) + (ref.daemon?.runners?.guests ?? 0);
     const sampler = new NodeSampler(
-      { readRunQueue, readMemory },
+      {
+        readRunQueue: config.loadSource === 'osmosis' ? osmosisRunQueue : readRunQueue,
+        readMemory,
+      },
       {
         cpus,
         speed,
-        maxGuests: config.maxGuests > 0 ? config.maxGuests : cpus,
+        maxGuests: config.maxGuests > 0 ? config.maxGuests : 4 * cpus,
         acceptGuests: config.acceptGuests,
       },
     );
@@ -131,8 +144,6 @@ export class Daemon {
       host: advertisedHost(config.listen),
       port: config.listen.port,
     };
-    // The transport's drop callback needs the daemon, which needs the transport.
-    const ref: { daemon?: Daemon } = {};
     const transport = await UdpTransport.open({
       listen: config.listen,
       localAddress: gossipAddress(config.name, advertise),
@@ -165,6 +176,21 @@ export class Daemon {
     );
     const d = new Daemon(config, log, clock, transport, gossip, sampler, undefined);
     ref.daemon = d;
+    d.balancer = new HomeBalancer({
+      clock,
+      random: seededRandom(randomInt(0, 2 ** 32 - 1), config.id ^ 0x5bd1e995),
+      log: log.child({ component: 'balancer' }),
+      home: config.name,
+      enabled: config.balance,
+      intervalMs: config.balanceIntervalMs,
+      gossipIntervalMs: config.gossipIntervalMs,
+      settings: {
+        ...DEFAULT_BALANCE_SETTINGS,
+        home: config.name,
+        minResidencyMs: config.minResidencyMs,
+      },
+      view: () => d.policyView(),
+    });
     d.linkKey = deriveLinkKey(secret, 'node');
     d.advertised = boundAdvertise;
     transport.onReceive((from, bytes) => d.onDatagram(from, bytes));
@@ -199,6 +225,15 @@ export class Daemon {
         Math.random(),
         () => d.sampler.sample(),
         onError('load sample'),
+      ),
+    );
+    d.tasks.push(
+      new PeriodicTask(
+        clock,
+        config.balanceIntervalMs,
+        Math.random(),
+        () => void d.balancer?.tick().catch(onError('balancing round')),
+        onError('balancing round'),
       ),
     );
     if (config.discovery) {
@@ -380,6 +415,8 @@ export class Daemon {
         return this.place(request.args ?? {});
       case 'best':
         return this.best(request.args ?? {});
+      case 'adopt':
+        return this.balancer!.adopt(request.args ?? {});
       default:
         return undefined; // parseRequest already refused unknown ops
     }
@@ -503,6 +540,18 @@ export class Daemon {
     return { node: chosen.name, self: false };
   }
 
+  /** Every live node, this one included, as the balancing policy sees it. */
+  private policyView(): PolicyNodeView[] {
+    this.remember(this.clock.now());
+    const views: PolicyNodeView[] = [];
+    for (const [id, r] of this.known) {
+      if (!r.alive) continue;
+      const self = id === this.config.id;
+      views.push(nodeViewOf(nodeName(r.record), self ? this.sampler.info() : r.record.info));
+    }
+    return views;
+  }
+
   status(): StatusResult {
     const now = this.clock.now();
     this.remember(now);
@@ -534,6 +583,8 @@ export class Daemon {
       gossipIntervalMs: this.config.gossipIntervalMs,
       uptimeMs: Math.round(now - this.startedAt),
       nodes,
+      homeProcesses: this.balancer?.watched ?? 0,
+      migrations: this.balancer?.latestMigrations() ?? [],
     };
   }
 

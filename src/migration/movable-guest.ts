@@ -56,6 +56,7 @@ export class MovableGuest {
    * if its node dies before that, nothing it did was seen at home and it can go on here.
    */
   private fallback: { placement: RemotePlacement; file: string } | undefined;
+  private arrived = new Date();
 
   constructor(
     readonly local: LocalGuest,
@@ -77,6 +78,11 @@ export class MovableGuest {
 
   get placement(): RemotePlacement | undefined {
     return this.remote;
+  }
+
+  /** When it arrived where it runs now (started, or its last move). */
+  get arrivedAt(): Date {
+    return this.arrived;
   }
 
   /** One operation at a time: moves, checkpoints, freezes queue behind each other. */
@@ -142,6 +148,7 @@ export class MovableGuest {
       if (grant === undefined) {
         await this.local.resumeFrom(file, clocksOf(file));
         this.remote = undefined;
+        this.arrived = new Date();
         this.dropFallback();
       } else {
         await this.placeOn(grant, file, bytes);
@@ -166,6 +173,7 @@ export class MovableGuest {
 
   private adopt(placement: RemotePlacement, imageFile: string): void {
     this.remote = placement;
+    this.arrived = new Date();
     this.dropFallback();
     const kept = this.options.scratchFile(`fallback-${this.moves}`);
     renameSync(imageFile, kept);
@@ -197,6 +205,7 @@ export class MovableGuest {
     try {
       await this.local.resumeFrom(file, clocksOf(file));
       this.remote = undefined;
+      this.arrived = new Date();
       this.dropFallback();
       this.options.notice?.(
         `node ${placement.grant.node} was lost right after taking process ${process.pid}; it goes on at home`,

@@ -188,6 +188,11 @@ export function parseProcessInfo(value: unknown): ProcessInfo | undefined {
     preemptible: v.preemptible,
   };
   if (typeof v.checkpointFile === 'string') info.checkpointFile = v.checkpointFile;
+  // The profile the balancer reads (optional: older deputies do not send it).
+  if (typeof v.since === 'string') info.since = v.since;
+  if (typeof v.movable === 'boolean') info.movable = v.movable;
+  if (isCount(v.syscalls)) info.syscalls = v.syscalls;
+  if (isCount(v.ioBytes)) info.ioBytes = v.ioBytes;
   return info;
 }
 

@@ -33,6 +33,13 @@ export interface ProcessInfo {
   preemptible: boolean;
   /** The last image written (checkpoint or freeze), if any. */
   checkpointFile?: string;
+  /** ISO 8601: when it arrived where it runs (started, or its last move). */
+  since?: string;
+  /** The system may move it by itself (preemptible and not started with -L). */
+  movable?: boolean;
+  /** System calls served by its deputy so far, and the bytes they read and wrote. */
+  syscalls?: number;
+  ioBytes?: number;
 }
 
 /** The outcome of a migration. */

@@ -1,0 +1,332 @@
+/**
+ * The automatic migration policy: every balancing interval a home node looks at its own
+ * processes, wherever they run, and at what gossip says of every node, and decides which of them
+ * to move where, and why. Pure — the daemon and the simulator call it with their view, their
+ * clock and their seeded randomness — so what the simulator proves is what the daemon does.
+ *
+ * In order (seed 000 III-B, seed 002):
+ *  1. memory ushering: a node whose free memory fell under a threshold loses the one process of
+ *     ours that best relieves it, to a node with room;
+ *  2. load and speed: a CPU-bound process moves when it would finish sooner elsewhere by a
+ *     stability margin, counting the time its image takes on the link and what its system
+ *     calls cost away from home (so I/O-heavy processes stay home and CPU-heavy ones travel);
+ *     among the nodes that qualify, the lowest opportunity cost wins, at random among near-best
+ *     ones so that homes acting on the same stale view do not all pick the same node.
+ * A home whose load is under its threshold keeps its processes; a process stays at least a
+ * minimum residency where it arrived (no ping-pong); a node never gets a process it lacks the
+ * free memory for.
+ */
+import type { Random } from '../core/random.js';
+import { lnCostBase, logMarginalCost } from './opportunity-cost.js';
+
+export const REFERENCE_SPEED = 10_000;
+
+export type MoveReason = 'memory' | 'load' | 'speed' | 'home';
+
+/** One node as the policy sees it. */
+export interface NodeView {
+  readonly name: string;
+  readonly cpus: number;
+  /** Per-CPU speed, MOSIX units (10 000 = the reference processor). */
+  readonly speed: number;
+  /** Processes running there now (not divided by speed), ours included. */
+  readonly runQueue: number;
+  readonly freeMemBytes: number;
+  readonly totalMemBytes: number;
+  /** Takes guests now (not draining, reserved, blocked or full). Home always takes its own. */
+  readonly accepting: boolean;
+}
+
+/** What the home knows of one of its processes (measured over the last interval). */
+export interface ProcessProfile {
+  readonly id: number;
+  /** The node it runs on. */
+  readonly where: string;
+  /** Its memory image: what moving it sends, and what it needs free where it goes. */
+  readonly memoryBytes: number;
+  /** Fraction of a CPU it used (0..1); near 0 means it waits (stdin, sleep), so moving is moot. */
+  readonly cpuShare: number;
+  /** Reference-CPU seconds done so far: a process that ran long is expected to run long. */
+  readonly workDoneSec: number;
+  readonly syscallsPerSec: number;
+  /** Bytes of I/O through home per second. */
+  readonly ioBytesPerSec: number;
+  /** When it arrived where it runs (started, or its last move). */
+  readonly residentSinceMs: number;
+  /** False for `-L` (never moved automatically). */
+  readonly movable: boolean;
+}
+
+export interface BalanceSettings {
+  /** This node: the home of every process passed in. */
+  readonly home: string;
+  /** How much sooner (as a ratio) a process must expect to finish elsewhere to move. */
+  readonly stability: number;
+  readonly minResidencyMs: number;
+  /** Processes per CPU under which the home keeps its processes home. */
+  readonly homeLoadThreshold: number;
+  /** What an image costs to move: its bytes over this. */
+  readonly linkBytesPerSec: number;
+  /** The time one system call costs a process away from home (the round trip). */
+  readonly remoteSyscallSec: number;
+  /** Free memory under this fraction of the total makes a node push processes away. */
+  readonly memoryLowFraction: number;
+  /** Targets within this fraction of the best opportunity cost are chosen among at random. */
+  readonly nearBest: number;
+  readonly maxMovesPerRound: number;
+  /** Work expected of a process that has done less so far (seconds of reference CPU). */
+  readonly minExpectedWorkSec: number;
+  /** Processes using less of a CPU than this are waiting, not computing: they stay. */
+  readonly idleCpuShare: number;
+}
+
+export const DEFAULT_BALANCE_SETTINGS: Omit<BalanceSettings, 'home'> = {
+  stability: 1.3,
+  minResidencyMs: 3000,
+  homeLoadThreshold: 1,
+  linkBytesPerSec: 100e6,
+  remoteSyscallSec: 100e-6,
+  memoryLowFraction: 0.1,
+  nearBest: 0.1,
+  maxMovesPerRound: 4,
+  minExpectedWorkSec: 1,
+  idleCpuShare: 0.005,
+};
+
+/** A move the policy decided, and why (logged, and shown by osmo ps / mon). */
+export interface Move {
+  readonly id: number;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: MoveReason;
+  /** Expected seconds to finish where it is and at the target (move included). */
+  readonly expectedHereSec: number;
+  readonly expectedThereSec: number;
+}
+
+/** A move made earlier whose effect the gossip view may not show yet. */
+export interface PendingMove {
+  readonly from: string;
+  readonly to: string;
+  readonly memoryBytes: number;
+}
+
+export interface BalanceInput {
+  readonly nowMs: number;
+  readonly nodes: readonly NodeView[];
+  readonly processes: readonly ProcessProfile[];
+  readonly pending?: readonly PendingMove[];
+  readonly settings: BalanceSettings;
+  readonly random: Random;
+}
+
+interface Working {
+  readonly view: NodeView;
+  runQueue: number;
+  freeMemBytes: number;
+}
+
+/** The moves to make now (at most maxMovesPerRound), in order. */
+export function decideMoves(input: BalanceInput): Move[] {
+  const { settings: s } = input;
+  const nodes = new Map<string, Working>();
+  for (const v of input.nodes) {
+    nodes.set(v.name, { view: v, runQueue: v.runQueue, freeMemBytes: v.freeMemBytes });
+  }
+  for (const m of input.pending ?? []) shift(nodes, m.from, m.to, m.memoryBytes);
+  const lnBase = lnCostBase(nodes.size);
+  const moves: Move[] = [];
+  const moved = new Set<number>();
+  const settled = input.processes.filter(
+    (p) => p.movable && input.nowMs - p.residentSinceMs >= s.minResidencyMs,
+  );
+
+  for (const move of usherMemory(nodes, settled, s, lnBase, input.random)) {
+    if (moves.length >= s.maxMovesPerRound) return moves;
+    moves.push(move);
+    moved.add(move.id);
+  }
+
+  // The most CPU-hungry first: they gain most from a faster or emptier node.
+  const computing = settled
+    .filter((p) => !moved.has(p.id) && p.cpuShare > s.idleCpuShare)
+    .sort((a, b) => b.cpuShare - a.cpuShare || a.id - b.id);
+  for (const p of computing) {
+    if (moves.length >= s.maxMovesPerRound) break;
+    const move = betterPlace(p, nodes, s, lnBase, input.random);
+    if (move === undefined) continue;
+    shift(nodes, move.from, move.to, p.memoryBytes);
+    moves.push(move);
+  }
+  return moves;
+}
+
+/** Nodes short of memory each give up the process of ours that best relieves them. */
+function* usherMemory(
+  nodes: Map<string, Working>,
+  processes: readonly ProcessProfile[],
+  s: BalanceSettings,
+  lnBase: number,
+  random: Random,
+): Generator<Move> {
+  for (const node of [...nodes.values()].sort((a, b) => (a.view.name < b.view.name ? -1 : 1))) {
+    const floor = node.view.totalMemBytes * s.memoryLowFraction;
+    const deficit = floor - node.freeMemBytes;
+    if (deficit <= 0) continue;
+    const here = processes.filter((p) => p.where === node.view.name);
+    if (here.length === 0) continue;
+    // The smallest one that covers the deficit alone, or else the largest (moves least memory).
+    const covering = here.filter((p) => p.memoryBytes >= deficit);
+    const pick =
+      covering.length > 0
+        ? covering.reduce((a, b) => (b.memoryBytes < a.memoryBytes ? b : a))
+        : here.reduce((a, b) => (b.memoryBytes > a.memoryBytes ? b : a));
+    const targets = candidates(pick, nodes, s).map((t) => ({
+      t,
+      cost: placementCost(t, pick, lnBase),
+    }));
+    const target = nearBest(targets, s.nearBest, random);
+    if (target === undefined) continue;
+    const hereSec = expectedSec(pick, node, s, false);
+    const thereSec = expectedSec(pick, target, s, true);
+    shift(nodes, node.view.name, target.view.name, pick.memoryBytes);
+    yield {
+      id: pick.id,
+      from: node.view.name,
+      to: target.view.name,
+      reason: 'memory',
+      expectedHereSec: hereSec,
+      expectedThereSec: thereSec,
+    };
+  }
+}
+
+/** A node where `p` would finish sooner by the stability margin, if any. */
+function betterPlace(
+  p: ProcessProfile,
+  nodes: Map<string, Working>,
+  s: BalanceSettings,
+  lnBase: number,
+  random: Random,
+): Move | undefined {
+  const current = nodes.get(p.where);
+  if (current === undefined) return undefined;
+  // MOSIX: as long as the home's load stays under its threshold, its processes stay home.
+  if (p.where === s.home && current.runQueue <= s.homeLoadThreshold * current.view.cpus) {
+    return undefined;
+  }
+  const hereSec = expectedSec(p, current, s, false);
+  const saving = releaseCost(current, p, lnBase);
+  const qualifying: { t: Working; cost: number; thereSec: number }[] = [];
+  for (const t of candidates(p, nodes, s)) {
+    const thereSec = expectedSec(p, t, s, true);
+    if (thereSec * s.stability >= hereSec) continue;
+    const cost = placementCost(t, p, lnBase);
+    // The cluster as a whole must get cheaper, not only this process faster.
+    if (cost >= saving) continue;
+    qualifying.push({ t, cost, thereSec });
+  }
+  const chosen = nearBest(qualifying, s.nearBest, random);
+  if (chosen === undefined) return undefined;
+  const thereSec = qualifying.find((q) => q.t === chosen)!.thereSec;
+  return {
+    id: p.id,
+    from: p.where,
+    to: chosen.view.name,
+    reason: reasonFor(current, chosen, s),
+    expectedHereSec: hereSec,
+    expectedThereSec: thereSec,
+  };
+}
+
+function reasonFor(from: Working, to: Working, s: BalanceSettings): MoveReason {
+  if (to.view.name === s.home) return 'home';
+  if (from.runQueue > from.view.cpus) return 'load';
+  return to.view.speed > from.view.speed ? 'speed' : 'load';
+}
+
+/** Nodes that may take `p`: not where it is, taking guests (home always), with room for it. */
+function candidates(p: ProcessProfile, nodes: Map<string, Working>, s: BalanceSettings): Working[] {
+  const out: Working[] = [];
+  for (const t of nodes.values()) {
+    if (t.view.name === p.where) continue;
+    if (!t.view.accepting && t.view.name !== s.home) continue;
+    const floor = t.view.totalMemBytes * s.memoryLowFraction;
+    if (t.freeMemBytes - p.memoryBytes < floor) continue;
+    out.push(t);
+  }
+  return out;
+}
+
+/**
+ * The share of a reference CPU `p` gets on `node` (with it counted there once), discounted by
+ * the time its system calls and I/O spend crossing the network when that node is not home.
+ */
+function effectiveShare(
+  p: ProcessProfile,
+  node: Working,
+  s: BalanceSettings,
+  joining: boolean,
+): number {
+  const { cpus, speed } = node.view;
+  if (cpus <= 0 || speed <= 0) return 0;
+  const queue = Math.max(1, node.runQueue + (joining ? 1 : 0));
+  const share = (speed / REFERENCE_SPEED) * Math.min(1, cpus / queue);
+  if (node.view.name === s.home) return share;
+  const away = p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / s.linkBytesPerSec;
+  return share * (1 - Math.min(0.95, away));
+}
+
+/** Seconds `p` is expected to need to finish on `node` (plus the move, if it has to go there). */
+function expectedSec(p: ProcessProfile, node: Working, s: BalanceSettings, move: boolean): number {
+  const work = Math.max(p.workDoneSec, s.minExpectedWorkSec);
+  const share = effectiveShare(p, node, s, move);
+  const run = share > 0 ? work / share : Infinity;
+  return run + (move ? p.memoryBytes / s.linkBytesPerSec : 0);
+}
+
+function utilisation(node: Working, extraProcesses: number, extraBytes: number) {
+  const capacity = (node.view.cpus * node.view.speed) / REFERENCE_SPEED;
+  const total = Math.max(1, node.view.totalMemBytes);
+  return {
+    cpu: capacity > 0 ? (node.runQueue + extraProcesses) / capacity : Infinity,
+    memory: (total - node.freeMemBytes + extraBytes) / total,
+  };
+}
+
+/** ln of what `p` adds to `node`'s opportunity cost. */
+function placementCost(node: Working, p: ProcessProfile, lnBase: number): number {
+  return logMarginalCost(utilisation(node, 0, 0), utilisation(node, 1, p.memoryBytes), lnBase);
+}
+
+/** ln of what `node` saves when `p` leaves it. */
+function releaseCost(node: Working, p: ProcessProfile, lnBase: number): number {
+  return logMarginalCost(utilisation(node, -1, -p.memoryBytes), utilisation(node, 0, 0), lnBase);
+}
+
+/** One of the options within `fraction` of the lowest cost, at random. */
+function nearBest<T extends { t: Working; cost: number }>(
+  options: readonly T[],
+  fraction: number,
+  random: Random,
+): Working | undefined {
+  if (options.length === 0) return undefined;
+  const best = Math.min(...options.map((o) => o.cost));
+  const near = options
+    .filter((o) => o.cost <= best + Math.log1p(fraction))
+    .sort((a, b) => (a.t.view.name < b.t.view.name ? -1 : 1));
+  return near[random.int(near.length)]!.t;
+}
+
+function shift(nodes: Map<string, Working>, from: string, to: string, bytes: number): void {
+  const a = nodes.get(from);
+  const b = nodes.get(to);
+  if (a !== undefined) {
+    a.runQueue = Math.max(0, a.runQueue - 1);
+    a.freeMemBytes += bytes;
+  }
+  if (b !== undefined) {
+    b.runQueue += 1;
+    b.freeMemBytes -= bytes;
+  }
+}

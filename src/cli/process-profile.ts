@@ -1,0 +1,63 @@
+/**
+ * What the home's balancer reads of one program through `info` (and `osmo ps` shows): the system
+ * calls its deputy served and the bytes they carried — the I/O that would cross the network if it
+ * ran elsewhere — and the CPU time it used on other nodes, which this process cannot see in its
+ * own CPU clock.
+ */
+import type { RemotePlacement } from '../migration/remote-placement.js';
+import type { RequestHandler } from '../runtime/channel.js';
+
+export class SyscallCounters {
+  syscalls = 0;
+  ioBytes = 0;
+
+  /** The same handler, counting each request and the bytes of request and answer. */
+  wrap(handler: RequestHandler): RequestHandler {
+    return (request, requestLength, response, isCurrent) => {
+      this.syscalls++;
+      this.ioBytes += requestLength;
+      const answered = handler(request, requestLength, response, isCurrent);
+      if (typeof answered === 'number') {
+        this.ioBytes += answered;
+        return answered;
+      }
+      return answered.then((n) => {
+        this.ioBytes += n;
+        return n;
+      });
+    };
+  }
+}
+
+/** CPU time used away from home: the runners' own clocks, polled while the program is away. */
+export class RemoteCpu {
+  private retiredMs = 0;
+  private current: { placement: RemotePlacement; cpuTimeMs: number } | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(placementNow: () => RemotePlacement | undefined, periodMs = 1000) {
+    this.timer = setInterval(() => {
+      const placement = placementNow();
+      if (placement !== this.current?.placement) {
+        this.retiredMs += this.current?.cpuTimeMs ?? 0;
+        this.current = placement === undefined ? undefined : { placement, cpuTimeMs: 0 };
+      }
+      if (placement === undefined) return;
+      placement.info().then(
+        (info) => {
+          if (this.current?.placement === placement) this.current.cpuTimeMs = info.cpuTimeMs;
+        },
+        () => undefined, // the link is gone: the placement's outcome says what happened
+      );
+    }, periodMs);
+    this.timer.unref();
+  }
+
+  get totalMs(): number {
+    return this.retiredMs + (this.current?.cpuTimeMs ?? 0);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

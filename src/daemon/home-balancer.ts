@@ -1,0 +1,275 @@
+/**
+ * The decision loop of a home node (MOSIX's automatic migration): the programs started here
+ * register (`adopt`, repeated while they run); each interval the balancer asks each of them for
+ * its `info` over its own process-control socket — the numbers come from the program's deputy,
+ * not from whoever registered it — turns two readings into a profile (CPU share, system-call
+ * rate, I/O through home, size, residency), hands the profiles and the gossip view to the pure
+ * policy (balance/policy.ts) and carries out the moves it decides with `migrate`, logging why.
+ */
+import type { Clock } from '../core/clock.js';
+import { OsmoError } from '../core/errors.js';
+import type { Random } from '../core/random.js';
+import type {
+  BalanceSettings,
+  Move,
+  NodeView,
+  PendingMove,
+  ProcessProfile,
+} from '../balance/policy.js';
+import { decideMoves } from '../balance/policy.js';
+import type { Logger } from '../platform/logger.js';
+import { ProcessControlClient } from '../process-control/client.js';
+import { openSocket } from '../process-control/client.js';
+import type { ProcessInfo } from '../process-control/types.js';
+import type { AdoptResult, MigrationEvent } from './control-protocol.js';
+
+/** The part of a process-control client the balancer uses (tests give a fake). */
+export interface ProgramLink {
+  info(): Promise<ProcessInfo>;
+  migrate(to: string): Promise<unknown>;
+  close(): void;
+}
+
+export interface HomeBalancerOptions {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Logger;
+  /** This node's name: the home of every program here. */
+  readonly home: string;
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  readonly gossipIntervalMs: number;
+  readonly settings: BalanceSettings;
+  /** Every live node (this one included), as the policy sees it. */
+  readonly view: () => readonly NodeView[];
+  readonly connect?: (socket: string, pid: number) => Promise<ProgramLink>;
+}
+
+interface Reading {
+  readonly atMs: number;
+  readonly cpuTimeMs: number;
+  readonly syscalls: number;
+  readonly ioBytes: number;
+}
+
+interface Program {
+  readonly pid: number;
+  socket: string;
+  adoptedAtMs: number;
+  last?: Reading;
+  profile?: ProcessProfile;
+  info?: ProcessInfo;
+  moving: boolean;
+}
+
+/** How many of the latest migrations `osmo status` shows. */
+const EVENTS_KEPT = 32;
+/** A program that has not renewed its adoption in this many intervals is forgotten. */
+const RENEW_INTERVALS = 5;
+
+export class HomeBalancer {
+  private readonly programs = new Map<number, Program>();
+  private readonly recent: { atMs: number; move: PendingMove }[] = [];
+  private readonly events: MigrationEvent[] = [];
+  private readonly startedAt: number;
+  private ticking = false;
+
+  constructor(private readonly options: HomeBalancerOptions) {
+    this.startedAt = options.clock.now();
+  }
+
+  /** A program of this home asks to be watched (again). */
+  adopt(args: Record<string, unknown>): AdoptResult {
+    const { pid, socket } = args;
+    if (
+      typeof pid !== 'number' ||
+      !Number.isSafeInteger(pid) ||
+      pid <= 0 ||
+      typeof socket !== 'string' ||
+      socket === ''
+    ) {
+      throw new OsmoError('E_USAGE', 'adopt needs {pid: a positive integer, socket: a path}');
+    }
+    const now = this.options.clock.now();
+    const known = this.programs.get(pid);
+    if (known === undefined) {
+      this.programs.set(pid, { pid, socket, adoptedAtMs: now, moving: false });
+    } else {
+      known.socket = socket;
+      known.adoptedAtMs = now;
+    }
+    return { balancing: this.options.enabled, renewMs: this.options.intervalMs * 2 };
+  }
+
+  /** Programs of this home that run here now (the load, when it counts Osmosis programs). */
+  runningHere(): number {
+    let n = 0;
+    for (const p of this.programs.values()) {
+      if (p.info?.where === this.options.home && p.info.state === 'running') n++;
+    }
+    return n;
+  }
+
+  get watched(): number {
+    return this.programs.size;
+  }
+
+  latestMigrations(): MigrationEvent[] {
+    return [...this.events];
+  }
+
+  /** One round: read every program, then decide and start the moves. */
+  async tick(): Promise<void> {
+    if (this.ticking) return; // a slow round is not stacked on
+    this.ticking = true;
+    try {
+      await this.readAll();
+      if (this.options.enabled) this.decide();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async readAll(): Promise<void> {
+    const now = this.options.clock.now();
+    const stale = now - this.options.intervalMs * RENEW_INTERVALS;
+    await Promise.all(
+      [...this.programs.values()].map(async (p) => {
+        if (p.adoptedAtMs < stale && !p.moving) {
+          this.programs.delete(p.pid);
+          return;
+        }
+        if (p.moving) return;
+        try {
+          this.observe(p, await this.read(p));
+        } catch {
+          // Gone (ended) or not answering: it renews its adoption if it lives.
+          if (!p.moving) this.programs.delete(p.pid);
+        }
+      }),
+    );
+  }
+
+  private async read(p: Program): Promise<ProcessInfo> {
+    const link = await this.link(p);
+    try {
+      return await link.info();
+    } finally {
+      link.close();
+    }
+  }
+
+  private async link(p: Program): Promise<ProgramLink> {
+    if (this.options.connect !== undefined) return this.options.connect(p.socket, p.pid);
+    const socket = await openSocket(p.socket, 1000);
+    return new ProcessControlClient(socket, p.pid, p.socket, {
+      infoTimeoutMs: this.options.intervalMs,
+      imageTimeoutMs: 120_000,
+    });
+  }
+
+  /** Two readings make a profile: rates over the time between them. */
+  private observe(p: Program, info: ProcessInfo): void {
+    if (info.pid !== p.pid) throw new OsmoError('E_PROTO_DECODE', 'another process answered');
+    const now = this.options.clock.now();
+    const reading: Reading = {
+      atMs: now,
+      cpuTimeMs: info.cpuTimeMs,
+      syscalls: info.syscalls ?? 0,
+      ioBytes: info.ioBytes ?? 0,
+    };
+    const previous = p.last;
+    p.info = info;
+    p.last = reading;
+    if (previous === undefined || now <= previous.atMs) return;
+    const seconds = (now - previous.atMs) / 1000;
+    const since = info.since === undefined ? Date.now() : Date.parse(info.since);
+    p.profile = {
+      id: p.pid,
+      where: info.where,
+      memoryBytes: info.memoryBytes,
+      cpuShare: clamp01((reading.cpuTimeMs - previous.cpuTimeMs) / 1000 / seconds),
+      workDoneSec: info.cpuTimeMs / 1000,
+      syscallsPerSec: Math.max(0, reading.syscalls - previous.syscalls) / seconds,
+      ioBytesPerSec: Math.max(0, reading.ioBytes - previous.ioBytes) / seconds,
+      // Wall-clock arrival, placed on this daemon's monotonic clock.
+      residentSinceMs: now - Math.max(0, Date.now() - since),
+      movable: info.movable === true && info.state === 'running',
+    };
+  }
+
+  private decide(): void {
+    const now = this.options.clock.now();
+    const settle = 2 * this.options.gossipIntervalMs;
+    while (this.recent.length > 0 && this.recent[0]!.atMs < now - settle) this.recent.shift();
+    const ready = [...this.programs.values()].filter((p) => !p.moving && p.profile !== undefined);
+    if (ready.length === 0) return;
+    const moves = decideMoves({
+      nowMs: now,
+      nodes: this.options.view(),
+      processes: ready.map((p) => p.profile!),
+      pending: this.recent.map((r) => r.move),
+      settings: this.options.settings,
+      random: this.options.random,
+    });
+    for (const move of moves) void this.carryOut(move);
+  }
+
+  private async carryOut(move: Move): Promise<void> {
+    const p = this.programs.get(move.id);
+    if (p === undefined) return;
+    p.moving = true;
+    const now = this.options.clock.now();
+    this.recent.push({
+      atMs: now,
+      move: { from: move.from, to: move.to, memoryBytes: p.profile?.memoryBytes ?? 0 },
+    });
+    this.options.log.info('automatic migration', {
+      pid: move.id,
+      from: move.from,
+      to: move.to,
+      reason: move.reason,
+      expectedHereSec: round(move.expectedHereSec),
+      expectedThereSec: round(move.expectedThereSec),
+    });
+    let result = 'ok';
+    try {
+      const link = await this.link(p);
+      try {
+        await link.migrate(move.to === this.options.home ? 'home' : move.to);
+      } finally {
+        link.close();
+      }
+      // Rates start again where it arrived.
+      if (p.info !== undefined) p.info = { ...p.info, where: move.to };
+      p.last = undefined;
+      p.profile = undefined;
+    } catch (error) {
+      result = error instanceof Error ? error.message : String(error);
+      this.options.log.warn('automatic migration failed', {
+        pid: move.id,
+        to: move.to,
+        error: result,
+      });
+    } finally {
+      p.moving = false;
+    }
+    this.events.push({
+      atMs: Math.round(now - this.startedAt),
+      pid: move.id,
+      from: move.from,
+      to: move.to,
+      reason: move.reason,
+      result,
+    });
+    if (this.events.length > EVENTS_KEPT) this.events.shift();
+  }
+}
+
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
+}
+
+function round(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 100) / 100 : -1;
+}

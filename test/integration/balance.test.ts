@@ -1,0 +1,117 @@
+/**
+ * Automatic load balancing end to end: three real daemons on loopback whose load counts the
+ * Osmosis programs they run (they share one kernel). Three CPU-bound programs start at home n1;
+ * the home's balancer, on its own, moves the two that may move to the two idle nodes — one
+ * each — and keeps the one started with -L at home. Every move is logged with its reason.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
+import type { RunResult } from '../helpers/osmo.js';
+import type { DaemonProcess } from './daemon-harness.js';
+import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+
+interface Listed {
+  pid: number;
+  where: string;
+  since?: string;
+}
+
+describe('automatic load balancing', () => {
+  const cluster = new Cluster();
+  let dir = '';
+  let env: NodeJS.ProcessEnv = {};
+  let n1: DaemonProcess | undefined;
+  let home = '';
+
+  before(async () => {
+    dir = makeScratch();
+    env = privateEnv(dir);
+    const secretFile = writeSecret(dir, 'secret', 'balance-test-secret-0123456789');
+    const ports = await freeUdpPorts(3);
+    for (const [i, port] of ports.entries()) {
+      const d = cluster.start({
+        name: `n${i + 1}`,
+        port,
+        peers: ports,
+        secretFile,
+        dir,
+        extra: [
+          '--cpus',
+          '1',
+          '--load-source',
+          'osmosis',
+          '--load-sample-interval-ms',
+          '200',
+          '--balance-interval-ms',
+          '300',
+          '--min-residency-ms',
+          '600',
+        ],
+      });
+      if (i === 0) n1 = d;
+    }
+    home = join(dir, 'n1.sock');
+    await until(
+      async () => {
+        const s = await status(home);
+        return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
+      },
+      20_000,
+      'n1 sees all three nodes',
+    );
+  });
+
+  after(async () => {
+    await cluster.stopAll();
+    removeScratch(dir);
+  });
+
+  it('spreads programs started at home over idle nodes, and keeps -L ones home', async () => {
+    const children: ChildProcess[] = [];
+    const runs: Promise<RunResult>[] = [];
+    const start = (flags: string[]): void => {
+      runs.push(
+        osmo(['run', '--daemon', home, '-h', ...flags, fixture('spin')], {
+          env,
+          stdinNull: true,
+          deadlineMs: 90_000,
+          onSpawn: (child) => children.push(child),
+        }),
+      );
+    };
+    start(['-L']);
+    start([]);
+    start([]);
+    const [locked, ...free] = children.map((c) => c.pid!);
+    try {
+      const spread = await until(
+        async () => {
+          const ps = await osmo(['ps', '--json'], { env });
+          const listed = (JSON.parse(ps.stdout.toString()) as { processes: Listed[] }).processes;
+          const where = (pid: number | undefined) => listed.find((p) => p.pid === pid)?.where;
+          const away = free.map(where);
+          return where(locked) === 'n1' &&
+            away.every((w) => w === 'n2' || w === 'n3') &&
+            new Set(away).size === 2
+            ? listed
+            : undefined;
+        },
+        45_000,
+        'the two movable programs run on n2 and n3, the -L one at home',
+      );
+      assert.ok(spread.every((p) => p.since !== undefined));
+      const moves = n1!.lines.filter((l) => l.msg === 'automatic migration');
+      assert.ok(moves.length >= 2, JSON.stringify(moves));
+      assert.ok(moves.every((m) => m.reason === 'load' && m.pid !== locked));
+      const s = await status(home);
+      assert.equal(s?.homeProcesses, 3);
+      assert.ok((s?.migrations ?? []).filter((m) => m.result === 'ok').length >= 2);
+    } finally {
+      for (const child of children) child.kill('SIGTERM');
+    }
+    for (const r of await Promise.all(runs)) assert.equal(r.status, 143, r.stderr);
+  });
+});

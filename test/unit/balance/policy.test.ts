@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { seededRandom } from '../../../src/core/random.js';
+import { lnCostBase, logAdd, logMarginal } from '../../../src/balance/opportunity-cost.js';
+import { DEFAULT_BALANCE_SETTINGS, decideMoves } from '../../../src/balance/policy.js';
+import type { BalanceInput, NodeView, ProcessProfile } from '../../../src/balance/policy.js';
+
+const GB = 2 ** 30;
+const MB = 2 ** 20;
+const NOW = 100_000;
+
+function node(name: string, runQueue: number, over: Partial<NodeView> = {}): NodeView {
+  return {
+    name,
+    cpus: 1,
+    speed: 10_000,
+    runQueue,
+    freeMemBytes: 8 * GB,
+    totalMemBytes: 16 * GB,
+    accepting: true,
+    ...over,
+  };
+}
+
+function job(id: number, where: string, over: Partial<ProcessProfile> = {}): ProcessProfile {
+  return {
+    id,
+    where,
+    memoryBytes: 64 * MB,
+    cpuShare: 0.5,
+    workDoneSec: 30,
+    syscallsPerSec: 0,
+    ioBytesPerSec: 0,
+    residentSinceMs: 0,
+    movable: true,
+    ...over,
+  };
+}
+
+function decide(
+  nodes: NodeView[],
+  processes: ProcessProfile[],
+  over: Partial<BalanceInput> = {},
+  seed = 1,
+) {
+  return decideMoves({
+    nowMs: NOW,
+    nodes,
+    processes,
+    settings: { ...DEFAULT_BALANCE_SETTINGS, home: 'home' },
+    random: seededRandom(seed),
+    ...over,
+  });
+}
+
+describe('opportunity cost in logarithms', () => {
+  it('matches the direct formula where it does not overflow', () => {
+    const lnBase = lnCostBase(4);
+    const direct = Math.log(8 ** 3 - 8 ** 2);
+    assert.ok(Math.abs(logMarginal(2, 3, lnBase) - direct) < 1e-9);
+    assert.ok(Math.abs(logAdd(Math.log(3), Math.log(5)) - Math.log(8)) < 1e-12);
+  });
+
+  it('stays finite and ordered far beyond where exponentials overflow', () => {
+    const lnBase = lnCostBase(10_000);
+    const a = logMarginal(500, 501, lnBase);
+    const b = logMarginal(600, 601, lnBase);
+    assert.ok(Number.isFinite(a) && Number.isFinite(b) && b > a);
+  });
+});
+
+describe('decideMoves', () => {
+  it('keeps every process home while the home is under its load threshold', () => {
+    const moves = decide([node('home', 1), node('a', 0), node('b', 0)], [job(1, 'home')]);
+    assert.deepEqual(moves, []);
+  });
+
+  it('spreads an overloaded home over idle nodes, one process each', () => {
+    const procs = [1, 2, 3, 4].map((id) => job(id, 'home'));
+    const moves = decide([node('home', 4), node('a', 0), node('b', 0), node('c', 0)], procs);
+    assert.equal(moves.length, 3);
+    assert.deepEqual(moves.map((m) => m.to).sort(), ['a', 'b', 'c']);
+    assert.ok(moves.every((m) => m.from === 'home' && m.reason === 'load'));
+    assert.ok(moves.every((m) => m.expectedThereSec < m.expectedHereSec));
+  });
+
+  it('leaves a balanced cluster alone (no ping-pong)', () => {
+    const procs = [job(1, 'home'), job(2, 'home'), job(3, 'a'), job(4, 'a')];
+    assert.deepEqual(decide([node('home', 2), node('a', 2)], procs), []);
+  });
+
+  it('does not move a process before its minimum residency', () => {
+    const procs = [1, 2, 3].map((id) => job(id, 'home', { residentSinceMs: NOW - 1000 }));
+    assert.deepEqual(decide([node('home', 3), node('a', 0)], procs), []);
+  });
+
+  it('never sends a process to a node without the free memory it needs', () => {
+    const procs = [1, 2, 3].map((id) => job(id, 'home', { memoryBytes: 2 * GB }));
+    const moves = decide(
+      [node('home', 3), node('a', 0, { freeMemBytes: 3 * GB }), node('b', 2)],
+      procs,
+    );
+    assert.ok(moves.every((m) => m.to !== 'a'));
+  });
+
+  it('ushers memory: a node under its floor gives up the smallest process that relieves it', () => {
+    const procs = [
+      job(1, 'home', { memoryBytes: 3 * GB }),
+      job(2, 'home', { memoryBytes: 1 * GB }),
+      job(3, 'home', { memoryBytes: 200 * MB }),
+    ];
+    const moves = decide(
+      [node('home', 1, { freeMemBytes: 0.8 * GB }), node('a', 0, { freeMemBytes: 12 * GB })],
+      procs,
+    );
+    assert.deepEqual(
+      moves.map((m) => [m.id, m.to, m.reason]),
+      [[2, 'a', 'memory']],
+    );
+  });
+
+  it('moves a process from a slow node to a faster idle one', () => {
+    const moves = decide(
+      [node('home', 0), node('slow', 1, { speed: 3000 }), node('fast', 0, { speed: 20_000 })],
+      [job(1, 'slow')],
+    );
+    assert.equal(moves.length, 1);
+    assert.equal(moves[0]!.to, 'fast');
+    assert.equal(moves[0]!.reason, 'speed');
+  });
+
+  it('brings a process home when home is idle and faster', () => {
+    const moves = decide([node('home', 0, { speed: 20_000 }), node('a', 2)], [job(1, 'a')]);
+    assert.deepEqual(
+      moves.map((m) => [m.to, m.reason]),
+      [['home', 'home']],
+    );
+  });
+
+  it('keeps an I/O-heavy process home and sends the CPU-heavy one', () => {
+    const procs = [job(1, 'home', { syscallsPerSec: 20_000, ioBytesPerSec: 80e6 }), job(2, 'home')];
+    const moves = decide([node('home', 2), node('a', 0)], procs);
+    assert.deepEqual(
+      moves.map((m) => m.id),
+      [2],
+    );
+  });
+
+  it('leaves a waiting (idle) process and a -L process where they are', () => {
+    const procs = [job(1, 'home', { cpuShare: 0 }), job(2, 'home', { movable: false })];
+    assert.deepEqual(decide([node('home', 2), node('a', 0)], procs), []);
+  });
+
+  it('counts moves gossip does not show yet', () => {
+    const procs = [1, 2].map((id) => job(id, 'home'));
+    const pending = [
+      { from: 'x', to: 'a', memoryBytes: 0 },
+      { from: 'x', to: 'a', memoryBytes: 0 },
+    ];
+    const moves = decide([node('home', 2), node('a', 0), node('b', 1)], procs, { pending });
+    assert.ok(moves.every((m) => m.to !== 'a'));
+  });
+
+  it('chooses at random among near-best targets, reproducibly per seed', () => {
+    const nodes = [node('home', 3), ...'abcdefgh'.split('').map((n) => node(n, 0))];
+    const procs = [job(1, 'home')];
+    const chosen = new Set<string>();
+    for (let seed = 1; seed <= 20; seed++) chosen.add(decide(nodes, procs, {}, seed)[0]!.to);
+    assert.ok(chosen.size > 3, `only ${[...chosen].join(',')}`);
+    assert.deepEqual(decide(nodes, procs, {}, 7), decide(nodes, procs, {}, 7));
+  });
+
+  it('makes at most maxMovesPerRound moves', () => {
+    const procs = Array.from({ length: 20 }, (_, i) => job(i + 1, 'home'));
+    const nodes = [node('home', 20), ...Array.from({ length: 10 }, (_, i) => node(`n${i}`, 0))];
+    assert.equal(decide(nodes, procs).length, DEFAULT_BALANCE_SETTINGS.maxMovesPerRound);
+  });
+});
