@@ -17,7 +17,8 @@ export function registerPs(program: Command): void {
       `
 Columns: PID (of its osmo run: the number osmo checkpoint/freeze/continue take); STATE running,
 frozen (image on disk, memory freed), checkpointing or migrating; WHERE the node it runs on;
-CPU time used (m:ss.s, or h:mm:ss); MEM its memory (0 while frozen); COMMAND.
+SINCE how long it has run there (since it started or last moved); CPU time used on every node
+(m:ss.s, or h:mm:ss); MEM its memory (0 while frozen); COMMAND.
 A process that does not answer within 2 s is named on stderr and left out.
 
 Exit status: 0 listed (also when there is none), 2 bad invocation or the socket directory is
@@ -46,12 +47,23 @@ not private (the message says how to fix it), 70 internal error.`,
     });
 }
 
-export function renderPs(processes: readonly ProcessInfo[]): string {
-  const head = `${pad('PID', 7, true)} ${pad('STATE', 13)} ${pad('WHERE', 10)} ${pad('CPU', 9, true)} ${pad('MEM', 6, true)} `;
+export function renderPs(processes: readonly ProcessInfo[], nowMs = Date.now()): string {
+  const head = `${pad('PID', 7, true)} ${pad('STATE', 13)} ${pad('WHERE', 10)} ${pad('SINCE', 6, true)} ${pad('CPU', 9, true)} ${pad('MEM', 6, true)} `;
   const commandWidth = WIDTH - head.length;
   const row = (p: ProcessInfo): string =>
-    `${pad(String(p.pid), 7, true)} ${pad(p.state, 13)} ${pad(p.where, 10)} ${pad(formatCpu(p.cpuTimeMs), 9, true)} ${pad(formatBytes(p.memoryBytes), 6, true)} ${pad(formatCommand(p.command), commandWidth).trimEnd()}`;
+    `${pad(String(p.pid), 7, true)} ${pad(p.state, 13)} ${pad(p.where, 10)} ${pad(formatSince(p.since, nowMs), 6, true)} ${pad(formatCpu(p.cpuTimeMs), 9, true)} ${pad(formatBytes(p.memoryBytes), 6, true)} ${pad(formatCommand(p.command), commandWidth).trimEnd()}`;
   return [head + 'COMMAND', ...processes.map(row)].join('\n') + '\n';
+}
+
+/** How long it has been where it runs: 42s, 3m05, 2h07 ("-" when the process does not say). */
+export function formatSince(since: string | undefined, nowMs: number): string {
+  const at = since === undefined ? NaN : Date.parse(since);
+  if (Number.isNaN(at)) return '-';
+  const s = Math.max(0, Math.floor((nowMs - at) / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}`;
 }
 
 /** m:ss.s under an hour, else h:mm:ss (like ps's TIME, with tenths for short runs). */

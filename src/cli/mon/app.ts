@@ -6,7 +6,7 @@
 import { Box, Text, render, useApp, useInput, useStdout } from 'ink';
 import React, { useEffect, useState } from 'react';
 import { ControlClient } from '../../daemon/control-client.js';
-import type { NodeView, StatusResult } from '../../daemon/control-protocol.js';
+import type { MigrationEvent, NodeView, StatusResult } from '../../daemon/control-protocol.js';
 import { REFERENCE_SPEED, utilisation } from '../../daemon/measure/load.js';
 import { bar, formatAge, formatBytes, formatLoad, pad } from './format.js';
 
@@ -138,7 +138,9 @@ function Monitor({ options }: { options: MonitorOptions }): React.ReactElement {
   const nodes = status?.nodes ?? [];
   const active = nodes.filter((n) => n.alive).length;
   const rows = nodes.filter((n) => n.alive || showDead);
-  const room = Math.max(1, size.rows - 5);
+  // The flow: this home's latest automatic migrations, newest first.
+  const flow = (status?.migrations ?? []).slice(-FLOW_LINES).reverse();
+  const room = Math.max(1, size.rows - 5 - flow.length);
   const first = Math.min(scroll, Math.max(0, rows.length - room));
   const visible = rows.slice(first, first + room);
   // Fixed columns: name 10, value 11, SPD 6, CPU 4, USED 6, FREE 6, G 3, STATUS 9, gaps 9.
@@ -170,9 +172,25 @@ function Monitor({ options }: { options: MonitorOptions }): React.ReactElement {
       ? h(Text, { color: 'red', wrap: 'truncate' }, `daemon: ${error}`)
       : h(Text, { dimColor: true, wrap: 'truncate' }, columns),
     ...lines,
+    ...flow.map((m, i) =>
+      h(
+        Text,
+        { key: `flow-${i}`, color: m.result === 'ok' ? 'green' : 'red', wrap: 'truncate' },
+        formatMigration(m, status?.uptimeMs ?? m.atMs),
+      ),
+    ),
     status === undefined && error === undefined ? h(Text, {}, 'waiting for the daemon…') : null,
     h(Text, { dimColor: true, wrap: 'truncate' }, footer),
   );
+}
+
+/** How many of the home's latest migrations the monitor shows under the nodes. */
+const FLOW_LINES = 3;
+
+/** "↪ 3s ago  pid 4242  n1 → n3  load" (or the failure). */
+export function formatMigration(m: MigrationEvent, uptimeMs: number): string {
+  const outcome = m.result === 'ok' ? '' : `  failed: ${m.result}`;
+  return `↪ ${formatAge(Math.max(0, uptimeMs - m.atMs))} ago  pid ${m.pid}  ${m.from} → ${m.to}  ${m.reason}${outcome}`;
 }
 
 export async function runMonitor(options: MonitorOptions): Promise<void> {
