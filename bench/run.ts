@@ -10,6 +10,7 @@
  *   snapshot    image capture/restore throughput (bench/snapshot-io.ts)
  *   instrument  cost of the preemption instrumentation per kernel (bench/instrument-cost.ts)
  *   migration   remote system-call round trip and migration time on loopback (bench/migration.ts)
+ *   balance     16 jobs on 4 CPU-confined hosts: makespan vs ideal and vs no balancing (root)
  * With no section named, all of them run.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -122,6 +123,7 @@ for (const [section, script, args] of [
   ['snapshot', 'snapshot-io.js', ['--rounds', String(Math.min(rounds, 5))]],
   ['instrument', 'instrument-cost.js', ['--rounds', String(rounds)]],
   ['migration', 'migration.js', ['--rounds', String(Math.min(rounds, 3))]],
+  ['balance', 'balance-cluster.js', ['--rounds', '1']],
 ] as const) {
   if (!want(section)) continue;
   console.log(`## ${section} (node dist/bench/${script} ${args.join(' ')})\n`);

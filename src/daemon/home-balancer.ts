@@ -142,9 +142,12 @@ export class HomeBalancer {
         if (p.moving) return;
         try {
           this.observe(p, await this.read(p));
-        } catch {
-          // Gone (ended) or not answering: it renews its adoption if it lives.
-          if (!p.moving) this.programs.delete(p.pid);
+        } catch (error) {
+          // Gone (it ended): forgotten. Slow to answer (a busy node): asked again next round.
+          const code = (error as NodeJS.ErrnoException).code;
+          if (!p.moving && (code === 'ENOENT' || code === 'ECONNREFUSED')) {
+            this.programs.delete(p.pid);
+          }
         }
       }),
     );
@@ -161,9 +164,9 @@ export class HomeBalancer {
 
   private async link(p: Program): Promise<ProgramLink> {
     if (this.options.connect !== undefined) return this.options.connect(p.socket, p.pid);
-    const socket = await openSocket(p.socket, 1000);
+    const socket = await openSocket(p.socket, 5000);
     return new ProcessControlClient(socket, p.pid, p.socket, {
-      infoTimeoutMs: this.options.intervalMs,
+      infoTimeoutMs: Math.max(5000, 3 * this.options.intervalMs),
       imageTimeoutMs: 120_000,
     });
   }

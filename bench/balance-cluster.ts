@@ -1,0 +1,282 @@
+/**
+ * `npm run bench -- balance`: automatic load balancing on a real cluster of four hosts — network
+ * namespaces on a bridge, each host's daemon, guest runners and home programs confined to a CPU
+ * share by a cgroup v1 `cpu.cfs_quota_us` (three at 0.5 CPU, one "slow" at 0.25). Sixteen
+ * CPU-bound programs start at once at home n1; the makespan (all of them ended) is compared with
+ * the ideal — Σ work / Σ capacity, or the longest job on the fastest host — and with the same
+ * run with the balancer off. Needs root, iproute2 and the cgroup v1 cpu controller; says why
+ * and skips otherwise.
+ *
+ *   node dist/bench/balance-cluster.js [--jobs 16] [--iterations N] [--rounds 1]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, median } from './measure.js';
+import { createTopology, netnsUnavailable } from '../test/helpers/netns.js';
+import type { Topology } from '../test/helpers/netns.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const osmoBin = join(root, 'bin', 'osmo.js');
+const job = join(root, 'tests', 'fixtures', 'wasm', 'steps.wasm');
+const CPU_CGROUP = '/sys/fs/cgroup/cpu';
+const PERIOD_US = 100_000;
+/** CPU share of each host, and the speed its daemon advertises (10 000 = one full CPU). */
+const HOSTS = [0.5, 0.5, 0.5, 0.25];
+const STEPS = 10;
+
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? (argv[i + 1] ?? fallback) : fallback;
+};
+const jobs = Number(opt('--jobs', '16'));
+const rounds = Number(opt('--rounds', '1'));
+
+function unavailable(): string | undefined {
+  const netns = netnsUnavailable();
+  if (netns !== undefined) return netns;
+  if (!existsSync(join(CPU_CGROUP, 'cpu.cfs_quota_us')))
+    return `no cgroup v1 cpu controller at ${CPU_CGROUP}`;
+  return undefined;
+}
+
+/** One host's cgroup with its CPU quota. */
+function makeCgroup(base: string, name: string, share: number): string {
+  const dir = join(base, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
+  writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(Math.round(share * PERIOD_US)));
+  return dir;
+}
+
+/**
+ * Ends what is left in a host's cgroup (guest runners outlive their daemon by design, for a
+ * moment) and removes it.
+ */
+async function emptyCgroup(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  for (let tries = 0; tries < 50; tries++) {
+    const pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  rmdirSync(dir);
+}
+
+/** argv that joins cgroup `cg`, then runs `command` on host `i` of the topology. */
+function onHost(topology: Topology, i: number, cg: string, command: string[]): string[] {
+  return [
+    'sh',
+    '-c',
+    `echo $$ > ${join(cg, 'cgroup.procs')} && exec "$@"`,
+    'sh',
+    ...topology.prefix(i),
+    ...command,
+  ];
+}
+
+function start(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdio: 'ignore' | 'pipe' | number,
+): ChildProcess {
+  return spawn(args[0]!, args.slice(1), { env, stdio: ['ignore', stdio, stdio] });
+}
+
+/** --logs DIR keeps each daemon's log there (to see why it moved what). */
+const logs = opt('--logs', '');
+
+async function waitForCluster(topology: Topology, socket: string, env: NodeJS.ProcessEnv) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const s = spawnSync(
+      topology.prefix(0)[0]!,
+      [
+        ...topology.prefix(0).slice(1),
+        process.execPath,
+        osmoBin,
+        'status',
+        '--json',
+        '--daemon',
+        socket,
+      ],
+      { env, encoding: 'utf8' },
+    );
+    if (s.status === 0) {
+      const nodes = (JSON.parse(s.stdout) as { nodes: { alive: boolean }[] }).nodes;
+      if (nodes.filter((n) => n.alive).length === HOSTS.length) return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the four hosts did not see each other within 30 s');
+}
+
+/** Seconds until every job ended, with the balancer on or off. */
+async function makespan(balance: boolean, iterations: string, tag: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'osmo-bench-bal-'));
+  const env = { ...process.env, XDG_RUNTIME_DIR: dir, XDG_STATE_HOME: dir };
+  const cgBase = join(CPU_CGROUP, `osmo-bench-${process.pid}-${tag}`);
+  const topology = createTopology(HOSTS.length);
+  const groups = HOSTS.map((share, i) => makeCgroup(cgBase, `n${i + 1}`, share));
+  const daemons: ChildProcess[] = [];
+  const children: ChildProcess[] = [];
+  try {
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'benchmark-secret-0123456789abcdef\n', { mode: 0o600 });
+    const peers = topology.addresses.map((a) => `${a}:5301`).join(',');
+    for (const [i, share] of HOSTS.entries()) {
+      const name = `n${i + 1}`;
+      const command = [
+        process.execPath,
+        osmoBin,
+        'daemon',
+        '--name',
+        name,
+        '--listen',
+        `${topology.addresses[i]}:5301`,
+        '--peers',
+        peers,
+        '--secret-file',
+        secret,
+        '--state-dir',
+        join(dir, name),
+        '--control-socket',
+        join(dir, `${name}.sock`),
+        '--cpus',
+        '1',
+        '--speed',
+        String(Math.round(share * 10_000)),
+        '--load-source',
+        'osmosis',
+        '--balance',
+        String(balance),
+        '--gossip-interval-ms',
+        '500',
+      ];
+      const log = logs === '' ? 'ignore' : openSync(join(logs, `${tag}-${name}.log`), 'w');
+      daemons.push(start(onHost(topology, i, groups[i]!, command), env, log));
+    }
+    const home = join(dir, 'n1.sock');
+    await waitForCluster(topology, home, env);
+    const started = performance.now();
+    const ended = Array.from({ length: jobs }, () => {
+      const child = start(
+        onHost(topology, 0, groups[0]!, [
+          process.execPath,
+          osmoBin,
+          'run',
+          '--daemon',
+          home,
+          '-h',
+          job,
+          String(STEPS),
+          iterations,
+        ]),
+        env,
+        'pipe',
+      );
+      children.push(child);
+      let err = '';
+      child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+      child.stdout!.resume();
+      return new Promise<number>((resolve, reject) =>
+        child.on('close', (code) =>
+          code === 0 ? resolve(performance.now()) : reject(new Error(`job exited ${code}: ${err}`)),
+        ),
+      );
+    });
+    const last = Math.max(...(await Promise.all(ended)));
+    return (last - started) / 1000;
+  } finally {
+    for (const c of [...children, ...daemons]) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(
+      daemons.map((d) => (d.exitCode === null ? new Promise((r) => d.once('close', r)) : null)),
+    );
+    topology.destroy();
+    for (const g of groups) await emptyCgroup(g);
+    if (existsSync(cgBase)) rmdirSync(cgBase);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * CPU seconds one job needs: alone, on a free core, instrumented as in the cluster, minus the
+ * same program's start-up (0 iterations), medians of three.
+ */
+function jobSeconds(iterations: string): number {
+  const wall = (n: string): number => {
+    const t0 = performance.now();
+    const r = spawnSync(
+      process.execPath,
+      [osmoBin, 'run', '-h', '--preemptible', job, String(STEPS), n],
+      { encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(`calibration run failed: ${r.stderr}`);
+    return (performance.now() - t0) / 1000;
+  };
+  const full: number[] = [];
+  const empty: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    full.push(wall(iterations));
+    empty.push(wall('0'));
+  }
+  return median(full) - median(empty);
+}
+
+async function main(): Promise<void> {
+  const why = unavailable();
+  if (why !== undefined) {
+    console.log(`skipped: ${why}\n`);
+    return;
+  }
+  const iterations = opt('--iterations', '60000000');
+  const work = jobSeconds(iterations);
+  const capacity = HOSTS.reduce((a, b) => a + b, 0);
+  const ideal = Math.max((jobs * work) / capacity, work / Math.max(...HOSTS));
+  console.log(
+    `4 hosts (netns) at ${HOSTS.join(', ')} CPU (cgroup v1 quota), ${jobs} jobs of ${fmt(work)} s CPU each (steps.wasm ${STEPS} × ${iterations}), all started at n1; ideal makespan ${fmt(ideal)} s\n`,
+  );
+  console.log('| round | balancer on s | × ideal | balancer off s | × ideal | off / on |');
+  console.log('|---|---|---|---|---|---|');
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    on.push(await makespan(true, iterations, `on${r}`));
+    off.push(await makespan(false, iterations, `off${r}`));
+    const a = on[on.length - 1]!;
+    const b = off[off.length - 1]!;
+    console.log(
+      `| ${r} | ${fmt(a)} | ${fmt(a / ideal)} | ${fmt(b)} | ${fmt(b / ideal)} | ${fmt(b / a)} |`,
+    );
+  }
+  if (rounds > 1) {
+    const a = median(on);
+    const b = median(off);
+    console.log(
+      `| median | ${fmt(a)} | ${fmt(a / ideal)} | ${fmt(b)} | ${fmt(b / ideal)} | ${fmt(b / a)} |`,
+    );
+  }
+  console.log('');
+}
+
+await main();

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { seededRandom } from '../../../src/core/random.js';
+import { DEFAULT_BALANCE_SETTINGS } from '../../../src/balance/policy.js';
+import type { NodeView } from '../../../src/balance/policy.js';
+import { HomeBalancer } from '../../../src/daemon/home-balancer.js';
+import type { ProgramLink } from '../../../src/daemon/home-balancer.js';
+import { Logger } from '../../../src/platform/logger.js';
+import type { ProcessInfo } from '../../../src/process-control/types.js';
+
+const GB = 2 ** 30;
+
+function node(name: string, runQueue: number): NodeView {
+  return {
+    name,
+    cpus: 1,
+    speed: 10_000,
+    runQueue,
+    freeMemBytes: 8 * GB,
+    totalMemBytes: 16 * GB,
+    accepting: true,
+  };
+}
+
+/** Programs that answer `info` from a table and record `migrate` calls; time is simulated. */
+function harness(options: { refuse?: boolean } = {}) {
+  let now = 0;
+  const lines: Record<string, unknown>[] = [];
+  const log = new Logger(
+    { write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) },
+    'info',
+    {},
+  );
+  const programs = new Map<number, ProcessInfo>();
+  const migrations: [number, string][] = [];
+  const gone = new Set<number>();
+  const connect = (_socket: string, pid: number): Promise<ProgramLink> => {
+    if (gone.has(pid)) return Promise.reject(Object.assign(new Error('gone'), { code: 'ENOENT' }));
+    return Promise.resolve({
+      info: () => Promise.resolve({ ...programs.get(pid)! }),
+      migrate: (to: string) => {
+        migrations.push([pid, to]);
+        if (options.refuse === true) return Promise.reject(new Error(`${to} is full`));
+        programs.get(pid)!.where = to;
+        return Promise.resolve({});
+      },
+      close: () => undefined,
+    });
+  };
+  let view: NodeView[] = [];
+  const balancer = new HomeBalancer({
+    clock: { now: () => now },
+    random: seededRandom(3),
+    log,
+    home: 'n1',
+    enabled: true,
+    intervalMs: 1000,
+    gossipIntervalMs: 1000,
+    settings: { ...DEFAULT_BALANCE_SETTINGS, home: 'n1' },
+    view: () => view,
+    connect,
+  });
+  const add = (pid: number, over: Partial<ProcessInfo> = {}): void => {
+    programs.set(pid, {
+      pid,
+      home: 'n1',
+      where: 'n1',
+      state: 'running',
+      cpuTimeMs: 0,
+      memoryBytes: 64 << 20,
+      startedAt: new Date(0).toISOString(),
+      command: ['job'],
+      preemptible: true,
+      movable: true,
+      since: new Date(0).toISOString(),
+      syscalls: 0,
+      ioBytes: 0,
+      ...over,
+    });
+    balancer.adopt({ pid, socket: `/nowhere/${pid}.sock` });
+  };
+  /** One second passes: every program computed for all of it. */
+  const second = async (): Promise<void> => {
+    now += 1000;
+    for (const p of programs.values()) p.cpuTimeMs += 1000;
+    await balancer.tick();
+    await new Promise((r) => setImmediate(r)); // moves run after the round
+  };
+  return {
+    balancer,
+    add,
+    second,
+    migrations,
+    gone,
+    lines,
+    setView: (v: NodeView[]) => (view = v),
+  };
+}
+
+describe('HomeBalancer', () => {
+  it('moves computing programs off an overloaded home, with the reason logged', async () => {
+    const h = harness();
+    h.setView([node('n1', 3), node('n2', 0), node('n3', 0)]);
+    h.add(101);
+    h.add(102);
+    h.add(103, { movable: false });
+    await h.second(); // first reading: no rates yet
+    assert.equal(h.migrations.length, 0);
+    await h.second();
+    assert.deepEqual(h.migrations.map(([pid]) => pid).sort(), [101, 102]);
+    assert.deepEqual(h.migrations.map(([, to]) => to).sort(), ['n2', 'n3']);
+    const logged = h.lines.filter((l) => l.msg === 'automatic migration');
+    assert.equal(logged.length, 2);
+    assert.ok(logged.every((l) => l.reason === 'load' && l.from === 'n1'));
+    assert.equal(h.balancer.latestMigrations().filter((m) => m.result === 'ok').length, 2);
+    assert.equal(h.balancer.runningHere(), 1);
+  });
+
+  it('records a refused move and keeps the program', async () => {
+    const h = harness({ refuse: true });
+    h.setView([node('n1', 2), node('n2', 0)]);
+    h.add(201);
+    h.add(202);
+    await h.second();
+    await h.second();
+    assert.equal(h.migrations.length, 1);
+    const [event] = h.balancer.latestMigrations();
+    assert.match(event!.result, /n2 is full/);
+    assert.ok(h.lines.some((l) => l.msg === 'automatic migration failed'));
+    assert.equal(h.balancer.watched, 2);
+  });
+
+  it('forgets a program that is gone, and refuses a malformed adoption', async () => {
+    const h = harness();
+    h.setView([node('n1', 1)]);
+    h.add(301);
+    h.gone.add(301);
+    await h.second();
+    assert.equal(h.balancer.watched, 0);
+    assert.throws(() => h.balancer.adopt({ pid: -1, socket: '' }), /adopt needs/);
+  });
+});
