@@ -26,6 +26,7 @@ export function sessionControl(session: DeputySession): ProcessControl {
         preemptible: session.options.preemptible,
         movable: session.options.preemptible && session.options.mobility?.autoMigrate === true,
         since: session.guest.arrivedAt.toISOString(),
+        memoryNeedBytes: session.options.mobility?.memoryBytes ?? 0,
         syscalls: session.counters.syscalls,
         ioBytes: session.counters.ioBytes,
         ...(session.options.checkpointFile === undefined

@@ -190,7 +190,8 @@ export class HomeBalancer {
     p.profile = {
       id: p.pid,
       where: info.where,
-      memoryBytes: info.memoryBytes,
+      // What it needs where it goes: what it uses, or what -m said it will, whichever is more.
+      memoryBytes: Math.max(info.memoryBytes, info.memoryNeedBytes ?? 0),
       cpuShare: clamp01((reading.cpuTimeMs - previous.cpuTimeMs) / 1000 / seconds),
       workDoneSec: info.cpuTimeMs / 1000,
       syscallsPerSec: Math.max(0, reading.syscalls - previous.syscalls) / seconds,

@@ -191,6 +191,7 @@ export function parseProcessInfo(value: unknown): ProcessInfo | undefined {
   // The profile the balancer reads (optional: older deputies do not send it).
   if (typeof v.since === 'string') info.since = v.since;
   if (typeof v.movable === 'boolean') info.movable = v.movable;
+  if (isCount(v.memoryNeedBytes)) info.memoryNeedBytes = v.memoryNeedBytes;
   if (isCount(v.syscalls)) info.syscalls = v.syscalls;
   if (isCount(v.ioBytes)) info.ioBytes = v.ioBytes;
   return info;

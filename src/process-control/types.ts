@@ -37,6 +37,8 @@ export interface ProcessInfo {
   since?: string;
   /** The system may move it by itself (preemptible and not started with -L). */
   movable?: boolean;
+  /** Memory it needs where it runs (osmo run -m); 0 when not said. */
+  memoryNeedBytes?: number;
   /** System calls served by its deputy so far, and the bytes they read and wrote. */
   syscalls?: number;
   ioBytes?: number;
