@@ -150,7 +150,8 @@ absolute and relative paths mean what they mean in your shell. --dir limits it t
 the directories you name. stdin, stdout and stderr are yours, streamed in order.
 
 When a daemon runs on this node, the program starts on the best node of the cluster (-b)
-unless -h or -r says otherwise, and may move between nodes while it runs (osmo migrate);
+unless -h or -r says otherwise. While it runs, the daemon's balancer moves it to where it
+runs best (load, node speed, free memory; -L: never by itself) and osmo migrate moves it by hand;
 wherever it runs, its files, terminal, clocks, pid and exit status are this node's. A node
 that refuses it leaves it at home. Such a program is instrumented like --preemptible;
 -h -L (home, never moved automatically) runs it uninstrumented.
