@@ -172,6 +172,9 @@ async function makespan(balance: boolean, iterations: string, tag: string): Prom
         String(balance),
         '--gossip-interval-ms',
         '500',
+        // The guest limit is a flood guard; here the balancer alone should decide.
+        '--max-guests',
+        String(jobs),
       ];
       const log = logs === '' ? 'ignore' : openSync(join(logs, `${tag}-${name}.log`), 'w');
       daemons.push(start(onHost(topology, i, groups[i]!, command), env, log));
@@ -210,7 +213,9 @@ async function makespan(balance: boolean, iterations: string, tag: string): Prom
   } finally {
     for (const c of [...children, ...daemons]) if (c.exitCode === null) c.kill('SIGTERM');
     await Promise.all(
-      daemons.map((d) => (d.exitCode === null ? new Promise((r) => d.once('close', r)) : null)),
+      daemons.map((d) =>
+        d.exitCode === null ? new Promise((r) => d.once('close', r)) : Promise.resolve(),
+      ),
     );
     topology.destroy();
     for (const g of groups) await emptyCgroup(g);
