@@ -3,7 +3,7 @@
  * and what the user can do to it while it runs — checkpoint, freeze, continue (issue 3). `osmo
  * run` and `osmo restart` both compose one; the per-process control socket drives it.
  */
-import { fstatSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OsmoError } from '../core/errors.js';
@@ -111,6 +111,7 @@ export class DeputySession {
       cancelWaits: () => options.backend.cancelWaits(),
     });
     const mobility = options.mobility;
+    const controlFiles = options.procSelf?.dir;
     this.guest = new MovableGuest(local, {
       offer: {
         moduleHash: mobility?.moduleHash ?? '',
@@ -119,8 +120,12 @@ export class DeputySession {
         args: options.args,
         env: options.env,
         strace: options.strace,
-        pipelinedFds: pipelinableStdio(),
+        // At each move: the files it has open for writing then.
+        get pipelinedFds() {
+          return options.backend.pipelinableFds(controlFiles);
+        },
       },
+      pipelinable: (fd) => options.backend.writeCanBePipelined(fd, controlFiles),
       scratchFile: (purpose) => join(imageDir(), `${process.pid}.${purpose}.osmosnap`),
       cancelWaits: () => options.backend.cancelWaits(),
       selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),
@@ -258,15 +263,4 @@ export function imageDir(): string {
   const dir = join(state, 'osmosis', 'images');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
-}
-
-/** stdout and stderr, unless a directory: their writes can be pipelined from another node. */
-function pipelinableStdio(): number[] {
-  return [1, 2].filter((fd) => {
-    try {
-      return !fstatSync(fd).isDirectory();
-    } catch {
-      return false;
-    }
-  });
 }

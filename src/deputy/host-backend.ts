@@ -193,6 +193,29 @@ export class HostBackend implements SyscallBackend {
     for (const [fd] of this.table.entries()) this.closeFd(fd);
   }
 
+  /**
+   * Whether a write to `fd` may be answered before it is done (a program running on another
+   * node then need not wait a round trip per write): stdout/stderr unless a directory, and
+   * regular files open for writing — except files under `exceptUnder` (control files such as
+   * /proc/self/checkpoint, whose writes act). A failure is then told by the next write, sync or
+   * close.
+   */
+  writeCanBePipelined(fd: number, exceptUnder?: string): boolean {
+    const e = this.table.lookup(fd, Rights.FD_WRITE);
+    if (isErrno(e)) return false;
+    if (!e.ownsHostFd) return (fd === 1 || fd === 2) && e.filetype !== Filetype.DIRECTORY;
+    if (exceptUnder !== undefined && e.hostPath.startsWith(`${exceptUnder}/`)) return false;
+    return e.filetype === Filetype.REGULAR_FILE;
+  }
+
+  /** Every fd whose writes may be pipelined now (see {@link writeCanBePipelined}). */
+  pipelinableFds(exceptUnder?: string): number[] {
+    return this.table
+      .entries()
+      .map(([fd]) => fd)
+      .filter((fd) => this.writeCanBePipelined(fd, exceptUnder));
+  }
+
   describeFds(): FdDescription[] {
     return this.table.entries().map(([fd, e]) => {
       const d: FdDescription = {

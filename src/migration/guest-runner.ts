@@ -29,6 +29,8 @@ const FD_WRITE = syscallId('fdWrite');
 const PARKED_GRACE_MS = 60_000;
 const FD_CLOSE = syscallId('fdClose');
 const FD_RENUMBER = syscallId('fdRenumber');
+/** Where a pipelined write's late failure is told, if no write comes after it (like NFS). */
+const REPORTS_WRITE_FAILURE = new Set([FD_CLOSE, syscallId('fdSync'), syscallId('fdDatasync')]);
 
 export interface RunnerHost {
   /** A directory of this runner's own for images. */
@@ -183,6 +185,9 @@ export class GuestRunner {
       case 'write-failed':
         this.writeErrors.set(m.fd, m.errno);
         return;
+      case 'pipeline':
+        this.pipelined.add(m.fd);
+        return;
       case 'info?': {
         const cpu = process.cpuUsage();
         this.send({
@@ -272,12 +277,20 @@ export class GuestRunner {
         // The link is full: the guest waits, which is the back-pressure wanted.
         return this.link.drain().then(() => encodeResponse(response, op, ok(n)));
       }
+      const fd = length >= 8 ? request.getUint32(4, true) : -1;
       return new Promise<number>((resolve) => {
         this.answer = (payload) => {
           if (!isCurrent()) return resolve(0);
           if (payload.length > response.byteLength) {
             this.fail(new OsmoError('E_PROTO_DECODE', 'answer larger than the response region'));
             return resolve(0);
+          }
+          // A pipelined write to this fd failed after it was answered: close or sync says so
+          // (its failure arrived before this answer: the deputy serves in order).
+          const failed = REPORTS_WRITE_FAILURE.has(op) ? this.writeErrors.get(fd) : undefined;
+          if (failed !== undefined) {
+            this.writeErrors.delete(fd);
+            return resolve(encodeResponse(response, op, failed));
           }
           new Uint8Array(response.buffer, response.byteOffset, payload.length).set(payload);
           resolve(payload.length);

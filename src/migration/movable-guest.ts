@@ -36,6 +36,8 @@ export interface MovableGuestOptions {
   /** Where a checkpoint the program asks for goes, and the deputy's state for it. */
   selfCheckpoint?: () => { file: string; deputy: unknown };
   heartbeatMs?: number;
+  /** Whether writes to an fd may be answered on the node before they are done at home. */
+  pipelinable?: (fd: number) => boolean;
   /** Tells the user something they should know (a node died; the program went on at home). */
   notice?: (text: string) => void;
 }
@@ -167,6 +169,7 @@ export class MovableGuest {
       handler: this.local.deputyHandler,
       cancelWaits: this.options.cancelWaits,
       ...(this.options.heartbeatMs === undefined ? {} : { heartbeatMs: this.options.heartbeatMs }),
+      ...(this.options.pipelinable === undefined ? {} : { pipelinable: this.options.pipelinable }),
     });
     this.adopt(placement, file);
   }

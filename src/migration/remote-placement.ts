@@ -46,9 +46,12 @@ export interface PlacementOptions {
   /** Gives up a waiting read or poll if that consumes nothing (HostBackend.cancelWaits). */
   cancelWaits: () => boolean;
   heartbeatMs?: number;
+  /** Whether writes to this fd may be answered by the runner before they are done here. */
+  pipelinable?: (fd: number) => boolean;
 }
 
 const FD_WRITE = syscallId('fdWrite');
+const PATH_OPEN = syscallId('pathOpen');
 const INTERRUPTIBLE = new Set(['fdRead', 'pollOneoff', 'sockRecv'].map((n) => SYSCALL_IDS.get(n)));
 
 export class RemotePlacement {
@@ -68,6 +71,7 @@ export class RemotePlacement {
   readonly firstSyscall: Promise<void>;
   private markFirstSyscall: () => void = () => undefined;
   private served = 0;
+  private readonly idleWaiters: (() => void)[] = [];
 
   /** Bringing the image home: a cut link then leaves the program parked there, not lost. */
   private parking = false;
@@ -315,7 +319,8 @@ export class RemotePlacement {
     if (m === undefined) throw new OsmoError('E_PROTO_DECODE', 'undecodable runner message');
     if (m.t === 'outcome') {
       this.released = true;
-      this.settle(m.outcome);
+      // Pipelined writes sent before the end are still queued here: they land first.
+      void this.idle().then(() => this.settle(m.outcome));
       return;
     }
     if (m.t === 'cancel-waits') {
@@ -351,7 +356,14 @@ export class RemotePlacement {
       }
     } finally {
       this.serving = false;
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
+  }
+
+  /** Resolves once every system call received so far has been served. */
+  private idle(): Promise<void> {
+    if (!this.serving && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private responseView(): DataView {
@@ -371,6 +383,11 @@ export class RemotePlacement {
     );
     if (this.current !== token) return; // answered early (cancelWait)
     this.current = undefined;
+    if (token.op === PATH_OPEN && n >= 8 && response.getUint32(0, true) === 0) {
+      const fd = response.getUint32(4, true);
+      // Before the answer, on the same ordered link: the runner knows it when the guest does.
+      if (this.options.pipelinable?.(fd) === true) this.send({ t: 'pipeline', fd });
+    }
     this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, n)));
   }
 

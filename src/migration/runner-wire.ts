@@ -61,8 +61,10 @@ export type DeputyMessage =
   | { t: 'resume' }
   /** End the program now (a signal at home). */
   | { t: 'kill'; outcome: GuestOutcome }
-  /** A pipelined write failed at home: fail the next write on that fd with this errno. */
+  /** A pipelined write failed at home: fail the next write, sync or close of that fd with it. */
   | { t: 'write-failed'; fd: number; errno: number }
+  /** The fd path_open is about to return is a regular file: pipeline its writes. */
+  | { t: 'pipeline'; fd: number }
   | { t: 'info?' };
 
 /** Runner → deputy. */

@@ -6,7 +6,8 @@
  * the reason when namespaces are not available, e.g. not root).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
@@ -189,6 +190,36 @@ for (const hosts of ['loopback', 'netns'] as const) {
       assert.equal(r.status, 130, r.stderr);
       await runnerGone('killed');
     });
+
+    it(
+      'a write that fails at home reaches the program on its node, pipelined or not',
+      {
+        skip:
+          hosts === 'netns'
+            ? 'the same code path as on loopback'
+            : process.getuid?.() !== 0
+              ? 'needs root (a small tmpfs)'
+              : undefined,
+      },
+      async () => {
+        // 256 KiB of room, 16 blocks of 64 KiB: the fifth write fails with ENOSPC at home. The
+        // program runs on n2, whose runner answers file writes at once: the failure must come
+        // back by a later write or by close, never be lost.
+        const small = join(dir, 'small');
+        mkdirSync(small);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small]);
+        try {
+          const r = await osmo(
+            ['run', '--daemon', n1Socket, '-r', 'n2', fixture('fillfile'), join(small, 'f'), '16'],
+            { env, prefix: atHome, deadlineMs: 60_000 },
+          );
+          assert.equal(r.status, 0, r.stderr);
+          assert.match(r.stdout.toString(), /(write \d+|close) failed: No space left on device/);
+        } finally {
+          execFileSync('umount', [small]);
+        }
+      },
+    );
 
     it('a guest whose deputy dies is killed (no orphans)', async () => {
       const r = await signalWhileAway('SIGKILL');
