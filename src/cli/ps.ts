@@ -48,10 +48,10 @@ not private (the message says how to fix it), 70 internal error.`,
 }
 
 export function renderPs(processes: readonly ProcessInfo[], nowMs = Date.now()): string {
-  const head = `${pad('PID', 7, true)} ${pad('STATE', 13)} ${pad('WHERE', 10)} ${pad('SINCE', 6, true)} ${pad('CPU', 9, true)} ${pad('MEM', 6, true)} `;
+  const head = `${pad('PID', 7, true)} ${pad('STATE', 13)} ${pad('WHERE', 8)} ${pad('SINCE', 5, true)} ${pad('CPU', 8, true)} ${pad('MEM', 6, true)} `;
   const commandWidth = WIDTH - head.length;
   const row = (p: ProcessInfo): string =>
-    `${pad(String(p.pid), 7, true)} ${pad(p.state, 13)} ${pad(p.where, 10)} ${pad(formatSince(p.since, nowMs), 6, true)} ${pad(formatCpu(p.cpuTimeMs), 9, true)} ${pad(formatBytes(p.memoryBytes), 6, true)} ${pad(formatCommand(p.command), commandWidth).trimEnd()}`;
+    `${pad(String(p.pid), 7, true)} ${pad(p.state, 13)} ${pad(p.where, 8)} ${pad(formatSince(p.since, nowMs), 5, true)} ${pad(formatCpu(p.cpuTimeMs), 8, true)} ${pad(formatBytes(p.memoryBytes), 6, true)} ${pad(formatCommand(p.command), commandWidth).trimEnd()}`;
   return [head + 'COMMAND', ...processes.map(row)].join('\n') + '\n';
 }
 

@@ -92,11 +92,11 @@ void describe('osmo ps', () => {
     const table = await osmo(['ps'], { env });
     assert.equal(table.status, 0, table.stderr);
     const lines = table.stdout.toString().trimEnd().split('\n');
-    assert.match(lines[0]!, /^\s+PID STATE\s+WHERE\s+CPU\s+MEM COMMAND$/);
+    assert.match(lines[0]!, /^\s+PID STATE\s+WHERE\s+SINCE\s+CPU\s+MEM COMMAND$/);
     assert.equal(lines.length, 3);
     for (const line of lines) assert.ok([...line].length <= 80, `too wide: ${line}`);
     const rowA = lines.find((l) => l.trimStart().startsWith(`${a.pid} `))!;
-    assert.match(rowA, /running\s+local\s+1:23\.4\s+64\.0M hello\.wasm 'a b' 'it'\\''s'$/);
+    assert.match(rowA, /running\s+local\s+-\s+1:23\.4\s+64\.0M hello\.wasm 'a b' 'it'\\''s'$/);
     assert.ok(lines.some((l) => l.trimStart().startsWith(`${b.pid} `) && l.endsWith('…')));
 
     const json = psJson(await osmo(['ps', '--json'], { env }));
