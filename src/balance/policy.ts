@@ -104,7 +104,7 @@ export interface Move {
   readonly expectedThereSec: number;
 }
 
-/** A move made earlier whose effect the gossip view may not show yet. */
+/** A move made earlier whose effect the gossip view of the other nodes may not show yet. */
 export interface PendingMove {
   readonly from: string;
   readonly to: string;
@@ -133,7 +133,10 @@ export function decideMoves(input: BalanceInput): Move[] {
   for (const v of input.nodes) {
     nodes.set(v.name, { view: v, runQueue: v.runQueue, freeMemBytes: v.freeMemBytes });
   }
-  for (const m of input.pending ?? []) shift(nodes, m.from, m.to, m.memoryBytes);
+  // The home sees itself as it is now: only the other end of a pending move is behind.
+  for (const m of input.pending ?? []) {
+    shift(nodes, m.from === s.home ? '' : m.from, m.to === s.home ? '' : m.to, m.memoryBytes);
+  }
   const lnBase = lnCostBase(nodes.size);
   const moves: Move[] = [];
   const moved = new Set<number>();
