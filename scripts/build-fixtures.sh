@@ -2,7 +2,7 @@
 # Rebuilds every committed WebAssembly program from its C source:
 #   tests/fixtures/c/X.c -> tests/fixtures/wasm/X.wasm
 #   bench/kernels/X.c    -> bench/kernels/X.wasm
-#   examples/hello.c     -> examples/hello.wasm
+#   examples/X.c         -> examples/X.wasm
 #
 # Usage:
 #   scripts/build-fixtures.sh               build in place
@@ -80,7 +80,7 @@ done
 for src in bench/kernels/*.c; do
   targets+=("$src bench/kernels/$(basename "${src%.c}").wasm")
 done
-targets+=("examples/hello.c examples/hello.wasm")
+for src in examples/*.c; do targets+=("$src examples/$(basename "${src%.c}").wasm"); done
 
 if [ "$MODE" = check ]; then
   OUT="$probe_dir/out"

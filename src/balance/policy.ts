@@ -53,6 +53,14 @@ export interface ProcessProfile {
   readonly ioBytesPerSec: number;
   /** When it arrived where it runs (started, or its last move). */
   readonly residentSinceMs: number;
+  /**
+   * Moves it made so far. A program that never moved may move at once; after k moves it stays
+   * minResidency × 2^(k−1) where it arrived (capped at 32×): a program pushed around by stale
+   * views settles instead of bouncing. Unknown: taken as 1.
+   */
+  readonly migrations?: number;
+  /** The node it left on its last move (it does not go straight back: no ping-pong). */
+  readonly cameFrom?: string;
   /** False for `-L` (never moved automatically). */
   readonly movable: boolean;
 }
@@ -78,6 +86,8 @@ export interface BalanceSettings {
   readonly minExpectedWorkSec: number;
   /** Processes using less of a CPU than this are waiting, not computing: they stay. */
   readonly idleCpuShare: number;
+  /** A process does not go back to the node it came from before this long there. */
+  readonly noReturnMs: number;
 }
 
 export const DEFAULT_BALANCE_SETTINGS: Omit<BalanceSettings, 'home'> = {
@@ -91,6 +101,7 @@ export const DEFAULT_BALANCE_SETTINGS: Omit<BalanceSettings, 'home'> = {
   maxMovesPerRound: 4,
   minExpectedWorkSec: 1,
   idleCpuShare: 0.005,
+  noReturnMs: 10_000,
 };
 
 /** A move the policy decided, and why (logged, and shown by osmo ps / mon). */
@@ -141,7 +152,7 @@ export function decideMoves(input: BalanceInput): Move[] {
   const moves: Move[] = [];
   const moved = new Set<number>();
   const settled = input.processes.filter(
-    (p) => p.movable && input.nowMs - p.residentSinceMs >= s.minResidencyMs,
+    (p) => p.movable && input.nowMs - p.residentSinceMs >= residencyMs(p, s),
   );
 
   for (const move of usherMemory(nodes, settled, s, lnBase, input.random)) {
@@ -156,12 +167,19 @@ export function decideMoves(input: BalanceInput): Move[] {
     .sort((a, b) => b.cpuShare - a.cpuShare || a.id - b.id);
   for (const p of computing) {
     if (moves.length >= s.maxMovesPerRound) break;
-    const move = betterPlace(p, nodes, s, lnBase, input.random);
+    const move = betterPlace(p, nodes, s, lnBase, input.random, input.nowMs);
     if (move === undefined) continue;
     shift(nodes, move.from, move.to, p.memoryBytes);
     moves.push(move);
   }
   return moves;
+}
+
+/** How long `p` must stay where it is before it may move again. */
+function residencyMs(p: ProcessProfile, s: BalanceSettings): number {
+  const moves = p.migrations ?? 1;
+  if (moves <= 0) return 0;
+  return s.minResidencyMs * 2 ** Math.min(moves - 1, 5);
 }
 
 /** Nodes short of memory each give up the process of ours that best relieves them. */
@@ -211,6 +229,7 @@ function betterPlace(
   s: BalanceSettings,
   lnBase: number,
   random: Random,
+  nowMs: number,
 ): Move | undefined {
   const current = nodes.get(p.where);
   if (current === undefined) return undefined;
@@ -221,7 +240,9 @@ function betterPlace(
   const hereSec = expectedSec(p, current, s, false);
   const saving = releaseCost(current, p, lnBase);
   const qualifying: { t: Working; cost: number; thereSec: number }[] = [];
+  const returning = nowMs - p.residentSinceMs < s.noReturnMs ? p.cameFrom : undefined;
   for (const t of candidates(p, nodes, s)) {
+    if (t.view.name === returning) continue;
     const thereSec = expectedSec(p, t, s, true);
     if (thereSec * s.stability >= hereSec) continue;
     const cost = placementCost(t, p, lnBase);
@@ -229,7 +250,7 @@ function betterPlace(
     if (cost >= saving) continue;
     qualifying.push({ t, cost, thereSec });
   }
-  const chosen = nearBest(qualifying, s.nearBest, random);
+  const chosen = twoChoices(qualifying, random);
   if (chosen === undefined) return undefined;
   const thereSec = qualifying.find((q) => q.t === chosen)!.thereSec;
   return {
@@ -305,6 +326,19 @@ function placementCost(node: Working, p: ProcessProfile, lnBase: number): number
 /** ln of what `node` saves when `p` leaves it. */
 function releaseCost(node: Working, p: ProcessProfile, lnBase: number): number {
   return logMarginalCost(utilisation(node, -1, -p.memoryBytes), utilisation(node, 0, 0), lnBase);
+}
+
+/** The cheaper of two options drawn at random (all of them when there are two or fewer). */
+function twoChoices<T extends { t: Working; cost: number }>(
+  options: readonly T[],
+  random: Random,
+): Working | undefined {
+  if (options.length <= 2) return nearBest(options, 0, random);
+  const sorted = [...options].sort((a, b) => (a.t.view.name < b.t.view.name ? -1 : 1));
+  const a = sorted[random.int(sorted.length)]!;
+  let b = sorted[random.int(sorted.length - 1)]!;
+  if (b === a) b = sorted[sorted.length - 1]!;
+  return (a.cost <= b.cost ? a : b).t;
 }
 
 /** One of the options within `fraction` of the lowest cost, at random. */

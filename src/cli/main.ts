@@ -12,6 +12,7 @@ import { registerFreeze } from './freeze.js';
 import { registerContinue } from './continue.js';
 import { registerRunner } from './runner.js';
 import { registerMigrate } from './migrate.js';
+import { registerDemo } from './demo.js';
 import { warn } from './report.js';
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerFreeze(program);
   registerContinue(program);
   registerMigrate(program);
+  registerDemo(program);
   registerRunner(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -26,6 +26,10 @@ export function sessionControl(session: DeputySession): ProcessControl {
         preemptible: session.options.preemptible,
         movable: session.options.preemptible && session.options.mobility?.autoMigrate === true,
         since: session.guest.arrivedAt.toISOString(),
+        migrations: session.guest.migrations,
+        ...(session.guest.cameFrom === undefined
+          ? {}
+          : { cameFrom: session.guest.cameFrom === HOME ? home : session.guest.cameFrom }),
         memoryNeedBytes: session.options.mobility?.memoryBytes ?? 0,
         syscalls: session.counters.syscalls,
         ioBytes: session.counters.ioBytes,

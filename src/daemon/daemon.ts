@@ -183,7 +183,8 @@ export class Daemon {
       home: config.name,
       enabled: config.balance,
       intervalMs: config.balanceIntervalMs,
-      gossipIntervalMs: config.gossipIntervalMs,
+      // Gossip carries it within ~2 intervals; the smoothed load reaches ~85 % of a step in 4 samples.
+      settleMs: 2 * config.gossipIntervalMs + 4 * config.loadSampleIntervalMs,
       settings: {
         ...DEFAULT_BALANCE_SETTINGS,
         home: config.name,

@@ -38,7 +38,11 @@ export interface HomeBalancerOptions {
   readonly home: string;
   readonly enabled: boolean;
   readonly intervalMs: number;
-  readonly gossipIntervalMs: number;
+  /**
+   * How long a move counts as pending: until the target's advertised load shows it (gossip
+   * delay plus the load's slow rise).
+   */
+  readonly settleMs: number;
   readonly settings: BalanceSettings;
   /** Every live node (this one included), as the policy sees it. */
   readonly view: () => readonly NodeView[];
@@ -199,12 +203,14 @@ export class HomeBalancer {
       // Wall-clock arrival, placed on this daemon's monotonic clock.
       residentSinceMs: now - Math.max(0, Date.now() - since),
       movable: info.movable === true && info.state === 'running',
+      ...(info.migrations === undefined ? {} : { migrations: info.migrations }),
+      ...(info.cameFrom === undefined ? {} : { cameFrom: info.cameFrom }),
     };
   }
 
   private decide(): void {
     const now = this.options.clock.now();
-    const settle = 2 * this.options.gossipIntervalMs;
+    const settle = this.options.settleMs;
     while (this.recent.length > 0 && this.recent[0]!.atMs < now - settle) this.recent.shift();
     const ready = [...this.programs.values()].filter((p) => !p.moving && p.profile !== undefined);
     if (ready.length === 0) return;

@@ -59,6 +59,8 @@ export class MovableGuest {
    */
   private fallback: { placement: RemotePlacement; file: string } | undefined;
   private arrived = new Date();
+  private moved = 0;
+  private leftLast: string | undefined;
 
   constructor(
     readonly local: LocalGuest,
@@ -87,6 +89,21 @@ export class MovableGuest {
     return this.arrived;
   }
 
+  /** Moves it made (a recovery at home included), and the node it left last. */
+  get migrations(): number {
+    return this.moved;
+  }
+
+  get cameFrom(): string | undefined {
+    return this.leftLast;
+  }
+
+  private arrivedFrom(node: string): void {
+    this.arrived = new Date();
+    this.moved++;
+    this.leftLast = node;
+  }
+
   /** One operation at a time: moves, checkpoints, freezes queue behind each other. */
   private serialize<T>(step: () => Promise<T>): Promise<T> {
     const next = this.busy.then(step, step);
@@ -111,6 +128,7 @@ export class MovableGuest {
           this.remote === undefined
             ? await this.homeTo(grant!, file)
             : await this.awayTo(this.remote, grant, file);
+        this.arrivedFrom(from);
         return { from, to, ms: performance.now() - started, imageBytes: bytes };
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
@@ -150,7 +168,6 @@ export class MovableGuest {
       if (grant === undefined) {
         await this.local.resumeFrom(file, clocksOf(file));
         this.remote = undefined;
-        this.arrived = new Date();
         this.dropFallback();
       } else {
         await this.placeOn(grant, file, bytes);
@@ -176,7 +193,6 @@ export class MovableGuest {
 
   private adopt(placement: RemotePlacement, imageFile: string): void {
     this.remote = placement;
-    this.arrived = new Date();
     this.dropFallback();
     const kept = this.options.scratchFile(`fallback-${this.moves}`);
     renameSync(imageFile, kept);
@@ -208,7 +224,7 @@ export class MovableGuest {
     try {
       await this.local.resumeFrom(file, clocksOf(file));
       this.remote = undefined;
-      this.arrived = new Date();
+      this.arrivedFrom(placement.grant.node);
       this.dropFallback();
       this.options.notice?.(
         `node ${placement.grant.node} was lost right after taking process ${process.pid}; it goes on at home`,

@@ -192,6 +192,8 @@ export function parseProcessInfo(value: unknown): ProcessInfo | undefined {
   if (typeof v.since === 'string') info.since = v.since;
   if (typeof v.movable === 'boolean') info.movable = v.movable;
   if (isCount(v.memoryNeedBytes)) info.memoryNeedBytes = v.memoryNeedBytes;
+  if (isCount(v.migrations)) info.migrations = v.migrations;
+  if (typeof v.cameFrom === 'string') info.cameFrom = v.cameFrom;
   if (isCount(v.syscalls)) info.syscalls = v.syscalls;
   if (isCount(v.ioBytes)) info.ioBytes = v.ioBytes;
   return info;

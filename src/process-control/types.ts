@@ -37,6 +37,9 @@ export interface ProcessInfo {
   since?: string;
   /** The system may move it by itself (preemptible and not started with -L). */
   movable?: boolean;
+  /** Moves it made so far, and the node it left on the last one (the balancer's hysteresis). */
+  migrations?: number;
+  cameFrom?: string;
   /** Memory it needs where it runs (osmo run -m); 0 when not said. */
   memoryNeedBytes?: number;
   /** System calls served by its deputy so far, and the bytes they read and wrote. */

@@ -94,6 +94,32 @@ describe('decideMoves', () => {
     assert.deepEqual(decide([node('home', 3), node('a', 0)], procs), []);
   });
 
+  it('lets a program that never moved go at once, and one that moved k times wait 2^(k−1)×', () => {
+    const fresh = [1, 2].map((id) => job(id, 'home', { residentSinceMs: NOW - 10, migrations: 0 }));
+    assert.equal(decide([node('home', 2), node('a', 0)], fresh).length, 1);
+    const wanderer = (ms: number) => [
+      job(1, 'a', { residentSinceMs: NOW - ms, migrations: 3 }),
+      job(2, 'a', { residentSinceMs: NOW - ms, migrations: 3 }),
+    ];
+    const nodes = [node('home', 0, { accepting: true }), node('a', 2), node('b', 0)];
+    // 3 moves: 4 × 3 s = 12 s before it moves again.
+    assert.deepEqual(decide(nodes, wanderer(11_000)), []);
+    assert.equal(decide(nodes, wanderer(12_000)).length, 1);
+  });
+
+  it('does not send a process straight back to the node it came from', () => {
+    const back = (ms: number) =>
+      decide(
+        [node('home', 0), node('a', 3)],
+        [job(1, 'a', { cameFrom: 'home', migrations: 1, residentSinceMs: NOW - ms })],
+      );
+    assert.deepEqual(back(5000), []);
+    assert.deepEqual(
+      back(DEFAULT_BALANCE_SETTINGS.noReturnMs).map((m) => m.to),
+      ['home'],
+    );
+  });
+
   it('never sends a process to a node without the free memory it needs', () => {
     const procs = [1, 2, 3].map((id) => job(id, 'home', { memoryBytes: 2 * GB }));
     const moves = decide(

@@ -55,7 +55,7 @@ function harness(options: { refuse?: boolean } = {}) {
     home: 'n1',
     enabled: true,
     intervalMs: 1000,
-    gossipIntervalMs: 1000,
+    settleMs: 6000,
     settings: { ...DEFAULT_BALANCE_SETTINGS, home: 'n1' },
     view: () => view,
     connect,

@@ -1,0 +1,310 @@
+/**
+ * `osmo demo`, driven as a user runs it: the real binary starts its four daemons and its jobs,
+ * prints its summary and leaves nothing behind — no process it started (each pid must be gone:
+ * ESRCH), no state directory, no cgroup — also when it is interrupted with SIGINT mid-run.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { osmo, osmoBin } from '../helpers/osmo.js';
+import { until } from './daemon-harness.js';
+
+const CGROUP_CPU = '/sys/fs/cgroup/cpu';
+
+function assertGone(pids: readonly number[], context: string): void {
+  assert.ok(pids.length > 0, `no pids to check: ${context}`);
+  const alive = pids.filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      assert.equal((e as NodeJS.ErrnoException).code, 'ESRCH', `kill(${pid}, 0)`);
+      return false;
+    }
+  });
+  assert.deepEqual(alive, [], `processes still alive after the demo: ${context}`);
+}
+
+/** The demo's cgroup (osmosis-demo-<its pid>) must be gone. */
+function assertNoCgroup(demoPid: number | undefined): void {
+  if (demoPid === undefined || !existsSync(CGROUP_CPU)) return;
+  assert.ok(
+    !readdirSync(CGROUP_CPU).includes(`osmosis-demo-${demoPid}`),
+    `cgroup osmosis-demo-${demoPid} left behind`,
+  );
+}
+
+/** The pids of the "stopped N processes (pids …)" line. */
+function stoppedPids(stdout: string): number[] {
+  const m = /^stopped (\d+) processes \(pids ([\d ]+)\)/m.exec(stdout);
+  assert.ok(m, `no "stopped … processes" line in:\n${stdout}`);
+  const pids = m[2]!.trim().split(' ').map(Number);
+  assert.equal(pids.length, Number(m[1]));
+  return pids;
+}
+
+interface JsonSummary {
+  ok: boolean;
+  exitCode: number;
+  stateDir: string;
+  pids: number[];
+  withMigrationMs: number;
+  migrations: number;
+  runs: {
+    balanced: {
+      nodePids: number[];
+      jobs: { id: number; pid: number; exitCode: number; cpuSec: number; result: string }[];
+    };
+  };
+}
+
+describe('osmo demo', () => {
+  test('a short run: 3 jobs, summary as JSON, nothing left behind', async () => {
+    let demoPid: number | undefined;
+    const r = await osmo(
+      ['demo', '--jobs', '3', '--scale', '0.2', '--no-monitor', '--no-baseline', '--json'],
+      { stdinNull: true, deadlineMs: 90_000, onSpawn: (c) => (demoPid = c.pid) },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout.toString('utf8')) as JsonSummary;
+    assert.equal(s.ok, true);
+    assert.equal(s.exitCode, 0);
+    const jobs = s.runs.balanced.jobs;
+    assert.deepEqual(
+      jobs.map((j) => j.id),
+      [1, 2, 3],
+    );
+    for (const j of jobs) {
+      assert.equal(j.exitCode, 0, `job ${j.id}`);
+      assert.ok(j.cpuSec > 0, `job ${j.id} reported its CPU time: ${j.result}`);
+    }
+    assert.match(jobs[0]!.result, /^primes below \d+: \d+ \(cpu [\d.]+ s\)$/);
+    assert.match(jobs[1]!.result, /^mandelbrot \d+x\d+: checksum [0-9a-f]{16}, /);
+    assert.match(jobs[2]!.result, /^nbody \d+ steps: energy /);
+    assert.ok(s.withMigrationMs > 0);
+    // Every process it started: 3 preparing runs, 4 daemons, 3 jobs (and the runners found).
+    assert.ok(s.pids.length >= 10, `pids: ${s.pids.join(' ')}`);
+    for (const pid of [...s.runs.balanced.nodePids, ...jobs.map((j) => j.pid)])
+      assert.ok(s.pids.includes(pid), `pid ${pid} listed`);
+    assertGone(s.pids, 'json run');
+    assert.equal(existsSync(s.stateDir), false, `${s.stateDir} removed`);
+    assertNoCgroup(demoPid);
+  });
+
+  test('with the baseline: one line per event, the summary, nothing left behind', async () => {
+    let demoPid: number | undefined;
+    const r = await osmo(['demo', '--jobs', '3', '--scale', '0.2'], {
+      stdinNull: true,
+      deadlineMs: 120_000,
+      onSpawn: (c) => (demoPid = c.pid),
+    });
+    const out = r.stdout.toString('utf8');
+    assert.equal(r.status, 0, `${r.stderr}\n${out}`);
+    assert.match(out, /^CPU (confined by cgroup v1|not confined) /m);
+    assert.match(out, /^run 1: n1 pid \d+, n2 pid \d+, n3 pid \d+, n4 pid \d+ \(balancer on\)$/m);
+    assert.match(out, /^run 2: .* \(balancer off\)$/m);
+    assert.match(out, /^cluster up: 4 nodes alive after [\d.]+s$/m);
+    for (const [id, prog] of [
+      [1, 'primes'],
+      [2, 'mandel'],
+      [3, 'nbody'],
+    ] as const) {
+      assert.match(out, new RegExp(`^t=[\\d.]+s job ${id} \\(${prog}\\) started at n1: `, 'm'));
+      assert.match(
+        out,
+        new RegExp(
+          `^t=[\\d.]+s job ${id} \\(${prog}\\) ended on n\\d: exit 0, cpu [\\d.]+ s$`,
+          'm',
+        ),
+      );
+    }
+    assert.match(out, /^t=[\d.]+s nodes: n1 \d+ jobs? load [\d.?]+ \| n2 /m);
+    assert.match(out, /^summary: 4 nodes /m);
+    assert.match(out, /^ {2}with migration +[\d.]+ s {3}3 jobs started at n1, \d+ migrations?$/m);
+    assert.match(
+      out,
+      /^ {2}without migration +[\d.]+ s {3}the same jobs, balancer off: all at n1$/m,
+    );
+    assert.match(out, /^ {2}speed-up +[\d.]+× {3}without \/ with$/m);
+    assert.match(
+      out,
+      /^ {2}ideal +[\d.]+ s {3}[\d.]+ s of CPU \(as the jobs measured it, baseline run\) \/ [\d.]+ CPUs$/m,
+    );
+    assert.match(
+      out,
+      /^ {4}job {2}1 primes \d+ +n1( -> n\d)* +ended on n\d at [\d.]+ s, cpu [\d.]+ s$/m,
+    );
+    const pids = stoppedPids(out);
+    // 3 preparing runs + 2 × (4 daemons + 3 jobs), plus the runners.
+    assert.ok(pids.length >= 17, `pids: ${pids.join(' ')}`);
+    assertGone(pids, 'run with baseline');
+    const dir = /^state directory (\S+)$/m.exec(out)?.[1];
+    assert.ok(dir !== undefined);
+    assert.equal(existsSync(dir), false, `${dir} removed`);
+    assertNoCgroup(demoPid);
+  });
+
+  test('SIGINT after the first job started: exit 130, nothing left behind', async () => {
+    let text = '';
+    let sent = false;
+    let demoPid: number | undefined;
+    const r = await osmo(['demo', '--jobs', '3', '--scale', '2'], {
+      stdinNull: true,
+      deadlineMs: 90_000,
+      onSpawn: (c) => (demoPid = c.pid),
+      onStdout: (chunk, child) => {
+        text += chunk.toString('utf8');
+        if (!sent && /^t=[\d.]+s job 1 \(primes\) started at n1: .*, pid \d+$/m.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    const out = r.stdout.toString('utf8');
+    assert.ok(sent, `no job started:\n${out}\n${r.stderr}`);
+    assert.equal(r.status, 130, `${r.stderr}\n${out}`);
+    assert.match(r.stderr, /^osmo: demo: interrupted by SIGINT$/m);
+    assert.doesNotMatch(out, /^summary:/m);
+    const pids = stoppedPids(out);
+    // What it printed before the signal is among what it stopped.
+    const nodes = /^run 1: n1 pid (\d+), n2 pid (\d+), n3 pid (\d+), n4 pid (\d+)/m.exec(out);
+    assert.ok(nodes);
+    const job1 = /job 1 \(primes\) started at n1: .*, pid (\d+)$/m.exec(out);
+    assert.ok(job1);
+    for (const pid of [...nodes.slice(1), job1[1]].map(Number))
+      assert.ok(pids.includes(pid), `pid ${pid} stopped`);
+    assertGone(pids, 'after SIGINT');
+    const dir = /^state directory (\S+)$/m.exec(out)?.[1];
+    assert.ok(dir !== undefined);
+    assert.equal(existsSync(dir), false, `${dir} removed`);
+    assertNoCgroup(demoPid);
+  });
+
+  /** Runs a long demo, kills the pid `pick` finds in its output, and returns the result. */
+  async function killDuring(pick: (out: string) => number | undefined) {
+    let text = '';
+    let killed: number | undefined;
+    let demoPid: number | undefined;
+    const r = await osmo(['demo', '--jobs', '3', '--scale', '2', '--no-baseline'], {
+      stdinNull: true,
+      deadlineMs: 90_000,
+      onSpawn: (c) => (demoPid = c.pid),
+      onStdout: (chunk) => {
+        text += chunk.toString('utf8');
+        if (killed !== undefined) return;
+        killed = pick(text);
+        if (killed !== undefined) process.kill(killed, 'SIGKILL');
+      },
+    });
+    assert.ok(killed !== undefined, `nothing to kill in:\n${text}\n${r.stderr}`);
+    return { ...r, out: r.stdout.toString('utf8'), demoPid };
+  }
+
+  test('a job that fails: exit 1, one line naming it, nothing left behind', async () => {
+    const r = await killDuring((out) => {
+      const m = /^t=[\d.]+s job 2 \(mandel\) started at n1: .*, pid (\d+)$/m.exec(out);
+      return m === null ? undefined : Number(m[1]);
+    });
+    assert.equal(r.status, 1, `${r.stderr}\n${r.out}`);
+    assert.match(r.stderr, /^osmo: demo: job 2 \(mandel\) failed on n1 \(SIGKILL\)/m);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assertGone(stoppedPids(r.out), 'after a job failed');
+    assertNoCgroup(r.demoPid);
+  });
+
+  test('a node that dies: exit 1, one line naming it, nothing left behind', async () => {
+    const r = await killDuring((out) => {
+      if (!/^t=[\d.]+s job 3 \(nbody\) started at n1: /m.test(out)) return undefined;
+      const m = /^run 1: .*, n4 pid (\d+) \(balancer on\)$/m.exec(out);
+      return m === null ? undefined : Number(m[1]);
+    });
+    assert.equal(r.status, 1, `${r.stderr}\n${r.out}`);
+    // n4 may have held a job by then: that job may be reported lost first.
+    assert.match(
+      r.stderr,
+      /^osmo: demo: (node n4 died \(killed by SIGKILL\)|job \d \(\w+\) failed on n4 )/m,
+    );
+    assertGone(stoppedPids(r.out), 'after a node died');
+    assertNoCgroup(r.demoPid);
+  });
+
+  test('--help documents the flags and exit statuses; bad values are usage errors', async () => {
+    const help = await osmo(['demo', '--help'], { stdinNull: true });
+    assert.equal(help.status, 0);
+    const text = help.stdout.toString('utf8');
+    for (const flag of ['--jobs', '--scale', '--no-monitor', '--no-baseline', '--keep', '--json'])
+      assert.ok(text.includes(flag), `--help mentions ${flag}`);
+    assert.match(text, /Exit status:/);
+    assert.match(text, /130 by SIGINT/);
+    const bad = await osmo(['demo', '--jobs', '0'], { stdinNull: true });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--jobs 0: expected a whole number above 0/);
+  });
+});
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const server = `osmo-demo-test-${process.pid}`;
+
+function tmux(...args: string[]): string {
+  const r = spawnSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function waitForScreen(session: string, re: RegExp, deadlineMs: number, what: string) {
+  const screen = (): string => tmux('capture-pane', '-p', '-t', session);
+  return until(
+    () => Promise.resolve(re.test(screen()) ? screen() : undefined),
+    deadlineMs,
+    `${what}; screen:\n${(() => {
+      try {
+        return screen();
+      } catch {
+        return '(gone)';
+      }
+    })()}`,
+    50,
+  );
+}
+
+describe('osmo demo on a terminal', { skip: hasTmux ? false : 'tmux not installed' }, () => {
+  after(() => {
+    spawnSync('tmux', ['-L', server, 'kill-server']);
+  });
+
+  const start = (session: string, args: string): void => {
+    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(osmoBin)} demo ${args}; echo DEMO-EXIT=$?; sleep 600`;
+    tmux('new-session', '-d', '-x', '80', '-y', '24', '-s', session, cmd);
+  };
+
+  test('a live screen of nodes and jobs, then the summary', async () => {
+    start('live', '--jobs 2 --scale 0.3 --no-baseline');
+    const s = await waitForScreen(
+      'live',
+      /osmo demo · with migration · t=[\d.]+s · \d\/2 done/,
+      60_000,
+      'the live screen of the run',
+    );
+    assert.match(s, /^NODE +LOAD +SPEED +CPU +JOBS +GUESTS$/m);
+    for (const n of ['n1', 'n2', 'n3', 'n4']) assert.match(s, new RegExp(`^${n} +[█░]+ `, 'm'));
+    assert.match(s, /^ +JOB +PROGRAM +WHERE +STATE +CPU +PATH$/m);
+    assert.match(s, /^ +1 +primes +n\d /m);
+    for (const line of s.split('\n')) assert.ok(line.length <= 80, `fits 80 columns: ${line}`);
+    const end = await waitForScreen('live', /DEMO-EXIT=\d+/, 60_000, 'the demo ends');
+    assert.match(end, /DEMO-EXIT=0/);
+    assert.match(end, /^ {2}with migration +[\d.]+ s /m);
+    assert.match(end, /^stopped \d+ processes/m);
+  });
+
+  test('Ctrl-C ends it with status 130', async () => {
+    start('ctrl-c', '--jobs 2 --scale 2 --no-baseline');
+    await waitForScreen('ctrl-c', /osmo demo · with migration · t=/, 60_000, 'the run started');
+    tmux('send-keys', '-t', 'ctrl-c', 'C-c');
+    const s = await waitForScreen('ctrl-c', /DEMO-EXIT=\d+/, 20_000, 'the demo ends');
+    assert.match(s, /DEMO-EXIT=130/);
+    assert.match(s, /interrupted by SIGINT/);
+    // Wrapped lines joined (-J): the whole list of pids.
+    assertGone(stoppedPids(tmux('capture-pane', '-p', '-J', '-t', 'ctrl-c')), 'after Ctrl-C');
+  });
+});
