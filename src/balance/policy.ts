@@ -144,9 +144,12 @@ export function decideMoves(input: BalanceInput): Move[] {
   for (const v of input.nodes) {
     nodes.set(v.name, { view: v, runQueue: v.runQueue, freeMemBytes: v.freeMemBytes });
   }
-  // The home sees itself as it is now: only the other end of a pending move is behind.
+  // The home sees its own run queue as it is now; only the other end of a pending move is
+  // behind — and the memory of an image still leaving home, which is as good as free.
   for (const m of input.pending ?? []) {
     shift(nodes, m.from === s.home ? '' : m.from, m.to === s.home ? '' : m.to, m.memoryBytes);
+    const home = m.from === s.home ? nodes.get(s.home) : undefined;
+    if (home !== undefined) home.freeMemBytes += m.memoryBytes;
   }
   const lnBase = lnCostBase(nodes.size);
   const moves: Move[] = [];
