@@ -137,20 +137,73 @@ interface Working {
   freeMemBytes: number;
 }
 
-/** The moves to make now (at most maxMovesPerRound), in order. */
-export function decideMoves(input: BalanceInput): Move[] {
-  const { settings: s } = input;
+/** The view, with the pending moves applied. */
+function workingView(
+  views: readonly NodeView[],
+  pending: readonly PendingMove[],
+  home: string,
+): Map<string, Working> {
   const nodes = new Map<string, Working>();
-  for (const v of input.nodes) {
+  for (const v of views) {
     nodes.set(v.name, { view: v, runQueue: v.runQueue, freeMemBytes: v.freeMemBytes });
   }
   // The home sees its own run queue as it is now; only the other end of a pending move is
   // behind — and the memory of an image still leaving home, which is as good as free.
-  for (const m of input.pending ?? []) {
-    shift(nodes, m.from === s.home ? '' : m.from, m.to === s.home ? '' : m.to, m.memoryBytes);
-    const home = m.from === s.home ? nodes.get(s.home) : undefined;
-    if (home !== undefined) home.freeMemBytes += m.memoryBytes;
+  for (const m of pending) {
+    shift(nodes, m.from === home ? '' : m.from, m.to === home ? '' : m.to, m.memoryBytes);
+    const self = m.from === home ? nodes.get(home) : undefined;
+    if (self !== undefined) self.freeMemBytes += m.memoryBytes;
   }
+  return nodes;
+}
+
+/**
+ * How much sooner a new program must expect to finish elsewhere to start there: less than the
+ * stability factor of a move, since it has nothing to carry yet.
+ */
+const START_ADVANTAGE = 1.1;
+
+/**
+ * Where a new program of this home should start (osmo run -b, MOSIX's best node): the node
+ * where it would finish soonest — the home itself unless another is better by START_ADVANTAGE — among those with room for `memoryBytes`, at random among near-best ones.
+ * The caller adds the choice to its pending moves.
+ */
+export function chooseStart(input: {
+  readonly nodes: readonly NodeView[];
+  readonly pending?: readonly PendingMove[];
+  readonly memoryBytes: number;
+  readonly settings: BalanceSettings;
+  readonly random: Random;
+}): string {
+  const s = input.settings;
+  const nodes = workingView(input.nodes, input.pending ?? [], s.home);
+  const newcomer: ProcessProfile = {
+    id: 0,
+    where: s.home,
+    memoryBytes: input.memoryBytes,
+    cpuShare: 1,
+    workDoneSec: 0,
+    syscallsPerSec: 0,
+    ioBytesPerSec: 0,
+    residentSinceMs: 0,
+    movable: true,
+    migrations: 0,
+  };
+  const home = nodes.get(s.home);
+  if (home === undefined) return s.home;
+  // At home it joins the run queue too: compare with it counted everywhere.
+  const hereSec = expectedSec(newcomer, home, s, true);
+  // The soonest finish wins (in logarithms, so that near-best means within a ratio).
+  const qualifying = candidates(newcomer, nodes, s)
+    .map((t) => ({ t, cost: Math.log(expectedSec(newcomer, t, s, true)) }))
+    .filter((o) => o.cost + Math.log(START_ADVANTAGE) < Math.log(hereSec));
+  return nearBest(qualifying, s.nearBest, input.random)?.view.name ?? s.home;
+}
+
+/** The moves to make now (at most maxMovesPerRound), in order. */
+export function decideMoves(input: BalanceInput): Move[] {
+  const { settings: s } = input;
+  const nodes = workingView(input.nodes, input.pending ?? [], s.home);
   const lnBase = lnCostBase(nodes.size);
   const moves: Move[] = [];
   const moved = new Set<number>();
@@ -193,7 +246,10 @@ function* usherMemory(
   lnBase: number,
   random: Random,
 ): Generator<Move> {
-  for (const node of [...nodes.values()].sort((a, b) => (a.view.name < b.view.name ? -1 : 1))) {
+  const short = [...nodes.values()].filter(
+    (n) => n.freeMemBytes < n.view.totalMemBytes * s.memoryLowFraction,
+  );
+  for (const node of short.sort((a, b) => (a.view.name < b.view.name ? -1 : 1))) {
     const floor = node.view.totalMemBytes * s.memoryLowFraction;
     const deficit = floor - node.freeMemBytes;
     if (deficit <= 0) continue;
@@ -236,21 +292,22 @@ function betterPlace(
 ): Move | undefined {
   const current = nodes.get(p.where);
   if (current === undefined) return undefined;
-  // MOSIX: as long as the home's load stays under its threshold, its processes stay home.
-  if (p.where === s.home && current.runQueue <= s.homeLoadThreshold * current.view.cpus) {
-    return undefined;
-  }
+  // MOSIX: as long as the home's load stays under its threshold, its processes stay home —
+  // unless a node faster by the stability factor is free (slow → fast).
+  const calm = p.where === s.home && current.runQueue <= s.homeLoadThreshold * current.view.cpus;
   const hereSec = expectedSec(p, current, s, false);
   const saving = releaseCost(current, p, lnBase);
   const qualifying: { t: Working; cost: number; thereSec: number }[] = [];
   const returning = nowMs - p.residentSinceMs < s.noReturnMs ? p.cameFrom : undefined;
   for (const t of candidates(p, nodes, s)) {
     if (t.view.name === returning) continue;
+    if (calm && t.view.speed < current.view.speed * s.stability) continue;
     const thereSec = expectedSec(p, t, s, true);
     if (thereSec * s.stability >= hereSec) continue;
     const cost = placementCost(t, p, lnBase);
-    // The cluster as a whole must get cheaper, not only this process faster.
-    if (cost >= saving) continue;
+    // The cluster as a whole must get cheaper, not only this process faster — except coming
+    // home, which also ends the remote cost of its system calls, which the cost does not see.
+    if (cost >= saving && t.view.name !== s.home) continue;
     qualifying.push({ t, cost, thereSec });
   }
   const chosen = twoChoices(qualifying, random);
@@ -300,8 +357,12 @@ function effectiveShare(
   const queue = Math.max(1, node.runQueue + (joining ? 1 : 0));
   const share = (speed / REFERENCE_SPEED) * Math.min(1, cpus / queue);
   if (node.view.name === s.home) return share;
-  const away = p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / s.linkBytesPerSec;
-  return share * (1 - Math.min(0.95, away));
+  // Calls and bytes per second of CPU it gets: a starved I/O-heavy process is not a light one.
+  const perCpuSec = 1 / Math.max(p.cpuShare, 0.01);
+  const away =
+    (p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / s.linkBytesPerSec) * perCpuSec;
+  // Each CPU-second there also waits `away` seconds on the network.
+  return share / (1 + away);
 }
 
 /** Seconds `p` is expected to need to finish on `node` (plus the move, if it has to go there). */

@@ -32,7 +32,6 @@ import { NodeSampler, statusWords } from './measure/sampler.js';
 import { measureSpeed } from './measure/speed.js';
 import { PeriodicTask } from './scheduler.js';
 import { OsmoError } from '../core/errors.js';
-import { DEFAULT_HOME_ADVANTAGE, chooseNode } from '../balance/placement.js';
 import { deriveLinkKey } from '../link/index.js';
 import { runnerUserIds } from '../platform/users.js';
 import { decideAdmission } from './admission.js';
@@ -524,21 +523,11 @@ export class Daemon {
     })) as PlaceResult;
   }
 
-  /** The node a new program should start on (osmo run -b). */
+  /** The node a new program should start on (osmo run -b): the balancer's choice. */
   private best(args: Record<string, unknown>): BestResult {
     const memoryBytes = typeof args.memoryBytes === 'number' ? args.memoryBytes : 0;
-    const now = this.clock.now();
-    this.remember(now);
-    const candidates = [...this.known.entries()]
-      .filter(([, r]) => r.alive)
-      .map(([id, r]) => ({
-        name: nodeName(r.record),
-        info: id === this.config.id ? this.sampler.info() : r.record.info,
-        self: id === this.config.id,
-      }));
-    const chosen = chooseNode(candidates, { memoryBytes, homeAdvantage: DEFAULT_HOME_ADVANTAGE });
-    if (chosen === undefined || chosen.self) return { node: this.config.name, self: true };
-    return { node: chosen.name, self: false };
+    const node = this.balancer!.startNode(memoryBytes);
+    return { node, self: node === this.config.name };
   }
 
   /** Every live node, this one included, as the balancing policy sees it. */

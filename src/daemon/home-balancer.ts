@@ -16,7 +16,7 @@ import type {
   PendingMove,
   ProcessProfile,
 } from '../balance/policy.js';
-import { decideMoves } from '../balance/policy.js';
+import { chooseStart, decideMoves } from '../balance/policy.js';
 import type { Logger } from '../platform/logger.js';
 import { ProcessControlClient } from '../process-control/client.js';
 import { openSocket } from '../process-control/client.js';
@@ -122,6 +122,32 @@ export class HomeBalancer {
     return [...this.events];
   }
 
+  /**
+   * Where a new program of this home should start (osmo run -b): the policy's chooseStart on
+   * the same view and pending moves as the balancing rounds; the choice becomes pending too.
+   */
+  startNode(memoryBytes: number): string {
+    const now = this.options.clock.now();
+    this.expirePending(now);
+    const node = chooseStart({
+      nodes: this.options.view(),
+      pending: this.recent.map((r) => r.move),
+      memoryBytes,
+      settings: this.options.settings,
+      random: this.options.random,
+    });
+    if (node !== this.options.home) {
+      this.recent.push({ atMs: now, move: { from: this.options.home, to: node, memoryBytes } });
+    }
+    return node;
+  }
+
+  private expirePending(now: number): void {
+    while (this.recent.length > 0 && this.recent[0]!.atMs < now - this.options.settleMs) {
+      this.recent.shift();
+    }
+  }
+
   /** One round: read every program, then decide and start the moves. */
   async tick(): Promise<void> {
     if (this.ticking) return; // a slow round is not stacked on
@@ -210,8 +236,7 @@ export class HomeBalancer {
 
   private decide(): void {
     const now = this.options.clock.now();
-    const settle = this.options.settleMs;
-    while (this.recent.length > 0 && this.recent[0]!.atMs < now - settle) this.recent.shift();
+    this.expirePending(now);
     const ready = [...this.programs.values()].filter((p) => !p.moving && p.profile !== undefined);
     if (ready.length === 0) return;
     const moves = decideMoves({

@@ -2,10 +2,12 @@
 /**
  * `osmo-sim`: runs simulations of the pure cores. Usage:
  *   npm run sim -- gossip --nodes 1024 --window 16 --seed 1 [--json]
- * Exit codes: 0 success; 1 unexpected failure; 2 bad arguments; 3 `--check` failed (simulated
- * ages outside 5 % / 10 % of the formulas).
+ *   npm run sim -- balance --scenario all --seed 1 [--json] [--check]
+ * Exit codes: 0 success; 1 unexpected failure; 2 bad arguments; 3 `--check` failed (gossip:
+ * simulated ages outside 5 % / 10 % of the formulas; balance: Osmosis misses its goals).
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { registerBalanceCommand } from './balance-cli.js';
 import { runGossipExperiment } from './gossip-report.js';
 import type { GossipExperimentOptions, GossipExperimentReport } from './gossip-report.js';
 
@@ -169,6 +171,8 @@ program
       process.exit(EXIT_CHECK_FAILED);
     }
   });
+
+registerBalanceCommand(program);
 
 try {
   program.parse();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../../../src/core/random.js';
 import { lnCostBase, logAdd, logMarginal } from '../../../src/balance/opportunity-cost.js';
-import { DEFAULT_BALANCE_SETTINGS, decideMoves } from '../../../src/balance/policy.js';
+import { DEFAULT_BALANCE_SETTINGS, chooseStart, decideMoves } from '../../../src/balance/policy.js';
 import type { BalanceInput, NodeView, ProcessProfile } from '../../../src/balance/policy.js';
 
 const GB = 2 ** 30;
@@ -200,5 +200,32 @@ describe('decideMoves', () => {
     const procs = Array.from({ length: 20 }, (_, i) => job(i + 1, 'home'));
     const nodes = [node('home', 20), ...Array.from({ length: 10 }, (_, i) => node(`n${i}`, 0))];
     assert.equal(decide(nodes, procs).length, DEFAULT_BALANCE_SETTINGS.maxMovesPerRound);
+  });
+});
+
+describe('chooseStart (osmo run -b)', () => {
+  const start = (nodes: NodeView[], memoryBytes = 0, pending: BalanceInput['pending'] = []) =>
+    chooseStart({
+      nodes,
+      pending,
+      memoryBytes,
+      settings: { ...DEFAULT_BALANCE_SETTINGS, home: 'home' },
+      random: seededRandom(1),
+    });
+
+  it('starts at home when home is free, elsewhere when another node is better', () => {
+    assert.equal(start([node('home', 0), node('a', 0)]), 'home');
+    assert.equal(start([node('home', 2), node('a', 0)]), 'a');
+    assert.equal(
+      start([node('home', 0, { speed: 5000 }), node('fast', 0, { speed: 20_000 })]),
+      'fast',
+    );
+  });
+
+  it('counts its own recent choices, and needs room for the memory asked for', () => {
+    const toA = { from: 'home', to: 'a', memoryBytes: 0 };
+    assert.equal(start([node('home', 2), node('a', 0), node('b', 1)]), 'a');
+    assert.equal(start([node('home', 2), node('a', 0), node('b', 1)], 0, [toA, toA]), 'b');
+    assert.equal(start([node('home', 2), node('a', 0, { freeMemBytes: GB })], 2 * GB), 'home');
   });
 });
