@@ -12,18 +12,7 @@ import { POLICIES } from './balance-sim.js';
 import type { PolicyName } from './balance-sim.js';
 import { DEFAULT_BALANCE_SIM_OPTIONS, PENDING_MODES, validateOptions } from './balance-workload.js';
 import type { BalanceSimOptions, PendingMode } from './balance-workload.js';
-
-const EXIT_USAGE = 2;
-const EXIT_CHECK_FAILED = 3;
-
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
-    return n;
-  };
-}
+import { EXIT_CHECK_FAILED, EXIT_USAGE, fraction, integer } from './cli-args.js';
 
 function positive(value: string): number {
   const n = Number(value);
@@ -34,12 +23,6 @@ function positive(value: string): number {
 function nonNegative(value: string): number {
   const n = Number(value);
   if (!(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number ≥ 0');
-  return n;
-}
-
-function fraction(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number in [0, 1]');
   return n;
 }
 

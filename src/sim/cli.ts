@@ -10,26 +10,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { registerBalanceCommand } from './balance-cli.js';
 import { runGossipExperiment } from './gossip-report.js';
 import type { GossipExperimentOptions, GossipExperimentReport } from './gossip-report.js';
+import { EXIT_CHECK_FAILED, EXIT_USAGE, fraction, integer } from './cli-args.js';
 
-const EXIT_USAGE = 2;
-const EXIT_CHECK_FAILED = 3;
 const MEAN_TOLERANCE = 0.05;
 const MAX_TOLERANCE = 0.1;
-
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
-    return n;
-  };
-}
-
-function fraction(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number in [0, 1]');
-  return n;
-}
 
 function latencyRange(value: string): [number, number] {
   const parts = value.split(',').map(Number);
