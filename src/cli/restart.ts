@@ -17,7 +17,8 @@ import { EXIT_CODES_HELP } from './exit-codes.js';
 import { fail } from './report.js';
 import { preemptibleModule } from './run.js';
 import { originsAfterImage } from '../runtime/guest-clocks.js';
-import { supervise } from './supervise.js';
+import { holdSignals, supervise } from './supervise.js';
+import type { HeldSignals } from './supervise.js';
 
 export function registerRestart(program: Command): void {
   program
@@ -40,6 +41,7 @@ ${EXIT_CODES_HELP}`,
 
 async function restart(file: string, force: boolean): Promise<number> {
   let backend: HostBackend | undefined;
+  let held: HeldSignals | undefined;
   let procSelf: ProcSelfFiles | undefined;
   try {
     // The whole image is read and checked (header, every section checksum) before anything else.
@@ -66,6 +68,7 @@ async function restart(file: string, force: boolean): Promise<number> {
       : deputy.preopens;
     backend = new HostBackend({ preopens: view });
     for (const fd of deputy.fds) backend.restoreFd(fd, force);
+    held = holdSignals();
     const session = new DeputySession({
       program,
       module,
@@ -83,10 +86,11 @@ async function restart(file: string, force: boolean): Promise<number> {
       ...(deputy.checkpointFile === undefined ? {} : { checkpointFile: deputy.checkpointFile }),
       ...(deputy.checkpointKeep === undefined ? {} : { checkpointKeep: deputy.checkpointKeep }),
     });
-    return await supervise(session);
+    return await supervise(session, held);
   } catch (error) {
     return fail(error);
   } finally {
+    held?.release();
     backend?.closeAll();
     procSelf?.remove();
   }

@@ -12,7 +12,8 @@ import { loadProgram } from '../runtime/load-program.js';
 import type { Program } from '../runtime/load-program.js';
 import { DeputySession, imageDir } from './deputy-session.js';
 import { ProcSelfFiles } from './proc-self.js';
-import { supervise } from './supervise.js';
+import { holdSignals, supervise } from './supervise.js';
+import type { HeldSignals } from './supervise.js';
 import { applyStartPlacement, mobilityOf, resolvePlacement } from './placement.js';
 import type { PlacementFlags } from './placement.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
@@ -164,6 +165,7 @@ ${EXIT_CODES_HELP}`,
 
 async function runProgram(path: string, args: string[], opts: RunOptions): Promise<number> {
   let backend: HostBackend | undefined;
+  let held: HeldSignals | undefined;
   let procSelf: ProcSelfFiles | undefined;
   try {
     const maxMemoryBytes =
@@ -197,6 +199,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
     procSelf = preemptible ? new ProcSelfFiles(imageDir()) : undefined;
     const view = procSelf ? procSelf.placeIn(preopens) : preopens;
     backend = new HostBackend({ preopens: view });
+    held = holdSignals();
     const session = new DeputySession({
       program,
       module,
@@ -217,10 +220,11 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       ...(placement.daemon === undefined ? {} : { homeDaemon: placement.daemon }),
     });
     void applyStartPlacement(session, placement);
-    return await supervise(session);
+    return await supervise(session, held);
   } catch (error) {
     return fail(error);
   } finally {
+    held?.release();
     backend?.closeAll();
     procSelf?.remove();
   }

@@ -10,16 +10,51 @@ import { ExitCode } from './exit-codes.js';
 import { fail, warn } from './report.js';
 import { adoptByDaemon } from './balance-registration.js';
 
-export async function supervise(session: DeputySession): Promise<number> {
+const SIGNAL_STATUS: readonly [NodeJS.Signals, number][] = [
+  ['SIGINT', ExitCode.SIGINT],
+  ['SIGTERM', ExitCode.SIGTERM],
+  ['SIGHUP', ExitCode.SIGHUP],
+];
+
+export interface HeldSignals {
+  /** The first signal that arrived while held, if any. */
+  readonly first: NodeJS.Signals | undefined;
+  release(): void;
+}
+
+/**
+ * Holds SIGINT/SIGTERM/SIGHUP from before the program starts until {@link supervise} serves
+ * them: the guest thread may write to stdout at once (direct writes), and a signal sent on its
+ * first output must end it with 128+N, not kill osmo with the default action.
+ */
+export function holdSignals(): HeldSignals {
+  let first: NodeJS.Signals | undefined;
+  const hold = (signal: NodeJS.Signals): void => {
+    first ??= signal;
+  };
+  for (const [s] of SIGNAL_STATUS) process.on(s, hold);
+  return {
+    get first() {
+      return first;
+    },
+    release: () => {
+      for (const [s] of SIGNAL_STATUS) process.off(s, hold);
+    },
+  };
+}
+
+export async function supervise(session: DeputySession, held?: HeldSignals): Promise<number> {
   const onSignal = (signal: NodeJS.Signals, code: number) => () => {
     void session.guest.kill({ kind: 'signal', signal, posix: code - 128 });
   };
-  const handlers: [NodeJS.Signals, () => void][] = [
-    ['SIGINT', onSignal('SIGINT', ExitCode.SIGINT)],
-    ['SIGTERM', onSignal('SIGTERM', ExitCode.SIGTERM)],
-    ['SIGHUP', onSignal('SIGHUP', ExitCode.SIGHUP)],
-  ];
+  const handlers: [NodeJS.Signals, () => void][] = SIGNAL_STATUS.map(([s, code]) => [
+    s,
+    onSignal(s, code),
+  ]);
   for (const [s, h] of handlers) process.on(s, h);
+  held?.release();
+  const early = handlers.find(([s]) => s === held?.first);
+  early?.[1]();
   // osmo ps / checkpoint / freeze / continue PID reach the program through this socket.
   let control: ProcessControlServer | undefined;
   try {
