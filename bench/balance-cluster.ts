@@ -7,7 +7,7 @@
  * run with the balancer off. Needs root, iproute2 and the cgroup v1 cpu controller; says why
  * and skips otherwise.
  *
- *   node dist/bench/balance-cluster.js [--jobs 16] [--iterations N] [--rounds 1]
+ *   node dist/bench/balance-cluster.js [--jobs 16] [--iterations N] [--rounds 1] [--start best|home]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -43,6 +43,8 @@ const opt = (name: string, fallback: string): string => {
   return i >= 0 ? (argv[i + 1] ?? fallback) : fallback;
 };
 const jobs = Number(opt('--jobs', '16'));
+/** best: `osmo run`'s default (-b, the home's daemon places it); home: -h (only moves spread them). */
+const startAt = opt('--start', 'best');
 const rounds = Number(opt('--rounds', '1'));
 
 function unavailable(): string | undefined {
@@ -190,7 +192,8 @@ async function makespan(balance: boolean, iterations: string, tag: string): Prom
           'run',
           '--daemon',
           home,
-          '-h',
+          // Migration off: no start placement either, all at home.
+          balance && startAt !== 'home' ? '-b' : '-h',
           job,
           String(STEPS),
           iterations,
@@ -259,7 +262,7 @@ async function main(): Promise<void> {
   const capacity = HOSTS.reduce((a, b) => a + b, 0);
   const ideal = Math.max((jobs * work) / capacity, work / Math.max(...HOSTS));
   console.log(
-    `4 hosts (netns) at ${HOSTS.join(', ')} CPU (cgroup v1 quota), ${jobs} jobs of ${fmt(work)} s CPU each (steps.wasm ${STEPS} × ${iterations}), all started at n1; ideal makespan ${fmt(ideal)} s\n`,
+    `4 hosts (netns) at ${HOSTS.join(', ')} CPU (cgroup v1 quota), ${jobs} jobs of ${fmt(work)} s CPU each (steps.wasm ${STEPS} × ${iterations}), all started at n1 (osmo run ${startAt === 'home' ? '-h' : '-b'}); ideal makespan ${fmt(ideal)} s\n`,
   );
   console.log('| round | balancer on s | × ideal | balancer off s | × ideal | off / on |');
   console.log('|---|---|---|---|---|---|');
