@@ -4,39 +4,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { makeScratch, osmoBin, removeScratch } from '../helpers/osmo.js';
-import { Cluster, freeUdpPorts, until, writeSecret } from './daemon-harness.js';
+import { Cluster, freeUdpPorts, writeSecret } from './daemon-harness.js';
+import { TmuxServer, hasTmux } from '../helpers/tmux.js';
 import type { DaemonProcess } from './daemon-harness.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-const server = `osmo-test-${process.pid}`;
-
-function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const screen = (): string => tmux('capture-pane', '-p', '-t', 'mon');
-
-function waitForScreen(re: RegExp, deadlineMs: number, what: string): Promise<string> {
-  return until(
-    () => {
-      const s = screen();
-      return Promise.resolve(re.test(s) ? s : undefined);
-    },
-    deadlineMs,
-    `${what}; screen:\n${(() => {
-      try {
-        return screen();
-      } catch {
-        return '(gone)';
-      }
-    })()}`,
-    50,
-  );
-}
+const tmuxServer = new TmuxServer(`osmo-test-${process.pid}`);
+const tmux = (...args: string[]): string => tmuxServer.run(...args);
+const waitForScreen = (re: RegExp, deadlineMs: number, what: string): Promise<string> =>
+  tmuxServer.waitForScreen('mon', re, deadlineMs, what);
 
 describe('osmo mon in tmux', { skip: hasTmux ? false : 'tmux not installed' }, () => {
   let dir = '';
@@ -63,7 +39,7 @@ describe('osmo mon in tmux', { skip: hasTmux ? false : 'tmux not installed' }, (
   });
 
   after(async () => {
-    spawnSync('tmux', ['-L', server, 'kill-server']);
+    tmuxServer.kill();
     await cluster.stopAll();
     removeScratch(dir);
   });

@@ -5,10 +5,9 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { osmo, osmoBin } from '../helpers/osmo.js';
-import { until } from './daemon-harness.js';
+import { TmuxServer, hasTmux } from '../helpers/tmux.js';
 
 const CGROUP_CPU = '/sys/fs/cgroup/cpu';
 
@@ -243,34 +242,14 @@ describe('osmo demo', () => {
   });
 });
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-const server = `osmo-demo-test-${process.pid}`;
-
-function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', server, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function waitForScreen(session: string, re: RegExp, deadlineMs: number, what: string) {
-  const screen = (): string => tmux('capture-pane', '-p', '-t', session);
-  return until(
-    () => Promise.resolve(re.test(screen()) ? screen() : undefined),
-    deadlineMs,
-    `${what}; screen:\n${(() => {
-      try {
-        return screen();
-      } catch {
-        return '(gone)';
-      }
-    })()}`,
-    50,
-  );
-}
+const tmuxServer = new TmuxServer(`osmo-demo-test-${process.pid}`);
+const tmux = (...args: string[]): string => tmuxServer.run(...args);
+const waitForScreen = (session: string, re: RegExp, deadlineMs: number, what: string) =>
+  tmuxServer.waitForScreen(session, re, deadlineMs, what);
 
 describe('osmo demo on a terminal', { skip: hasTmux ? false : 'tmux not installed' }, () => {
   after(() => {
-    spawnSync('tmux', ['-L', server, 'kill-server']);
+    tmuxServer.kill();
   });
 
   const start = (session: string, args: string): void => {

@@ -1,0 +1,48 @@
+/**
+ * A private tmux server for tests that drive a full-screen command on a real terminal: start a
+ * session, send keys, and wait (with a deadline, never a sleep) until the screen shows something.
+ */
+import { spawnSync } from 'node:child_process';
+import { until } from '../integration/daemon-harness.js';
+
+export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+
+export class TmuxServer {
+  constructor(readonly name: string) {}
+
+  /** Runs a tmux command on this server; throws with tmux's stderr if it fails. */
+  run(...args: string[]): string {
+    const r = spawnSync('tmux', ['-L', this.name, ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  screen(session: string): string {
+    return this.run('capture-pane', '-p', '-t', session);
+  }
+
+  /** Resolves with the screen once it matches `re`; the failure shows the last screen. */
+  waitForScreen(session: string, re: RegExp, deadlineMs: number, what: string): Promise<string> {
+    return until(
+      () => {
+        const s = this.screen(session);
+        return Promise.resolve(re.test(s) ? s : undefined);
+      },
+      deadlineMs,
+      `${what}; screen:\n${this.lastScreen(session)}`,
+      50,
+    );
+  }
+
+  kill(): void {
+    spawnSync('tmux', ['-L', this.name, 'kill-server']);
+  }
+
+  private lastScreen(session: string): string {
+    try {
+      return this.screen(session);
+    } catch {
+      return '(gone)';
+    }
+  }
+}
