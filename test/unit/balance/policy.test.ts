@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { GB, nodeView } from '../../helpers/node-view.js';
 import { seededRandom } from '../../../src/core/random.js';
 import { lnCostBase, logAdd, logMarginal } from '../../../src/balance/opportunity-cost.js';
 import { DEFAULT_BALANCE_SETTINGS, chooseStart, decideMoves } from '../../../src/balance/policy.js';
 import type { BalanceInput, NodeView, ProcessProfile } from '../../../src/balance/policy.js';
 
-const GB = 2 ** 30;
 const MB = 2 ** 20;
 const NOW = 100_000;
 
-function node(name: string, runQueue: number, over: Partial<NodeView> = {}): NodeView {
-  return {
-    name,
-    cpus: 1,
-    speed: 10_000,
-    runQueue,
-    freeMemBytes: 8 * GB,
-    totalMemBytes: 16 * GB,
-    accepting: true,
-    ...over,
-  };
-}
+const node = nodeView;
 
 function job(id: number, where: string, over: Partial<ProcessProfile> = {}): ProcessProfile {
   return {

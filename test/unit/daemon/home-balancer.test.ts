@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { nodeView } from '../../helpers/node-view.js';
 import { seededRandom } from '../../../src/core/random.js';
 import { DEFAULT_BALANCE_SETTINGS } from '../../../src/balance/policy.js';
 import type { NodeView } from '../../../src/balance/policy.js';
@@ -8,19 +9,7 @@ import type { ProgramLink } from '../../../src/daemon/home-balancer.js';
 import { Logger } from '../../../src/platform/logger.js';
 import type { ProcessInfo } from '../../../src/process-control/types.js';
 
-const GB = 2 ** 30;
-
-function node(name: string, runQueue: number): NodeView {
-  return {
-    name,
-    cpus: 1,
-    speed: 10_000,
-    runQueue,
-    freeMemBytes: 8 * GB,
-    totalMemBytes: 16 * GB,
-    accepting: true,
-  };
-}
+const node = nodeView;
 
 /** Programs that answer `info` from a table and record `migrate` calls; time is simulated. */
 function harness(options: { refuse?: boolean } = {}) {
