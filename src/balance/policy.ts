@@ -165,8 +165,9 @@ const START_ADVANTAGE = 1.1;
 
 /**
  * Where a new program of this home should start (osmo run -b, MOSIX's best node): the node
- * where it would finish soonest — the home itself unless another is better by START_ADVANTAGE — among those with room for `memoryBytes`, at random among near-best ones.
- * The caller adds the choice to its pending moves.
+ * where it would finish soonest — the home itself unless another is better by START_ADVANTAGE —
+ * among those with room for `memoryBytes`, at random among near-best ones. The caller adds the
+ * choice to its pending moves.
  */
 export function chooseStart(input: {
   readonly nodes: readonly NodeView[];
@@ -197,7 +198,7 @@ export function chooseStart(input: {
   const qualifying = candidates(newcomer, nodes, s)
     .map((t) => ({ t, cost: Math.log(expectedSec(newcomer, t, s, true)) }))
     .filter((o) => o.cost + Math.log(START_ADVANTAGE) < Math.log(hereSec));
-  return nearBest(qualifying, s.nearBest, input.random)?.view.name ?? s.home;
+  return nearBest(qualifying, s.nearBest, input.random)?.t.view.name ?? s.home;
 }
 
 /** The moves to make now (at most maxMovesPerRound), in order. */
@@ -246,13 +247,16 @@ function* usherMemory(
   lnBase: number,
   random: Random,
 ): Generator<Move> {
-  const short = [...nodes.values()].filter(
-    (n) => n.freeMemBytes < n.view.totalMemBytes * s.memoryLowFraction,
-  );
-  for (const node of short.sort((a, b) => (a.view.name < b.view.name ? -1 : 1))) {
-    const floor = node.view.totalMemBytes * s.memoryLowFraction;
-    const deficit = floor - node.freeMemBytes;
-    if (deficit <= 0) continue;
+  // A move only frees memory where it leaves and never takes a target under the floor, so the
+  // nodes short at the start are the only ones, by their deficit at the start.
+  const short = [...nodes.values()]
+    .map((node) => ({
+      node,
+      deficit: node.view.totalMemBytes * s.memoryLowFraction - node.freeMemBytes,
+    }))
+    .filter((x) => x.deficit > 0)
+    .sort((a, b) => (a.node.view.name < b.node.view.name ? -1 : 1));
+  for (const { node, deficit } of short) {
     const here = processes.filter((p) => p.where === node.view.name);
     if (here.length === 0) continue;
     // The smallest one that covers the deficit alone, or else the largest (moves least memory).
@@ -265,7 +269,7 @@ function* usherMemory(
       t,
       cost: placementCost(t, pick, lnBase),
     }));
-    const target = nearBest(targets, s.nearBest, random);
+    const target = nearBest(targets, s.nearBest, random)?.t;
     if (target === undefined) continue;
     const hereSec = expectedSec(pick, node, s, false);
     const thereSec = expectedSec(pick, target, s, true);
@@ -312,14 +316,13 @@ function betterPlace(
   }
   const chosen = twoChoices(qualifying, random);
   if (chosen === undefined) return undefined;
-  const thereSec = qualifying.find((q) => q.t === chosen)!.thereSec;
   return {
     id: p.id,
     from: p.where,
-    to: chosen.view.name,
-    reason: reasonFor(current, chosen, s),
+    to: chosen.t.view.name,
+    reason: reasonFor(current, chosen.t, s),
     expectedHereSec: hereSec,
-    expectedThereSec: thereSec,
+    expectedThereSec: chosen.thereSec,
   };
 }
 
@@ -396,13 +399,13 @@ function releaseCost(node: Working, p: ProcessProfile, lnBase: number): number {
 function twoChoices<T extends { t: Working; cost: number }>(
   options: readonly T[],
   random: Random,
-): Working | undefined {
+): T | undefined {
   if (options.length <= 2) return nearBest(options, 0, random);
   const sorted = [...options].sort((a, b) => (a.t.view.name < b.t.view.name ? -1 : 1));
   const a = sorted[random.int(sorted.length)]!;
   let b = sorted[random.int(sorted.length - 1)]!;
   if (b === a) b = sorted[sorted.length - 1]!;
-  return (a.cost <= b.cost ? a : b).t;
+  return a.cost <= b.cost ? a : b;
 }
 
 /** One of the options within `fraction` of the lowest cost, at random. */
@@ -410,13 +413,13 @@ function nearBest<T extends { t: Working; cost: number }>(
   options: readonly T[],
   fraction: number,
   random: Random,
-): Working | undefined {
+): T | undefined {
   if (options.length === 0) return undefined;
   const best = Math.min(...options.map((o) => o.cost));
   const near = options
     .filter((o) => o.cost <= best + Math.log1p(fraction))
     .sort((a, b) => (a.t.view.name < b.t.view.name ? -1 : 1));
-  return near[random.int(near.length)]!.t;
+  return near[random.int(near.length)];
 }
 
 function shift(nodes: Map<string, Working>, from: string, to: string, bytes: number): void {

@@ -18,8 +18,8 @@ import { DemoFailure, throwIfAborted } from './failure.js';
  * run of seconds: gossip twice a second and load samples four times (a node's load then settles
  * within a second of a move instead of four), and a seed probed one round in five, so two pairs
  * of nodes that found each other first do not stay apart for long. Faster gossip would not help:
- * the balancer counts a move it made as pending for two gossip intervals only, and moves more
- * programs to a node whose load has not caught up yet.
+ * a move stays pending for two gossip intervals and four load samples, about as long as a
+ * node's advertised load takes to catch up with it.
  */
 export const DEMO_DAEMON_FLAGS = (balance: boolean): string[] => [
   '--cpus',
