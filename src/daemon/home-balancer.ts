@@ -165,19 +165,17 @@ export class HomeBalancer {
     const stale = now - this.options.intervalMs * RENEW_INTERVALS;
     await Promise.all(
       [...this.programs.values()].map(async (p) => {
-        if (p.adoptedAtMs < stale && !p.moving) {
+        if (p.moving) return; // its move reports back; read it next round
+        if (p.adoptedAtMs < stale) {
           this.programs.delete(p.pid);
           return;
         }
-        if (p.moving) return;
         try {
           this.observe(p, await this.read(p));
         } catch (error) {
           // Gone (it ended): forgotten. Slow to answer (a busy node): asked again next round.
           const code = (error as NodeJS.ErrnoException).code;
-          if (!p.moving && (code === 'ENOENT' || code === 'ECONNREFUSED')) {
-            this.programs.delete(p.pid);
-          }
+          if (code === 'ENOENT' || code === 'ECONNREFUSED') this.programs.delete(p.pid);
         }
       }),
     );
