@@ -17,9 +17,10 @@
  * free memory for.
  */
 import type { Random } from '../core/random.js';
+import { REFERENCE_SPEED } from '../gossip/types.js';
 import { lnCostBase, logMarginalCost } from './opportunity-cost.js';
 
-export const REFERENCE_SPEED = 10_000;
+export { REFERENCE_SPEED };
 
 export type MoveReason = 'memory' | 'load' | 'speed' | 'home';
 

@@ -12,6 +12,9 @@ export type { Address };
  */
 export type NodeId = number;
 
+/** MOSIX speed units: a processor of speed 10 000 is the reference processor. */
+export const REFERENCE_SPEED = 10_000;
+
 /** Status bits carried in {@link NodeInfo.flags}; the numbering is part of the wire format. */
 export const NodeFlags = {
   /** The node accepts migrated guests. */

@@ -8,8 +8,9 @@
  * Pure functions: the measurement loop in the daemon feeds them samples.
  */
 
-/** MOSIX speed units: a processor of speed 10 000 is the reference processor. */
-export const REFERENCE_SPEED = 10_000;
+import { REFERENCE_SPEED } from '../../gossip/types.js';
+
+export { REFERENCE_SPEED };
 
 /** One smoothing step: `previous` mean, `sample` = the run-queue length just read. */
 export function smoothLoad(previous: number, sample: number): number {
