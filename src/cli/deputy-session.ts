@@ -82,7 +82,8 @@ export class DeputySession {
   readonly guest: MovableGuest;
   readonly startedAt = new Date();
   readonly counters = new SyscallCounters();
-  readonly remoteCpu: RemoteCpu;
+  /** CPU used on other nodes; only a program that can move has any. */
+  readonly remoteCpu: RemoteCpu | undefined;
   private checkpoints = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Checkpoint settings; the program may change them through /proc/self. */
@@ -152,10 +153,11 @@ export class DeputySession {
       };
       options.procSelf.refresh();
     }
-    this.remoteCpu = new RemoteCpu(() => this.guest.placement);
+    this.remoteCpu =
+      options.mobility === undefined ? undefined : new RemoteCpu(() => this.guest.placement);
     void this.guest.outcome.then(() => {
       clearInterval(this.timer);
-      this.remoteCpu.stop();
+      this.remoteCpu?.stop();
     });
   }
 

@@ -19,7 +19,7 @@ export function sessionControl(session: DeputySession): ProcessControl {
         home,
         where: session.guest.where === HOME ? home : session.guest.where,
         state: session.guest.state,
-        cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000) + session.remoteCpu.totalMs,
+        cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000) + (session.remoteCpu?.totalMs ?? 0),
         memoryBytes: process.memoryUsage().rss,
         startedAt: session.startedAt.toISOString(),
         command: session.options.args,
