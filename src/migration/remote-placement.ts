@@ -340,12 +340,12 @@ export class RemotePlacement {
     this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, n)));
   }
 
-  /** Serves queued requests strictly in order: a pipelined write lands before what follows it. */
   /** System calls served for the program there so far. */
   get syscallsServed(): number {
     return this.served;
   }
 
+  /** Serves queued requests strictly in order: a pipelined write lands before what follows it. */
   private async serve(): Promise<void> {
     this.serving = true;
     try {
