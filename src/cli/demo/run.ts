@@ -33,7 +33,7 @@ import type { DemoSnapshot, JobRow, NodeRow, RunKind } from './model.js';
 import { DemoStore, emptyJob, jobName, seconds } from './model.js';
 import { PlainOutput, QuietOutput } from './output.js';
 import type { DemoOutput } from './output.js';
-import { freeLoopbackPorts } from './ports.js';
+import { freeLoopbackPorts } from '../../platform/loopback-ports.js';
 import { ProcessSet } from './processes.js';
 import type { Started } from './processes.js';
 import { PROGRAMS, demoJobs, examplesDir, packageRoot, reportedCpuSeconds } from './programs.js';

@@ -1,11 +1,11 @@
 /**
- * Free loopback ports for the demo's daemons, chosen by the kernel at run time. A daemon's port
- * is both its UDP gossip port and its TCP port for node links, so a port counts as free only when
- * both protocols could bind it. (The tests have their own helper: src may not import test code.)
+ * Free loopback ports for daemons on this machine (`osmo demo`, tests, benchmarks), chosen by the
+ * kernel at run time. A daemon's port is both its UDP gossip port and its TCP port for node
+ * links, so a port counts as free only when both protocols could bind it.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { OsmoError } from '../../core/errors.js';
+import { OsmoError } from '../core/errors.js';
 
 const HOST = '127.0.0.1';
 
@@ -35,7 +35,7 @@ function closeUdp(s: dgram.Socket): Promise<void> {
 /**
  * `n` distinct ports on 127.0.0.1 that were free for UDP and TCP a moment ago (bound, checked,
  * released). Another program may take one before a daemon binds it: the daemon then fails with a
- * line naming the port, and the demo reports it.
+ * line naming the port.
  */
 export async function freeLoopbackPorts(n: number, attempts = 50): Promise<number[]> {
   const ports: number[] = [];
