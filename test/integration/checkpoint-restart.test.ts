@@ -195,19 +195,25 @@ describe('checkpoint and restart', () => {
   it('an image that cannot be written leaves the program running, its output unchanged', async () => {
     const runtime = makeScratch();
     const env = { ...process.env, XDG_RUNTIME_DIR: runtime, XDG_STATE_HOME: runtime };
-    const args = [fixture('steps'), '40', '3000000'];
-    const expected = (await osmo(['run', ...args], { env, stdinNull: true })).stdout.toString();
+    // Tickets: each step waits for a byte of stdin, so the program is surely still running when
+    // the checkpoint reaches it (it gets the rest only once the checkpoint has failed).
+    const steps = 8;
+    const args = (file: string) => [fixture('migrant'), file, String(steps), '3000000', 'tickets'];
+    const expected = (
+      await osmo(['run', ...args(join(runtime, 'whole.txt'))], { env, input: 'x'.repeat(steps) })
+    ).stdout.toString();
     let failed: Promise<{ status: number | null; stderr: string }> | undefined;
-    const r = await osmo(['run', '--preemptible', ...args], {
+    const r = await osmo(['run', '--preemptible', ...args(join(runtime, 'tried.txt'))], {
       env,
-      stdinNull: true,
+      onSpawn: (child) => child.stdin!.write('x'),
       onStdout: (_chunk, child) => {
         failed ??= osmo(
           ['checkpoint', String(child.pid), '-o', join(dir, 'no', 'such', 'dir', 'x.osmosnap')],
-          {
-            env,
-          },
-        );
+          { env },
+        ).then((result) => {
+          child.stdin!.end('x'.repeat(steps - 1));
+          return result;
+        });
       },
     });
     const refused = await failed!;
