@@ -263,9 +263,15 @@ export class LinkConnection {
    * Sends one frame; `type` is 8..255. The payload is not copied (except small ones): do not
    * change its bytes until the write completed. Returns what `socket.write` returned: false
    * means the socket buffers more than its high-water mark; await {@link drain} before sending
-   * much more. Throws E_LINK once the link is closing or closed.
+   * much more. Throws E_LINK once the link is closing or closed. `flushed` is called once the
+   * frame has been handed to the kernel (its payload may then be reused), or with the error
+   * if the link failed first.
    */
-  send(type: number, payload?: Uint8Array | readonly Uint8Array[]): boolean {
+  send(
+    type: number,
+    payload?: Uint8Array | readonly Uint8Array[],
+    flushed?: (error?: Error | null) => void,
+  ): boolean {
     if (this.phase !== 'open') throw this.closedError();
     if (!(type >= FIRST_USER_FRAME_TYPE && type <= 0xff && Number.isInteger(type))) {
       throw new OsmoError(
@@ -278,16 +284,16 @@ export class LinkConnection {
     this.counters.framesSent++;
     if (payload === undefined) {
       this.counters.bytesSent += FRAME_HEADER_BYTES;
-      return socket.write(encodeFrameHeader(type, 0));
+      return socket.write(encodeFrameHeader(type, 0), flushed);
     }
     if (payload instanceof Uint8Array) {
       const length = payload.length;
       this.checkSendSize(length);
       this.counters.bytesSent += FRAME_HEADER_BYTES + length;
-      if (length <= COPY_THRESHOLD) return socket.write(encodeFrame(type, payload));
+      if (length <= COPY_THRESHOLD) return socket.write(encodeFrame(type, payload), flushed);
       socket.cork();
       socket.write(encodeFrameHeader(type, length));
-      const ok = socket.write(payload);
+      const ok = socket.write(payload, flushed);
       socket.uncork();
       return ok;
     }
@@ -296,8 +302,14 @@ export class LinkConnection {
     this.checkSendSize(length);
     this.counters.bytesSent += FRAME_HEADER_BYTES + length;
     socket.cork();
-    let ok = socket.write(encodeFrameHeader(type, length));
-    for (const part of payload) if (part.length > 0) ok = socket.write(part);
+    let ok = socket.write(
+      encodeFrameHeader(type, length),
+      payload.length === 0 ? flushed : undefined,
+    );
+    payload.forEach((part, i) => {
+      if (part.length > 0 || i === payload.length - 1)
+        ok = socket.write(part, i === payload.length - 1 ? flushed : undefined);
+    });
     socket.uncork();
     return ok;
   }

@@ -14,12 +14,11 @@ import type { LinkConnection } from '../link/index.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
 import { syscallId } from '../protocol/syscall-table.js';
 import type { RequestHandler } from '../runtime/channel.js';
-import { originsAfterImage } from '../runtime/guest-clocks.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
 import { LocalGuest } from '../runtime/local-guest.js';
-import { openImageFile } from '../snapshot/index.js';
+import type { ImageFeed } from '../runtime/local-guest.js';
 import { ok } from '../wasi/backend.js';
-import { ImageReceiver, sendImageFile } from './image-transfer.js';
+import { sendImageFile, streamImageTo } from './image-transfer.js';
 import type { Fault } from './faults.js';
 import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
 import type { DeputyMessage, RunnerMessage } from './runner-wire.js';
@@ -57,8 +56,8 @@ export class GuestRunner {
   private phase: Phase = 'receiving';
   private offer: Extract<DeputyMessage, { t: 'offer' }> | undefined;
   private module: Uint8Array | undefined;
-  private receiver: ImageReceiver | undefined;
-  private imageFile: string | undefined;
+  /** Where the arriving image goes: the guest restoring from it, as the bytes come. */
+  private feed: ImageFeed | undefined;
   private guest: LocalGuest | undefined;
   private readonly pipelined = new Set<number>();
   private readonly writeErrors = new Map<number, number>();
@@ -133,18 +132,13 @@ export class GuestRunner {
         if (this.offer !== undefined) this.host.moduleReceived(this.offer.moduleHash, this.module);
         return;
       case Frame.IMAGE:
-        if (this.receiver === undefined)
-          throw new OsmoError('E_PROTO_DECODE', 'image without offer');
-        this.receiver.push(payload);
-        this.imageBytesIn += payload.length;
+        this.imageBytesIn += payload.length; // before push: it may take the buffer over
+        this.arrivingImage().push(payload);
         this.injectAtImageByte();
         return;
       case Frame.IMAGE_END:
-        if (this.receiver === undefined)
-          throw new OsmoError('E_PROTO_DECODE', 'image without offer');
-        this.imageFile = this.receiver.end();
-        this.receiver = undefined;
-        void this.start();
+        this.arrivingImage().end();
+        this.feed = undefined;
         return;
       default:
         throw new OsmoError('E_PROTO_DECODE', `unexpected frame type ${type}`);
@@ -163,7 +157,6 @@ export class GuestRunner {
           if (this.module === undefined)
             throw new OsmoError('E_PROTO_DECODE', 'no module offered and none cached here');
         }
-        this.receiver = new ImageReceiver(this.nextImageFile(), m.imageBytes);
         return;
       }
       case 'suspend':
@@ -204,32 +197,41 @@ export class GuestRunner {
     return join(this.host.dir, `image-${++this.images}.osmosnap`);
   }
 
-  /** The image is here: load it and go on; tell the deputy only once it really runs. */
-  private async start(): Promise<void> {
-    const offer = this.offer!;
-    const file = this.imageFile!;
+  /**
+   * The feed of the guest restoring from the arriving image, started at its first bytes: the
+   * instance is made and the memory filled while the rest is still on the way.
+   */
+  private arrivingImage(): ImageFeed {
+    if (this.feed !== undefined) return this.feed;
+    const offer = this.offer;
+    if (offer === undefined || this.phase !== 'receiving' || this.guest !== undefined)
+      throw new OsmoError('E_PROTO_DECODE', 'image without offer');
+    if (this.module === undefined)
+      throw new OsmoError('E_PROTO_DECODE', 'image before the module it runs');
+    const guest = new LocalGuest({
+      module: new WebAssembly.Module(this.module),
+      moduleHash: offer.programHash,
+      args: offer.args,
+      env: offer.env,
+      handler: this.relay(),
+      strace: offer.strace,
+      directStdioWrites: false,
+      restoreStream: true,
+      cancelWaits: () => {
+        // The deputy serves the waiting call: it may give it up and answer "suspend".
+        this.send({ t: 'cancel-waits' });
+        return false;
+      },
+    });
+    this.guest = guest;
+    this.feed = guest.imageFeed();
+    void this.start(guest);
+    return this.feed;
+  }
+
+  /** Tells the deputy only once the program really runs here from the image. */
+  private async start(guest: LocalGuest): Promise<void> {
     try {
-      const module = new WebAssembly.Module(this.module!);
-      const image = openImageFile(file, { expectedModuleHash: offer.programHash });
-      const clocks = originsAfterImage(image.meta.counters);
-      image.close();
-      const guest = new LocalGuest({
-        module,
-        moduleHash: offer.programHash,
-        args: offer.args,
-        env: offer.env,
-        handler: this.relay(),
-        strace: offer.strace,
-        directStdioWrites: false,
-        restoreFrom: file,
-        clocks,
-        cancelWaits: () => {
-          // The deputy serves the waiting call: it may give it up and answer "suspend".
-          this.send({ t: 'cancel-waits' });
-          return false;
-        },
-      });
-      this.guest = guest;
       await guest.whenRestored();
       this.phase = 'running';
       this.counted = true;
@@ -310,20 +312,19 @@ export class GuestRunner {
     return undefined;
   }
 
-  /** Stop the program and send its image; keep it until the deputy says drop or resume. */
+  /**
+   * Stop the program and stream its image from memory; keep it, stopped, until the deputy says
+   * drop or resume (also when the link is cut on the way: the deputy comes back).
+   */
   private async suspend(): Promise<void> {
     const guest = this.runningGuest('suspend');
     if (guest === undefined) return;
     this.phase = 'suspending';
     const link = this.link;
+    const fault = this.host.fault;
     try {
-      const file = this.nextImageFile();
-      const written = await guest.freeze(file, null);
-      this.imageFile = file;
-      this.phase = 'parked';
-      this.send({ t: 'image', bytes: written.bytes });
-      const fault = this.host.fault;
-      await sendImageFile(link, file, (sent) => {
+      this.send({ t: 'image' });
+      await streamImageTo(link, guest, null, (sent) => {
         if (fault === undefined || this.faultFired || !('bytes' in fault) || sent < fault.bytes)
           return;
         if (fault.kind === 'exit-sending-image') this.host.crash?.();
@@ -332,8 +333,11 @@ export class GuestRunner {
           link.destroy();
         }
       });
+      this.phase = 'parked';
     } catch (error) {
-      if (this.phase === 'suspending') this.phase = 'running';
+      // Stopped with its memory (the send was cut short): parked, for the deputy to decide.
+      // Not stopped at all (it could not be suspended): it goes on running.
+      this.phase = guest.isHeld ? 'parked' : 'running';
       // A send cut short by a lost link is no news to a deputy that came back over a new one:
       // told there, it would take the 'failed' as the answer to its 'resume'.
       if (this.link === link) this.send({ t: 'failed', error: serialized(error) });
@@ -356,15 +360,15 @@ export class GuestRunner {
     }
   }
 
-  /** The move failed: the program goes on here from the image kept. */
+  /**
+   * The move failed: the program goes on here, where it was kept stopped. Asked while its image
+   * is still being sent over a link that was cut, this waits for that send to give up.
+   */
   private async resumeHere(): Promise<void> {
     const guest = this.guest;
-    if (guest === undefined || this.phase !== 'parked' || this.imageFile === undefined) return;
-    const image = openImageFile(this.imageFile);
-    const clocks = originsAfterImage(image.meta.counters);
-    image.close();
+    if (guest === undefined || (this.phase !== 'parked' && this.phase !== 'suspending')) return;
     try {
-      await guest.resumeFrom(this.imageFile, clocks);
+      await guest.resumeHeld();
       this.phase = 'running';
       this.send({ t: 'resumed' });
     } catch (error) {
@@ -414,10 +418,9 @@ export class GuestRunner {
     if (this.phase === 'done') return;
     this.phase = 'done';
     clearTimeout(this.grace);
-    this.receiver?.abort();
-    // A frozen guest still holds its channel: release it (its outcome no longer matters).
+    this.feed?.abort(why);
+    // A held guest still holds its channel: release it (its outcome no longer matters).
     void this.guest?.kill({ kind: 'exit', code: 0 });
-    if (this.imageFile !== undefined) removeQuietly(this.imageFile);
     if (this.counted) this.host.running(false);
     this.host.log('guest gone', { why });
     this.finish();

@@ -1,13 +1,16 @@
 /**
- * Moving an image file over a link: IMAGE frames of {@link IMAGE_CHUNK_BYTES} in order, then
- * IMAGE_END. The sender honours the link's back-pressure, so a 1 GiB image never sits in memory;
- * the receiver writes each piece as it comes and takes the file as whole only when the byte
- * count announced beforehand matches (a cut link never leaves a half image taken as whole).
+ * Moving an image over a link: IMAGE frames in order, then IMAGE_END. The sender honours the
+ * link's back-pressure, so a 1 GiB image never sits in memory. An image comes from a stopped
+ * program's memory (a move: {@link streamImageTo}) or from a file; it goes into a program being
+ * restored (LocalGuest.imageFeed, which checks the image as it comes) or into a file, taken as
+ * whole only once IMAGE_END arrived (and, when a size was announced, that size matched; the
+ * image's own END section and checksums are checked when it is opened).
  */
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { OsmoError } from '../core/errors.js';
 import type { LinkConnection } from '../link/index.js';
+import type { LocalGuest } from '../runtime/local-guest.js';
 import { Frame, IMAGE_CHUNK_BYTES } from './runner-wire.js';
 
 /** Sends the file's bytes as IMAGE frames and IMAGE_END; resolves when all are handed to the socket. */
@@ -36,14 +39,53 @@ export async function sendImageFile(
   return sent;
 }
 
+/**
+ * Stops `guest` and streams its image straight from its memory as IMAGE frames, then
+ * IMAGE_END; the program stays held there (LocalGuest.streamImage). Resolves with the bytes sent.
+ */
+export async function streamImageTo(
+  link: LinkConnection,
+  guest: LocalGuest,
+  deputy: unknown,
+  /** Called after each piece with the bytes sent so far (fault injection). */
+  onProgress?: (sent: number) => void,
+): Promise<number> {
+  let sent = 0;
+  const lost = link.closed.then((error) => {
+    throw error ?? new OsmoError('E_LINK', 'the link closed while the image was being sent');
+  });
+  lost.catch(() => undefined);
+  await guest.streamImage((piece) => {
+    sent += piece.length;
+    // Done with the piece once the kernel has it: its buffer then carries a later piece.
+    const flushed = new Promise<void>((resolve, reject) =>
+      link.send(Frame.IMAGE, piece, (error) => (error ? reject(error) : resolve())),
+    );
+    onProgress?.(sent);
+    return Promise.race([flushed, lost]);
+  }, deputy);
+  link.send(Frame.IMAGE_END);
+  return sent;
+}
+
+/** Where the IMAGE frames of one image go, in order. */
+export interface IncomingImage {
+  push(piece: Uint8Array): void;
+  /** IMAGE_END arrived; throws if what arrived cannot be whole. */
+  end(): void;
+  /** The frames stopped coming (a cut link). */
+  abort(why: string): void;
+}
+
 /** Collects IMAGE frames into a file. */
-export class ImageReceiver {
+export class ImageReceiver implements IncomingImage {
   private fd: number | undefined;
   private received = 0;
 
   constructor(
     readonly file: string,
-    readonly expectedBytes: number,
+    /** The size announced, if any (a stream's size is not known before its end). */
+    readonly expectedBytes?: number,
   ) {
     this.fd = openSync(file, 'w', 0o600);
   }
@@ -52,7 +94,7 @@ export class ImageReceiver {
   push(piece: Uint8Array): void {
     if (this.fd === undefined) throw new OsmoError('E_PROTO_DECODE', 'image data after its end');
     this.received += piece.length;
-    if (this.received > this.expectedBytes) {
+    if (this.expectedBytes !== undefined && this.received > this.expectedBytes) {
       this.abort();
       throw new OsmoError(
         'E_PROTO_DECODE',
@@ -67,7 +109,7 @@ export class ImageReceiver {
   end(): string {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    if (this.received !== this.expectedBytes) {
+    if (this.expectedBytes !== undefined && this.received !== this.expectedBytes) {
       this.remove();
       throw new OsmoError(
         'E_SNAPSHOT_CORRUPT',

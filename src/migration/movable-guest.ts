@@ -12,7 +12,10 @@ import { originsAfterImage } from '../runtime/guest-clocks.js';
 import type { ClockOrigins } from '../runtime/guest-clocks.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
 import type { ImageWritten, LocalGuest } from '../runtime/local-guest.js';
+import type { LinkConnection } from '../link/index.js';
 import { openImageFile } from '../snapshot/index.js';
+import { ImageReceiver, sendImageFile, streamImageTo } from './image-transfer.js';
+import type { IncomingImage } from './image-transfer.js';
 import { RemotePlacement } from './remote-placement.js';
 import type { ProgramOffer, RunnerGrant } from './remote-placement.js';
 
@@ -122,12 +125,14 @@ export class MovableGuest {
       // Admission first: a refusal costs the program nothing.
       const grant = target === HOME ? undefined : await admitted(target, from);
       this.stateNow = 'migrating';
-      const file = this.options.scratchFile(`move-${++this.moves}`);
+      this.moves++;
       try {
         const bytes =
           this.remote === undefined
-            ? await this.homeTo(grant!, file)
-            : await this.awayTo(this.remote, grant, file);
+            ? await this.homeTo(grant!)
+            : grant === undefined
+              ? await this.awayToHome(this.remote)
+              : await this.awayTo(this.remote, grant);
         this.arrivedFrom(from);
         return { from, to, ms: performance.now() - started, imageBytes: bytes };
       } catch (error) {
@@ -138,74 +143,119 @@ export class MovableGuest {
         );
       } finally {
         this.stateNow = 'running';
-        rmSync(file, { force: true });
       }
     });
   }
 
-  /** Home → a node: freeze here, send, and continue here if the node does not take it. */
-  private async homeTo(grant: RunnerGrant, file: string): Promise<number> {
-    await this.local.freeze(file, null);
-    const bytes = statSync(file).size;
+  /**
+   * Home → a node: stop here and stream the image from memory to the node; the program stays
+   * stopped here until the node confirms it runs there, and goes on here if it does not.
+   */
+  private async homeTo(grant: RunnerGrant): Promise<number> {
+    let bytes = 0;
     try {
-      await this.placeOn(grant, file, bytes);
+      const placement = await this.moveIn(grant, async (link) => {
+        bytes = await streamImageTo(link, this.local, null);
+        return bytes;
+      });
+      this.adopt(placement);
+      // Off the move's critical path: keep a fallback image until it makes its first system
+      // call (see recoverAtHome), then free the memory here.
+      void this.serialize(() => this.keepFallbackThenRelease(placement));
     } catch (error) {
-      await this.local.resumeFrom(file, clocksOf(file));
+      await this.local.resumeHeld();
       throw error;
     }
     return bytes;
   }
 
-  /** A node → home or another node: bring the image here, place it, then let the node drop it. */
-  private async awayTo(
-    source: RemotePlacement,
-    grant: RunnerGrant | undefined,
-    file: string,
-  ): Promise<number> {
-    await bringImage(source, file);
-    const bytes = statSync(file).size;
+  private async keepFallbackThenRelease(placement: RemotePlacement): Promise<void> {
     try {
-      if (grant === undefined) {
-        await this.local.resumeFrom(file, clocksOf(file));
-        this.remote = undefined;
-        this.dropFallback();
-      } else {
-        await this.placeOn(grant, file, bytes);
+      if (this.remote === placement && placement.syscallsServed === 0) {
+        const file = this.options.scratchFile(`fallback-${this.moves}`);
+        await this.local.writeHeld(file, null);
+        this.fallback = { placement, file };
+        if (placement.syscallsServed > 0) this.dropFallback();
       }
+    } catch {
+      // No fallback (disk full…): a loss of that node before its first call is then reported.
+    } finally {
+      await this.local.releaseHeld();
+    }
+  }
+
+  /** A node → home: the image streams straight into a new instance here; the node then drops it. */
+  private async awayToHome(source: RemotePlacement): Promise<number> {
+    const restored = this.local.resumeFromStream();
+    const feed = this.local.imageFeed();
+    let bytes: number;
+    try {
+      bytes = await bringImage(source, feed);
+    } catch (error) {
+      feed.abort(error instanceof Error ? error.message : String(error));
+      await restored.catch(() => undefined);
+      throw error;
+    }
+    try {
+      await restored;
     } catch (error) {
       await source.reattachAndResume();
       throw error;
     }
+    this.remote = undefined;
+    this.dropFallback();
     source.drop();
     return bytes;
   }
 
-  /** Sends the image in `file` to the runner `grant` names; the program then runs there. */
-  private async placeOn(grant: RunnerGrant, file: string, bytes: number): Promise<void> {
-    const placement = await RemotePlacement.moveIn(grant, { file, bytes }, this.options.offer, {
+  /** A node → another node: bring the image here, place it, then let the first node drop it. */
+  private async awayTo(source: RemotePlacement, grant: RunnerGrant): Promise<number> {
+    const file = this.options.scratchFile(`move-${this.moves}`);
+    try {
+      const bytes = await bringImage(source, new ImageReceiver(file));
+      try {
+        const placement = await this.moveIn(grant, (link) => sendImageFile(link, file));
+        this.adopt(placement);
+        this.keepFallback(placement, file);
+      } catch (error) {
+        await source.reattachAndResume();
+        throw error;
+      }
+      source.drop();
+      return bytes;
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  /** Sends the program to the runner `grant` names; it runs there once this resolves. */
+  private moveIn(
+    grant: RunnerGrant,
+    sendImage: (link: LinkConnection) => Promise<number>,
+  ): Promise<RemotePlacement> {
+    return RemotePlacement.moveIn(grant, sendImage, this.options.offer, {
       handler: this.local.deputyHandler,
       cancelWaits: this.options.cancelWaits,
       ...(this.options.heartbeatMs === undefined ? {} : { heartbeatMs: this.options.heartbeatMs }),
       ...(this.options.pipelinable === undefined ? {} : { pipelinable: this.options.pipelinable }),
     });
-    this.adopt(placement, file);
   }
 
-  private adopt(placement: RemotePlacement, imageFile: string): void {
+  /** The program runs on `placement` now. */
+  private adopt(placement: RemotePlacement): void {
     this.remote = placement;
     this.dropFallback();
-    const kept = this.options.scratchFile(`fallback-${this.moves}`);
-    renameSync(imageFile, kept);
-    this.fallback = { placement, file: kept };
     void placement.firstSyscall.then(() => {
       if (this.fallback?.placement === placement) this.dropFallback();
     });
     void placement.outcome.then((o) => {
       if (this.remote !== placement) return;
+      // Lost with a fallback image, or while it is being kept (the program is still held
+      // here): recoverAtHome decides, after keepFallbackThenRelease.
       if (
         o.kind === 'error' &&
         o.error.code === 'E_PROCESS_LOST' &&
-        this.fallback?.placement === placement
+        (this.fallback?.placement === placement || this.local.isHeld)
       ) {
         void this.serialize(() => this.recoverAtHome(placement, o));
         return;
@@ -214,9 +264,17 @@ export class MovableGuest {
     });
   }
 
+  /** Keeps the image `placement` started from (moved aside from `file`) until its first call. */
+  private keepFallback(placement: RemotePlacement, file: string): void {
+    const kept = this.options.scratchFile(`fallback-${this.moves}`);
+    renameSync(file, kept);
+    this.fallback = { placement, file: kept };
+    if (placement.syscallsServed > 0) this.dropFallback();
+  }
+
   /** Its node died before the program did anything visible there: it goes on at home. */
   private async recoverAtHome(placement: RemotePlacement, lost: GuestOutcome): Promise<void> {
-    const file = this.fallback?.file;
+    const file = this.fallback?.placement === placement ? this.fallback.file : undefined;
     if (file === undefined || placement.syscallsServed > 0) {
       this.finishWith(lost);
       return;
@@ -267,7 +325,7 @@ export class MovableGuest {
       const remote = this.remote;
       if (remote === undefined) return this.local.freeze(file, deputy);
       const started = performance.now();
-      await bringImage(remote, file);
+      await bringImage(remote, new ImageReceiver(file));
       remote.drop();
       this.remote = undefined;
       this.dropFallback();
@@ -305,12 +363,13 @@ export class MovableGuest {
 }
 
 /**
- * Brings the program's image from its node into `file`. If it does not arrive whole over a cut
- * link, the program is parked there: it goes on there, and the error says the move failed.
+ * Brings the program's image from its node into `into`; resolves with its size. If it does not
+ * arrive whole over a cut link, the program is parked there: it goes on there, and the error says
+ * the move failed.
  */
-async function bringImage(source: RemotePlacement, file: string): Promise<void> {
+async function bringImage(source: RemotePlacement, into: IncomingImage): Promise<number> {
   try {
-    await source.suspendInto(file);
+    return await source.suspendInto(into);
   } catch (error) {
     if (source.parked) await source.reattachAndResume();
     throw error;

@@ -12,7 +12,8 @@ import { DEFAULT_REGION_BYTES } from '../runtime/channel.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
 import { SUSPEND_ERRNO } from '../runtime/preemption.js';
-import { ImageReceiver, sendImageFile } from './image-transfer.js';
+import { ImageReceiver } from './image-transfer.js';
+import type { IncomingImage } from './image-transfer.js';
 import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
 import type { DeputyMessage, RunnerMessage } from './runner-wire.js';
 
@@ -64,8 +65,9 @@ export class RemotePlacement {
   /** The request being served asynchronously (an object per request: see isCurrent). */
   private current: { op: number } | undefined;
   private waiters: ((m: RunnerMessage) => boolean)[] = [];
-  private receiver: ImageReceiver | undefined;
-  private imageDone: { resolve: (file: string) => void; reject: (e: Error) => void } | undefined;
+  private receiver: IncomingImage | undefined;
+  private receivedBytes = 0;
+  private imageDone: { resolve: (bytes: number) => void; reject: (e: Error) => void } | undefined;
   private released = false;
   /** Resolves when the first system call from there is served: from then on, home saw effects. */
   readonly firstSyscall: Promise<void>;
@@ -95,7 +97,7 @@ export class RemotePlacement {
         error ?? new OsmoError('E_LINK', `node ${this.grant.node} closed the link mid-image`),
       );
       this.imageDone = undefined;
-      this.receiver?.abort();
+      this.receiver?.abort(error?.message ?? 'the link closed');
       this.receiver = undefined;
       const lost: GuestOutcome = {
         kind: 'error',
@@ -124,12 +126,13 @@ export class RemotePlacement {
 
   /**
    * Sends the program and its image to the runner the target admitted it to, and resolves once
-   * it runs there. On any failure the runner has not resumed it (a runner that loses its link
-   * kills its guest), so the caller still owns the only copy.
+   * it runs there. `sendImage` puts the image on the link (IMAGE… IMAGE_END). On any failure the
+   * runner has not resumed it (a runner that loses its link kills its guest), so the caller
+   * still owns the only copy.
    */
   static async moveIn(
     grant: RunnerGrant,
-    image: { file: string; bytes: number },
+    sendImage: (link: LinkConnection) => Promise<number>,
     offer: ProgramOffer,
     options: PlacementOptions,
   ): Promise<RemotePlacement> {
@@ -142,14 +145,13 @@ export class RemotePlacement {
         moduleHash: offer.moduleHash,
         programHash: offer.programHash,
         moduleFollows: !grant.hasModule,
-        imageBytes: image.bytes,
         args: offer.args,
         env: offer.env,
         strace: offer.strace,
         pipelinedFds: offer.pipelinedFds,
       });
       if (!grant.hasModule) link.send(Frame.MODULE, offer.moduleBytes());
-      await sendImageFile(link, image.file);
+      await sendImage(link);
       await resumed;
       return placement;
     } catch (error) {
@@ -184,15 +186,14 @@ export class RemotePlacement {
   }
 
   /**
-   * Stops the program there and brings its image into `file`; the runner keeps its copy. If the
-   * link is cut on the way the program stays parked there: {@link reattachAndResume} continues it.
+   * Stops the program there and brings its image into `into` (a file, or a program restoring
+   * here); the runner keeps its copy. Resolves with the image's size. If the link is cut on the
+   * way the program stays parked there: {@link reattachAndResume} continues it.
    */
-  async suspendInto(file: string): Promise<string> {
+  async suspendInto(into: IncomingImage): Promise<number> {
     this.parking = true;
     try {
-      const announced = this.nextMessage('image');
-      this.send({ t: 'suspend' });
-      return await this.receiveImage(file, await announced);
+      return (await this.imageAfter({ t: 'suspend' }, into)).bytes;
     } catch (error) {
       if (this.link.state === 'open') this.parking = false;
       throw error;
@@ -230,18 +231,45 @@ export class RemotePlacement {
 
   /** A checkpoint taken there, written into `file` here; the program goes on. */
   async checkpointInto(file: string, deputy: unknown): Promise<{ file: string; bytes: number }> {
-    const announced = this.nextMessage('image');
-    this.send({ t: 'checkpoint', deputy });
-    const m = await announced;
-    await this.receiveImage(file, m);
-    return { file, bytes: m.bytes };
+    const receiver = new ImageReceiver(file);
+    const { bytes, announced } = await this.imageAfter({ t: 'checkpoint', deputy }, receiver);
+    if (announced !== undefined && bytes !== announced) {
+      receiver.abort();
+      throw new OsmoError(
+        'E_SNAPSHOT_CORRUPT',
+        `image cut short: ${bytes} of ${announced} bytes arrived`,
+      );
+    }
+    return { file, bytes };
   }
 
-  private receiveImage(file: string, m: { bytes: number }): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.receiver = new ImageReceiver(file, m.bytes);
+  /**
+   * Sends `request` and takes the image the runner answers with into `into`. The receiver is in
+   * place before the request leaves: IMAGE frames may arrive in the same read as the announcement.
+   */
+  private async imageAfter(
+    request: DeputyMessage,
+    into: IncomingImage,
+  ): Promise<{ bytes: number; announced: number | undefined }> {
+    const done = new Promise<number>((resolve, reject) => {
+      this.receiver = into;
+      this.receivedBytes = 0;
       this.imageDone = { resolve, reject };
     });
+    done.catch(() => undefined); // awaited below unless the announcement fails first
+    const announced = this.nextMessage('image');
+    this.send(request);
+    try {
+      const m = await announced;
+      return { bytes: await done, announced: m.bytes };
+    } catch (error) {
+      if (this.receiver === into) {
+        this.receiver = undefined;
+        this.imageDone = undefined;
+        into.abort(error instanceof Error ? error.message : String(error));
+      }
+      throw error;
+    }
   }
 
   /** The image runs elsewhere now: the runner forgets it (or gives it up unseen, if cut). */
@@ -288,6 +316,7 @@ export class RemotePlacement {
         case Frame.IMAGE:
           if (this.receiver === undefined)
             throw new OsmoError('E_PROTO_DECODE', 'stray image data');
+          this.receivedBytes += payload.length; // before push: it may take the buffer over
           this.receiver.push(payload);
           return;
         case Frame.IMAGE_END: {
@@ -298,7 +327,8 @@ export class RemotePlacement {
           if (receiver === undefined || done === undefined)
             throw new OsmoError('E_PROTO_DECODE', 'stray image end');
           try {
-            done.resolve(receiver.end());
+            receiver.end();
+            done.resolve(this.receivedBytes);
           } catch (error) {
             done.reject(error as Error);
           }

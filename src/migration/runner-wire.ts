@@ -31,7 +31,7 @@ export const Frame = {
   SYSCALL_WRITE: 14,
 } as const;
 
-/** Image bytes per IMAGE frame: large enough for link speed, small enough to interleave. */
+/** Image bytes per IMAGE frame read from a file: large enough for link speed, small enough to interleave. */
 export const IMAGE_CHUNK_BYTES = 1 << 20;
 
 /** Deputy → runner. */
@@ -44,7 +44,6 @@ export type DeputyMessage =
       programHash: string;
       /** Whether a MODULE frame follows (the target said it lacks the module). */
       moduleFollows: boolean;
-      imageBytes: number;
       args: string[];
       env: string[];
       strace: boolean;
@@ -71,7 +70,8 @@ export type DeputyMessage =
 export type RunnerMessage =
   | { t: 'resumed' }
   | { t: 'failed'; error: SerializedError }
-  | { t: 'image'; bytes: number }
+  /** An image follows (IMAGE… IMAGE_END); its size when it comes from a file (a checkpoint). */
+  | { t: 'image'; bytes?: number }
   | { t: 'outcome'; outcome: GuestOutcome }
   /** The guest waits in a call the deputy is serving and a suspension is wanted: give it up if you can. */
   | { t: 'cancel-waits' }

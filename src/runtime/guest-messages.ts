@@ -8,6 +8,11 @@ export interface GuestStart {
   moduleHash: string;
   /** Continue from this image file instead of starting at `_start` (needs an instrumented module). */
   restoreFrom?: string;
+  /**
+   * Continue from an image that arrives in ImageStreamMessages (a move); the clocks then continue
+   * from the image's counters, read by the worker.
+   */
+  restoreStream?: boolean;
   channel: SharedArrayBuffer;
   args: string[];
   env: string[];
@@ -26,15 +31,35 @@ export type GuestOutcome =
   | { kind: 'trap'; message: string; functionName?: string; location?: string }
   | { kind: 'error'; error: SerializedError };
 
-/** What the deputy decides once the guest has stopped at a suspension point. */
-export interface ImagePlan {
-  kind: 'write-image';
-  file: string;
-  /** The deputy's part of the image (fd table, args, env…), any JSON. */
-  deputy: unknown;
-  /** After the image is written: go on (checkpoint) or end this worker (freeze). */
-  then: 'resume' | 'stop';
-}
+/**
+ * What the deputy decides once the guest has stopped at a suspension point; the worker holds the
+ * stopped program (its memory intact) until a plan says resume or stop.
+ */
+export type ImagePlan =
+  | {
+      kind: 'write-image';
+      file: string;
+      /** The deputy's part of the image (fd table, args, env…), any JSON. */
+      deputy: unknown;
+      /**
+       * After the image is written: go on (checkpoint), end this worker (freeze) or wait for the
+       * next plan. If writing fails, 'resume' and 'stop' go on; 'hold' waits.
+       */
+      then: 'resume' | 'stop' | 'hold';
+    }
+  /** Send the image to the host thread in ImagePiece messages (acknowledged), then wait. */
+  | { kind: 'stream-image'; deputy: unknown }
+  | { kind: 'resume' }
+  | { kind: 'stop' };
+
+/** Image bytes between a worker and its host thread, in order; each is acknowledged. */
+export type ImageStreamMessage =
+  | { kind: 'image-piece'; data: Uint8Array }
+  | { kind: 'image-end' }
+  /** The bytes stopped coming (a cut link): the restore fails. */
+  | { kind: 'image-abort'; why: string }
+  /** The host thread is done with the piece (its `slot` may be filled again). */
+  | { kind: 'image-ack'; slot?: number };
 
 /** Messages from a guest worker besides its final GuestOutcome. */
 export type GuestEvent =
@@ -44,6 +69,13 @@ export type GuestEvent =
   | { kind: 'restored' }
   | { kind: 'image-written'; bytes: number; ms: number }
   | { kind: 'image-failed'; error: SerializedError }
+  /**
+   * The next bytes of an image being streamed out (ImagePlan stream-image): a view of shared
+   * buffer `slot`, which the worker does not touch again until that slot is acknowledged.
+   */
+  | { kind: 'image-piece'; data: Uint8Array; slot?: number }
+  /** An image streamed in could not be loaded: nothing ran; the worker ends. */
+  | { kind: 'restore-failed'; error: SerializedError }
   /** The worker ended after a freeze; its image holds the program. */
   | { kind: 'stopped' };
 

@@ -13,9 +13,22 @@ import { ChannelClient, ChannelStopped, Ctl } from './channel.js';
 import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
 import { createChannelPort } from './channel-port.js';
 import { withDirectWrites } from './direct-writes.js';
-import { createGuestClocks } from './guest-clocks.js';
-import type { GuestOutcome, GuestStart, ImagePlan, WorkerMessage } from './guest-messages.js';
-import { restoreGuestImage, writeGuestImage } from './guest-image.js';
+import { createGuestClocks, originsAfterImage } from './guest-clocks.js';
+import type {
+  GuestOutcome,
+  GuestStart,
+  ImagePlan,
+  ImageStreamMessage,
+  WorkerMessage,
+} from './guest-messages.js';
+import {
+  restoreGuestImage,
+  restoreGuestImageStream,
+  streamGuestImage,
+  writeGuestImage,
+} from './guest-image.js';
+import type { GuestImageParts } from './guest-image.js';
+import type { ImageSink } from '../snapshot/index.js';
 import { GuestPreemption, SuspendRequested } from './preemption.js';
 import { readMarker } from '../instrument/contract.js';
 import { TICK_MODULE } from '../instrument/contract.js';
@@ -32,7 +45,8 @@ class GuestEnd extends Error {
 async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   const client = new ChannelClient(start.channel);
   const port = countOutput(withDirectWrites(createChannelPort(client), client.layout.control));
-  const clocks = createGuestClocks(start.clocks);
+  // Replaced once an image streamed in tells where its clocks stood.
+  let clocks = createGuestClocks(start.clocks);
   const preemptible = readMarker(start.module) !== undefined;
   const ctx: GuestContext = {
     args: start.args,
@@ -112,13 +126,33 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   preemption?.attach(instance);
   if (preemption && start.checkpointAtTicks !== undefined)
     preemption.suspendAtTicks(start.checkpointAtTicks);
-  if (start.restoreFrom !== undefined) {
+  if (start.restoreFrom !== undefined || start.restoreStream === true) {
     if (!preemption)
       throw new OsmoError(
         'E_BAD_WASM',
         'only a preemptible (instrumented) program can be restored',
       );
-    const counters = restoreGuestImage(start.restoreFrom, start.moduleHash, memory, preemption);
+    let counters: Record<string, bigint>;
+    if (start.restoreFrom === undefined) {
+      try {
+        counters = await restoreGuestImageStream(
+          () => mailbox.nextImageMessage(),
+          start.moduleHash,
+          memory,
+          preemption,
+        );
+      } catch (error) {
+        // Nothing ran: the host thread keeps the program where it was and ends this worker.
+        parent.postMessage({
+          kind: 'restore-failed',
+          error: serialize(error),
+        } satisfies WorkerMessage);
+        return undefined;
+      }
+      clocks = createGuestClocks(originsAfterImage(counters));
+    } else {
+      counters = restoreGuestImage(start.restoreFrom, start.moduleHash, memory, preemption);
+    }
     output.stdout = counters.stdoutBytes ?? 0n;
     output.stderr = counters.stderrBytes ?? 0n;
     parent.postMessage({ kind: 'restored' } satisfies WorkerMessage);
@@ -140,24 +174,41 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
       kind: 'suspended',
       self: Atomics.load(client.layout.control, Ctl.SUSPEND) === 0,
     } satisfies WorkerMessage);
-    const plan = await nextPlan();
-    try {
-      const written = await writeGuestImage(
-        plan.file,
-        memory,
-        preemption,
-        clocks,
-        start.moduleHash,
-        plan.deputy,
-        { stdoutBytes: output.stdout, stderrBytes: output.stderr },
-      );
-      parent.postMessage({ kind: 'image-written', ...written } satisfies WorkerMessage);
-      if (plan.then === 'stop') return undefined;
-    } catch (error) {
-      // Disk full or the like: the program goes on as if nothing happened.
-      parent.postMessage({ kind: 'image-failed', error: serialize(error) } satisfies WorkerMessage);
-    }
+    const parts = (deputy: unknown): GuestImageParts => ({
+      memory,
+      preemption,
+      clocks,
+      moduleHash: start.moduleHash,
+      deputy,
+      extraCounters: { stdoutBytes: output.stdout, stderrBytes: output.stderr },
+    });
+    if ((await heldUntilDecided(parts)) === 'stop') return undefined;
     preemption.rewindInPlace();
+  }
+}
+
+/**
+ * The program is stopped, its memory intact: carry out the deputy's plans until one says go on
+ * ('resume') or end this worker ('stop').
+ */
+async function heldUntilDecided(
+  parts: (deputy: unknown) => GuestImageParts,
+): Promise<'resume' | 'stop'> {
+  for (;;) {
+    const plan = await mailbox.nextPlan();
+    if (plan.kind === 'resume' || plan.kind === 'stop') return plan.kind;
+    try {
+      const written =
+        plan.kind === 'write-image'
+          ? await writeGuestImage(plan.file, parts(plan.deputy))
+          : await streamGuestImage(mailbox.pieceSink(), parts(plan.deputy));
+      parent.postMessage({ kind: 'image-written', ...written } satisfies WorkerMessage);
+      if (plan.kind === 'write-image' && plan.then !== 'hold') return plan.then;
+    } catch (error) {
+      // Disk full or the like: the program goes on as if nothing happened, unless held.
+      parent.postMessage({ kind: 'image-failed', error: serialize(error) } satisfies WorkerMessage);
+      if (plan.kind === 'write-image' && plan.then !== 'hold') return 'resume';
+    }
   }
 }
 
@@ -185,16 +236,105 @@ const parentOrNull = parentPort;
 if (parentOrNull === null) throw new Error('guest-worker must run in a worker thread');
 const parent = parentOrNull;
 
-/** The deputy's next ImagePlan (the worker's JS is free while its program is unwound). */
-function nextPlan(): Promise<ImagePlan> {
-  return new Promise((resolve) => parent.once('message', (plan: ImagePlan) => resolve(plan)));
+/**
+ * Image pieces streamed out and not yet acknowledged by the host thread. Each goes through one of
+ * these shared buffers, reused from move to move: a fresh buffer per piece would cost a page
+ * fault per 4 KiB (measured: a third of a 256 MiB move).
+ */
+const PIECE_SLOTS = 4;
+const SLOT_BYTES = 4 * 1024 * 1024 + 4096;
+
+/**
+ * Messages from the host thread after the start: plans, image bytes coming in, and the
+ * acknowledgements of image bytes going out (the worker's JS is free while its program is
+ * unwound or not yet restored).
+ */
+class Mailbox {
+  private readonly plans: ImagePlan[] = [];
+  private readonly images: ImageStreamMessage[] = [];
+  private wake: (() => void) | undefined;
+  private readonly slots: Uint8Array[] = [];
+  private readonly freeSlots: number[] = [];
+  private unacknowledged = 0;
+
+  deliver(m: ImagePlan | ImageStreamMessage): void {
+    if (m.kind === 'image-ack') {
+      this.unacknowledged--;
+      if (m.slot !== undefined) this.freeSlots.push(m.slot);
+    } else if (m.kind === 'image-piece' || m.kind === 'image-end' || m.kind === 'image-abort')
+      this.images.push(m);
+    else this.plans.push(m);
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  async nextPlan(): Promise<ImagePlan> {
+    for (;;) {
+      const plan = this.plans.shift();
+      if (plan !== undefined) return plan;
+      await this.changed();
+    }
+  }
+
+  async nextImageMessage(): Promise<ImageStreamMessage> {
+    for (;;) {
+      const m = this.images.shift();
+      if (m !== undefined) return m;
+      await this.changed();
+    }
+  }
+
+  /** Where a streamed image goes: copies of the live memory, PIECE_SLOTS in flight at most. */
+  pieceSink(): ImageSink {
+    return {
+      write: async (buffers) => {
+        while (this.unacknowledged >= PIECE_SLOTS) await this.changed();
+        let length = 0;
+        for (const b of buffers) length += b.length;
+        const slot = length <= SLOT_BYTES ? this.freeSlot() : undefined;
+        // A piece too large for a slot (a big STACK section) gets a buffer of its own.
+        const own = slot === undefined ? new Uint8Array(length) : undefined;
+        const data = own ?? this.slots[slot!]!.subarray(0, length);
+        let at = 0;
+        for (const b of buffers) {
+          data.set(b, at);
+          at += b.length;
+        }
+        this.unacknowledged++;
+        if (own !== undefined)
+          parent.postMessage({ kind: 'image-piece', data } satisfies WorkerMessage, [own.buffer]);
+        else parent.postMessage({ kind: 'image-piece', data, slot } satisfies WorkerMessage);
+      },
+    };
+  }
+
+  /** A shared buffer nobody else uses now (fewer than PIECE_SLOTS are in flight). */
+  private freeSlot(): number {
+    const free = this.freeSlots.pop();
+    if (free !== undefined) return free;
+    this.slots.push(new Uint8Array(new SharedArrayBuffer(SLOT_BYTES)));
+    return this.slots.length - 1;
+  }
+
+  private changed(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
 }
+
+const mailbox = new Mailbox();
 
 // The worker may be started before its program is known (worker-pool.ts): wait for it.
 parent.once('message', (start: GuestStart) => {
+  const deliver = (m: ImagePlan | ImageStreamMessage): void => mailbox.deliver(m);
+  parent.on('message', deliver);
+  // Once the program is over, nothing more is listened for: the thread may end.
+  const over = (last: WorkerMessage): void => {
+    parent.off('message', deliver);
+    parent.postMessage(last);
+  };
   run(start).then(
-    (outcome) => parent.postMessage(outcome ?? ({ kind: 'stopped' } satisfies WorkerMessage)),
-    (error: unknown) =>
-      parent.postMessage({ kind: 'error', error: serialize(error) } satisfies WorkerMessage),
+    (outcome) => over(outcome ?? { kind: 'stopped' }),
+    (error: unknown) => over({ kind: 'error', error: serialize(error) }),
   );
 });

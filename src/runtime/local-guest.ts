@@ -13,7 +13,13 @@ import { SUSPEND_ERRNO } from './preemption.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
 import { SYSCALL_IDS } from '../protocol/syscall-table.js';
 import type { ClockOrigins } from './guest-clocks.js';
-import type { GuestOutcome, GuestStart, ImagePlan, WorkerMessage } from './guest-messages.js';
+import type {
+  GuestOutcome,
+  GuestStart,
+  ImagePlan,
+  ImageStreamMessage,
+  WorkerMessage,
+} from './guest-messages.js';
 import { takeGuestWorker } from './worker-pool.js';
 
 export interface LocalGuestOptions {
@@ -30,6 +36,8 @@ export interface LocalGuestOptions {
   stackSizeMb?: number;
   /** Start from this image instead of from `_start`. */
   restoreFrom?: string;
+  /** Start from an image fed through {@link LocalGuest.imageFeed}. */
+  restoreStream?: boolean;
   /** The guest checkpoints itself at these tick counts (reproducible moments, for tests). */
   checkpointAtTicks?: bigint[];
   /** Where a checkpoint the guest took by itself goes, and the deputy's state for it. */
@@ -41,6 +49,9 @@ export interface LocalGuestOptions {
    */
   cancelWaits?: () => boolean;
 }
+
+/** launch(): restore from an image fed through imageFeed(). */
+const FROM_STREAM = Symbol('image stream');
 
 /** Calls that only wait and consume nothing until they complete: safe to abandon and redo. */
 const INTERRUPTIBLE = new Set(['fdRead', 'pollOneoff', 'sockRecv'].map((n) => SYSCALL_IDS.get(n)));
@@ -66,6 +77,24 @@ export interface ImageWritten {
 
 export type GuestState = 'running' | 'checkpointing' | 'frozen';
 
+/** Where the bytes of an image being streamed in go (LocalGuest.imageFeed), in order. */
+export interface ImageFeed {
+  /**
+   * The next bytes. A piece that is a whole ArrayBuffer of its own (a large link frame) is handed
+   * over, not copied: the caller must not use it afterwards.
+   */
+  push(piece: Uint8Array): void;
+  end(): void;
+  /** The bytes stopped coming: the restore fails and nothing runs. */
+  abort(why: string): void;
+}
+
+/**
+ * Takes one piece of an image streamed out; resolves once it no longer needs the piece's bytes
+ * (the buffer is then reused for a later piece).
+ */
+export type ImageConsumer = (piece: Uint8Array) => void | Promise<void>;
+
 export class LocalGuest {
   /** Settles when the program ends, however it ends. */
   readonly outcome: Promise<GuestOutcome>;
@@ -86,7 +115,11 @@ export class LocalGuest {
    * with Atomics.waitAsync, the control socket is unref'd) and the deputy would exit.
    */
   private frozenHold: NodeJS.Timeout | undefined;
-  private onRestored: (() => void)[] = [];
+  private onRestored: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Takes the pieces of an image being streamed out. */
+  private onPiece: ((data: Uint8Array, slot: number | undefined) => void) | undefined;
+  /** Stopped at a suspension point, memory intact, waiting for resumeHeld or releaseHeld. */
+  private held = false;
   private readonly servedBy: RequestHandler;
 
   constructor(private readonly options: LocalGuestOptions) {
@@ -101,11 +134,20 @@ export class LocalGuest {
       this.finish({ kind: 'error', error: toSerialized(error) }),
     );
     this.server.start();
-    this.worker = this.launch(sab, options.restoreFrom, options.clocks);
+    this.worker = this.launch(
+      sab,
+      options.restoreStream === true ? FROM_STREAM : options.restoreFrom,
+      options.clocks,
+    );
   }
 
   get state(): GuestState {
     return this.stateNow;
+  }
+
+  /** Stopped for a move, memory intact (streamImage), until resumed or released. */
+  get isHeld(): boolean {
+    return this.held;
   }
 
   /** Writes an image and lets the program go on. */
@@ -154,10 +196,149 @@ export class LocalGuest {
     });
   }
 
+  /**
+   * Resumes a frozen program from an image that arrives in pieces: give them to
+   * {@link imageFeed} right after this call. Resolves once the image is loaded whole; if it is
+   * not (cut short, damaged), rejects and the program stays frozen here as it was.
+   */
+  resumeFromStream(): Promise<void> {
+    if (this.stateNow !== 'frozen' || this.held)
+      return Promise.reject(new OsmoError('E_USAGE', 'the process is not frozen'));
+    Atomics.store(this.control, Ctl.SUSPEND, 0);
+    this.expectExit = false;
+    const restored = this.whenRestored();
+    this.worker = this.launch(this.server.layout.sab, FROM_STREAM, undefined);
+    this.frozenImage = undefined;
+    this.stateNow = 'running';
+    return restored.then(() => clearInterval(this.frozenHold));
+  }
+
+  /** Where the bytes of the image go when the current worker restores from a stream. */
+  imageFeed(): ImageFeed {
+    const worker = this.worker;
+    const post = (m: ImageStreamMessage, transfer?: ArrayBuffer[]): void =>
+      worker.postMessage(m, transfer);
+    return {
+      push(piece) {
+        const whole =
+          piece.byteOffset === 0 &&
+          piece.byteLength === piece.buffer.byteLength &&
+          piece.buffer instanceof ArrayBuffer;
+        // Otherwise a copy of its own: the piece is a view of a socket's buffer.
+        const data = whole ? piece : Uint8Array.from(piece);
+        post({ kind: 'image-piece', data }, [data.buffer as ArrayBuffer]);
+      },
+      end: () => post({ kind: 'image-end' }),
+      abort: (why) => post({ kind: 'image-abort', why }),
+    };
+  }
+
+  /**
+   * Stops the program and streams its image to `consume`, in order (a move: no file). The
+   * program then stays stopped here with its memory until {@link resumeHeld} (the move failed)
+   * or {@link releaseHeld} (it runs elsewhere now); {@link writeHeld} may save it meanwhile.
+   * If the image cannot be sent whole, rejects with the program still held.
+   */
+  streamImage(consume: ImageConsumer, deputy: unknown): Promise<{ bytes: number; ms: number }> {
+    return this.serialize(async () => {
+      await this.stopHere();
+      this.held = true;
+      let failure: Error | undefined;
+      const failed = (error: unknown): void => {
+        failure ??=
+          error instanceof Error ? error : new OsmoError('E_LINK', 'the image could not be sent');
+      };
+      let pending: Promise<void>[] = [];
+      this.onPiece = (data, slot) => {
+        const ack = { kind: 'image-ack', ...(slot === undefined ? {} : { slot }) } as const;
+        let more: void | Promise<void> = undefined;
+        if (failure === undefined) {
+          try {
+            more = consume(data);
+          } catch (error) {
+            failed(error);
+          }
+        }
+        // Acknowledged when the consumer is done with it: the worker copies no further ahead.
+        const acked = Promise.resolve(more).then(
+          () => this.worker.postMessage(ack satisfies ImageStreamMessage),
+          (error: unknown) => {
+            failed(error);
+            this.worker.postMessage(ack satisfies ImageStreamMessage);
+          },
+        );
+        pending.push(acked);
+      };
+      try {
+        const written = this.nextEvent();
+        this.worker.postMessage({ kind: 'stream-image', deputy } satisfies ImagePlan);
+        const result = await written;
+        await Promise.all(pending);
+        if (result.kind === 'image-failed') throw OsmoError.fromJSON(result.error);
+        if (result.kind !== 'image-written')
+          throw new OsmoError('E_INTERNAL', `unexpected ${result.kind}`);
+        if (failure !== undefined) throw failure;
+        return { bytes: result.bytes, ms: result.ms };
+      } finally {
+        this.onPiece = undefined;
+        pending = [];
+      }
+    });
+  }
+
+  /** Writes the held program's image to `file`; it stays held. */
+  writeHeld(file: string, deputy: unknown): Promise<ImageWritten> {
+    return this.serialize(async () => {
+      if (!this.held) throw new OsmoError('E_USAGE', 'the process is not held');
+      const written = this.nextEvent();
+      this.worker.postMessage({
+        kind: 'write-image',
+        file,
+        deputy,
+        then: 'hold',
+      } satisfies ImagePlan);
+      const result = await written;
+      if (result.kind === 'image-failed') throw OsmoError.fromJSON(result.error);
+      if (result.kind !== 'image-written')
+        throw new OsmoError('E_INTERNAL', `unexpected ${result.kind}`);
+      return { file, bytes: result.bytes, ms: result.ms };
+    });
+  }
+
+  /** The held program goes on here. */
+  resumeHeld(): Promise<void> {
+    return this.serialize(() => {
+      if (this.held) {
+        this.held = false;
+        Atomics.store(this.control, Ctl.SUSPEND, 0);
+        this.stateNow = 'running';
+        this.worker.postMessage({ kind: 'resume' } satisfies ImagePlan);
+      }
+      return Promise.resolve();
+    });
+  }
+
+  /** The held program runs elsewhere now: this worker ends and its memory is freed. */
+  releaseHeld(): Promise<void> {
+    return this.serialize(async () => {
+      if (!this.held) return;
+      this.held = false;
+      if (this.settled) return; // killed meanwhile: the worker is gone already
+      this.expectExit = true;
+      const worker = this.worker;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ kind: 'stop' } satisfies ImagePlan);
+      await exited;
+      Atomics.store(this.control, Ctl.SUSPEND, 0);
+      this.stateNow = 'frozen';
+      this.frozenHold = setInterval(() => undefined, 1 << 30);
+    });
+  }
+
   /** Resolves when the worker has loaded its image; rejects if the program ends first. */
   whenRestored(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.onRestored.push(resolve);
+      this.onRestored.push({ resolve, reject });
       void this.outcome.then((o) =>
         reject(
           o.kind === 'error'
@@ -189,7 +370,7 @@ export class LocalGuest {
 
   private launch(
     sab: SharedArrayBuffer,
-    restoreFrom: string | undefined,
+    restoreFrom: string | typeof FROM_STREAM | undefined,
     clocks: ClockOrigins | undefined,
   ): Worker {
     const o = this.options;
@@ -201,7 +382,11 @@ export class LocalGuest {
       env: o.env,
       clocks: clocks ?? { monotonicOffsetNs: 0n, cpuOffsetNs: 0n },
       strace: o.strace ?? false,
-      ...(restoreFrom === undefined ? {} : { restoreFrom }),
+      ...(restoreFrom === undefined
+        ? {}
+        : restoreFrom === FROM_STREAM
+          ? { restoreStream: true }
+          : { restoreFrom }),
       ...(o.checkpointAtTicks === undefined ? {} : { checkpointAtTicks: o.checkpointAtTicks }),
     };
     const worker = takeGuestWorker(o.stackSizeMb);
@@ -231,7 +416,18 @@ export class LocalGuest {
         this.onEvent?.(m);
         return;
       case 'restored':
-        for (const resolve of this.onRestored.splice(0)) resolve();
+        for (const waiter of this.onRestored.splice(0)) waiter.resolve();
+        return;
+      case 'restore-failed': {
+        // Nothing ran: the program is still frozen here; this worker ends by itself.
+        this.expectExit = true;
+        this.stateNow = 'frozen';
+        const error = OsmoError.fromJSON(m.error);
+        for (const waiter of this.onRestored.splice(0)) waiter.reject(error);
+        return;
+      }
+      case 'image-piece':
+        this.onPiece?.(m.data, m.slot);
         return;
       case 'image-written':
       case 'image-failed':
@@ -262,22 +458,33 @@ export class LocalGuest {
     });
   }
 
-  private async suspendTo(
-    file: string,
-    deputy: unknown,
-    then: ImagePlan['then'],
-  ): Promise<ImageWritten> {
+  /** Asks the program to stop at its next suspension point and waits until it has. */
+  private async stopHere(): Promise<void> {
     if (this.settled) throw new OsmoError('E_NO_PROCESS', 'the program has ended');
     if (this.stateNow === 'frozen') throw new OsmoError('E_USAGE', 'the process is frozen already');
+    if (this.held) throw new OsmoError('E_USAGE', 'the process is stopped for a move');
     this.stateNow = 'checkpointing';
     try {
       const suspended = this.nextEvent();
       Atomics.store(this.control, Ctl.SUSPEND, 1);
       this.interruptWaits();
       const stopped = await suspended;
-
-      Atomics.store(this.control, Ctl.SUSPEND, 0);
       if (stopped.kind === 'image-failed') throw OsmoError.fromJSON(stopped.error);
+    } catch (error) {
+      this.stateNow = 'running';
+      throw error;
+    } finally {
+      Atomics.store(this.control, Ctl.SUSPEND, 0);
+    }
+  }
+
+  private async suspendTo(
+    file: string,
+    deputy: unknown,
+    then: 'resume' | 'stop',
+  ): Promise<ImageWritten> {
+    await this.stopHere();
+    try {
       if (then === 'stop') this.expectExit = true;
       // Listen for the worker's end before it can happen: its 'exit' may come right behind the
       // 'image-written' message, before this function gets to run again (seen under load).
@@ -300,7 +507,6 @@ export class LocalGuest {
       return { file, bytes: result.bytes, ms: result.ms };
     } finally {
       if (this.stateNow === 'checkpointing') this.stateNow = 'running';
-      Atomics.store(this.control, Ctl.SUSPEND, 0);
     }
   }
 

@@ -7,38 +7,25 @@
  */
 import { OsmoError } from '../core/errors.js';
 import { decompressChunk } from './codec.js';
-import { corrupt, unsupported } from './errors.js';
+import { corrupt } from './errors.js';
 import {
   CHUNK_HEADER_BYTES,
   Codec,
-  DEFAULT_LIMITS,
   HEADER_BYTES,
-  RequiredFeature,
-  SECTION_FLAG_REQUIRED,
   SECTION_HEADER_BYTES,
   SectionType,
   WASM_PAGE_BYTES,
 } from './format.js';
-import type { CodecId, ImageLimits } from './format.js';
+import type { CodecId } from './format.js';
 import { crc32 } from './crc32.js';
-import { decodeFileHeader, decodeSectionHeader } from './header.js';
+import { decodeSectionHeader } from './header.js';
+import { ImageValidator } from './image-validator.js';
+import type { ValidateOptions } from './image-validator.js';
 import { bytesSource } from './io.js';
 import type { ImageSource } from './io.js';
-import {
-  decodeCounters,
-  decodeDeputy,
-  decodeEnd,
-  decodeGlobals,
-  decodeMemoryInfo,
-  decodeStack,
-} from './sections.js';
 import type { SnapshotMeta } from './types.js';
 
-export interface ReadImageOptions {
-  /** sha256 hex of the module the caller will instantiate; a different one is E_SNAPSHOT_MODULE. */
-  expectedModuleHash?: string;
-  limits?: Partial<ImageLimits>;
-}
+export type ReadImageOptions = ValidateOptions;
 
 /** A run of pages; `data` is a reused buffer, valid until the iterator advances. */
 export interface MemoryChunk {
@@ -104,189 +91,64 @@ export function readImage(
   options: ReadImageOptions = {},
 ): SnapshotReader {
   const src = source instanceof Uint8Array ? bytesSource(source) : source;
-  const limits: ImageLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const maxChunkPayload = CHUNK_HEADER_BYTES + limits.maxChunkPages * WASM_PAGE_BYTES;
-
   const headBytes = new Uint8Array(HEADER_BYTES);
   readFully(src, headBytes, 0, 'header');
-  const header = decodeFileHeader(headBytes);
-  if (
-    options.expectedModuleHash !== undefined &&
-    options.expectedModuleHash.toLowerCase() !== header.moduleHash
-  ) {
-    throw new OsmoError(
-      'E_SNAPSHOT_MODULE',
-      `snapshot image was taken from module ${header.moduleHash}, not ${options.expectedModuleHash}; restore it with the program that wrote it`,
-      { details: { imageModule: header.moduleHash, expected: options.expectedModuleHash } },
-    );
-  }
-  const deflateAllowed = (header.requiredFeatures & RequiredFeature.DEFLATE_CHUNKS) !== 0;
-
-  let memoryPages: number | undefined;
-  let globals: SnapshotMeta['globals'] | undefined;
-  let stackAt: { payload: Uint8Array; offset: number } | undefined;
-  let counters: SnapshotMeta['counters'] | undefined;
-  let deputy: { value: unknown } | undefined;
+  const rules = new ImageValidator(headBytes, options);
   const index: ChunkIndex[] = [];
-  let nonZeroPages = 0;
-  let nextFreePage = 0;
-  let sections = 0;
-  let ended = false;
   // One scratch buffer for chunk payloads (their size is bounded by maxChunkPages), grown on need.
   let scratch = new Uint8Array(0);
   const sectionHead = new Uint8Array(SECTION_HEADER_BYTES);
 
   let pos = HEADER_BYTES;
-  while (!ended) {
+  for (let ended = false; !ended;) {
     if (pos === src.size) throw corrupt('END', pos, 'truncated image: no END section');
     readFully(src, sectionHead, pos, 'section header');
     const sh = decodeSectionHeader(sectionHead, pos);
     const payloadAt = pos + SECTION_HEADER_BYTES;
-    if (++sections > limits.maxSections)
-      throw corrupt(sh.type, pos, `more than ${limits.maxSections} sections`);
-    const limit = sh.type === SectionType.MEMORY_CHUNK ? maxChunkPayload : limits.maxSectionBytes;
-    if (sh.length > limit)
-      throw corrupt(sh.type, pos, `section length ${sh.length} exceeds the limit of ${limit}`);
+    rules.section(sh, pos);
     if (payloadAt + sh.length > src.size) throw corrupt(sh.type, src.size, 'truncated image');
 
     if (scratch.length < sh.length)
-      scratch = new Uint8Array(Math.max(sh.length, Math.min(maxChunkPayload, scratch.length * 2)));
+      scratch = new Uint8Array(
+        Math.max(sh.length, Math.min(rules.maxChunkPayload, scratch.length * 2)),
+      );
     const payload = scratch.subarray(0, sh.length);
     readFully(src, payload, payloadAt, sh.type);
     if (crc32(payload) !== sh.crc) throw corrupt(sh.type, payloadAt, 'checksum mismatch');
 
-    const once = (seen: unknown): void => {
-      if (seen !== undefined) throw corrupt(sh.type, pos, 'section appears twice');
-    };
-    switch (sh.type) {
-      case SectionType.MEMORY_INFO:
-        once(memoryPages);
-        memoryPages = decodeMemoryInfo(payload, payloadAt, limits);
-        break;
-      case SectionType.GLOBALS:
-        once(globals);
-        globals = decodeGlobals(payload, payloadAt, limits);
-        break;
-      case SectionType.STACK:
-        once(stackAt);
-        // Decoded after MEMORY_INFO is known (its bounds are checked against the memory size).
-        stackAt = { payload: payload.slice(), offset: payloadAt };
-        break;
-      case SectionType.COUNTERS:
-        once(counters);
-        counters = decodeCounters(payload, payloadAt, limits);
-        break;
-      case SectionType.DEPUTY:
-        once(deputy);
-        deputy = { value: decodeDeputy(payload, payloadAt) };
-        break;
-      case SectionType.MEMORY_CHUNK: {
-        if (memoryPages === undefined)
-          throw corrupt(sh.type, pos, 'memory chunk before MEMORY_INFO');
-        if (sh.length < CHUNK_HEADER_BYTES)
-          throw corrupt(sh.type, payloadAt, 'chunk header is truncated');
-        const v = new DataView(payload.buffer, payload.byteOffset, CHUNK_HEADER_BYTES);
-        const firstPage = v.getUint32(0, true);
-        const pageCount = v.getUint32(4, true);
-        const codec = v.getUint8(8);
-        const storedLength = sh.length - CHUNK_HEADER_BYTES;
-        if (pageCount === 0 || pageCount > limits.maxChunkPages) {
-          throw corrupt(sh.type, payloadAt + 4, `chunk of ${pageCount} pages is out of range`);
-        }
-        if (firstPage < nextFreePage || firstPage + pageCount > memoryPages) {
-          throw corrupt(
-            sh.type,
-            payloadAt,
-            `chunk pages [${firstPage}, +${pageCount}) overlap or lie outside the ${memoryPages}-page memory`,
-          );
-        }
-        const rawLength = pageCount * WASM_PAGE_BYTES;
-        if (codec === Codec.NONE) {
-          if (storedLength !== rawLength)
-            throw corrupt(
-              sh.type,
-              payloadAt,
-              `raw chunk holds ${storedLength} bytes, not ${rawLength}`,
-            );
-        } else if (codec === Codec.DEFLATE_RAW) {
-          if (!deflateAllowed)
-            throw corrupt(
-              sh.type,
-              payloadAt + 8,
-              'deflate chunk in an image without the deflate feature bit',
-            );
-          // Inflate now so that a bad stream is refused before restore starts (deflate is opt-in
-          // and slow anyway); the output lands in a throwaway buffer.
-          if (
-            !decompressChunk(codec, payload.subarray(CHUNK_HEADER_BYTES), new Uint8Array(rawLength))
-          ) {
-            throw corrupt(
-              sh.type,
-              payloadAt + CHUNK_HEADER_BYTES,
-              'compressed chunk does not inflate to its page count',
-            );
-          }
-        } else {
-          throw unsupported(`memory chunk codec ${codec}`, { codec, offset: payloadAt + 8 });
-        }
-        index.push({ offset: payloadAt, storedLength, firstPage, pageCount, codec, crc: sh.crc });
-        nonZeroPages += pageCount;
-        nextFreePage = firstPage + pageCount;
-        break;
+    if (sh.type === SectionType.MEMORY_CHUNK) {
+      const c = rules.chunk(sh, payload, payloadAt, pos);
+      // Inflate now so that a bad stream is refused before restore starts (deflate is opt-in
+      // and slow anyway); the output lands in a throwaway buffer.
+      if (
+        c.codec !== Codec.NONE &&
+        !decompressChunk(
+          c.codec,
+          payload.subarray(CHUNK_HEADER_BYTES),
+          new Uint8Array(c.pageCount * WASM_PAGE_BYTES),
+        )
+      ) {
+        throw corrupt(
+          sh.type,
+          payloadAt + CHUNK_HEADER_BYTES,
+          'compressed chunk does not inflate to its page count',
+        );
       }
-      case SectionType.END: {
-        const end = decodeEnd(payload, payloadAt);
-        if (
-          end.sections !== sections - 1 ||
-          end.chunks !== index.length ||
-          end.nonZeroPages !== nonZeroPages
-        ) {
-          throw corrupt(
-            sh.type,
-            payloadAt,
-            'END totals do not match the sections read (sections lost or added)',
-          );
-        }
-        if (payloadAt + sh.length !== src.size) {
-          throw corrupt(
-            sh.type,
-            payloadAt + sh.length,
-            `${src.size - payloadAt - sh.length} bytes after END`,
-          );
-        }
-        ended = true;
-        break;
+      index.push({ offset: payloadAt, ...c, crc: sh.crc });
+    } else if (rules.small(sh, payload, payloadAt, pos)) {
+      if (payloadAt + sh.length !== src.size) {
+        throw corrupt(
+          sh.type,
+          payloadAt + sh.length,
+          `${src.size - payloadAt - sh.length} bytes after END`,
+        );
       }
-      default:
-        if ((sh.flags & SECTION_FLAG_REQUIRED) !== 0) {
-          throw unsupported(`section type 0x${sh.type.toString(16)}`, {
-            section: sh.type,
-            offset: pos,
-          });
-        }
-      // An unknown optional section: checksummed above, otherwise skipped.
+      ended = true;
     }
     pos = payloadAt + sh.length;
   }
-
-  const missing = (name: string): never => {
-    throw corrupt(name, HEADER_BYTES, `required section ${name} is missing`);
-  };
-  const pages = memoryPages ?? missing('MEMORY_INFO');
-  const meta: SnapshotMeta = {
-    formatMajor: header.major,
-    formatMinor: header.minor,
-    requiredFeatures: header.requiredFeatures,
-    optionalFeatures: header.optionalFeatures,
-    moduleHash: header.moduleHash,
-    memoryPages: pages,
-    nonZeroPages,
-    chunkCount: index.length,
-    globals: globals ?? missing('GLOBALS'),
-    stack: stackAt === undefined ? null : decodeStack(stackAt.payload, stackAt.offset, pages),
-    counters: counters ?? missing('COUNTERS'),
-    deputy: (deputy ?? missing('DEPUTY')).value,
-  };
+  const meta = rules.meta();
+  const pages = meta.memoryPages;
 
   const checkAgain = (c: ChunkIndex, headerBytes: Uint8Array, stored: Uint8Array): void => {
     if (crc32(stored, crc32(headerBytes)) !== c.crc) {

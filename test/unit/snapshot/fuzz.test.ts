@@ -1,13 +1,15 @@
 /**
  * Damaged images: truncated at every byte, single bytes flipped at seeded random positions, and
- * random junk. The reader must either refuse with a snapshot OsmoError or decode exactly the
- * original — never anything else, and never throw a foreign exception.
+ * random junk. Both readers — the file reader and the streaming one a move uses, fed in pieces of
+ * seeded sizes — must either refuse with a snapshot OsmoError or decode exactly the original —
+ * never anything else, and never throw a foreign exception.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isOsmoError } from '../../../src/core/errors.js';
 import { readImage, writeImage } from '../../../src/snapshot/index.js';
-import type { SnapshotImage } from '../../../src/snapshot/index.js';
+import { ImageStreamReader } from '../../../src/snapshot/stream-reader.js';
+import type { SnapshotImage, SnapshotMeta } from '../../../src/snapshot/index.js';
 import { expectedMeta, makeMemory, memorySink, rng, sampleImage } from './helpers.js';
 
 const SEED = Number(process.env['OSMO_FUZZ_SEED'] ?? 20240607);
@@ -20,16 +22,67 @@ async function encode(image: SnapshotImage, compression: 'none' | 'deflate'): Pr
 
 type Outcome = 'refused' | 'same';
 
-/** Decodes `bytes` fully; returns 'same' only if everything equals `image`, else throws. */
+/** Decodes with the file reader. */
+function decodeWhole(bytes: Uint8Array): { meta: SnapshotMeta; memory: Uint8Array } {
+  const r = readImage(bytes);
+  const memory = new Uint8Array(r.meta.memoryPages * 65536);
+  r.copyMemoryInto(memory);
+  return { meta: r.meta, memory };
+}
+
+/** Decodes with the streaming reader, in pieces of 1..`maxPiece` bytes. */
+function decodeStreaming(
+  bytes: Uint8Array,
+  maxPiece: number,
+  next: () => number,
+): { meta: SnapshotMeta; memory: Uint8Array } {
+  let memory = new Uint8Array(0);
+  const reader = new ImageStreamReader({
+    memory: (pages) => {
+      if (memory.length < pages * 65536) memory = new Uint8Array(pages * 65536);
+      return memory;
+    },
+  });
+  for (let at = 0; at < bytes.length;) {
+    const n = 1 + (next() % maxPiece);
+    reader.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return { meta: reader.end(), memory };
+}
+
+const pieces = rng(SEED + 7);
+
+/**
+ * Decodes `bytes` fully with both readers; returns 'same' only if everything equals `image`,
+ * 'refused' only if both refused, else throws.
+ */
 function attempt(bytes: Uint8Array, image: SnapshotImage, label: string): Outcome {
+  const whole = attemptWith(() => decodeWhole(bytes), image, label);
+  const maxPiece = pieces() % 2 === 0 ? 7 : 70_000;
+  const streamed = attemptWith(
+    () => decodeStreaming(bytes, maxPiece, pieces),
+    image,
+    `${label} (streamed)`,
+  );
+  assert.equal(streamed, whole, `${label}: the streaming reader disagrees with the file reader`);
+  return whole;
+}
+
+function attemptWith(
+  decode: () => { meta: SnapshotMeta; memory: Uint8Array },
+  image: SnapshotImage,
+  label: string,
+): Outcome {
   try {
-    const r = readImage(bytes);
-    const target = new Uint8Array(r.meta.memoryPages * 65536);
-    r.copyMemoryInto(target);
+    const { meta, memory } = decode();
     for (const [k, v] of Object.entries(expectedMeta(image))) {
-      assert.deepEqual(r.meta[k as keyof typeof r.meta], v, `${label}: wrong ${k} decoded`);
+      assert.deepEqual(meta[k as keyof typeof meta], v, `${label}: wrong ${k} decoded`);
     }
-    assert.ok(Buffer.from(target).equals(image.memory), `${label}: wrong memory decoded`);
+    assert.ok(
+      Buffer.from(memory.subarray(0, image.memory.length)).equals(image.memory),
+      `${label}: wrong memory decoded`,
+    );
     return 'same';
   } catch (e) {
     if (e instanceof assert.AssertionError) throw e;

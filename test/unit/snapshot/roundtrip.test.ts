@@ -8,6 +8,7 @@ import { HEADER_BYTES, SECTION_HEADER_BYTES, SectionType } from '../../../src/sn
 import { encodeSectionHeader } from '../../../src/snapshot/header.js';
 import { readImage, writeImage } from '../../../src/snapshot/index.js';
 import type { SnapshotImage } from '../../../src/snapshot/index.js';
+import { ImageStreamReader } from '../../../src/snapshot/stream-reader.js';
 import { PAGE, expectedMeta, makeMemory, memorySink, sampleImage } from './helpers.js';
 
 async function encode(
@@ -107,6 +108,45 @@ describe('snapshot round trip', () => {
     assert.equal(target[4 * PAGE], 0xaa, 'page 4 is above the limit: untouched');
     assert.ok(
       Buffer.from(target.subarray(5 * PAGE, 6 * PAGE)).equals(memory.subarray(5 * PAGE, 6 * PAGE)),
+    );
+  });
+
+  it('streams into memory as the bytes come, zeroing the same gaps, growing on MEMORY_INFO', async () => {
+    const memory = makeMemory(8, (p) => p === 2 || p === 5);
+    const bytes = await encode(sampleImage(memory));
+    let target = new Uint8Array(4 * PAGE).fill(0xaa);
+    const asked: number[] = [];
+    const reader = new ImageStreamReader({
+      memory: (pages) => {
+        asked.push(pages);
+        if (target.length < pages * PAGE) {
+          const grown = new Uint8Array(pages * PAGE);
+          grown.set(target);
+          target = grown;
+        }
+        return target;
+      },
+      zeroGapsBelowPage: 4,
+    });
+    for (let at = 0; at < bytes.length; at += 1000) reader.push(bytes.subarray(at, at + 1000));
+    assert.equal(reader.end().memoryPages, 8);
+    assert.equal(asked[0], 8);
+    assert.ok(Buffer.from(target).equals(memory), 'pages 0..3 zeroed or copied, 4.. grown zero');
+    assert.throws(
+      () => reader.push(new Uint8Array(1)),
+      (e) => isOsmoError(e, 'E_SNAPSHOT_CORRUPT') && /after END/.test(e.message),
+    );
+  });
+
+  it('streamed: refuses another module at the header, before any memory is touched', async () => {
+    const bytes = await encode(sampleImage(makeMemory(2, () => true)));
+    const reader = new ImageStreamReader({
+      memory: () => assert.fail('no memory may be asked for'),
+      expectedModuleHash: 'ab'.repeat(32),
+    });
+    assert.throws(
+      () => reader.push(bytes.subarray(0, 100)),
+      (e) => isOsmoError(e, 'E_SNAPSHOT_MODULE'),
     );
   });
 
