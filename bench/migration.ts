@@ -5,11 +5,12 @@
  *   rtt        p50/p99 of a system call served by the deputy (bench/kernels/rtt.c) with the
  *              program away on n2, vs at home, vs a bare TCP ping-pong between two processes
  *   migration  request → running elsewhere (osmo migrate --json) for 16/256/1024 MiB, dense and
- *              sparse (bench/kernels/memhog.c), vs a local checkpoint of the same process
+ *              sparse (bench/kernels/memhog.c), vs a local checkpoint of the same process and vs
+ *              the same bytes sent over a bare link between two processes (link-transfer.ts)
  *
  *   link       (root only) two network namespaces joined by a `tc tbf rate 1gbit` link: a 256 MiB
- *              dense program moved across it, as % of the nominal link and vs a bare TCP
- *              transfer of the same bytes over the same link
+ *              dense program moved across it, as % of the nominal link (request → running, and
+ *              the image's time on the wire) and vs a bare TCP transfer over the same link
  *
  *   table1     (root only, --table1) MOSIX's Table I in shape: four programs of ~35 s (CPU only;
  *              90 MB of writes to a file at home in 32 KB blocks; 206 MB in 32 KB; 476 MB in 64 KB),
@@ -25,6 +26,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { linkTransferMs } from './link-transfer.js';
 import { fmt, median } from './measure.js';
 import { createTopology, netnsUnavailable } from '../test/helpers/netns.js';
 import type { Topology } from '../test/helpers/netns.js';
@@ -143,7 +145,13 @@ async function migrationTimes(
   mode: string,
   n: number,
   prefix: string[] = [],
-): Promise<{ away: number; back: number; checkpoint: number; imageMiB: number }> {
+): Promise<{
+  away: number;
+  back: number;
+  checkpoint: number;
+  imageMiB: number;
+  awayWireMs: number;
+}> {
   const argv = [
     ...prefix,
     process.execPath,
@@ -164,6 +172,7 @@ async function migrationTimes(
   const away: number[] = [];
   const back: number[] = [];
   const checkpoints: number[] = [];
+  const awayWire: number[] = [];
   let imageBytes = 0;
   for (let i = 0; i < n; i++) {
     const ck = osmo(['checkpoint', '--json', pid, '-o', join(dir, 'ck.osmosnap')]);
@@ -174,8 +183,9 @@ async function migrationTimes(
     ] as const) {
       const m = osmo(['migrate', '--json', pid, to]);
       if (m.status !== 0) throw new Error(`migrate ${to}: ${m.stderr}`);
-      const moved = JSON.parse(m.stdout) as { ms: number; imageBytes: number };
+      const moved = JSON.parse(m.stdout) as { ms: number; imageBytes: number; transferMs?: number };
       into.push(moved.ms);
+      if (into === away && moved.transferMs !== undefined) awayWire.push(moved.transferMs);
       imageBytes = moved.imageBytes;
     }
   }
@@ -187,6 +197,7 @@ async function migrationTimes(
     back: median(back),
     checkpoint: median(checkpoints),
     imageMiB: imageBytes / (1 << 20),
+    awayWireMs: awayWire.length > 0 ? median(awayWire) : NaN,
   };
 }
 
@@ -219,6 +230,13 @@ async function bareTransfer(topology: Topology, bytes: number): Promise<number> 
   } finally {
     sink.kill();
   }
+}
+
+/** `n` results of `f`, one after the other. */
+async function sequence<T>(n: number, f: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(await f());
+  return out;
 }
 
 /** Wall seconds of one osmo run on host 0 of the topology. */
@@ -285,21 +303,28 @@ async function linkSection(): Promise<void> {
   try {
     const socket = await startCluster(topology, '-link');
     const mb = 256;
-    const moves: { mbps: number; ms: number }[] = [];
+    const moves: { mbps: number; wireMbps: number; ms: number }[] = [];
+    const bares: number[] = [];
     for (let i = 0; i < rounds; i++) {
       const r = await migrationTimes(socket, mb, 'dense', 1, topology.prefix(0));
-      const bytes = r.imageMiB * (1 << 20);
-      moves.push({ mbps: (bytes * 8) / (r.away / 1000) / 1e6, ms: r.away });
+      const bits = r.imageMiB * (1 << 20) * 8;
+      moves.push({
+        mbps: bits / (r.away / 1000) / 1e6,
+        wireMbps: bits / r.awayWireMs / 1e3,
+        ms: r.away,
+      });
+      bares.push(((await bareTransfer(topology, mb << 20)) * 8) / 1e6);
     }
-    const bare = await bareTransfer(topology, mb << 20);
     const mbps = median(moves.map((m) => m.mbps));
+    const wire = median(moves.map((m) => m.wireMbps));
+    const bare = median(bares);
     console.log('\n### Migration over a 1 Gbit link (tc tbf rate 1gbit between two namespaces)\n');
     console.log(
-      '| 256 MiB dense, home → n2 | ms | Mbit/s | % of 1 Gbit | bare TCP Mbit/s | migration / bare TCP |',
+      '| 256 MiB dense, home → n2 | ms | Mbit/s request → running | % of 1 Gbit | Mbit/s on the wire | % of 1 Gbit | bare TCP Mbit/s | wire / bare TCP |',
     );
-    console.log('|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|');
     console.log(
-      `| median of ${rounds} | ${fmt(median(moves.map((m) => m.ms)), 0)} | ${fmt(mbps, 0)} | ${fmt(mbps / 10, 1)} % | ${fmt((bare * 8) / 1e6, 0)} | ${fmt(mbps / ((bare * 8) / 1e6))} |`,
+      `| median of ${rounds} | ${fmt(median(moves.map((m) => m.ms)), 0)} | ${fmt(mbps, 0)} | ${fmt(mbps / 10, 1)} % | ${fmt(wire, 0)} | ${fmt(wire / 10, 1)} % | ${fmt(bare, 0)} | ${fmt(wire / bare)} |`,
     );
   } finally {
     for (const d of daemons.splice(0)) d.kill('SIGTERM');
@@ -325,14 +350,17 @@ async function allSections(): Promise<void> {
   }
   console.log('\n### Migration time, request → running elsewhere (ms, medians)\n');
   console.log(
-    '| memory | image MiB | home → n2 | n2 → home | local checkpoint | home→n2 / checkpoint |',
+    '| memory | image MiB | home → n2 | n2 → home | local checkpoint | bare link, same bytes | home→n2 / checkpoint | home→n2 / bare link |',
   );
-  console.log('|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const mb of sizes) {
     for (const mode of ['dense', 'sparse']) {
       const r = await migrationTimes(socket, mb, mode, mb >= 1024 ? 1 : rounds);
+      const bare = median(
+        await sequence(mb >= 1024 ? 1 : rounds, () => linkTransferMs(r.imageMiB * (1 << 20))),
+      );
       console.log(
-        `| ${mb} MiB ${mode} | ${fmt(r.imageMiB, 1)} | ${fmt(r.away, 0)} | ${fmt(r.back, 0)} | ${fmt(r.checkpoint, 0)} | ${fmt(r.away / r.checkpoint)} |`,
+        `| ${mb} MiB ${mode} | ${fmt(r.imageMiB, 1)} | ${fmt(r.away, 0)} | ${fmt(r.back, 0)} | ${fmt(r.checkpoint, 0)} | ${fmt(bare, 0)} | ${fmt(r.away / r.checkpoint)} | ${fmt(r.away / bare)} |`,
       );
     }
   }

@@ -8,7 +8,10 @@ export function registerMigrate(program: Command): void {
     .description('move a running process to another node, or back home')
     .argument('<PID>', 'the process (see osmo ps)')
     .argument('<NODE>', 'a node name from osmo status, or "home"')
-    .option('--json', 'print {from, to, ms, imageBytes} as JSON')
+    .option(
+      '--json',
+      'print {from, to, ms, imageBytes, transferMs} as JSON (transferMs: the image on the wire)',
+    )
     .addHelpText(
       'after',
       `
@@ -25,7 +28,7 @@ ${PROCESS_EXIT_HELP}`,
         if (opts.json === true) process.stdout.write(`${JSON.stringify(moved)}\n`);
         else
           process.stdout.write(
-            `${pid}: ${moved.from} → ${moved.to} in ${Math.round(moved.ms)} ms (${moved.imageBytes} bytes)\n`,
+            `${pid}: ${moved.from} → ${moved.to} in ${Math.round(moved.ms)} ms (${moved.imageBytes} bytes${moved.transferMs === undefined ? '' : `, ${Math.round(moved.transferMs)} ms on the wire`})\n`,
           );
       });
     });

@@ -66,6 +66,8 @@ export class GuestRunner {
   private grace: NodeJS.Timeout | undefined;
   private faultFired = false;
   private imageBytesIn = 0;
+  private imageStarted = 0;
+  private imageReceivedMs: number | undefined;
   /** The daemon was told this guest runs here. */
   private counted = false;
 
@@ -132,11 +134,13 @@ export class GuestRunner {
         if (this.offer !== undefined) this.host.moduleReceived(this.offer.moduleHash, this.module);
         return;
       case Frame.IMAGE:
+        if (this.imageBytesIn === 0) this.imageStarted = performance.now();
         this.imageBytesIn += payload.length; // before push: it may take the buffer over
         this.arrivingImage().push(payload);
         this.injectAtImageByte();
         return;
       case Frame.IMAGE_END:
+        this.imageReceivedMs = performance.now() - this.imageStarted;
         this.arrivingImage().end();
         this.feed = undefined;
         return;
@@ -236,7 +240,10 @@ export class GuestRunner {
       this.phase = 'running';
       this.counted = true;
       this.host.running(true);
-      this.send({ t: 'resumed' });
+      this.send({
+        t: 'resumed',
+        ...(this.imageReceivedMs === undefined ? {} : { receivedMs: this.imageReceivedMs }),
+      });
       if (this.host.fault?.kind === 'exit-after-resume') {
         await this.link.drain();
         this.host.crash?.();

@@ -29,6 +29,8 @@ export interface MoveResult {
   to: string;
   ms: number;
   imageBytes: number;
+  /** The image's time on the wire (first → last byte at the receiver), if it crossed a link. */
+  transferMs?: number;
 }
 
 export interface MovableGuestOptions {
@@ -127,14 +129,23 @@ export class MovableGuest {
       this.stateNow = 'migrating';
       this.moves++;
       try {
+        const source = this.remote;
         const bytes =
-          this.remote === undefined
+          source === undefined
             ? await this.homeTo(grant!)
             : grant === undefined
-              ? await this.awayToHome(this.remote)
-              : await this.awayTo(this.remote, grant);
+              ? await this.awayToHome(source)
+              : await this.awayTo(source, grant);
         this.arrivedFrom(from);
-        return { from, to, ms: performance.now() - started, imageBytes: bytes };
+        // Home → node: measured by the node; node → home: here (A → B: the second leg).
+        const transferMs = (this.remote ?? source)?.lastImageMs;
+        return {
+          from,
+          to,
+          ms: performance.now() - started,
+          imageBytes: bytes,
+          ...(transferMs === undefined ? {} : { transferMs }),
+        };
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
         throw new OsmoError(

@@ -67,6 +67,9 @@ export class RemotePlacement {
   private waiters: ((m: RunnerMessage) => boolean)[] = [];
   private receiver: IncomingImage | undefined;
   private receivedBytes = 0;
+  private imageStarted = 0;
+  /** First → last byte of the latest image that moved between here and there, at the receiver. */
+  lastImageMs: number | undefined;
   private imageDone: { resolve: (bytes: number) => void; reject: (e: Error) => void } | undefined;
   private released = false;
   /** Resolves when the first system call from there is served: from then on, home saw effects. */
@@ -152,7 +155,7 @@ export class RemotePlacement {
       });
       if (!grant.hasModule) link.send(Frame.MODULE, offer.moduleBytes());
       await sendImage(link);
-      await resumed;
+      placement.lastImageMs = (await resumed).receivedMs;
       return placement;
     } catch (error) {
       placement.released = true;
@@ -316,6 +319,7 @@ export class RemotePlacement {
         case Frame.IMAGE:
           if (this.receiver === undefined)
             throw new OsmoError('E_PROTO_DECODE', 'stray image data');
+          if (this.receivedBytes === 0) this.imageStarted = performance.now();
           this.receivedBytes += payload.length; // before push: it may take the buffer over
           this.receiver.push(payload);
           return;
@@ -328,6 +332,7 @@ export class RemotePlacement {
             throw new OsmoError('E_PROTO_DECODE', 'stray image end');
           try {
             receiver.end();
+            this.lastImageMs = performance.now() - this.imageStarted;
             done.resolve(this.receivedBytes);
           } catch (error) {
             done.reject(error as Error);

@@ -68,7 +68,8 @@ export type DeputyMessage =
 
 /** Runner → deputy. */
 export type RunnerMessage =
-  | { t: 'resumed' }
+  /** It runs here now; `receivedMs`: first → last byte of the image that brought it. */
+  | { t: 'resumed'; receivedMs?: number }
   | { t: 'failed'; error: SerializedError }
   /** An image follows (IMAGE… IMAGE_END); its size when it comes from a file (a checkpoint). */
   | { t: 'image'; bytes?: number }

@@ -217,9 +217,16 @@ export function parseMigrateResult(value: unknown): MigrateResult | undefined {
     typeof value.from !== 'string' ||
     typeof value.to !== 'string' ||
     !isCount(value.ms) ||
-    !isCount(value.imageBytes)
+    !isCount(value.imageBytes) ||
+    (value.transferMs !== undefined && !isCount(value.transferMs))
   ) {
     return undefined;
   }
-  return { from: value.from, to: value.to, ms: value.ms, imageBytes: value.imageBytes };
+  return {
+    from: value.from,
+    to: value.to,
+    ms: value.ms,
+    imageBytes: value.imageBytes,
+    ...(value.transferMs === undefined ? {} : { transferMs: value.transferMs }),
+  };
 }

@@ -55,6 +55,8 @@ export interface MigrateResult {
   /** Request → running at the target. */
   ms: number;
   imageBytes: number;
+  /** First image byte → last image byte at the receiving side (the image's time on the wire). */
+  transferMs?: number;
 }
 
 /** The outcome of writing an image. */
