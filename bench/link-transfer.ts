@@ -4,7 +4,8 @@
  * what an image transfer would cost if nothing else happened (no program to stop, no image to
  * encode or check, no memory to fill).
  *
- *   node dist/bench/link-transfer.js BYTES        prints the milliseconds, first byte → last
+ *   node dist/bench/link-transfer.js BYTES        prints the milliseconds, first byte sent →
+ *                                                  last byte received
  *   node dist/bench/link-transfer.js --serve      (the receiving process; internal)
  */
 import { fork } from 'node:child_process';
@@ -16,7 +17,7 @@ const KEY = Buffer.alloc(32, 7);
 const FRAME = 4 << 20;
 const IN_FLIGHT = 4;
 
-/** Milliseconds for `bytes` to cross a loopback link, measured by the receiver. */
+/** Milliseconds for `bytes` to cross a loopback link: first send → the receiver has them all. */
 export async function linkTransferMs(bytes: number): Promise<number> {
   const child = fork(fileURLToPath(import.meta.url), ['--serve', String(bytes)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -25,10 +26,11 @@ export async function linkTransferMs(bytes: number): Promise<number> {
     const port = await new Promise<number>((resolve) =>
       child.once('message', (m: { port: number }) => resolve(m.port)),
     );
-    const measured = new Promise<number>((resolve) =>
-      child.once('message', (m: { ms: number }) => resolve(m.ms)),
-    );
     const link = await LinkConnection.connect({ host: '127.0.0.1', port, key: KEY });
+    const received = new Promise<number>((resolve) =>
+      child.once('message', () => resolve(performance.now())),
+    );
+    const started = performance.now();
     const buffers = Array.from({ length: IN_FLIGHT }, () => Buffer.alloc(FRAME, 1));
     let next = 0;
     const sendOne = (buffer: Buffer): Promise<void> =>
@@ -42,7 +44,7 @@ export async function linkTransferMs(bytes: number): Promise<number> {
         while (next < bytes) await sendOne(buffer);
       }),
     );
-    const ms = await measured;
+    const ms = (await received) - started;
     link.close();
     return ms;
   } finally {
@@ -52,16 +54,14 @@ export async function linkTransferMs(bytes: number): Promise<number> {
 
 async function serve(bytes: number): Promise<void> {
   let got = 0;
-  let started = 0;
   const server = await LinkServer.listen({
     host: '127.0.0.1',
     port: 0,
     key: KEY,
     onConnection: (link) =>
       link.onFrame((_type, payload) => {
-        if (got === 0) started = performance.now();
         got += payload.length;
-        if (got >= bytes) process.send!({ ms: performance.now() - started });
+        if (got >= bytes) process.send!({ done: true });
       }),
   });
   process.send!({ port: server.port });

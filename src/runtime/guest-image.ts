@@ -47,13 +47,14 @@ export async function writeGuestImage(
   return { bytes: result.bytesWritten, ms: performance.now() - started };
 }
 
-/** The image, written to `sink` as it is encoded (a move: no file). */
+/** The image, written to `sink` as it is encoded (a move: no file); `flush` sends the rest. */
 export async function streamGuestImage(
-  sink: ImageSink,
+  sink: ImageSink & { flush(): void },
   parts: GuestImageParts,
 ): Promise<{ bytes: number; ms: number }> {
   const started = performance.now();
   const result = await writeImage(sink, snapshotOf(parts));
+  sink.flush();
   return { bytes: result.bytesWritten, ms: performance.now() - started };
 }
 

@@ -285,27 +285,45 @@ class Mailbox {
     }
   }
 
-  /** Where a streamed image goes: copies of the live memory, PIECE_SLOTS in flight at most. */
-  pieceSink(): ImageSink {
+  /**
+   * Where a streamed image goes: copies of the live memory, gathered into shared slots (many small
+   * chunks of a sparse memory travel as one piece), PIECE_SLOTS in flight at most. `flush` sends
+   * the last, partly filled slot.
+   */
+  pieceSink(): ImageSink & { flush(): void } {
+    let slot: number | undefined;
+    let filled = 0;
+    const post = (): void => {
+      if (slot === undefined) return;
+      const data = this.slots[slot]!.subarray(0, filled);
+      parent.postMessage({ kind: 'image-piece', data, slot } satisfies WorkerMessage);
+      slot = undefined;
+      filled = 0;
+    };
     return {
       write: async (buffers) => {
-        while (this.unacknowledged >= PIECE_SLOTS) await this.changed();
         let length = 0;
         for (const b of buffers) length += b.length;
-        const slot = length <= SLOT_BYTES ? this.freeSlot() : undefined;
-        // A piece too large for a slot (a big STACK section) gets a buffer of its own.
-        const own = slot === undefined ? new Uint8Array(length) : undefined;
-        const data = own ?? this.slots[slot!]!.subarray(0, length);
-        let at = 0;
-        for (const b of buffers) {
-          data.set(b, at);
-          at += b.length;
+        if (slot !== undefined && filled + length > SLOT_BYTES) post();
+        if (slot === undefined) {
+          while (this.unacknowledged >= PIECE_SLOTS) await this.changed();
+          this.unacknowledged++;
+          if (length > SLOT_BYTES) {
+            // Too large for a slot (a big STACK section): a buffer of its own.
+            const data = new Uint8Array(length);
+            copyInto(data, 0, buffers);
+            parent.postMessage({ kind: 'image-piece', data } satisfies WorkerMessage, [
+              data.buffer,
+            ]);
+            return;
+          }
+          slot = this.freeSlot();
         }
-        this.unacknowledged++;
-        if (own !== undefined)
-          parent.postMessage({ kind: 'image-piece', data } satisfies WorkerMessage, [own.buffer]);
-        else parent.postMessage({ kind: 'image-piece', data, slot } satisfies WorkerMessage);
+        copyInto(this.slots[slot]!, filled, buffers);
+        filled += length;
+        if (filled === SLOT_BYTES) post();
       },
+      flush: post,
     };
   }
 
@@ -323,6 +341,13 @@ class Mailbox {
 }
 
 const mailbox = new Mailbox();
+
+function copyInto(target: Uint8Array, at: number, buffers: readonly Uint8Array[]): void {
+  for (const b of buffers) {
+    target.set(b, at);
+    at += b.length;
+  }
+}
 
 // The worker may be started before its program is known (worker-pool.ts): wait for it.
 parent.once('message', (start: GuestStart) => {
