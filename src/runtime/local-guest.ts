@@ -182,14 +182,8 @@ export class LocalGuest {
       if (this.stateNow !== 'frozen' || image === undefined) {
         throw new OsmoError('E_USAGE', 'the process is not frozen');
       }
-      Atomics.store(this.control, Ctl.SUSPEND, 0);
-      this.expectExit = false;
-      const restored = this.whenRestored();
-      this.worker = this.launch(this.server.layout.sab, image, clocks);
-      this.frozenImage = undefined;
-      this.stateNow = 'running';
       try {
-        await restored;
+        await this.relaunch(image, clocks);
       } finally {
         clearInterval(this.frozenHold);
       }
@@ -204,13 +198,21 @@ export class LocalGuest {
   resumeFromStream(): Promise<void> {
     if (this.stateNow !== 'frozen' || this.held)
       return Promise.reject(new OsmoError('E_USAGE', 'the process is not frozen'));
+    return this.relaunch(FROM_STREAM, undefined).then(() => clearInterval(this.frozenHold));
+  }
+
+  /** A new worker for the frozen program; resolves once it has loaded its image. */
+  private relaunch(
+    from: string | typeof FROM_STREAM,
+    clocks: ClockOrigins | undefined,
+  ): Promise<void> {
     Atomics.store(this.control, Ctl.SUSPEND, 0);
     this.expectExit = false;
     const restored = this.whenRestored();
-    this.worker = this.launch(this.server.layout.sab, FROM_STREAM, undefined);
+    this.worker = this.launch(this.server.layout.sab, from, clocks);
     this.frozenImage = undefined;
     this.stateNow = 'running';
-    return restored.then(() => clearInterval(this.frozenHold));
+    return restored;
   }
 
   /** Where the bytes of the image go when the current worker restores from a stream. */

@@ -1,11 +1,14 @@
 /**
  * Hosts of their own for system tests: network namespaces joined by veth pairs to a bridge that
  * lives in a hub namespace of its own, so nothing touches the machine's own network. Each host
- * gets 10.<net>.0.<i+1>/24. Optional `tc tbf` shaping gives every host link a rate (1gbit).
+ * gets 10.<net>.0.<i+1>/24. Optional `tc tbf` shaping gives every host link a rate (1gbit), and
+ * `cpuPerHost` gives each host a CPU of its own (host i runs on CPU i mod the CPUs here, by
+ * affinity, inherited by everything started there), as separate machines would have.
  * Needs root and iproute2; {@link netnsUnavailable} says why not when they are missing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 export interface Topology {
   readonly hosts: readonly string[];
@@ -27,7 +30,10 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
-export function createTopology(n: number, options: { rate?: string } = {}): Topology {
+export function createTopology(
+  n: number,
+  options: { rate?: string; cpuPerHost?: boolean } = {},
+): Topology {
   const tag = randomBytes(3).toString('hex');
   const net = 100 + (randomBytes(1)[0]! % 100);
   const hub = `osmo-hub-${tag}`;
@@ -81,7 +87,13 @@ export function createTopology(n: number, options: { rate?: string } = {}): Topo
   return {
     hosts,
     addresses,
-    prefix: (i) => ['ip', 'netns', 'exec', hosts[i]!],
+    prefix: (i) => [
+      ...(options.cpuPerHost === true ? ['taskset', '-c', String(i % availableParallelism())] : []),
+      'ip',
+      'netns',
+      'exec',
+      hosts[i]!,
+    ],
     destroy,
   };
 }
