@@ -183,10 +183,9 @@ export class MovableGuest {
   private async keepFallbackThenRelease(placement: RemotePlacement): Promise<void> {
     try {
       if (this.remote === placement && placement.syscallsServed === 0) {
-        const file = this.options.scratchFile(`fallback-${this.moves}`);
+        const file = this.fallbackFile();
         await this.local.writeHeld(file, null);
-        this.fallback = { placement, file };
-        if (placement.syscallsServed > 0) this.dropFallback();
+        this.setFallback(placement, file);
       }
     } catch {
       // No fallback (disk full…): a loss of that node before its first call is then reported.
@@ -277,9 +276,18 @@ export class MovableGuest {
 
   /** Keeps the image `placement` started from (moved aside from `file`) until its first call. */
   private keepFallback(placement: RemotePlacement, file: string): void {
-    const kept = this.options.scratchFile(`fallback-${this.moves}`);
+    const kept = this.fallbackFile();
     renameSync(file, kept);
-    this.fallback = { placement, file: kept };
+    this.setFallback(placement, kept);
+  }
+
+  private fallbackFile(): string {
+    return this.options.scratchFile(`fallback-${this.moves}`);
+  }
+
+  /** `file` is the fallback of `placement`, unless it made its first call meanwhile. */
+  private setFallback(placement: RemotePlacement, file: string): void {
+    this.fallback = { placement, file };
     if (placement.syscallsServed > 0) this.dropFallback();
   }
 
