@@ -69,8 +69,13 @@ export interface ProcessProfile {
 export interface BalanceSettings {
   /** This node: the home of every process passed in. */
   readonly home: string;
-  /** How much sooner (as a ratio) a process must expect to finish elsewhere to move. */
+  /**
+   * MOSIX's stability factor: a process moves only if the target, with the process counted this
+   * many times there, still beats where it is (target load + 1.3 × its load < own load).
+   */
   readonly stability: number;
+  /** And it must expect to finish sooner by at least this ratio (idle multi-CPU targets). */
+  readonly minGain: number;
   readonly minResidencyMs: number;
   /** Processes per CPU under which the home keeps its processes home. */
   readonly homeLoadThreshold: number;
@@ -93,6 +98,7 @@ export interface BalanceSettings {
 
 export const DEFAULT_BALANCE_SETTINGS: Omit<BalanceSettings, 'home'> = {
   stability: 1.3,
+  minGain: 1.1,
   minResidencyMs: 3000,
   homeLoadThreshold: 1,
   linkBytesPerSec: 100e6,
@@ -173,6 +179,11 @@ const START_ADVANTAGE = 1.1;
 export function chooseStart(input: {
   readonly nodes: readonly NodeView[];
   readonly pending?: readonly PendingMove[];
+  /**
+   * Programs this home started here so recently that its own load does not show them yet:
+   * without them, programs started together would all see an idle home and stay.
+   */
+  readonly startingHere?: number;
   readonly memoryBytes: number;
   readonly settings: BalanceSettings;
   readonly random: Random;
@@ -193,11 +204,12 @@ export function chooseStart(input: {
   };
   const home = nodes.get(s.home);
   if (home === undefined) return s.home;
+  home.runQueue += input.startingHere ?? 0;
   // At home it joins the run queue too: compare with it counted everywhere.
-  const hereSec = expectedSec(newcomer, home, s, true);
+  const hereSec = expectedSec(newcomer, home, s, 1);
   // The soonest finish wins (in logarithms, so that near-best means within a ratio).
   const qualifying = candidates(newcomer, nodes, s)
-    .map((t) => ({ t, cost: Math.log(expectedSec(newcomer, t, s, true)) }))
+    .map((t) => ({ t, cost: Math.log(expectedSec(newcomer, t, s, 1)) }))
     .filter((o) => o.cost + Math.log(START_ADVANTAGE) < Math.log(hereSec));
   return nearBest(qualifying, s.nearBest, input.random)?.t.view.name ?? s.home;
 }
@@ -272,8 +284,8 @@ function* usherMemory(
     }));
     const target = nearBest(targets, s.nearBest, random)?.t;
     if (target === undefined) continue;
-    const hereSec = expectedSec(pick, node, s, false);
-    const thereSec = expectedSec(pick, target, s, true);
+    const hereSec = expectedSec(pick, node, s, 0);
+    const thereSec = expectedSec(pick, target, s, 1);
     shift(nodes, node.view.name, target.view.name, pick.memoryBytes);
     yield {
       id: pick.id,
@@ -300,15 +312,19 @@ function betterPlace(
   // MOSIX: as long as the home's load stays under its threshold, its processes stay home —
   // unless a node faster by the stability factor is free (slow → fast).
   const calm = p.where === s.home && current.runQueue <= s.homeLoadThreshold * current.view.cpus;
-  const hereSec = expectedSec(p, current, s, false);
+  const hereSec = expectedSec(p, current, s, 0);
   const saving = releaseCost(current, p, lnBase);
   const qualifying: { t: Working; cost: number; thereSec: number }[] = [];
   const returning = nowMs - p.residentSinceMs < s.noReturnMs ? p.cameFrom : undefined;
   for (const t of candidates(p, nodes, s)) {
     if (t.view.name === returning) continue;
     if (calm && t.view.speed < current.view.speed * s.stability) continue;
-    const thereSec = expectedSec(p, t, s, true);
-    if (thereSec * s.stability >= hereSec) continue;
+    const thereSec = expectedSec(p, t, s, 1);
+    // The margin is additive on the load, as MOSIX's rule: a ratio on the finishing time would
+    // leave 6 processes against 4 on equal nodes (10 × 1.3 > 12) where MOSIX moves one
+    // (4 + 1.3 < 6). It also weighs the network waits of a process that talks to home.
+    const marginSec = expectedSec(p, t, s, s.stability, s.stability);
+    if (marginSec >= hereSec || thereSec * s.minGain >= hereSec) continue;
     const cost = placementCost(t, p, lnBase);
     // The cluster as a whole must get cheaper, not only this process faster — except coming
     // home, which also ends the remote cost of its system calls, which the cost does not see.
@@ -347,18 +363,20 @@ function candidates(p: ProcessProfile, nodes: Map<string, Working>, s: BalanceSe
 }
 
 /**
- * The share of a reference CPU `p` gets on `node` (with it counted there once), discounted by
- * the time its system calls and I/O spend crossing the network when that node is not home.
+ * The share of a reference CPU `p` gets on `node` (with it added `joining` times to the run
+ * queue: 0 where it runs, 1 where it would go), discounted by the time its system calls and I/O
+ * spend crossing the network when that node is not home.
  */
 function effectiveShare(
   p: ProcessProfile,
   node: Working,
   s: BalanceSettings,
-  joining: boolean,
+  joining: number,
+  awayWeight: number,
 ): number {
   const { cpus, speed } = node.view;
   if (cpus <= 0 || speed <= 0) return 0;
-  const queue = Math.max(1, node.runQueue + (joining ? 1 : 0));
+  const queue = Math.max(1, node.runQueue + joining);
   const share = (speed / REFERENCE_SPEED) * Math.min(1, cpus / queue);
   if (node.view.name === s.home) return share;
   // Calls and bytes per second of CPU it gets: a starved I/O-heavy process is not a light one.
@@ -366,15 +384,25 @@ function effectiveShare(
   const away =
     (p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / s.linkBytesPerSec) * perCpuSec;
   // Each CPU-second there also waits `away` seconds on the network.
-  return share / (1 + away);
+  return share / (1 + away * awayWeight);
 }
 
-/** Seconds `p` is expected to need to finish on `node` (plus the move, if it has to go there). */
-function expectedSec(p: ProcessProfile, node: Working, s: BalanceSettings, move: boolean): number {
+/**
+ * Seconds `p` is expected to need to finish on `node`, counted `joining` times in its run queue
+ * (0: where it runs; else it has to go there, and the move is added) and its network waits
+ * `awayWeight` times (the stability margin weighs both).
+ */
+function expectedSec(
+  p: ProcessProfile,
+  node: Working,
+  s: BalanceSettings,
+  joining: number,
+  awayWeight = 1,
+): number {
   const work = Math.max(p.workDoneSec, s.minExpectedWorkSec);
-  const share = effectiveShare(p, node, s, move);
+  const share = effectiveShare(p, node, s, joining, awayWeight);
   const run = share > 0 ? work / share : Infinity;
-  return run + (move ? p.memoryBytes / s.linkBytesPerSec : 0);
+  return run + (joining > 0 ? p.memoryBytes / s.linkBytesPerSec : 0);
 }
 
 function utilisation(node: Working, extraProcesses: number, extraBytes: number) {

@@ -74,6 +74,8 @@ const RENEW_INTERVALS = 5;
 export class HomeBalancer {
   private readonly programs = new Map<number, Program>();
   private readonly recent: { atMs: number; move: PendingMove }[] = [];
+  /** When programs were last started here (osmo run -b chose home): not in the load yet. */
+  private readonly startsHere: number[] = [];
   private readonly events: MigrationEvent[] = [];
   private readonly startedAt: number;
   private ticking = false;
@@ -132,20 +134,23 @@ export class HomeBalancer {
     const node = chooseStart({
       nodes: this.options.view(),
       pending: this.recent.map((r) => r.move),
+      startingHere: this.startsHere.length,
       memoryBytes,
       settings: this.options.settings,
       random: this.options.random,
     });
     if (node !== this.options.home) {
       this.recent.push({ atMs: now, move: { from: this.options.home, to: node, memoryBytes } });
+    } else {
+      this.startsHere.push(now);
     }
     return node;
   }
 
   private expirePending(now: number): void {
-    while (this.recent.length > 0 && this.recent[0]!.atMs < now - this.options.settleMs) {
-      this.recent.shift();
-    }
+    const before = now - this.options.settleMs;
+    while (this.recent.length > 0 && this.recent[0]!.atMs < before) this.recent.shift();
+    while (this.startsHere.length > 0 && this.startsHere[0]! < before) this.startsHere.shift();
   }
 
   /** One round: read every program, then decide and start the moves. */

@@ -78,6 +78,15 @@ describe('decideMoves', () => {
     assert.deepEqual(decide([node('home', 2), node('a', 2)], procs), []);
   });
 
+  it("moves by MOSIX's additive stability rule: 6 against 4 moves one, 5 against 4 stays", () => {
+    const home6 = Array.from({ length: 6 }, (_, i) => job(i + 1, 'home', { cpuShare: 1 / 6 }));
+    const six = decide([node('home', 6), node('a', 4)], home6);
+    assert.equal(six.length, 1);
+    assert.equal(six[0]!.to, 'a');
+    const home5 = home6.slice(0, 5).map((p) => ({ ...p, cpuShare: 1 / 5 }));
+    assert.deepEqual(decide([node('home', 5), node('a', 4)], home5), []);
+  });
+
   it('does not move a process before its minimum residency', () => {
     const procs = [1, 2, 3].map((id) => job(id, 'home', { residentSinceMs: NOW - 1000 }));
     assert.deepEqual(decide([node('home', 3), node('a', 0)], procs), []);
@@ -209,6 +218,19 @@ describe('chooseStart (osmo run -b)', () => {
       start([node('home', 0, { speed: 5000 }), node('fast', 0, { speed: 20_000 })]),
       'fast',
     );
+  });
+
+  it("counts programs it just started at home, which the home's load does not show yet", () => {
+    const starting = (n: number) =>
+      chooseStart({
+        nodes: [node('home', 0), node('a', 0)],
+        startingHere: n,
+        memoryBytes: 0,
+        settings: { ...DEFAULT_BALANCE_SETTINGS, home: 'home' },
+        random: seededRandom(1),
+      });
+    assert.equal(starting(0), 'home');
+    assert.equal(starting(1), 'a');
   });
 
   it('counts its own recent choices, and needs room for the memory asked for', () => {
