@@ -14,6 +14,7 @@ import type { ImageWritten } from '../runtime/local-guest.js';
 import { LocalGuest } from '../runtime/local-guest.js';
 import { HOME, MovableGuest } from '../migration/movable-guest.js';
 import type { MoveResult } from '../migration/movable-guest.js';
+import type { RunnerGrant } from '../migration/remote-placement.js';
 import { requestOnce } from '../daemon/control-client.js';
 import type { Program } from '../runtime/load-program.js';
 import type { SyscallBackend } from '../wasi/backend.js';
@@ -48,6 +49,8 @@ export interface SessionOptions {
   mobility?: Mobility;
   /** The daemon of this node, when one runs: its balancer watches the program (and counts it). */
   homeDaemon?: { socket: string; node: string };
+  /** The program is to start on this node, not here ({@link DeputySession.startAway}). */
+  startAway?: string;
 }
 
 export interface Mobility {
@@ -110,6 +113,7 @@ export class DeputySession {
         : { checkpointAtTicks: options.checkpointAtTicks }),
       selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),
       cancelWaits: () => options.backend.cancelWaits(),
+      deferStart: options.startAway !== undefined,
     });
     const mobility = options.mobility;
     const controlFiles = options.procSelf?.dir;
@@ -221,21 +225,18 @@ export class DeputySession {
         `cannot migrate process ${process.pid}: no daemon was running on this node when it started (start \`osmo daemon\`, then run the program again)`,
       );
     }
-    return this.guest.migrate({
-      node: to,
-      admit: () =>
-        requestOnce(
-          mobility.daemonSocket,
-          'place',
-          {
-            node: to,
-            pid: process.pid,
-            memoryBytes: mobility.memoryBytes,
-            moduleHash: mobility.moduleHash,
-          },
-          20_000,
-        ),
-    });
+    return this.guest.migrate(admittedBy(mobility, to));
+  }
+
+  /**
+   * Starts the program on the node named by the startAway option, from its beginning, without
+   * running it here first; if that node refuses it or the start fails, it starts here.
+   */
+  startAway(): Promise<MoveResult> {
+    const { mobility, startAway } = this.options;
+    if (mobility === undefined || startAway === undefined)
+      throw new OsmoError('E_USAGE', 'the program was not set to start elsewhere');
+    return this.guest.startAt(admittedBy(mobility, startAway));
   }
 
   private nextCheckpointFile(): string {
@@ -254,6 +255,28 @@ export class DeputySession {
       );
     }
   }
+}
+
+/** A move target whose daemon is asked, through the one here, to admit this program. */
+function admittedBy(
+  mobility: Mobility,
+  node: string,
+): { node: string; admit: () => Promise<RunnerGrant> } {
+  return {
+    node,
+    admit: () =>
+      requestOnce(
+        mobility.daemonSocket,
+        'place',
+        {
+          node,
+          pid: process.pid,
+          memoryBytes: mobility.memoryBytes,
+          moduleHash: mobility.moduleHash,
+        },
+        20_000,
+      ),
+  };
 }
 
 /**

@@ -85,31 +85,40 @@ export function mobilityOf(placement: Placement, moduleBytes: Uint8Array): Mobil
 }
 
 /**
- * Moves a just-started program where its placement says. A node that refuses it, or a move that
- * fails, leaves it running at home: said on stderr, never fatal.
+ * The node a new program should start on, when not here: the one -r names, or the best one the
+ * daemon here knows (-b). Asked before the program starts, so that one placed elsewhere never
+ * runs here first. A daemon that cannot answer leaves it at home: said on stderr, never fatal.
  */
-export async function applyStartPlacement(
-  session: DeputySession,
-  placement: Placement,
-): Promise<void> {
+export async function startNodeOf(placement: Placement): Promise<string | undefined> {
   const { start, daemon } = placement;
-  if (start.kind === 'home' || daemon === undefined) return;
+  if (start.kind === 'home' || daemon === undefined) return undefined;
   try {
     let node = start.kind === 'node' ? start.node : undefined;
     if (start.kind === 'best') {
       const best = await requestOnce(daemon.socket, 'best', {
         memoryBytes: placement.memoryBytes,
       });
-      if (best.self) return;
+      if (best.self) return undefined;
       node = best.node;
     }
-    if (node === undefined || node === daemon.node) return;
-    await session.migrate(node);
+    return node === daemon.node ? undefined : node;
   } catch (error) {
-    warn(
-      `could not start the program elsewhere (${error instanceof Error ? error.message : String(error)}); it runs at home`,
-    );
+    warn(`could not choose where to start the program (${messageOf(error)}); it runs at home`);
+    return undefined;
   }
+}
+
+/** Starts the program on `node`; if that fails it runs at home, and stderr says why. */
+export async function startAway(session: DeputySession, node: string): Promise<void> {
+  try {
+    await session.startAway();
+  } catch (error) {
+    warn(`could not start the program on ${node} (${messageOf(error)}); it runs at home`);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function parseMegabytes(text: string): number {

@@ -14,7 +14,7 @@ import { DeputySession, imageDir } from './deputy-session.js';
 import { ProcSelfFiles } from './proc-self.js';
 import { holdSignals, supervise } from './supervise.js';
 import type { HeldSignals } from './supervise.js';
-import { applyStartPlacement, mobilityOf, resolvePlacement } from './placement.js';
+import { mobilityOf, resolvePlacement, startAway, startNodeOf } from './placement.js';
 import type { PlacementFlags } from './placement.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { collect, parseEnvAssignment, parseSize } from './options.js';
@@ -196,6 +196,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
     const module = instrumented?.module ?? program.module;
     const mobility =
       instrumented === undefined ? undefined : mobilityOf(placement, instrumented.bytes);
+    const away = mobility === undefined ? undefined : await startNodeOf(placement);
     procSelf = preemptible ? new ProcSelfFiles(imageDir()) : undefined;
     const view = procSelf ? procSelf.placeIn(preopens) : preopens;
     backend = new HostBackend({ preopens: view });
@@ -218,8 +219,9 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       ...selfTicks,
       ...(mobility === undefined ? {} : { mobility }),
       ...(placement.daemon === undefined ? {} : { homeDaemon: placement.daemon }),
+      ...(away === undefined ? {} : { startAway: away }),
     });
-    void applyStartPlacement(session, placement);
+    if (away !== undefined) void startAway(session, away);
     return await supervise(session, held);
   } catch (error) {
     return fail(error);

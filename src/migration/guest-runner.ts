@@ -163,6 +163,9 @@ export class GuestRunner {
         }
         return;
       }
+      case 'start':
+        this.startFresh();
+        return;
       case 'suspend':
         void this.suspend();
         return;
@@ -207,11 +210,24 @@ export class GuestRunner {
    */
   private arrivingImage(): ImageFeed {
     if (this.feed !== undefined) return this.feed;
+    const guest = this.newGuest('image', true);
+    this.feed = guest.imageFeed();
+    void this.start(guest, guest.whenRestored());
+    return this.feed;
+  }
+
+  /** The program, offered without an image, starts here from its beginning. */
+  private startFresh(): void {
+    const guest = this.newGuest('start', false);
+    void this.start(guest, Promise.resolve());
+  }
+
+  private newGuest(what: string, fromImage: boolean): LocalGuest {
     const offer = this.offer;
     if (offer === undefined || this.phase !== 'receiving' || this.guest !== undefined)
-      throw new OsmoError('E_PROTO_DECODE', 'image without offer');
+      throw new OsmoError('E_PROTO_DECODE', `${what} without offer`);
     if (this.module === undefined)
-      throw new OsmoError('E_PROTO_DECODE', 'image before the module it runs');
+      throw new OsmoError('E_PROTO_DECODE', `${what} before the module it runs`);
     const guest = new LocalGuest({
       module: new WebAssembly.Module(this.module),
       moduleHash: offer.programHash,
@@ -220,7 +236,7 @@ export class GuestRunner {
       handler: this.relay(),
       strace: offer.strace,
       directStdioWrites: false,
-      restoreStream: true,
+      restoreStream: fromImage,
       cancelWaits: () => {
         // The deputy serves the waiting call: it may give it up and answer "suspend".
         this.send({ t: 'cancel-waits' });
@@ -228,15 +244,13 @@ export class GuestRunner {
       },
     });
     this.guest = guest;
-    this.feed = guest.imageFeed();
-    void this.start(guest);
-    return this.feed;
+    return guest;
   }
 
-  /** Tells the deputy only once the program really runs here from the image. */
-  private async start(guest: LocalGuest): Promise<void> {
+  /** Tells the deputy only once the program really runs here (`ready`: its image loaded). */
+  private async start(guest: LocalGuest, ready: Promise<void>): Promise<void> {
     try {
-      await guest.whenRestored();
+      await ready;
       this.phase = 'running';
       this.counted = true;
       this.host.running(true);

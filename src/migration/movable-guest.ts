@@ -17,7 +17,7 @@ import { openImageFile } from '../snapshot/index.js';
 import { ImageReceiver, sendImageFile, streamImageTo } from './image-transfer.js';
 import type { IncomingImage } from './image-transfer.js';
 import { RemotePlacement } from './remote-placement.js';
-import type { ProgramOffer, RunnerGrant } from './remote-placement.js';
+import type { PlacementOptions, ProgramOffer, RunnerGrant } from './remote-placement.js';
 
 export type MovableState = 'running' | 'checkpointing' | 'frozen' | 'migrating';
 
@@ -59,10 +59,11 @@ export class MovableGuest {
   private busy: Promise<unknown> = Promise.resolve();
   private moves = 0;
   /**
-   * The image the current placement started from, kept until it makes its first system call:
-   * if its node dies before that, nothing it did was seen at home and it can go on here.
+   * The image the current placement started from (none: it started there from its beginning),
+   * kept until it makes its first system call: if its node dies before that, nothing it did was
+   * seen at home and it can go on — or start — here.
    */
-  private fallback: { placement: RemotePlacement; file: string } | undefined;
+  private fallback: { placement: RemotePlacement; file: string | undefined } | undefined;
   private arrived = new Date();
   private moved = 0;
   private leftLast: string | undefined;
@@ -159,6 +160,35 @@ export class MovableGuest {
   }
 
   /**
+   * Starts a program that has not run yet (a LocalGuest made with deferStart) on another node,
+   * from its beginning: no image to stop, encode or send. If the node refuses it or the start
+   * fails, it starts here and the error says why.
+   */
+  startAt(target: Exclude<MoveTarget, 'home'>): Promise<MoveResult> {
+    return this.serialize(async () => {
+      const started = performance.now();
+      this.stateNow = 'migrating';
+      try {
+        const grant = await target.admit();
+        const placement = await RemotePlacement.startIn(
+          grant,
+          this.options.offer,
+          this.placementOptions(),
+        );
+        this.adopt(placement);
+        this.setFallback(placement, undefined);
+        this.arrived = new Date();
+        return { from: HOME, to: target.node, ms: performance.now() - started, imageBytes: 0 };
+      } catch (error) {
+        this.local.startHere();
+        throw error;
+      } finally {
+        this.stateNow = 'running';
+      }
+    });
+  }
+
+  /**
    * Home → a node: stop here and stream the image from memory to the node; the program stays
    * stopped here until the node confirms it runs there, and goes on here if it does not.
    */
@@ -243,12 +273,16 @@ export class MovableGuest {
     grant: RunnerGrant,
     sendImage: (link: LinkConnection) => Promise<number>,
   ): Promise<RemotePlacement> {
-    return RemotePlacement.moveIn(grant, sendImage, this.options.offer, {
+    return RemotePlacement.moveIn(grant, sendImage, this.options.offer, this.placementOptions());
+  }
+
+  private placementOptions(): PlacementOptions {
+    return {
       handler: this.local.deputyHandler,
       cancelWaits: this.options.cancelWaits,
       ...(this.options.heartbeatMs === undefined ? {} : { heartbeatMs: this.options.heartbeatMs }),
       ...(this.options.pipelinable === undefined ? {} : { pipelinable: this.options.pipelinable }),
-    });
+    };
   }
 
   /** The program runs on `placement` now. */
@@ -286,20 +320,22 @@ export class MovableGuest {
   }
 
   /** `file` is the fallback of `placement`, unless it made its first call meanwhile. */
-  private setFallback(placement: RemotePlacement, file: string): void {
+  private setFallback(placement: RemotePlacement, file: string | undefined): void {
     this.fallback = { placement, file };
     if (placement.syscallsServed > 0) this.dropFallback();
   }
 
   /** Its node died before the program did anything visible there: it goes on at home. */
   private async recoverAtHome(placement: RemotePlacement, lost: GuestOutcome): Promise<void> {
-    const file = this.fallback?.placement === placement ? this.fallback.file : undefined;
-    if (file === undefined || placement.syscallsServed > 0) {
+    const fallback = this.fallback?.placement === placement ? this.fallback : undefined;
+    if (fallback === undefined || placement.syscallsServed > 0) {
       this.finishWith(lost);
       return;
     }
+    const file = fallback.file;
     try {
-      await this.local.resumeFrom(file, clocksOf(file));
+      if (file === undefined) this.local.startHere();
+      else await this.local.resumeFrom(file, clocksOf(file));
       this.remote = undefined;
       this.arrivedFrom(placement.grant.node);
       this.dropFallback();
@@ -319,7 +355,7 @@ export class MovableGuest {
   }
 
   private dropFallback(): void {
-    if (this.fallback !== undefined) rmSync(this.fallback.file, { force: true });
+    if (this.fallback?.file !== undefined) rmSync(this.fallback.file, { force: true });
     this.fallback = undefined;
   }
 

@@ -164,6 +164,22 @@ export class RemotePlacement {
     }
   }
 
+  /**
+   * Places a program that has not run anywhere yet: no image, the runner starts it from its
+   * beginning. Resolves once it runs there.
+   */
+  static startIn(
+    grant: RunnerGrant,
+    offer: ProgramOffer,
+    options: PlacementOptions,
+  ): Promise<RemotePlacement> {
+    const start = (link: LinkConnection): Promise<number> => {
+      link.send(Frame.MSG, encodeMessage({ t: 'start' } satisfies DeputyMessage));
+      return Promise.resolve(0);
+    };
+    return RemotePlacement.moveIn(grant, start, offer, options);
+  }
+
   private send(m: DeputyMessage): void {
     this.link.send(Frame.MSG, encodeMessage(m));
   }

@@ -4,6 +4,7 @@
  *
  * ```
  * deputy → runner   MSG {t:"offer"} · MODULE · IMAGE… · IMAGE_END        (a program arrives)
+ * deputy → runner   MSG {t:"offer"} · MODULE · MSG {t:"start"}            (it starts here, fresh)
  * runner → deputy   MSG {t:"resumed"} | MSG {t:"failed"}
  * runner → deputy   SYSCALL … ; deputy → runner SYSCALL_ANSWER           (one at a time)
  * runner → deputy   SYSCALL_WRITE (pipelined write: no answer unless it fails)
@@ -50,6 +51,8 @@ export type DeputyMessage =
       /** Guest fds whose writes the runner may answer at once and send on without waiting. */
       pipelinedFds: number[];
     }
+  /** No image follows: start the program from its beginning (osmo run placed it here). */
+  | { t: 'start' }
   /** Stop at the next tick or call and send the image (migration away, or freeze). */
   | { t: 'suspend' }
   /** Send an image and go on (checkpoint); `deputy` goes into the image's deputy section. */
@@ -68,7 +71,7 @@ export type DeputyMessage =
 
 /** Runner → deputy. */
 export type RunnerMessage =
-  /** It runs here now; `receivedMs`: first → last byte of the image that brought it. */
+  /** It runs here now (resumed, or started); `receivedMs`: first → last byte of its image. */
   | { t: 'resumed'; receivedMs?: number }
   | { t: 'failed'; error: SerializedError }
   /** An image follows (IMAGE… IMAGE_END); its size when it comes from a file (a checkpoint). */

@@ -38,6 +38,11 @@ export interface LocalGuestOptions {
   restoreFrom?: string;
   /** Start from an image fed through {@link LocalGuest.imageFeed}. */
   restoreStream?: boolean;
+  /**
+   * Do not start here yet: the program starts on another node (osmo run -b chose one). Until
+   * {@link LocalGuest.startHere}, or an image comes home, there is no thread here.
+   */
+  deferStart?: boolean;
   /** The guest checkpoints itself at these tick counts (reproducible moments, for tests). */
   checkpointAtTicks?: bigint[];
   /** Where a checkpoint the guest took by itself goes, and the deputy's state for it. */
@@ -100,7 +105,8 @@ export class LocalGuest {
   readonly outcome: Promise<GuestOutcome>;
   private settle: (o: GuestOutcome) => void = () => undefined;
   private settled = false;
-  private worker: Worker;
+  /** The guest thread; none while the program has not started here (deferStart). */
+  private worker: Worker | undefined;
   private readonly server: ChannelServer;
   private readonly control: Int32Array;
   private stateNow: GuestState = 'running';
@@ -134,11 +140,29 @@ export class LocalGuest {
       this.finish({ kind: 'error', error: toSerialized(error) }),
     );
     this.server.start();
+    if (options.deferStart === true) {
+      // Not started: as a frozen program without an image, an image coming home can start it.
+      this.stateNow = 'frozen';
+      return;
+    }
     this.worker = this.launch(
       sab,
       options.restoreStream === true ? FROM_STREAM : options.restoreFrom,
       options.clocks,
     );
+  }
+
+  /** Starts a program created with deferStart here, from its beginning (its start elsewhere failed). */
+  startHere(): void {
+    if (this.worker !== undefined || this.settled) return;
+    this.worker = this.launch(this.server.layout.sab, undefined, this.options.clocks);
+    this.stateNow = 'running';
+  }
+
+  private get thread(): Worker {
+    if (this.worker === undefined)
+      throw new OsmoError('E_USAGE', 'the program has not started on this node');
+    return this.worker;
   }
 
   get state(): GuestState {
@@ -217,7 +241,7 @@ export class LocalGuest {
 
   /** Where the bytes of the image go when the current worker restores from a stream. */
   imageFeed(): ImageFeed {
-    const worker = this.worker;
+    const worker = this.thread;
     const post = (m: ImageStreamMessage, transfer?: ArrayBuffer[]): void =>
       worker.postMessage(m, transfer);
     return {
@@ -263,17 +287,17 @@ export class LocalGuest {
         }
         // Acknowledged when the consumer is done with it: the worker copies no further ahead.
         const acked = Promise.resolve(more).then(
-          () => this.worker.postMessage(ack satisfies ImageStreamMessage),
+          () => this.thread.postMessage(ack satisfies ImageStreamMessage),
           (error: unknown) => {
             failed(error);
-            this.worker.postMessage(ack satisfies ImageStreamMessage);
+            this.thread.postMessage(ack satisfies ImageStreamMessage);
           },
         );
         pending.push(acked);
       };
       try {
         const written = this.nextEvent();
-        this.worker.postMessage({ kind: 'stream-image', deputy } satisfies ImagePlan);
+        this.thread.postMessage({ kind: 'stream-image', deputy } satisfies ImagePlan);
         const result = await written;
         await Promise.all(pending);
         if (result.kind === 'image-failed') throw OsmoError.fromJSON(result.error);
@@ -293,7 +317,7 @@ export class LocalGuest {
     return this.serialize(async () => {
       if (!this.held) throw new OsmoError('E_USAGE', 'the process is not held');
       const written = this.nextEvent();
-      this.worker.postMessage({
+      this.thread.postMessage({
         kind: 'write-image',
         file,
         deputy,
@@ -314,7 +338,7 @@ export class LocalGuest {
         this.held = false;
         Atomics.store(this.control, Ctl.SUSPEND, 0);
         this.stateNow = 'running';
-        this.worker.postMessage({ kind: 'resume' } satisfies ImagePlan);
+        this.thread.postMessage({ kind: 'resume' } satisfies ImagePlan);
       }
       return Promise.resolve();
     });
@@ -327,7 +351,7 @@ export class LocalGuest {
       this.held = false;
       if (this.settled) return; // killed meanwhile: the worker is gone already
       this.expectExit = true;
-      const worker = this.worker;
+      const worker = this.thread;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage({ kind: 'stop' } satisfies ImagePlan);
       await exited;
@@ -367,7 +391,7 @@ export class LocalGuest {
   /** Stops the program at once (signals); the outcome then settles as given. */
   async kill(outcome: GuestOutcome): Promise<void> {
     this.finish(outcome);
-    await this.worker.terminate();
+    await this.worker?.terminate();
   }
 
   private launch(
@@ -490,13 +514,13 @@ export class LocalGuest {
       if (then === 'stop') this.expectExit = true;
       // Listen for the worker's end before it can happen: its 'exit' may come right behind the
       // 'image-written' message, before this function gets to run again (seen under load).
-      const worker = this.worker;
+      const worker = this.thread;
       const exited =
         then === 'stop'
           ? new Promise<void>((resolve) => worker.once('exit', () => resolve()))
           : undefined;
       const written = this.nextEvent();
-      this.worker.postMessage({ kind: 'write-image', file, deputy, then } satisfies ImagePlan);
+      this.thread.postMessage({ kind: 'write-image', file, deputy, then } satisfies ImagePlan);
       const result = await written;
 
       if (result.kind === 'image-failed') {
@@ -533,14 +557,14 @@ export class LocalGuest {
     const written = this.nextEvent();
     if (plan === undefined) {
       // Nobody to write it for: go on without an image.
-      this.worker.postMessage({
+      this.thread.postMessage({
         kind: 'write-image',
         file: '',
         deputy: null,
         then: 'resume',
       } satisfies ImagePlan);
     } else {
-      this.worker.postMessage({ kind: 'write-image', ...plan, then: 'resume' } satisfies ImagePlan);
+      this.thread.postMessage({ kind: 'write-image', ...plan, then: 'resume' } satisfies ImagePlan);
     }
     await written;
   }

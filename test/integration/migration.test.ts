@@ -153,6 +153,35 @@ for (const hosts of ['loopback', 'netns'] as const) {
       assert.equal(readFileSync(movedFile, 'utf8'), readFileSync(localFile, 'utf8'));
     });
 
+    it('starts a program on the node -r names without running it at home first', async () => {
+      const args = [fixture('steps'), '3', '1000'];
+      const local = await osmo(['run', '-h', '-L', ...args], { env });
+      const ended = () =>
+        cluster.daemons[2]!.lines.filter(
+          (l) => l.component === 'runner' && l.msg === 'guest gone' && l.why === 'program ended',
+        ).length;
+      const before = ended();
+      const away = await osmo(['run', '--daemon', n1Socket, '-r', 'n3', ...args], {
+        env,
+        prefix: atHome,
+      });
+      assert.equal(away.status, 0, away.stderr);
+      assert.equal(away.stderr.toString(), '');
+      assert.equal(away.stdout.toString(), local.stdout.toString());
+      await until(async () => (ended() === before + 1 ? true : undefined), 10_000, 'it ran on n3');
+      // A node that cannot take it: the program runs at home, and stderr says why.
+      const refused = await osmo(['run', '--daemon', n1Socket, '-r', 'n9', ...args], {
+        env,
+        prefix: atHome,
+      });
+      assert.equal(refused.status, 0, refused.stderr);
+      assert.match(
+        refused.stderr.toString(),
+        /could not start the program on n9 \(.+\); it runs at home/,
+      );
+      assert.equal(refused.stdout.toString(), local.stdout.toString());
+    });
+
     /**
      * Starts a long program on n2 and, once `osmo ps` says it runs there, sends `signal` to its
      * home `osmo run`; resolves with how that ended.
