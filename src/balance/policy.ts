@@ -179,11 +179,6 @@ const START_ADVANTAGE = 1.1;
 export function chooseStart(input: {
   readonly nodes: readonly NodeView[];
   readonly pending?: readonly PendingMove[];
-  /**
-   * Programs this home started here so recently that its own load does not show them yet:
-   * without them, programs started together would all see an idle home and stay.
-   */
-  readonly startingHere?: number;
   readonly memoryBytes: number;
   readonly settings: BalanceSettings;
   readonly random: Random;
@@ -204,7 +199,6 @@ export function chooseStart(input: {
   };
   const home = nodes.get(s.home);
   if (home === undefined) return s.home;
-  home.runQueue += input.startingHere ?? 0;
   // At home it joins the run queue too: compare with it counted everywhere.
   const hereSec = expectedSec(newcomer, home, s, 1);
   // The soonest finish wins (in logarithms, so that near-best means within a ratio).

@@ -74,7 +74,7 @@ const RENEW_INTERVALS = 5;
 export class HomeBalancer {
   private readonly programs = new Map<number, Program>();
   private readonly recent: { atMs: number; move: PendingMove }[] = [];
-  /** When programs were last started here (osmo run -b chose home): not in the load yet. */
+  /** When programs were last started here (osmo run -b chose home): maybe not in the load yet. */
   private readonly startsHere: number[] = [];
   private readonly events: MigrationEvent[] = [];
   private readonly startedAt: number;
@@ -132,9 +132,8 @@ export class HomeBalancer {
     const now = this.options.clock.now();
     this.expirePending(now);
     const node = chooseStart({
-      nodes: this.options.view(),
+      nodes: this.view(),
       pending: this.recent.map((r) => r.move),
-      startingHere: this.startsHere.length,
       memoryBytes,
       settings: this.options.settings,
       random: this.options.random,
@@ -145,6 +144,22 @@ export class HomeBalancer {
       this.startsHere.push(now);
     }
     return node;
+  }
+
+  /**
+   * The gossip view, with this node's run queue raised by the programs that came or started
+   * here within the settle time: its own load rises slowly (a 5:3 average each second), and
+   * without them every round would see an idle home and call more programs back (or keep
+   * every program started together).
+   */
+  private view(): NodeView[] {
+    const home = this.options.home;
+    const arrivals = this.startsHere.length + this.recent.filter((r) => r.move.to === home).length;
+    return this.options
+      .view()
+      .map((v) =>
+        v.name === home && arrivals > 0 ? { ...v, runQueue: v.runQueue + arrivals } : v,
+      );
   }
 
   private expirePending(now: number): void {
@@ -244,7 +259,7 @@ export class HomeBalancer {
     if (ready.length === 0) return;
     const moves = decideMoves({
       nowMs: now,
-      nodes: this.options.view(),
+      nodes: this.view(),
       processes: ready.map((p) => p.profile!),
       pending: this.recent.map((r) => r.move),
       settings: this.options.settings,

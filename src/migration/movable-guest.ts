@@ -95,7 +95,7 @@ export class MovableGuest {
     return this.arrived;
   }
 
-  /** Moves it made (a recovery at home included), and the node it left last. */
+  /** Moves it made (a start elsewhere and a recovery at home included), and the node it left last. */
   get migrations(): number {
     return this.moved;
   }
@@ -177,7 +177,9 @@ export class MovableGuest {
         );
         this.adopt(placement);
         this.setFallback(placement, undefined);
+        // Placed by the policy like a move: it stays there the minimum residency.
         this.arrived = new Date();
+        this.moved++;
         return { from: HOME, to: target.node, ms: performance.now() - started, imageBytes: 0 };
       } catch (error) {
         this.local.startHere();

@@ -220,19 +220,6 @@ describe('chooseStart (osmo run -b)', () => {
     );
   });
 
-  it("counts programs it just started at home, which the home's load does not show yet", () => {
-    const starting = (n: number) =>
-      chooseStart({
-        nodes: [node('home', 0), node('a', 0)],
-        startingHere: n,
-        memoryBytes: 0,
-        settings: { ...DEFAULT_BALANCE_SETTINGS, home: 'home' },
-        random: seededRandom(1),
-      });
-    assert.equal(starting(0), 'home');
-    assert.equal(starting(1), 'a');
-  });
-
   it('counts its own recent choices, and needs room for the memory asked for', () => {
     const toA = { from: 'home', to: 'a', memoryBytes: 0 };
     assert.equal(start([node('home', 2), node('a', 0), node('b', 1)]), 'a');

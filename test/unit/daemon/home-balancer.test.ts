@@ -119,6 +119,30 @@ describe('HomeBalancer', () => {
     assert.equal(h.balancer.watched, 2);
   });
 
+  it('spreads programs started together: its own slow load does not hide the ones it kept', () => {
+    const h = harness();
+    // The gossip view shows an idle home the whole time, as it would for the first seconds.
+    h.setView([node('n1', 0), node('n2', 0), node('n3', 0)]);
+    const starts = Array.from({ length: 6 }, () => h.balancer.startNode(0));
+    const count = (n: string) => starts.filter((s) => s === n).length;
+    assert.deepEqual([count('n1'), count('n2'), count('n3')], [2, 2, 2]);
+  });
+
+  it('counts programs called home until its load shows them: no recall storm', async () => {
+    const h = harness();
+    // Four programs away on a busy n2 while home looks idle (its load rises slowly).
+    h.setView([node('n1', 0), node('n2', 4)]);
+    for (const pid of [401, 402, 403, 404]) h.add(pid, { where: 'n2' });
+    await h.second();
+    await h.second();
+    await h.second();
+    // Without counting the first arrivals, every round would call more of them home.
+    assert.deepEqual(
+      h.migrations.map(([, to]) => to),
+      ['home', 'home'],
+    );
+  });
+
   it('forgets a program that is gone, and refuses a malformed adoption', async () => {
     const h = harness();
     h.setView([node('n1', 1)]);
