@@ -8,6 +8,7 @@
  * and skips otherwise.
  *
  *   node dist/bench/balance-cluster.js [--jobs 16] [--iterations N] [--rounds 1] [--start best|home]
+ *                                      [--only on|off]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -46,6 +47,8 @@ const jobs = Number(opt('--jobs', '16'));
 /** best: `osmo run`'s default (-b, the home's daemon places it); home: -h (only moves spread them). */
 const startAt = opt('--start', 'best');
 const rounds = Number(opt('--rounds', '1'));
+/** on: only the run with the balancer; off: only the one without (default: both). */
+const only = opt('--only', 'both');
 
 function unavailable(): string | undefined {
   const netns = netnsUnavailable();
@@ -269,8 +272,8 @@ async function main(): Promise<void> {
   const on: number[] = [];
   const off: number[] = [];
   for (let r = 1; r <= rounds; r++) {
-    on.push(await makespan(true, iterations, `on${r}`));
-    off.push(await makespan(false, iterations, `off${r}`));
+    on.push(only === 'off' ? NaN : await makespan(true, iterations, `on${r}`));
+    off.push(only === 'on' ? NaN : await makespan(false, iterations, `off${r}`));
     const a = on[on.length - 1]!;
     const b = off[off.length - 1]!;
     console.log(

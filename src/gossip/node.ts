@@ -317,7 +317,12 @@ export class GossipNode {
    */
   private chooseTarget(nowMs: number): Address | undefined {
     this.pickOldestBirth = nowMs - this.config.maxAgeMs;
-    if (this.random.float() < this.config.anyNodeProbability) {
+    // Knowing fewer live nodes than the static map lists, keep probing the map: otherwise
+    // nodes that first heard of each other in pairs would talk only within their pair (each
+    // picks among the live ones) and a 4-node cluster could stay split for minutes.
+    const known = this.ownCluster.size + this.otherClusters.size;
+    const unheard = this.seeds.length > 0 ? 1 - known / this.seeds.length : 0;
+    if (this.random.float() < Math.max(this.config.anyNodeProbability, unheard)) {
       const any = this.pickAny();
       if (any !== undefined) return any;
     }

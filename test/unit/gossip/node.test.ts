@@ -219,6 +219,19 @@ void test('nodes believed dead are still probed with the any-node probability', 
   assert.ok(probes > 60 && probes < 140, `dead node probed ${probes}/400 times (seed=${SEED})`);
 });
 
+void test('nodes of the static map not heard from yet keep being probed (no split in pairs)', () => {
+  // n0 heard from n1 first; n2 and n3, listed in its map, are known to nobody it talks to.
+  const g = node({ seeds: ['n1', 'n2', 'n3'] });
+  g.receive('n1', windowOf([[1, 0]]), 0);
+  const to = new Map<string, number>();
+  for (let t = 1; t <= 40; t++) {
+    const target = g.tick(t)[0]?.to ?? '';
+    to.set(target, (to.get(target) ?? 0) + 1);
+  }
+  // With only the 1 % any-node draw, 40 rounds would almost never reach them.
+  assert.ok((to.get('n2') ?? 0) >= 3 && (to.get('n3') ?? 0) >= 3, JSON.stringify([...to]));
+});
+
 void test('invalid config reports every problem at once', () => {
   assert.throws(
     () => node({ intervalMs: 0, ownClusterProbability: 2, window: { kind: 'fixed', size: 0 } }),
