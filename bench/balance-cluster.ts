@@ -8,7 +8,7 @@
  * and skips otherwise.
  *
  *   node dist/bench/balance-cluster.js [--jobs 16] [--iterations N] [--rounds 1] [--start best|home]
- *                                      [--only on|off]
+ *                                      [--only on|off] [--spare-runners 4]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -49,6 +49,7 @@ const startAt = opt('--start', 'best');
 const rounds = Number(opt('--rounds', '1'));
 /** on: only the run with the balancer; off: only the one without (default: both). */
 const only = opt('--only', 'both');
+const spareRunners = opt('--spare-runners', '4');
 
 function unavailable(): string | undefined {
   const netns = netnsUnavailable();
@@ -180,6 +181,10 @@ async function makespan(balance: boolean, iterations: string, tag: string): Prom
         // The guest limit is a flood guard; here the balancer alone should decide.
         '--max-guests',
         String(jobs),
+        // A node expecting a burst of guests keeps runners ready: an admission then does not
+        // wait for a Node start-up on a CPU its guests already share.
+        '--spare-runners',
+        spareRunners,
       ];
       const log = logs === '' ? 'ignore' : openSync(join(logs, `${tag}-${name}.log`), 'w');
       daemons.push(start(onHost(topology, i, groups[i]!, command), env, log));
