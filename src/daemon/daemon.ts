@@ -271,6 +271,7 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const t of this.tasks) t.stop();
+      this.balancer?.stop();
       this.flushDropLog(Infinity);
       await this.control?.close();
       this.runners?.stop();

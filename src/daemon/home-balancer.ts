@@ -59,6 +59,11 @@ interface Reading {
 interface Program {
   readonly pid: number;
   socket: string;
+  /**
+   * The connection its readings go over, kept from round to round: a new connection every
+   * second costs the program's deputy (on a busy home, many of them) more than the reading.
+   */
+  reader?: ProgramLink;
   adoptedAtMs: number;
   last?: Reading;
   profile?: ProcessProfile;
@@ -68,8 +73,12 @@ interface Program {
 
 /** How many of the latest migrations `osmo status` shows. */
 const EVENTS_KEPT = 32;
-/** A program that has not renewed its adoption in this many intervals is forgotten. */
-const RENEW_INTERVALS = 5;
+/**
+ * A program that has not renewed its adoption in this many intervals is forgotten (one that
+ * ended is forgotten at once: its socket is gone). Programs renew twice within it: a renewal is
+ * a connection to this daemon, and a busy home runs many programs.
+ */
+const RENEW_INTERVALS = 10;
 
 export class HomeBalancer {
   private readonly programs = new Map<number, Program>();
@@ -101,10 +110,19 @@ export class HomeBalancer {
     if (known === undefined) {
       this.programs.set(pid, { pid, socket, adoptedAtMs: now, moving: false });
     } else {
+      if (known.socket !== socket) this.dropReader(known);
       known.socket = socket;
       known.adoptedAtMs = now;
     }
-    return { balancing: this.options.enabled, renewMs: this.options.intervalMs * 2 };
+    return {
+      balancing: this.options.enabled,
+      renewMs: (this.options.intervalMs * RENEW_INTERVALS) / 2,
+    };
+  }
+
+  /** Closes the connections to the programs (the daemon stops; the programs go on). */
+  stop(): void {
+    for (const p of this.programs.values()) this.dropReader(p);
   }
 
   /** Programs of this home that run here now (the load, when it counts Osmosis programs). */
@@ -187,7 +205,7 @@ export class HomeBalancer {
       [...this.programs.values()].map(async (p) => {
         if (p.moving) return; // its move reports back; read it next round
         if (p.adoptedAtMs < stale) {
-          this.programs.delete(p.pid);
+          this.forget(p);
           return;
         }
         try {
@@ -195,19 +213,26 @@ export class HomeBalancer {
         } catch (error) {
           // Gone (it ended): forgotten. Slow to answer (a busy node): asked again next round.
           const code = (error as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT' || code === 'ECONNREFUSED') this.programs.delete(p.pid);
+          this.dropReader(p);
+          if (code === 'ENOENT' || code === 'ECONNREFUSED') this.forget(p);
         }
       }),
     );
   }
 
   private async read(p: Program): Promise<ProcessInfo> {
-    const link = await this.link(p);
-    try {
-      return await link.info();
-    } finally {
-      link.close();
-    }
+    p.reader ??= await this.link(p);
+    return p.reader.info();
+  }
+
+  private dropReader(p: Program): void {
+    p.reader?.close();
+    p.reader = undefined;
+  }
+
+  private forget(p: Program): void {
+    this.dropReader(p);
+    this.programs.delete(p.pid);
   }
 
   private async link(p: Program): Promise<ProgramLink> {

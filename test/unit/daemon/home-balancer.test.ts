@@ -23,7 +23,9 @@ function harness(options: { refuse?: boolean } = {}) {
   const programs = new Map<number, ProcessInfo>();
   const migrations: [number, string][] = [];
   const gone = new Set<number>();
+  let connects = 0;
   const connect = (_socket: string, pid: number): Promise<ProgramLink> => {
+    connects++;
     if (gone.has(pid)) return Promise.reject(Object.assign(new Error('gone'), { code: 'ENOENT' }));
     return Promise.resolve({
       info: () => Promise.resolve({ ...programs.get(pid)! }),
@@ -83,6 +85,7 @@ function harness(options: { refuse?: boolean } = {}) {
     gone,
     lines,
     setView: (v: NodeView[]) => (view = v),
+    connects: () => connects,
   };
 }
 
@@ -141,6 +144,14 @@ describe('HomeBalancer', () => {
       h.migrations.map(([, to]) => to),
       ['home', 'home'],
     );
+  });
+
+  it('reads each program over one connection kept from round to round', async () => {
+    const h = harness();
+    h.setView([node('n1', 1)]);
+    h.add(501);
+    for (let i = 0; i < 5; i++) await h.second();
+    assert.equal(h.connects(), 1);
   });
 
   it('forgets a program that is gone, and refuses a malformed adoption', async () => {
