@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 await build({
   entryPoints: {
     main: 'dist/src/cli/main.js',
-    'worker-pool': 'dist/src/runtime/worker-pool.js',
+    prestart: 'dist/src/cli/prestart.js',
     'guest-worker': 'dist/src/runtime/guest-worker.js',
   },
   outdir: 'dist/bundle',

@@ -4,9 +4,7 @@
  * thread loads the CLI and compiles the program, which is what keeps warm start under 100 ms.
  * Deliberately light on imports: bin/osmo.js loads this before anything else.
  */
-import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { resolveDaemonSocket } from '../daemon/socket-path.js';
 
 export const DEFAULT_GUEST_STACK_MB = 64;
 
@@ -23,17 +21,6 @@ function newGuestWorker(stackSizeMb: number): Worker {
 /** Starts a guest worker now, to be taken by the next {@link takeGuestWorker}. */
 export function prestartGuestWorker(): void {
   spare ??= newGuestWorker(DEFAULT_GUEST_STACK_MB);
-}
-
-/**
- * For `osmo run ARGS`: pre-starts a worker unless a daemon here may start the program on another
- * node (-b, -r), where it would never need one: on a busy home, booting it would be CPU taken
- * from the programs. A guess from the arguments (a wrong one costs ~50 ms, never correctness).
- */
-export function prestartForRun(args: readonly string[]): void {
-  const flag = args.indexOf('--daemon');
-  const socket = resolveDaemonSocket(flag >= 0 ? args[flag + 1] : undefined, process.env);
-  if (args.includes('-h') || !existsSync(socket)) prestartGuestWorker();
 }
 
 /** The pre-started worker if its stack fits, else a new one. It waits for a GuestStart message. */

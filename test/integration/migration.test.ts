@@ -168,7 +168,11 @@ for (const hosts of ['loopback', 'netns'] as const) {
       assert.equal(away.status, 0, away.stderr);
       assert.equal(away.stderr.toString(), '');
       assert.equal(away.stdout.toString(), local.stdout.toString());
-      await until(async () => (ended() === before + 1 ? true : undefined), 10_000, 'it ran on n3');
+      await until(
+        () => Promise.resolve(ended() === before + 1 ? true : undefined),
+        10_000,
+        'it ran on n3',
+      );
       // A node that cannot take it: the program runs at home, and stderr says why.
       const refused = await osmo(['run', '--daemon', n1Socket, '-r', 'n9', ...args], {
         env,
