@@ -13,7 +13,7 @@ import type { ClockOrigins } from '../runtime/guest-clocks.js';
 import type { ImageWritten } from '../runtime/local-guest.js';
 import { LocalGuest } from '../runtime/local-guest.js';
 import { HOME, MovableGuest } from '../migration/movable-guest.js';
-import type { MoveResult } from '../migration/movable-guest.js';
+import type { MoveResult, MoveTarget } from '../migration/movable-guest.js';
 import type { RunnerGrant } from '../migration/remote-placement.js';
 import { requestOnce } from '../daemon/control-client.js';
 import type { Program } from '../runtime/load-program.js';
@@ -258,12 +258,11 @@ export class DeputySession {
 }
 
 /** A move target whose daemon is asked, through the one here, to admit this program. */
-function admittedBy(
-  mobility: Mobility,
-  node: string,
-): { node: string; admit: () => Promise<RunnerGrant> } {
+function admittedBy(mobility: Mobility, node: string): Exclude<MoveTarget, 'home'> {
   return {
     node,
+    withdraw: (grant: RunnerGrant) =>
+      requestOnce(mobility.daemonSocket, 'withdraw', { node, token: grant.token }, 1000),
     admit: () =>
       requestOnce(
         mobility.daemonSocket,

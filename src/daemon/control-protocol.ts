@@ -102,6 +102,8 @@ export interface ControlOps {
    * the balancer to watch and move. Repeated while it runs (a restarted daemon learns it again).
    */
   adopt: AdoptResult;
+  /** args {node, token}: gives up a place `place` got (the move failed before it got there). */
+  withdraw: WithdrawResult;
 }
 export type ControlOp = keyof ControlOps;
 export const CONTROL_OPS: readonly ControlOp[] = [
@@ -111,7 +113,13 @@ export const CONTROL_OPS: readonly ControlOp[] = [
   'place',
   'best',
   'adopt',
+  'withdraw',
 ];
+
+export interface WithdrawResult {
+  /** Whether a runner was still waiting for that program (it is freed). */
+  readonly freed: boolean;
+}
 
 export interface AdoptResult {
   /** Whether this daemon moves programs by itself (config `balance`). */

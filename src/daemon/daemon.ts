@@ -36,7 +36,7 @@ import { deriveLinkKey } from '../link/index.js';
 import { runnerUserIds } from '../platform/users.js';
 import { decideAdmission } from './admission.js';
 import type { AdmitRequest } from './admission.js';
-import type { BestResult, PlaceResult } from './control-protocol.js';
+import type { BestResult, PlaceResult, WithdrawResult } from './control-protocol.js';
 import { PeerService, askPeer } from './peer-service.js';
 import { RunnerPool } from './runner-pool.js';
 import { HomeBalancer } from './home-balancer.js';
@@ -414,6 +414,8 @@ export class Daemon {
         return this.stats();
       case 'place':
         return this.place(request.args ?? {});
+      case 'withdraw':
+        return this.withdraw(request.args ?? {});
       case 'best':
         return this.best(request.args ?? {});
       case 'adopt':
@@ -452,6 +454,12 @@ export class Daemon {
   }
 
   private async onPeerRequest(op: string, args: Record<string, unknown>): Promise<unknown> {
+    if (op === 'withdraw') {
+      const token = typeof args.token === 'string' ? args.token : '';
+      const freed = this.runners?.withdraw(token) ?? false;
+      if (freed) this.log.info('guest withdrawn', { reason: 'its home gave the place up' });
+      return { freed } satisfies WithdrawResult;
+    }
     if (op !== 'admit') throw new OsmoError('E_USAGE', `unknown node request "${op}"`);
     const request = admitRequestOf(args);
     const info = this.sampler.info();
@@ -502,6 +510,39 @@ export class Daemon {
     const node = typeof args.node === 'string' ? args.node : '';
     if (node === this.config.name)
       throw new OsmoError('E_USAGE', `${node} is this node: use "home" to run at home`);
+    const { host, port } = this.peerAddress(node);
+    const request: AdmitRequest = {
+      home: this.config.name,
+      pid: typeof args.pid === 'number' ? args.pid : 0,
+      memoryBytes: typeof args.memoryBytes === 'number' ? args.memoryBytes : 0,
+      moduleHash: typeof args.moduleHash === 'string' ? args.moduleHash : '',
+    };
+    return (await askPeer({ host, port, name: node }, this.linkKey, this.config.linkTls, 'admit', {
+      ...request,
+    })) as PlaceResult;
+  }
+
+  /**
+   * A deputy here gives up a place `node` admitted its program to (the move failed before the
+   * program got there, or it ended meanwhile): the runner kept for it is freed at once.
+   */
+  private async withdraw(args: Record<string, unknown>): Promise<WithdrawResult> {
+    const node = typeof args.node === 'string' ? args.node : '';
+    const token = typeof args.token === 'string' ? args.token : '';
+    const { host, port } = this.peerAddress(node);
+    return (await askPeer(
+      { host, port, name: node },
+      this.linkKey,
+      this.config.linkTls,
+      'withdraw',
+      {
+        token,
+      },
+    )) as WithdrawResult;
+  }
+
+  /** Where the node link of live node `node` is. */
+  private peerAddress(node: string): { host: string; port: number } {
     const target = this.nodeByName(node);
     if (target === undefined) {
       throw new OsmoError(
@@ -512,16 +553,7 @@ export class Daemon {
     const { hostPort } = splitGossipAddress(target.record.address);
     const hp = parseHostPort(hostPort);
     if (typeof hp === 'string') throw new OsmoError('E_NO_NODE', `node ${node}: ${hp}`);
-    const { host, port } = hp;
-    const request: AdmitRequest = {
-      home: this.config.name,
-      pid: typeof args.pid === 'number' ? args.pid : 0,
-      memoryBytes: typeof args.memoryBytes === 'number' ? args.memoryBytes : 0,
-      moduleHash: typeof args.moduleHash === 'string' ? args.moduleHash : '',
-    };
-    return (await askPeer({ host, port, name: node }, this.linkKey, this.config.linkTls, 'admit', {
-      ...request,
-    })) as PlaceResult;
+    return hp;
   }
 
   /** The node a new program should start on (osmo run -b): the balancer's choice. */

@@ -24,4 +24,4 @@ export type RunnerOrder = {
 };
 
 /** An admitted guest that has not connected within this long is given up (ms). */
-export const ASSIGNMENT_TIMEOUT_MS = 30_000;
+export const ASSIGNMENT_TIMEOUT_MS = 10_000;

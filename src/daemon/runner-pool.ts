@@ -29,6 +29,8 @@ interface Runner {
   port: Promise<number>;
   assigned: boolean;
   running: boolean;
+  /** The per-migration secret of the guest it was assigned to. */
+  token?: string;
 }
 
 export interface Assignment {
@@ -78,6 +80,7 @@ export class RunnerPool {
     this.o.onChange();
     const port = await runner.port;
     const token = randomBytes(32).toString('hex');
+    runner.token = token;
     const cached = this.modules.get(moduleHash);
     const order: RunnerOrder = {
       t: 'assign',
@@ -87,6 +90,21 @@ export class RunnerPool {
     };
     runner.child.send(order);
     return { port, token, hasModule: cached !== undefined, tls: this.o.tls };
+  }
+
+  /**
+   * The home gave up the place assigned with `token` before its guest came: that runner ends
+   * now instead of after ASSIGNMENT_TIMEOUT_MS, and the place is free. A runner whose guest
+   * runs is not touched. Returns whether one was freed.
+   */
+  withdraw(token: string): boolean {
+    for (const r of this.busy) {
+      if (r.token !== undefined && r.token === token && !r.running) {
+        r.child.kill('SIGTERM');
+        return true;
+      }
+    }
+    return false;
   }
 
   private spawn(): Runner {

@@ -21,8 +21,17 @@ import type { PlacementOptions, ProgramOffer, RunnerGrant } from './remote-place
 
 export type MovableState = 'running' | 'checkpointing' | 'frozen' | 'migrating';
 
-/** Where a move goes: home, or a node whose daemon admits the program first. */
-export type MoveTarget = 'home' | { node: string; admit: () => Promise<RunnerGrant> };
+/**
+ * Where a move goes: home, or a node whose daemon admits the program first — and frees the place
+ * again (`withdraw`) if the program does not get there.
+ */
+export type MoveTarget =
+  | 'home'
+  | {
+      node: string;
+      admit: () => Promise<RunnerGrant>;
+      withdraw?: (grant: RunnerGrant) => Promise<unknown>;
+    };
 
 export interface MoveResult {
   from: string;
@@ -133,10 +142,13 @@ export class MovableGuest {
         const source = this.remote;
         const bytes =
           source === undefined
-            ? await this.homeTo(grant!)
+            ? await this.homeTo(grant!, target)
             : grant === undefined
               ? await this.awayToHome(source)
-              : await this.awayTo(source, grant);
+              : await this.awayTo(source, grant).catch(async (error: unknown) => {
+                  await withdrawn(target, grant);
+                  throw error;
+                });
         this.arrivedFrom(from);
         // Home → node: measured by the node; node → home: here (A → B: the second leg).
         const transferMs = (this.remote ?? source)?.lastImageMs;
@@ -174,7 +186,10 @@ export class MovableGuest {
           grant,
           this.options.offer,
           this.placementOptions(),
-        );
+        ).catch(async (error: unknown) => {
+          await withdrawn(target, grant);
+          throw error;
+        });
         this.adopt(placement);
         this.setFallback(placement, undefined);
         // Placed by the policy like a move: it stays there the minimum residency.
@@ -194,7 +209,7 @@ export class MovableGuest {
    * Home → a node: stop here and stream the image from memory to the node; the program stays
    * stopped here until the node confirms it runs there, and goes on here if it does not.
    */
-  private async homeTo(grant: RunnerGrant): Promise<number> {
+  private async homeTo(grant: RunnerGrant, target: MoveTarget): Promise<number> {
     let bytes = 0;
     try {
       const placement = await this.moveIn(grant, async (link) => {
@@ -207,6 +222,7 @@ export class MovableGuest {
       void this.serialize(() => this.keepFallbackThenRelease(placement));
     } catch (error) {
       await this.local.resumeHeld();
+      await withdrawn(target, grant);
       throw error;
     }
     return bytes;
@@ -441,6 +457,16 @@ function clocksOf(file: string): ClockOrigins {
   } finally {
     image.close();
   }
+}
+
+/**
+ * Frees the place `grant` holds on the target (the program did not get there), so that it does
+ * not count there until the runner gives up waiting. Best effort, a second at most: the runner
+ * ends by itself anyway.
+ */
+async function withdrawn(target: MoveTarget, grant: RunnerGrant): Promise<void> {
+  if (target === HOME || target.withdraw === undefined) return;
+  await target.withdraw(grant).catch(() => undefined);
 }
 
 async function admitted(target: Exclude<MoveTarget, 'home'>, from: string): Promise<RunnerGrant> {

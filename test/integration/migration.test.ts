@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import { createTopology, netnsUnavailable } from '../helpers/netns.js';
 import type { Topology } from '../helpers/netns.js';
+import { requestOnce } from '../../src/daemon/control-client.js';
 import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
 
 const STEPS = 40;
@@ -184,6 +185,28 @@ for (const hosts of ['loopback', 'netns'] as const) {
         /could not start the program on n9 \(.+\); it runs at home/,
       );
       assert.equal(refused.stdout.toString(), local.stdout.toString());
+    });
+
+    it('frees a place its program never took when the home withdraws it', async () => {
+      const n2Socket = join(dir, 'n2.sock');
+      const guestsOnN2 = async () =>
+        (await status(n2Socket))?.nodes.find((n) => n.self)?.guests ?? -1;
+      const withdraw = (token: string) =>
+        requestOnce(n1Socket, 'withdraw', { node: 'n2', token }, 10_000);
+      const grant = await requestOnce(
+        n1Socket,
+        'place',
+        { node: 'n2', pid: 4242, memoryBytes: 0, moduleHash: 'a'.repeat(64) },
+        10_000,
+      );
+      assert.equal(await guestsOnN2(), 1, 'the admitted place counts on n2');
+      assert.deepEqual(await withdraw(grant.token), { freed: true });
+      await until(
+        async () => ((await guestsOnN2()) === 0 ? true : undefined),
+        10_000,
+        'the place is free again',
+      );
+      assert.deepEqual(await withdraw(grant.token), { freed: false });
     });
 
     /**
