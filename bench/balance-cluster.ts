@@ -33,6 +33,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const osmoBin = join(root, 'bin', 'osmo.js');
 const job = join(root, 'tests', 'fixtures', 'wasm', 'steps.wasm');
 const CPU_CGROUP = '/sys/fs/cgroup/cpu';
+/** The cpuacct hierarchy (mounted apart from cpu here): how much CPU each host really used. */
+const CPUACCT_CGROUP = '/sys/fs/cgroup/cpuacct';
 const PERIOD_US = 100_000;
 /** CPU share of each host, and the speed its daemon advertises (10 000 = one full CPU). */
 const HOSTS = [0.5, 0.5, 0.5, 0.25];
@@ -89,12 +91,32 @@ async function emptyCgroup(dir: string): Promise<void> {
   rmdirSync(dir);
 }
 
-/** argv that joins cgroup `cg`, then runs `command` on host `i` of the topology. */
-function onHost(topology: Topology, i: number, cg: string, command: string[]): string[] {
+/** A host's cpuacct group, if that hierarchy is there (else undefined: usage not reported). */
+function makeAcctGroup(base: string, name: string): string | undefined {
+  if (!existsSync(join(CPUACCT_CGROUP, 'cpuacct.usage'))) return undefined;
+  const dir = join(base, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** CPU seconds the processes of a cpuacct group used so far. */
+function usedSeconds(acct: string | undefined): number {
+  return acct === undefined ? NaN : Number(readFileSync(join(acct, 'cpuacct.usage'), 'utf8')) / 1e9;
+}
+
+/** argv that joins cgroup `cg` (and `acct`), then runs `command` on host `i` of the topology. */
+function onHost(
+  topology: Topology,
+  i: number,
+  cg: string,
+  acct: string | undefined,
+  command: string[],
+): string[] {
+  const joinAcct = acct === undefined ? '' : ` && echo $$ > ${join(acct, 'cgroup.procs')}`;
   return [
     'sh',
     '-c',
-    `echo $$ > ${join(cg, 'cgroup.procs')} && exec "$@"`,
+    `echo $$ > ${join(cg, 'cgroup.procs')}${joinAcct} && exec "$@"`,
     'sh',
     ...topology.prefix(i),
     ...command,
@@ -137,13 +159,22 @@ async function waitForCluster(topology: Topology, socket: string, env: NodeJS.Pr
   throw new Error('the four hosts did not see each other within 30 s');
 }
 
-/** Seconds until every job ended, with the balancer on or off. */
-async function makespan(balance: boolean, iterations: string, tag: string): Promise<number> {
+/**
+ * Seconds until every job ended, with the balancer on or off, and the CPU seconds each host used
+ * meanwhile (NaN without a cpuacct hierarchy).
+ */
+async function makespan(
+  balance: boolean,
+  iterations: string,
+  tag: string,
+): Promise<{ seconds: number; used: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'osmo-bench-bal-'));
   const env = { ...process.env, XDG_RUNTIME_DIR: dir, XDG_STATE_HOME: dir };
   const cgBase = join(CPU_CGROUP, `osmo-bench-${process.pid}-${tag}`);
   const topology = createTopology(HOSTS.length);
   const groups = HOSTS.map((share, i) => makeCgroup(cgBase, `n${i + 1}`, share));
+  const acctBase = join(CPUACCT_CGROUP, `osmo-bench-${process.pid}-${tag}`);
+  const accts = HOSTS.map((_, i) => makeAcctGroup(acctBase, `n${i + 1}`));
   const daemons: ChildProcess[] = [];
   const children: ChildProcess[] = [];
   try {
@@ -187,14 +218,15 @@ async function makespan(balance: boolean, iterations: string, tag: string): Prom
         spareRunners,
       ];
       const log = logs === '' ? 'ignore' : openSync(join(logs, `${tag}-${name}.log`), 'w');
-      daemons.push(start(onHost(topology, i, groups[i]!, command), env, log));
+      daemons.push(start(onHost(topology, i, groups[i]!, accts[i], command), env, log));
     }
     const home = join(dir, 'n1.sock');
     await waitForCluster(topology, home, env);
     const started = performance.now();
+    const usedBefore = accts.map(usedSeconds);
     const ended = Array.from({ length: jobs }, () => {
       const child = start(
-        onHost(topology, 0, groups[0]!, [
+        onHost(topology, 0, groups[0]!, accts[0], [
           process.execPath,
           osmoBin,
           'run',
@@ -220,7 +252,8 @@ async function makespan(balance: boolean, iterations: string, tag: string): Prom
       );
     });
     const last = Math.max(...(await Promise.all(ended)));
-    return (last - started) / 1000;
+    const seconds = (last - started) / 1000;
+    return { seconds, used: accts.map((a, i) => usedSeconds(a) - usedBefore[i]!) };
   } finally {
     for (const c of [...children, ...daemons]) if (c.exitCode === null) c.kill('SIGTERM');
     await Promise.all(
@@ -231,6 +264,8 @@ async function makespan(balance: boolean, iterations: string, tag: string): Prom
     topology.destroy();
     for (const g of groups) await emptyCgroup(g);
     if (existsSync(cgBase)) rmdirSync(cgBase);
+    for (const a of accts) if (a !== undefined) await emptyCgroup(a);
+    if (existsSync(acctBase)) rmdirSync(acctBase);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -259,6 +294,16 @@ function jobSeconds(iterations: string): number {
   return median(full) - median(empty);
 }
 
+/** Per host, the CPU it used during a run with the balancer, as a share of what its quota allowed. */
+function usageLine(round: number, run: { seconds: number; used: number[] }, work: number): string {
+  const hosts = HOSTS.map((share, i) => {
+    const used = run.used[i]!;
+    return `n${i + 1} ${fmt(used)} s (${fmt((100 * used) / (share * run.seconds))} %)`;
+  });
+  const total = run.used.reduce((a, b) => a + b, 0);
+  return `round ${round}, CPU used per host (of its quota over the makespan): ${hosts.join(', ')}; in all ${fmt(total)} s for ${fmt(jobs * work)} s of program CPU`;
+}
+
 async function main(): Promise<void> {
   const why = unavailable();
   if (why !== undefined) {
@@ -276,14 +321,17 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|');
   const on: number[] = [];
   const off: number[] = [];
+  const usage: string[] = [];
   for (let r = 1; r <= rounds; r++) {
-    on.push(only === 'off' ? NaN : await makespan(true, iterations, `on${r}`));
-    off.push(only === 'on' ? NaN : await makespan(false, iterations, `off${r}`));
+    const withBalancer = only === 'off' ? undefined : await makespan(true, iterations, `on${r}`);
+    on.push(withBalancer?.seconds ?? NaN);
+    off.push(only === 'on' ? NaN : (await makespan(false, iterations, `off${r}`)).seconds);
     const a = on[on.length - 1]!;
     const b = off[off.length - 1]!;
     console.log(
       `| ${r} | ${fmt(a)} | ${fmt(a / ideal)} | ${fmt(b)} | ${fmt(b / ideal)} | ${fmt(b / a)} |`,
     );
+    if (withBalancer !== undefined) usage.push(usageLine(r, withBalancer, work));
   }
   if (rounds > 1) {
     const a = median(on);
@@ -292,6 +340,7 @@ async function main(): Promise<void> {
       `| median | ${fmt(a)} | ${fmt(a / ideal)} | ${fmt(b)} | ${fmt(b / ideal)} | ${fmt(b / a)} |`,
     );
   }
+  if (usage.length > 0) console.log(`\n${usage.join('\n')}`);
   console.log('');
 }
 
