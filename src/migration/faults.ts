@@ -7,6 +7,8 @@
  *   exit-at-image-byte:N     the runner process exits once N bytes of an incoming image arrived
  *   cut-at-image-byte:N      the runner closes its link (abruptly) at that point instead
  *   exit-after-resume        the runner exits right after confirming that the program resumed
+ *                            (a program started there fresh: before it even begins, so that
+ *                            the test knows it made no system call there)
  *   exit-sending-image:N     the runner exits after sending N bytes of an outgoing image
  *   cut-sending-image:N      the runner cuts its link there, once (it keeps its parked image)
  */

@@ -218,6 +218,12 @@ export class GuestRunner {
 
   /** The program, offered without an image, starts here from its beginning. */
   private startFresh(): void {
+    if (this.host.fault?.kind === 'exit-after-resume') {
+      // The node dies right after saying yes, before the program did anything here.
+      this.send({ t: 'resumed' });
+      void this.link.drain().then(() => this.host.crash?.());
+      return;
+    }
     const guest = this.newGuest('start', false);
     void this.start(guest, Promise.resolve());
   }

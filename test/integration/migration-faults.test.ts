@@ -78,6 +78,18 @@ describe('migration under faults', () => {
     removeScratch(dir);
   });
 
+  it('starts a program at home when the node it was started on dies before it did anything', async () => {
+    const args = [fixture('steps'), '3', '1000'];
+    const local = await osmo(['run', '-h', '-L', ...args], { env });
+    const r = await osmo(['run', '--daemon', home, '-r', 'dier', ...args], {
+      env,
+      deadlineMs: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /node dier was lost right after taking process \d+; it goes on at home/);
+    assert.equal(r.stdout.toString(), local.stdout.toString());
+  });
+
   it(`keeps the program whole through every fault (seed ${SEED})`, async () => {
     const steps = 8;
     const localFile = join(dir, 'local.txt');
