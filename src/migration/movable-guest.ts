@@ -245,6 +245,9 @@ export class MovableGuest {
   /** A node → home: the image streams straight into a new instance here; the node then drops it. */
   private async awayToHome(source: RemotePlacement): Promise<number> {
     const restored = this.local.resumeFromStream();
+    // It may fail (the image stopped coming) before bringImage does: handled below either way,
+    // it must not count as unhandled meanwhile (that ends the deputy, and the program with it).
+    restored.catch(() => undefined);
     const feed = this.local.imageFeed();
     let bytes: number;
     try {

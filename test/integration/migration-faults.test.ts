@@ -121,6 +121,8 @@ describe('migration under faults', () => {
         '--daemon',
         home,
         '-h',
+        '-L', // moved by hand only: on a busy machine the balancer could move it meanwhile
+        '--preemptible',
         fixture('migrant'),
         movedFile,
         String(steps),

@@ -95,6 +95,8 @@ for (const hosts of ['loopback', 'netns'] as const) {
           '--daemon',
           n1Socket,
           '-h',
+          '-L', // moved by hand only: the balancer must not move it meanwhile
+          '--preemptible',
           fixture('migrant'),
           movedFile,
           String(STEPS),
