@@ -5,7 +5,7 @@
  */
 
 /** Bumped on every change to the instrumented output; part of the cache key and the marker. */
-export const INSTRUMENTER_VERSION = 2;
+export const INSTRUMENTER_VERSION = 3;
 
 /** Import called every `tickInterval` steps: `() -> i32`, returns the new step budget. */
 export const TICK_MODULE = 'osmosis';

@@ -22,6 +22,7 @@ import {
   type MarkedGlobal,
 } from './contract.js';
 import { loadBinaryen, type Binaryen } from './load-binaryen.js';
+import { unrollSelfRecursion } from './unroll-recursion.js';
 import { addStepCounter, BUDGET_GLOBAL, TICK_FUNCTION, type LoopShape } from './step-counter.js';
 
 export interface InstrumentOptions {
@@ -33,6 +34,10 @@ export interface InstrumentOptions {
   entryChecks?: 'cycles' | 'all';
   /** false: loops that call an entry-checked function every iteration keep their own counter. */
   calleeCounts?: boolean;
+  /** false: loops with a constant trip count keep a counter instead of a charge at their start. */
+  chargeCounted?: boolean;
+  /** false: small self-recursive functions are not unrolled once (./unroll-recursion.ts). */
+  unrollRecursion?: boolean;
   /** false: Asyncify instruments every call_indirect, even one whose targets cannot unwind. */
   safeIndirect?: boolean;
   /**
@@ -57,6 +62,10 @@ export interface InstrumentStats {
   loops: number;
   /** Loops left without a counter: each iteration calls an entry-checked function. */
   loopsViaCallee: number;
+  /** Loops with a constant trip count charged where they start (./counted-loops.ts). */
+  loopsCharged: number;
+  /** Self-recursive functions unrolled once (./unroll-recursion.ts). */
+  unrolled: number;
   /** call_indirect sites hidden from Asyncify (no table member of their signature can unwind). */
   safeIndirect: number;
   /** call_indirect sites Asyncify instruments. */
@@ -123,10 +132,13 @@ export function instrumentWith(
     }
     let loops = 0;
     let loopsViaCallee = 0;
+    let loopsCharged = 0;
+    let unrolled = 0;
     let safeIndirect = 0;
     let unsafeIndirect = 0;
     let entryChecks = 0;
     if (options.counter !== false) {
+      if (options.unrollRecursion !== false) unrolled = unrollSelfRecursion(b, module);
       const cyclic = options.entryChecks === 'all' ? 'all' : functionsOnCycles(b, module);
       const r = addStepCounter(
         b,
@@ -137,10 +149,12 @@ export function instrumentWith(
           loopShape: options.loopShape ?? 'split-local',
           entryChecks: cyclic,
           calleeCounts: options.calleeCounts,
+          ...(options.chargeCounted === undefined ? {} : { chargeCounted: options.chargeCounted }),
         },
       );
       loops = r.loops;
       loopsViaCallee = r.loopsViaCallee;
+      loopsCharged = r.loopsCharged;
       entryChecks = r.entries;
     }
     const globals = exportMutableGlobals(b, module);
@@ -207,6 +221,8 @@ export function instrumentWith(
       stats: {
         loops,
         loopsViaCallee,
+        loopsCharged,
+        unrolled,
         entryChecks,
         safeIndirect,
         unsafeIndirect,

@@ -18,6 +18,7 @@
  * leaves it alone and V8 keeps its locals in registers; only the cold outer part pays.
  */
 import type { Binaryen } from './load-binaryen.js';
+import { findCountedLoops } from './counted-loops.js';
 import { walk, type ExpressionId } from './walk.js';
 
 type Ref = number;
@@ -36,6 +37,8 @@ export interface StepCounterOptions {
   entryChecks: ReadonlySet<string> | 'all';
   /** false: every loop gets a counter, even one that calls an entry-checked function each turn. */
   calleeCounts?: boolean;
+  /** false: loops with a constant trip count keep a counter instead of a charge (./counted-loops.ts). */
+  chargeCounted?: boolean;
 }
 
 /** binaryen.js has these wrappers at run time but not in its typings. */
@@ -54,7 +57,12 @@ export function addStepCounter(
   module: Module,
   tick: { module: string; name: string },
   opts: StepCounterOptions,
-): { loops: number; entries: number; loopsViaCallee: number } {
+): {
+  loops: number;
+  entries: number;
+  loopsViaCallee: number;
+  loopsCharged: number;
+} {
   module.addGlobal(BUDGET_GLOBAL, b.i32, true, module.i32.const(opts.tickInterval));
   module.addFunctionImport(TICK_FUNCTION, tick.module, tick.name, b.none, b.i32);
   const { Loop: loopApi, Function: functionApi } = b as unknown as {
@@ -75,6 +83,7 @@ export function addStepCounter(
   let loops = 0;
   let entries = 0;
   let loopsViaCallee = 0;
+  let loopsCharged = 0;
   const checked = (target: string): boolean =>
     opts.entryChecks === 'all' || opts.entryChecks.has(target);
   for (let i = 0; i < module.getNumFunctions(); i++) {
@@ -99,7 +108,20 @@ export function addStepCounter(
     const viaCallee = found.map((loop) =>
       definitelyCallsChecked(b, loopApi.getBody(loop), checked),
     );
+    const counted =
+      opts.loopShape !== 'inline' && opts.chargeCounted !== false
+        ? findCountedLoops(b, info.body)
+        : new Map<Ref, never>();
     let local = -1;
+    const counterLocal = (): number => {
+      if (local < 0) {
+        local = functionApi.getNumLocals(fn);
+        (
+          b as unknown as { _BinaryenFunctionAddVar(fn: Ref, type: number): number }
+        )._BinaryenFunctionAddVar(fn, b.i32);
+      }
+      return local;
+    };
     let label = 0;
     for (const [k, loop] of found.entries()) {
       const name = loopApi.getName(loop)!;
@@ -108,6 +130,35 @@ export function addStepCounter(
       loops++;
       if (opts.loopShape !== 'inline' && opts.calleeCounts !== false && viaCallee[k] === true) {
         loopsViaCallee++;
+        continue;
+      }
+      const charge = counted.get(loop);
+      if (charge !== undefined) {
+        // Its steps are spent at once where it starts; an enclosing loop counting in the local
+        // sees them too (it writes the local through to the global each turn, so they agree).
+        loopsCharged++;
+        const setApi = b as unknown as {
+          LocalSet: { getValue(e: Ref): Ref; setValue(e: Ref, v: Ref): void };
+        };
+        const counter = counterLocal();
+        setApi.LocalSet.setValue(
+          charge.init,
+          module.block(
+            null,
+            [
+              module.global.set(
+                BUDGET_GLOBAL,
+                module.i32.sub(
+                  module.global.get(BUDGET_GLOBAL, b.i32),
+                  module.i32.const(charge.trips),
+                ),
+              ),
+              module.local.set(counter, module.global.get(BUDGET_GLOBAL, b.i32)),
+              setApi.LocalSet.getValue(charge.init),
+            ],
+            b.i32,
+          ),
+        );
         continue;
       }
       if (opts.loopShape === 'inline') {
@@ -120,12 +171,7 @@ export function addStepCounter(
       // A call-free body cannot change the budget behind the loop's back: count in a local
       // (a register) and only store it (write-through, no load: no dependency through memory).
       const useLocal = opts.loopShape === 'split-local' && callFree[k] === true;
-      if (useLocal && local < 0) {
-        local = functionApi.getNumLocals(fn);
-        (
-          b as unknown as { _BinaryenFunctionAddVar(fn: Ref, type: number): number }
-        )._BinaryenFunctionAddVar(fn, b.i32);
-      }
+      if (useLocal) counterLocal();
       const step = (): Ref =>
         useLocal
           ? module.block(null, [
@@ -192,7 +238,12 @@ export function addStepCounter(
       functionApi.setBody(fn, module.block(null, [decrement(), check(), info.body], b.auto));
     }
   }
-  return { loops, entries, loopsViaCallee };
+  return {
+    loops,
+    entries,
+    loopsViaCallee,
+    loopsCharged,
+  };
 }
 
 /**

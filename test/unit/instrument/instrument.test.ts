@@ -82,6 +82,31 @@ describe('instrument', () => {
   });
 });
 
+describe('instrument, round 3', () => {
+  it('unrolls small self-recursion once, and folds only the copies', async () => {
+    const b = await loadBinaryen();
+    const plain = readFileSync(join(kernelsDir, 'fib.wasm'));
+    const unrolled = instrumentWith(b, plain);
+    const kept = instrumentWith(b, plain, { unrollRecursion: false });
+    assert.ok(unrolled.stats.unrolled >= 1, 'fib is unrolled');
+    assert.equal(kept.stats.unrolled, 0);
+    // The copies were folded into their originals, and no other function was inlined.
+    assert.deepEqual(functionNames(b, unrolled.bytes), functionNames(b, kept.bytes));
+  });
+});
+
+function functionNames(b: Awaited<ReturnType<typeof loadBinaryen>>, bytes: Uint8Array): string[] {
+  const m = b.readBinary(bytes);
+  try {
+    const out: string[] = [];
+    for (let i = 0; i < m.getNumFunctions(); i++)
+      out.push(b.getFunctionInfo(m.getFunctionByIndex(i)).name);
+    return out.sort();
+  } finally {
+    m.dispose();
+  }
+}
+
 describe('cyclicNodes', () => {
   const g = (edges: Record<string, string[]>): Map<string, Set<string>> =>
     new Map(Object.entries(edges).map(([k, v]) => [k, new Set(v)]));

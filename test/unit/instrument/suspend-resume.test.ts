@@ -80,6 +80,12 @@ describe('suspend and resume in a new instance', () => {
     for (const seed of [7, 8]) await suspendAtRandomTicks('fib', ['fib', '30'], seed, 3, plain);
   });
 
+  it('in loops with a constant trip count, charged where they start (bench matmul)', async () => {
+    const plain = readFileSync(`${kernelsDir}matmul.wasm`);
+    for (const seed of [9, 10])
+      await suspendAtRandomTicks('matmul', ['matmul', '1'], seed, 3, plain);
+  });
+
   it('while blocked in a WASI call (poll_oneoff, fd_read): the stub import unwinds', async () => {
     const plain = fixture('blocking');
     const module = await instrumented(plain, { tickInterval: TICK });

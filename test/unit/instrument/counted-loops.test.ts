@@ -1,0 +1,143 @@
+/**
+ * Loops with a constant trip count: which ones are recognised (and which must not be), and that
+ * charging their steps where they start keeps ticks as frequent as counting each iteration.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { findCountedLoops, MAX_CHARGED_TRIPS } from '../../../src/instrument/counted-loops.js';
+import { instrumentWith } from '../../../src/instrument/instrument.js';
+import { loadBinaryen } from '../../../src/instrument/load-binaryen.js';
+import { kernelsDir } from './helpers.js';
+
+/** A function `f(n)`: `(local.set $x START)` then a loop whose latch is `LATCH`, BODY inside. */
+function loopWat(start: number, latch: string, body = '', between = ''): string {
+  return `(module (memory 1) (func $f (export "f") (param $n i32) (result i32) (local $x i32) (local $s i32)
+    (local.set $x (i32.const ${start}))
+    ${between}
+    (loop $L (local.set $s (i32.add (local.get $s) (local.get $x))) ${body} ${latch})
+    (local.get $s)))`;
+}
+
+async function tripsOf(wat: string): Promise<number | undefined> {
+  const b = await loadBinaryen();
+  const module = (
+    b as unknown as { parseText(t: string): InstanceType<typeof b.Module> }
+  ).parseText(wat);
+  try {
+    const fn = module.getFunction('f');
+    const found = [...findCountedLoops(b, b.getFunctionInfo(fn).body).values()];
+    assert.ok(found.length <= 1);
+    return found[0]?.trips;
+  } finally {
+    module.dispose();
+  }
+}
+
+const step = (cmp: string, by: number, end: number): string =>
+  `(br_if $L (${cmp} (local.tee $x (i32.add (local.get $x) (i32.const ${by}))) (i32.const ${end})))`;
+
+describe('loops with a constant trip count', () => {
+  it('counts ne, lt_s and lt_u latches, forwards and backwards', async () => {
+    assert.equal(await tripsOf(loopWat(0, step('i32.ne', 1, 100))), 100);
+    assert.equal(await tripsOf(loopWat(0, step('i32.ne', 16, 4096))), 256);
+    assert.equal(await tripsOf(loopWat(100, step('i32.ne', -4, 0))), 25);
+    assert.equal(await tripsOf(loopWat(0, step('i32.lt_s', 3, 10))), 4);
+    assert.equal(await tripsOf(loopWat(-5, step('i32.lt_s', 1, 5))), 10);
+    assert.equal(await tripsOf(loopWat(7, step('i32.lt_u', 1, 3))), 1);
+    // Siblings between the start and the loop that leave $x alone do not matter.
+    assert.equal(
+      await tripsOf(loopWat(0, step('i32.ne', 1, 8), '', '(local.set $s (i32.const 1))')),
+      8,
+    );
+  });
+
+  it('leaves every other loop counted', async () => {
+    // Never reaches the end exactly (it wraps around first): not constant in any useful sense.
+    assert.equal(await tripsOf(loopWat(0, step('i32.ne', 3, 100))), undefined);
+    // Longer than a charge may be: a tick would come too late.
+    assert.equal(await tripsOf(loopWat(0, step('i32.ne', 1, MAX_CHARGED_TRIPS + 1))), undefined);
+    // The bound is not a constant.
+    assert.equal(
+      await tripsOf(
+        loopWat(
+          0,
+          '(br_if $L (i32.ne (local.tee $x (i32.add (local.get $x) (i32.const 1))) (local.get $n)))',
+        ),
+      ),
+      undefined,
+    );
+    // Another back edge (a `continue` that skips the increment).
+    assert.equal(
+      await tripsOf(loopWat(0, step('i32.ne', 1, 100), '(br_if $L (i32.eqz (local.get $n)))')),
+      undefined,
+    );
+    // The body writes the induction variable too.
+    assert.equal(
+      await tripsOf(loopWat(0, step('i32.ne', 1, 100), '(local.set $x (local.get $n))')),
+      undefined,
+    );
+    // A sibling between the start and the loop writes it.
+    assert.equal(
+      await tripsOf(loopWat(0, step('i32.ne', 1, 100), '', '(local.set $x (local.get $n))')),
+      undefined,
+    );
+    // An inner loop with a back edge: the charge would multiply through the nest.
+    assert.equal(
+      await tripsOf(
+        loopWat(0, step('i32.ne', 1, 100), '(loop $I (br_if $I (i32.eqz (local.get $n))))'),
+      ),
+      undefined,
+    );
+  });
+
+  it('ticks as often as counting every iteration would (outer loop counted, inner charged)', async () => {
+    const b = await loadBinaryen();
+    // g(n): n outer iterations (bound from the argument: counted), each with an inner loop of
+    // exactly 100 iterations (charged): 101 steps per outer iteration.
+    const wat = `(module (memory 1) (func $g (export "g") (param $n i32) (result i32) (local $i i32) (local $j i32) (local $s i32)
+      (loop $O
+        (local.set $j (i32.const 0))
+        (loop $I
+          (local.set $s (i32.add (local.get $s) (i32.xor (local.get $i) (local.get $j))))
+          (br_if $I (i32.ne (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 100))))
+        (br_if $O (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+      (local.get $s)))`;
+    const module = (
+      b as unknown as { parseText(t: string): InstanceType<typeof b.Module> }
+    ).parseText(wat);
+    const bytes = module.emitBinary();
+    module.dispose();
+    const ticksFor = (
+      chargeCounted: boolean,
+    ): { ticks: number; result: number; charged: number } => {
+      const out = instrumentWith(b, bytes, { tickInterval: 1000, chargeCounted });
+      let ticks = 0;
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(out.bytes), {
+        osmosis: { tick: () => (ticks++, 1000) },
+      });
+      const result = (instance.exports.g as (n: number) => number)(5000);
+      return { ticks, result, charged: out.stats.loopsCharged };
+    };
+    const charged = ticksFor(true);
+    const counted = ticksFor(false);
+    assert.equal(charged.charged, 1);
+    assert.equal(counted.charged, 0);
+    assert.equal(charged.result, counted.result);
+    // 5000 × 101 steps at 1000 a tick. A charge may take the budget below zero, and the tick
+    // after it starts afresh: a tick comes at most one charge (100 steps) late.
+    assert.ok(Math.abs(counted.ticks - 505) <= 1, `counted: ${counted.ticks} ticks`);
+    const fewest = Math.floor((5000 * 101) / (1000 + 100));
+    assert.ok(
+      charged.ticks >= fewest && charged.ticks <= 506,
+      `charged: ${charged.ticks} ticks, expected ${fewest}–506`,
+    );
+  });
+
+  it('charges matmul’s inner loops (bench kernel)', async () => {
+    const b = await loadBinaryen();
+    const stats = instrumentWith(b, readFileSync(join(kernelsDir, 'matmul.wasm'))).stats;
+    assert.ok(stats.loopsCharged >= 1, `charged ${stats.loopsCharged}`);
+  });
+});
