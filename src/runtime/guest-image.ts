@@ -31,6 +31,7 @@ function snapshotOf(p: GuestImageParts): SnapshotImage {
       cpuTimeNs: p.clocks.cpuTimeNs(),
       monotonicLastNs: p.clocks.time(Clockid.MONOTONIC) ?? 0n,
       ticks: p.preemption.ticks,
+      instrumenterVersion: BigInt(p.preemption.marker.version),
       ...p.extraCounters,
     },
     deputy: p.deputy,
@@ -116,6 +117,15 @@ function rewindInto(
   what: string,
 ): Record<string, bigint> {
   if (meta.stack === null) throw new Error(`${what} holds no stack to continue from`);
+  // The unwound stack is only meaningful to the code that unwound it: another instrumenter
+  // version lays out the same program's frames differently.
+  const took = meta.counters.instrumenterVersion;
+  if (took !== BigInt(preemption.marker.version)) {
+    throw new OsmoError(
+      'E_SNAPSHOT_MODULE',
+      `${what} was taken from the program as instrumenter version ${took ?? '2 or earlier'} made it; this osmo makes version ${preemption.marker.version}: continue it with the osmo release that took it`,
+    );
+  }
   preemption.rewindFrom(meta.globals, meta.stack);
   preemption.ticks = meta.counters.ticks ?? 0n;
   return meta.counters;

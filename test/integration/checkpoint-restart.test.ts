@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openImageFile, writeImageFile } from '../../src/snapshot/index.js';
 import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
 
 let dir = '';
@@ -240,6 +241,25 @@ describe('checkpoint and restart', () => {
     const r = await osmo(['restart', cut], { stdinNull: true });
     assert.equal(r.status, 2);
     assertOneLine(r.stderr, /truncated|corrupt/i);
+  });
+
+  it('refuses an image taken by another instrumenter version (its stack is laid out differently)', async () => {
+    const other = join(dir, 'v2.osmosnap');
+    const taken = openImageFile(image);
+    try {
+      const memory = new Uint8Array(taken.meta.memoryPages * 65536);
+      taken.copyMemoryInto(memory);
+      await writeImageFile(other, {
+        ...taken.meta,
+        memory,
+        counters: { ...taken.meta.counters, instrumenterVersion: 2n },
+      });
+    } finally {
+      taken.close();
+    }
+    const r = await osmo(['restart', other], { stdinNull: true });
+    assert.equal(r.status, 2);
+    assertOneLine(r.stderr, /instrumenter version 2 made it; this osmo makes version \d+/);
   });
 
   it('refuses an image of another build of the program', async () => {
