@@ -8,7 +8,10 @@
  * and skips otherwise.
  *
  *   node dist/bench/balance-cluster.js [--jobs 16] [--iterations N] [--rounds 1] [--start best|home]
- *                                      [--only on|off] [--spare-runners 4]
+ *                                      [--only on|off] [--spare-runners 4] [--breakdown]
+ *
+ * --breakdown also prints, for the runs with the balancer, the CPU seconds by kind of process
+ * and thread (bench/cpu-breakdown.ts): where the CPU that is not the programs' goes.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -25,6 +28,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CpuBreakdown } from './cpu-breakdown.js';
 import { fmt, median } from './measure.js';
 import { createTopology, netnsUnavailable } from '../test/helpers/netns.js';
 import type { Topology } from '../test/helpers/netns.js';
@@ -131,6 +135,9 @@ function start(
   return spawn(args[0]!, args.slice(1), { env, stdio: ['ignore', stdio, stdio] });
 }
 
+/** --breakdown: CPU by kind of process and thread, for the runs with the balancer. */
+const breakdown = process.argv.includes('--breakdown');
+
 /** --logs DIR keeps each daemon's log there (to see why it moved what). */
 const logs = opt('--logs', '');
 
@@ -167,7 +174,7 @@ async function makespan(
   balance: boolean,
   iterations: string,
   tag: string,
-): Promise<{ seconds: number; used: number[] }> {
+): Promise<{ seconds: number; used: number[]; breakdown?: Map<string, number> }> {
   const dir = mkdtempSync(join(tmpdir(), 'osmo-bench-bal-'));
   const env = { ...process.env, XDG_RUNTIME_DIR: dir, XDG_STATE_HOME: dir };
   const cgBase = join(CPU_CGROUP, `osmo-bench-${process.pid}-${tag}`);
@@ -224,6 +231,11 @@ async function makespan(
     await waitForCluster(topology, home, env);
     const started = performance.now();
     const usedBefore = accts.map(usedSeconds);
+    const sampler =
+      breakdown && balance
+        ? new CpuBreakdown(accts.filter((a): a is string => a !== undefined))
+        : undefined;
+    sampler?.start();
     const ended = Array.from({ length: jobs }, () => {
       const child = start(
         onHost(topology, 0, groups[0]!, accts[0], [
@@ -253,7 +265,12 @@ async function makespan(
     });
     const last = Math.max(...(await Promise.all(ended)));
     const seconds = (last - started) / 1000;
-    return { seconds, used: accts.map((a, i) => usedSeconds(a) - usedBefore[i]!) };
+    sampler?.stop();
+    return {
+      seconds,
+      used: accts.map((a, i) => usedSeconds(a) - usedBefore[i]!),
+      ...(sampler === undefined ? {} : { breakdown: sampler.totals() }),
+    };
   } finally {
     for (const c of [...children, ...daemons]) if (c.exitCode === null) c.kill('SIGTERM');
     await Promise.all(
@@ -332,6 +349,13 @@ async function main(): Promise<void> {
       `| ${r} | ${fmt(a)} | ${fmt(a / ideal)} | ${fmt(b)} | ${fmt(b / ideal)} | ${fmt(b / a)} |`,
     );
     if (withBalancer !== undefined) usage.push(usageLine(r, withBalancer, work));
+    if (withBalancer?.breakdown !== undefined) {
+      const kinds = [...withBalancer.breakdown]
+        .filter(([, seconds]) => seconds >= 0.05)
+        .sort((x, y) => y[1] - x[1])
+        .map(([kind, seconds]) => `${kind} ${fmt(seconds)} s`);
+      usage.push(`round ${r}, CPU by kind of process and thread: ${kinds.join(', ')}`);
+    }
   }
   if (rounds > 1) {
     const a = median(on);
