@@ -67,7 +67,8 @@ interface Latch {
 
 /**
  * The loop's only back edge, if it is its body's last instruction and has the form
- * `br_if $L (cmp (local.tee $x (i32.add (local.get $x) (i32.const S))) (i32.const E))`, with no
+ * `br_if $L (cmp (local.tee $x (i32.add (local.get $x) (i32.const S))) (i32.const E))` or
+ * `br_if $L (local.tee $x (i32.add (local.get $x) (i32.const S)))` (a count-down: ne 0), with no
  * other write to $x and no inner loop with a back edge.
  */
 function latchOf(b: Binaryen, loop: Ref): Latch | undefined {
@@ -81,19 +82,28 @@ function latchOf(b: Binaryen, loop: Ref): Latch | undefined {
   const br = info(last);
   if (br.name !== name || !br.condition || br.value) return undefined;
   const cmp = info(br.condition);
-  if (cmp.id !== b.BinaryId) return undefined;
-  const compare =
-    cmp.op === b.NeInt32
-      ? 'ne'
-      : cmp.op === b.LtSInt32
-        ? 'lt_s'
-        : cmp.op === b.LtUInt32
-          ? 'lt_u'
-          : undefined;
-  if (compare === undefined) return undefined;
-  const tee = info(cmp.left!);
-  const end = constI32(b, cmp.right!);
-  if (tee.id !== b.LocalSetId || !tee.isTee || end === undefined) return undefined;
+  let compare: Latch['compare'] | undefined;
+  let tee: Info;
+  let end: number | undefined;
+  if (cmp.id === b.LocalSetId) {
+    // clang's count-down `do … while (--k)`: `br_if $L (local.tee $k (i32.add $k (i32.const -1)))`.
+    compare = 'ne';
+    tee = cmp;
+    end = 0;
+  } else if (cmp.id === b.BinaryId) {
+    compare =
+      cmp.op === b.NeInt32
+        ? 'ne'
+        : cmp.op === b.LtSInt32
+          ? 'lt_s'
+          : cmp.op === b.LtUInt32
+            ? 'lt_u'
+            : undefined;
+    tee = info(cmp.left!);
+    end = constI32(b, cmp.right!);
+  } else return undefined;
+  if (compare === undefined || tee.id !== b.LocalSetId || !tee.isTee || end === undefined)
+    return undefined;
   const add = info(tee.value!);
   if (add.id !== b.BinaryId || add.op !== b.AddInt32) return undefined;
   const base = info(add.left!);

@@ -46,6 +46,13 @@ describe('loops with a constant trip count', () => {
     assert.equal(await tripsOf(loopWat(0, step('i32.lt_s', 3, 10))), 4);
     assert.equal(await tripsOf(loopWat(-5, step('i32.lt_s', 1, 5))), 10);
     assert.equal(await tripsOf(loopWat(7, step('i32.lt_u', 1, 3))), 1);
+    // clang's count-down: `br_if $L (local.tee $x (i32.add (local.get $x) (i32.const -1)))`.
+    assert.equal(
+      await tripsOf(
+        loopWat(10, '(br_if $L (local.tee $x (i32.add (local.get $x) (i32.const -1))))'),
+      ),
+      10,
+    );
     // Siblings between the start and the loop that leave $x alone do not matter.
     assert.equal(
       await tripsOf(loopWat(0, step('i32.ne', 1, 8), '', '(local.set $s (i32.const 1))')),
