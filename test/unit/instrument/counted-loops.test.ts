@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { findCountedLoops, MAX_CHARGED_TRIPS } from '../../../src/instrument/counted-loops.js';
 import { instrumentWith } from '../../../src/instrument/instrument.js';
 import { loadBinaryen } from '../../../src/instrument/load-binaryen.js';
+import { seededRandom } from '../../../src/core/random.js';
 import { kernelsDir } from './helpers.js';
 
 /** A function `f(n)`: `(local.set $x START)` then a loop whose latch is `LATCH`, BODY inside. */
@@ -140,6 +141,68 @@ describe('loops with a constant trip count', () => {
       charged.ticks >= fewest && charged.ticks <= 506,
       `charged: ${charged.ticks} ticks, expected ${fewest}–506`,
     );
+  });
+
+  it('random loop shapes: same result as the plain module, ticks within one charge (seeded)', async () => {
+    const b = await loadBinaryen();
+    const random = seededRandom(20261204);
+    const pick = <T>(xs: readonly T[]): T => xs[random.int(xs.length)]!;
+    let charged = 0;
+    for (let round = 0; round < 60; round++) {
+      const compare = pick(['i32.ne', 'i32.lt_s', 'i32.lt_u', 'count-down'] as const);
+      const start = pick([0, 1, 7, -3, 100, 255, -1, 2147483600]);
+      const stepBy = compare === 'count-down' ? -1 : pick([1, 2, 3, -1, -2, 4]);
+      const end = pick([0, 1, 8, 100, 256, 1000, -5, 2147483647]);
+      const latch =
+        compare === 'count-down'
+          ? `(br_if $L (local.tee $x (i32.add (local.get $x) (i32.const -1))))`
+          : `(br_if $L (${compare} (local.tee $x (i32.add (local.get $x) (i32.const ${stepBy}))) (i32.const ${end})))`;
+      // The inner loop's turns, simulated in i32 arithmetic; shapes that run too long are skipped.
+      let x = start | 0;
+      let turns = 0;
+      for (;;) {
+        turns++;
+        x = (x + stepBy) | 0;
+        const again =
+          compare === 'count-down' || compare === 'i32.ne'
+            ? x !== (compare === 'count-down' ? 0 : end | 0)
+            : compare === 'i32.lt_s'
+              ? x < (end | 0)
+              : x >>> 0 < end >>> 0;
+        if (!again || turns > 100_000) break;
+      }
+      if (turns > 100_000) continue;
+      const reps = 1 + random.int(40);
+      const wat = `(module (memory 1) (func $g (export "g") (param $r i32) (result i32) (local $i i32) (local $x i32) (local $k i32)
+        (loop $O
+          (local.set $x (i32.const ${start}))
+          (loop $L (local.set $k (i32.add (local.get $k) (i32.const 1))) ${latch})
+          (br_if $O (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $r))))
+        (local.get $k)))`;
+      const module = (
+        b as unknown as { parseText(t: string): InstanceType<typeof b.Module> }
+      ).parseText(wat);
+      const bytes = module.emitBinary();
+      module.dispose();
+      const plain = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+      const expected = (plain.exports.g as (r: number) => number)(reps);
+      assert.equal(expected, reps * turns, `round ${round}: the simulation agrees with wasm`);
+      const out = instrumentWith(b, bytes, { tickInterval: 1000 });
+      let ticks = 0;
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(out.bytes), {
+        osmosis: { tick: () => (ticks++, 1000) },
+      });
+      const what = `round ${round}: ${compare} from ${start} by ${stepBy} to ${end}, ${turns} turns × ${reps}`;
+      assert.equal((instance.exports.g as (r: number) => number)(reps), expected, what);
+      const steps = reps * (turns + 1);
+      const late = out.stats.loopsCharged > 0 ? turns : 0;
+      charged += out.stats.loopsCharged;
+      assert.ok(
+        ticks >= Math.floor(steps / (1000 + late)) && ticks <= Math.ceil(steps / 1000) + 1,
+        `${what}: ${ticks} ticks for ${steps} steps`,
+      );
+    }
+    assert.ok(charged >= 10, `only ${charged} of the shapes were charged`);
   });
 
   it('charges matmul’s inner loops (bench kernel)', async () => {
