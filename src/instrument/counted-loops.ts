@@ -39,7 +39,7 @@ interface Info {
 
 /** The innermost loops of `body` whose trip count is a constant, with their initialisation. */
 export function findCountedLoops(b: Binaryen, body: Ref): Map<Ref, CountedLoop> {
-  const info = (e: Ref) => b.getExpressionInfo(e) as unknown as Info;
+  const info = (e: Ref) => infoOf(b, e);
   const found = new Map<Ref, CountedLoop>();
   walk(b, body, (expr, id) => {
     if (id !== b.BlockId) return;
@@ -72,7 +72,7 @@ interface Latch {
  * other write to $x and no inner loop with a back edge.
  */
 function latchOf(b: Binaryen, loop: Ref): Latch | undefined {
-  const info = (e: Ref) => b.getExpressionInfo(e) as unknown as Info;
+  const info = (e: Ref) => infoOf(b, e);
   const name = info(loop).name;
   const body = (info(loop) as { body?: Ref }).body;
   if (!name || body === undefined || idOf(b, body) !== b.BlockId) return undefined;
@@ -137,15 +137,14 @@ function initBefore(
 ): { set: Ref; start: number } | undefined {
   for (let i = at - 1; i >= 0; i--) {
     const child = children[i]!;
-    const x = b.getExpressionInfo(child) as unknown as Info;
+    const x = infoOf(b, child);
     if (idOf(b, child) === b.LocalSetId && x.index === local && !x.isTee) {
       const start = constI32(b, x.value!);
       return start === undefined ? undefined : { set: child, start };
     }
     let writes = false;
     walk(b, child, (e, id) => {
-      if (id === b.LocalSetId && (b.getExpressionInfo(e) as unknown as Info).index === local)
-        writes = true;
+      if (id === b.LocalSetId && infoOf(b, e).index === local) writes = true;
     });
     if (writes) return undefined;
   }
@@ -175,6 +174,10 @@ function tripCount(start: number, latch: Latch): number | undefined {
 function constI32(b: Binaryen, e: Ref): number | undefined {
   if (idOf(b, e) !== b.ConstId || b.getExpressionType(e) !== b.i32) return undefined;
   return (b.getExpressionInfo(e) as unknown as { value: number }).value;
+}
+
+function infoOf(b: Binaryen, e: Ref) {
+  return b.getExpressionInfo(e) as unknown as Info;
 }
 
 function idOf(b: Binaryen, e: Ref): binaryen.ExpressionIds {

@@ -109,7 +109,7 @@ export function addStepCounter(
       definitelyCallsChecked(b, loopApi.getBody(loop), checked),
     );
     const counted =
-      opts.loopShape !== 'inline' && opts.chargeCounted !== false
+      found.length > 0 && opts.loopShape !== 'inline' && opts.chargeCounted !== false
         ? findCountedLoops(b, info.body)
         : new Map<Ref, never>();
     let local = -1;

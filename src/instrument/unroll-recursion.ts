@@ -45,16 +45,9 @@ export function unrollSelfRecursion(b: Binaryen, module: Module): number {
   const recursive: { fn: Ref; selfCalls: Ref[] }[] = [];
   for (const fn of defined) {
     const info = b.getFunctionInfo(fn);
-    const selfCalls: Ref[] = [];
+    const selfCalls = callsTo(b, info.body, info.name);
     let size = 0;
-    walk(b, info.body, (expr, id) => {
-      size++;
-      if (
-        id === b.CallId &&
-        (b.getExpressionInfo(expr) as { target?: string }).target === info.name
-      )
-        selfCalls.push(expr);
-    });
+    walk(b, info.body, () => size++);
     // With two recursive calls a copy would have two call sites and stay a function of its own.
     if (selfCalls.length === 1 && size <= MAX_UNROLLED_SIZE) recursive.push({ fn, selfCalls });
   }
@@ -76,18 +69,21 @@ export function unrollSelfRecursion(b: Binaryen, module: Module): number {
       const body = module.copyExpression(info.body);
       module.addFunction(copy, info.params, info.results, info.vars, body);
       for (const call of calls) api.Call.setTarget(call, copy);
-      calls = [];
-      walk(b, body, (expr, id) => {
-        if (
-          id === b.CallId &&
-          (b.getExpressionInfo(expr) as { target?: string }).target === info.name
-        )
-          calls.push(expr);
-      });
+      calls = callsTo(b, body, info.name);
     }
   }
   inlineCopies(b, module);
   return recursive.length;
+}
+
+/** The direct calls to `target` in `body`. */
+function callsTo(b: Binaryen, body: Ref, target: string): Ref[] {
+  const calls: Ref[] = [];
+  walk(b, body, (expr, id) => {
+    if (id === b.CallId && (b.getExpressionInfo(expr) as { target?: string }).target === target)
+      calls.push(expr);
+  });
+  return calls;
 }
 
 /** binaryen's inliner, for functions with one call site only (the copies), loops or not. */

@@ -21,11 +21,44 @@ function loopWat(start: number, latch: string, body = '', between = ''): string 
     (local.get $s)))`;
 }
 
+type Binaryen = Awaited<ReturnType<typeof loadBinaryen>>;
+
+/** binaryen's text parser (in binaryen.js, missing from its typings). */
+function parse(b: Binaryen, wat: string): InstanceType<Binaryen['Module']> {
+  return (b as unknown as { parseText(t: string): InstanceType<Binaryen['Module']> }).parseText(
+    wat,
+  );
+}
+
+function wasmOf(b: Binaryen, wat: string): Uint8Array {
+  const module = parse(b, wat);
+  try {
+    return module.emitBinary();
+  } finally {
+    module.dispose();
+  }
+}
+
+/** Instruments `bytes` (1000 steps a tick), calls export `name` with `args`, counts the ticks. */
+function runCountingTicks(
+  b: Binaryen,
+  bytes: Uint8Array,
+  options: { chargeCounted?: boolean },
+  name: string,
+  ...args: number[]
+): { result: number; ticks: number; charged: number } {
+  const out = instrumentWith(b, bytes, { tickInterval: 1000, ...options });
+  let ticks = 0;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(out.bytes), {
+    osmosis: { tick: () => (ticks++, 1000) },
+  });
+  const result = (instance.exports[name] as (...a: number[]) => number)(...args);
+  return { result, ticks, charged: out.stats.loopsCharged };
+}
+
 async function tripsOf(wat: string): Promise<number | undefined> {
   const b = await loadBinaryen();
-  const module = (
-    b as unknown as { parseText(t: string): InstanceType<typeof b.Module> }
-  ).parseText(wat);
+  const module = parse(b, wat);
   try {
     const fn = module.getFunction('f');
     const found = [...findCountedLoops(b, b.getFunctionInfo(fn).body).values()];
@@ -112,24 +145,9 @@ describe('loops with a constant trip count', () => {
           (br_if $I (i32.ne (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 100))))
         (br_if $O (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
       (local.get $s)))`;
-    const module = (
-      b as unknown as { parseText(t: string): InstanceType<typeof b.Module> }
-    ).parseText(wat);
-    const bytes = module.emitBinary();
-    module.dispose();
-    const ticksFor = (
-      chargeCounted: boolean,
-    ): { ticks: number; result: number; charged: number } => {
-      const out = instrumentWith(b, bytes, { tickInterval: 1000, chargeCounted });
-      let ticks = 0;
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(out.bytes), {
-        osmosis: { tick: () => (ticks++, 1000) },
-      });
-      const result = (instance.exports.g as (n: number) => number)(5000);
-      return { ticks, result, charged: out.stats.loopsCharged };
-    };
-    const charged = ticksFor(true);
-    const counted = ticksFor(false);
+    const bytes = wasmOf(b, wat);
+    const charged = runCountingTicks(b, bytes, { chargeCounted: true }, 'g', 5000);
+    const counted = runCountingTicks(b, bytes, { chargeCounted: false }, 'g', 5000);
     assert.equal(charged.charged, 1);
     assert.equal(counted.charged, 0);
     assert.equal(charged.result, counted.result);
@@ -179,24 +197,16 @@ describe('loops with a constant trip count', () => {
           (loop $L (local.set $k (i32.add (local.get $k) (i32.const 1))) ${latch})
           (br_if $O (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $r))))
         (local.get $k)))`;
-      const module = (
-        b as unknown as { parseText(t: string): InstanceType<typeof b.Module> }
-      ).parseText(wat);
-      const bytes = module.emitBinary();
-      module.dispose();
+      const bytes = wasmOf(b, wat);
       const plain = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
       const expected = (plain.exports.g as (r: number) => number)(reps);
       assert.equal(expected, reps * turns, `round ${round}: the simulation agrees with wasm`);
-      const out = instrumentWith(b, bytes, { tickInterval: 1000 });
-      let ticks = 0;
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(out.bytes), {
-        osmosis: { tick: () => (ticks++, 1000) },
-      });
+      const { result, ticks, charged: chargedHere } = runCountingTicks(b, bytes, {}, 'g', reps);
       const what = `round ${round}: ${compare} from ${start} by ${stepBy} to ${end}, ${turns} turns × ${reps}`;
-      assert.equal((instance.exports.g as (r: number) => number)(reps), expected, what);
+      assert.equal(result, expected, what);
       const steps = reps * (turns + 1);
-      const late = out.stats.loopsCharged > 0 ? turns : 0;
-      charged += out.stats.loopsCharged;
+      const late = chargedHere > 0 ? turns : 0;
+      charged += chargedHere;
       assert.ok(
         ticks >= Math.floor(steps / (1000 + late)) && ticks <= Math.ceil(steps / 1000) + 1,
         `${what}: ${ticks} ticks for ${steps} steps`,
