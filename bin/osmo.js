@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: on Node ≥ 22.1 V8 reuses its compiled code of the bundle (src/cli/compile-cache.ts).
+import '../dist/bundle/compile-cache.js';
 // Boot a guest worker on the other core while the CLI loads (src/runtime/worker-pool.ts).
 const args = process.argv.slice(2);
 if (args[0] === 'run') (await import('../dist/bundle/prestart.js')).prestartForRun(args.slice(1));

@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 await build({
   entryPoints: {
     main: 'dist/src/cli/main.js',
+    'compile-cache': 'dist/src/cli/compile-cache.js',
     prestart: 'dist/src/cli/prestart.js',
     'guest-worker': 'dist/src/runtime/guest-worker.js',
   },

@@ -11,8 +11,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { xdgCacheHome } from '../platform/xdg-cache.js';
 import { DEFAULT_TICK_INTERVAL, INSTRUMENTER_VERSION } from './contract.js';
 import { instrumentWith } from './instrument.js';
 import { loadBinaryen } from './load-binaryen.js';
@@ -36,11 +36,7 @@ export interface CachedModule {
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base =
-    env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/')
-      ? env.XDG_CACHE_HOME
-      : join(homedir(), '.cache');
-  return join(base, 'osmosis', 'modules');
+  return join(xdgCacheHome(env), 'osmosis', 'modules');
 }
 
 function sha256(data: Uint8Array): Buffer {
