@@ -120,6 +120,12 @@ export interface Move {
   /** Expected seconds to finish where it is and at the target (move included). */
   readonly expectedHereSec: number;
   readonly expectedThereSec: number;
+  /**
+   * Processes the decision counted on at the target before this one (its view with the home's
+   * moves on the way): the target refuses a load or speed move when more run there by the time
+   * it asks (./consent.ts).
+   */
+  readonly targetQueue: number;
 }
 
 /** A move made earlier whose effect the gossip view of the other nodes may not show yet. */
@@ -280,6 +286,7 @@ function* usherMemory(
     if (target === undefined) continue;
     const hereSec = expectedSec(pick, node, s, 0);
     const thereSec = expectedSec(pick, target, s, 1);
+    const targetQueue = target.runQueue;
     shift(nodes, node.view.name, target.view.name, pick.memoryBytes);
     yield {
       id: pick.id,
@@ -288,6 +295,7 @@ function* usherMemory(
       reason: 'memory',
       expectedHereSec: hereSec,
       expectedThereSec: thereSec,
+      targetQueue,
     };
   }
 }
@@ -334,6 +342,7 @@ function betterPlace(
     reason: reasonFor(current, chosen.t, s),
     expectedHereSec: hereSec,
     expectedThereSec: chosen.thereSec,
+    targetQueue: chosen.t.runQueue,
   };
 }
 

@@ -214,8 +214,11 @@ export class DeputySession {
     return this.guest.freeze(target, this.deputyState());
   }
 
-  /** Moves the program to node `to`, or home ("home" or this node's own name). */
-  migrate(to: string): Promise<MoveResult> {
+  /**
+   * Moves the program to node `to`, or home ("home" or this node's own name). `expectedQueue`
+   * goes with the admission request (an automatic move's view of `to`).
+   */
+  migrate(to: string, expectedQueue?: number): Promise<MoveResult> {
     this.requirePreemptible('migrate');
     const mobility = this.options.mobility;
     if (to === HOME || to === mobility?.homeNode) return this.guest.migrate(HOME);
@@ -225,7 +228,7 @@ export class DeputySession {
         `cannot migrate process ${process.pid}: no daemon was running on this node when it started (start \`osmo daemon\`, then run the program again)`,
       );
     }
-    return this.guest.migrate(admittedBy(mobility, to));
+    return this.guest.migrate(admittedBy(mobility, to, expectedQueue));
   }
 
   /**
@@ -258,7 +261,11 @@ export class DeputySession {
 }
 
 /** A move target whose daemon is asked, through the one here, to admit this program. */
-function admittedBy(mobility: Mobility, node: string): Exclude<MoveTarget, 'home'> {
+function admittedBy(
+  mobility: Mobility,
+  node: string,
+  expectedQueue?: number,
+): Exclude<MoveTarget, 'home'> {
   return {
     node,
     withdraw: (grant: RunnerGrant) =>
@@ -272,6 +279,7 @@ function admittedBy(mobility: Mobility, node: string): Exclude<MoveTarget, 'home
           pid: process.pid,
           memoryBytes: mobility.memoryBytes,
           moduleHash: mobility.moduleHash,
+          ...(expectedQueue !== undefined && { expectedQueue }),
         },
         20_000,
       ),

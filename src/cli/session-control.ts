@@ -39,7 +39,7 @@ export function sessionControl(session: DeputySession): ProcessControl {
       };
     },
     checkpoint: (file) => session.checkpoint(file),
-    migrate: (to) => session.migrate(to),
+    migrate: (to, expectedQueue) => session.migrate(to, expectedQueue),
     async freeze() {
       const written = await session.freeze();
       frozenImage = written.file;

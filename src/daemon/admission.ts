@@ -2,6 +2,7 @@
  * Whether this node takes a guest (pure; the daemon feeds it its own state). A refused guest
  * stays where it was; the reason goes back to its deputy and from there to the user.
  */
+import { consentsToMove } from '../balance/consent.js';
 
 export interface AdmitRequest {
   /** Name of the program's home node. */
@@ -11,6 +12,11 @@ export interface AdmitRequest {
   readonly memoryBytes: number;
   /** sha256 of the instrumented module. */
   readonly moduleHash: string;
+  /**
+   * An automatic load or speed move: the processes its home's balancer counted on here. Refused
+   * when more run here now (../balance/consent.ts). Absent for moves a user asked for.
+   */
+  readonly expectedQueue?: number;
 }
 
 export interface AdmissionState {
@@ -21,6 +27,8 @@ export interface AdmissionState {
   readonly guests: number;
   readonly maxGuests: number;
   readonly freeMemBytes: number;
+  /** Processes running here now, guests on their way included (what the node would gossip). */
+  readonly runQueue: number;
   /** The home is a node this one knows (same cloud, alive in its view). */
   readonly homeKnown: boolean;
 }
@@ -41,11 +49,21 @@ export function decideAdmission(request: AdmitRequest, s: AdmissionState): Admis
       `${s.node} has ${mib(s.freeMemBytes)} MiB free, the program needs ${mib(request.memoryBytes)} MiB`,
     );
   }
+  const expected = request.expectedQueue;
+  if (expected !== undefined && !consentsToMove(expected, s.runQueue)) {
+    return refuse(
+      `${s.node} runs ${round1(s.runQueue)} processes, the move counted on ${round1(expected)} (its view was older)`,
+    );
+  }
   return { ok: true };
 }
 
 function refuse(reason: string): Admission {
   return { ok: false, reason };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 function mib(bytes: number): number {

@@ -93,7 +93,10 @@ export interface ControlOps {
   ping: PingResult;
   status: StatusResult;
   stats: StatsResult;
-  /** args {node, pid, memoryBytes, moduleHash}: asks node to admit a guest of this home. */
+  /**
+   * args {node, pid, memoryBytes, moduleHash, expectedQueue?}: asks node to admit a guest of this
+   * home (expectedQueue: an automatic move's view of node, see admission.ts).
+   */
   place: PlaceResult;
   /** args {memoryBytes}: the best node to start a program on. */
   best: BestResult;

@@ -471,6 +471,7 @@ export class Daemon {
       guests: this.runners?.guests ?? 0,
       maxGuests: this.sampler.settings.maxGuests,
       freeMemBytes: info.freeMemBytes,
+      runQueue: this.runQueueNow(),
       homeKnown,
     });
     if (!verdict.ok) {
@@ -496,6 +497,17 @@ export class Daemon {
     return result;
   }
 
+  /**
+   * Processes running here now, for a move's consent (../balance/consent.ts). Counting Osmosis
+   * programs: exact, admitted guests included. Counting the kernel's run queue: the smoothed
+   * value this node gossips, plus guests admitted and not yet running (counted once they run).
+   */
+  private runQueueNow(): number {
+    const guests = this.runners?.guests ?? 0;
+    if (this.config.loadSource === 'osmosis') return (this.balancer?.runningHere() ?? 0) + guests;
+    return this.sampler.smoothedRunQueue + guests - (this.runners?.runningGuests ?? 0);
+  }
+
   /** A live node of the view by name. */
   private nodeByName(name: string): { id: number; record: NodeRecord } | undefined {
     this.remember(this.clock.now());
@@ -516,6 +528,7 @@ export class Daemon {
       pid: typeof args.pid === 'number' ? args.pid : 0,
       memoryBytes: typeof args.memoryBytes === 'number' ? args.memoryBytes : 0,
       moduleHash: typeof args.moduleHash === 'string' ? args.moduleHash : '',
+      ...(typeof args.expectedQueue === 'number' && { expectedQueue: args.expectedQueue }),
     };
     return (await askPeer({ host, port, name: node }, this.linkKey, this.config.linkTls, 'admit', {
       ...request,
@@ -624,17 +637,28 @@ export class Daemon {
 }
 
 function admitRequestOf(args: Record<string, unknown>): AdmitRequest {
-  const { home, pid, memoryBytes, moduleHash } = args;
+  const { home, pid, memoryBytes, moduleHash, expectedQueue } = args;
   if (
     typeof home !== 'string' ||
     typeof pid !== 'number' ||
     typeof memoryBytes !== 'number' ||
     typeof moduleHash !== 'string' ||
-    !/^[0-9a-f]{64}$/.test(moduleHash)
+    !/^[0-9a-f]{64}$/.test(moduleHash) ||
+    (expectedQueue !== undefined && !isQueueLength(expectedQueue))
   ) {
     throw new OsmoError('E_PROTO_DECODE', 'malformed admit request');
   }
-  return { home, pid, memoryBytes, moduleHash };
+  return {
+    home,
+    pid,
+    memoryBytes,
+    moduleHash,
+    ...(expectedQueue !== undefined && { expectedQueue: expectedQueue as number }),
+  };
+}
+
+function isQueueLength(x: unknown): boolean {
+  return typeof x === 'number' && Number.isFinite(x) && x >= 0;
 }
 
 function nodeName(record: NodeRecord): string {

@@ -16,6 +16,7 @@ import type {
   PendingMove,
   ProcessProfile,
 } from '../balance/policy.js';
+import { needsConsent } from '../balance/consent.js';
 import { chooseStart, decideMoves } from '../balance/policy.js';
 import type { Logger } from '../platform/logger.js';
 import { ProcessControlClient } from '../process-control/client.js';
@@ -26,7 +27,7 @@ import type { AdoptResult, MigrationEvent } from './control-protocol.js';
 /** The part of a process-control client the balancer uses (tests give a fake). */
 export interface ProgramLink {
   info(): Promise<ProcessInfo>;
-  migrate(to: string): Promise<unknown>;
+  migrate(to: string, expectedQueue?: number): Promise<unknown>;
   close(): void;
 }
 
@@ -314,7 +315,9 @@ export class HomeBalancer {
     try {
       const link = await this.link(p);
       try {
-        await link.migrate(move.to === this.options.home ? 'home' : move.to);
+        // A load or speed move asks the target's consent: it may have more to run by now.
+        const expected = needsConsent(move.reason) ? move.targetQueue : undefined;
+        await link.migrate(move.to === this.options.home ? 'home' : move.to, expected);
       } finally {
         link.close();
       }

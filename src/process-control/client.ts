@@ -106,8 +106,12 @@ export class ProcessControlClient {
     await this.request({ id: 0, op: 'continue' }, this.timeouts.imageTimeoutMs);
   }
 
-  async migrate(to: string): Promise<MigrateResult> {
-    const result = await this.request({ id: 0, op: 'migrate', to }, this.timeouts.imageTimeoutMs);
+  /** `expectedQueue`: for a home's balancer (see ProcessControl.migrate). */
+  async migrate(to: string, expectedQueue?: number): Promise<MigrateResult> {
+    const result = await this.request(
+      { id: 0, op: 'migrate', to, ...(expectedQueue !== undefined && { expectedQueue }) },
+      this.timeouts.imageTimeoutMs,
+    );
     return this.check('migrate', parseMigrateResult(result));
   }
 

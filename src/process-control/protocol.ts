@@ -43,8 +43,16 @@ export type ProcessRequest =
   | { readonly id: number; readonly op: 'checkpoint'; readonly file?: string }
   | { readonly id: number; readonly op: 'freeze' }
   | { readonly id: number; readonly op: 'continue' }
-  /** `to`: a node name, or "home". */
-  | { readonly id: number; readonly op: 'migrate'; readonly to: string };
+  /**
+   * `to`: a node name, or "home". `expectedQueue`: set by a home's balancer for a load or speed
+   * move — the processes it counted on at `to`, which refuses if more run there now.
+   */
+  | {
+      readonly id: number;
+      readonly op: 'migrate';
+      readonly to: string;
+      readonly expectedQueue?: number;
+    };
 
 export type ProcessResponse =
   | { readonly v: number; readonly id: number; readonly ok: true; readonly result: unknown }
@@ -61,7 +69,10 @@ export function encodeRequest(request: ProcessRequest): string {
     request.op === 'checkpoint' && request.file !== undefined
       ? { file: request.file }
       : request.op === 'migrate'
-        ? { to: request.to }
+        ? {
+            to: request.to,
+            ...(request.expectedQueue !== undefined && { expectedQueue: request.expectedQueue }),
+          }
         : undefined;
   return (
     JSON.stringify(
@@ -110,7 +121,12 @@ export function parseRequest(line: string): ParsedRequest {
     if (typeof to !== 'string' || !/^[A-Za-z0-9._-]{1,63}$/.test(to)) {
       return bad(id, 'E_USAGE', 'migrate "to" must be a node name or "home"');
     }
-    return { ok: true, request: { id, op, to } };
+    const expectedQueue = args.expectedQueue;
+    if (expectedQueue === undefined) return { ok: true, request: { id, op, to } };
+    if (typeof expectedQueue !== 'number' || !Number.isFinite(expectedQueue) || expectedQueue < 0) {
+      return bad(id, 'E_USAGE', 'migrate "expectedQueue" must be a number ≥ 0');
+    }
+    return { ok: true, request: { id, op, to, expectedQueue } };
   }
   if (op !== 'checkpoint') return { ok: true, request: { id, op: op as 'info' } };
   const file = args.file;

@@ -259,7 +259,7 @@ class Server implements ProcessControlServer {
       case 'continue':
         return this.serialized(() => this.control.continue()).then(() => null);
       case 'migrate':
-        return this.serialized(() => this.control.migrate(request.to));
+        return this.serialized(() => this.control.migrate(request.to, request.expectedQueue));
     }
   }
 

@@ -79,6 +79,9 @@ export interface ProcessControl {
   freeze(): Promise<ImageResult>;
   /** A frozen process resumes. */
   continue(): Promise<void>;
-  /** Moves the running process to node `to` (or "home"); it stays where it was on failure. */
-  migrate(to: string): Promise<MigrateResult>;
+  /**
+   * Moves the running process to node `to` (or "home"); it stays where it was on failure.
+   * `expectedQueue`: an automatic move's view of `to` (refused there if more run now).
+   */
+  migrate(to: string, expectedQueue?: number): Promise<MigrateResult>;
 }

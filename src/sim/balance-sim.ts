@@ -15,6 +15,7 @@
  * [0, 2·meanAge − interval), which gives entry ages in [0, 2·meanAge) with the requested mean
  * (1 s by default: triangular on 0..2 s). A node sees itself exactly. See docs/simulator-balance.md.
  */
+import { consentsToMove, needsConsent } from '../balance/consent.js';
 import { nodeViewOf } from '../balance/node-view.js';
 import {
   DEFAULT_BALANCE_SETTINGS,
@@ -136,6 +137,8 @@ class SimNode {
   readonly floorBytes: number;
   /** Resident jobs (running, not in transit). */
   q = 0;
+  /** Jobs on their way here (admitted, not landed). */
+  incoming = 0;
   /** Resident jobs, jobs in transit from here (not yet freed) and to here (reserved). */
   usedBytes = 0;
   /** Reference seconds given to each job of weight 1 since the start; valid at `lastMs`. */
@@ -499,6 +502,7 @@ class BalanceRun {
     this.touch(to, t);
     job.transitFrom = -1;
     job.transitTo = -1;
+    to.incoming--;
     this.join(job, to, t);
   }
 
@@ -796,8 +800,11 @@ class BalanceRun {
         );
       }
       const target = this.nodes[to]!;
-      // Admission at the target, on its real state (the view may be stale).
-      const refused = target.freeBytes < job.spec.memBytes;
+      // Admission at the target, on its real state (the view may be stale): room, and consent.
+      const refused =
+        target.freeBytes < job.spec.memBytes ||
+        (needsConsent(move.reason) &&
+          !consentsToMove(move.targetQueue, target.q + target.incoming));
       const bounce = !refused && job.lastLeftNode === to && t - job.lastLeftMs < BOUNCE_WINDOW_MS;
       this.hooks.onMove?.({
         atSec: t / 1000,
@@ -839,6 +846,7 @@ class BalanceRun {
     this.leave(job, source);
     this.touch(target, t);
     target.usedBytes += job.spec.memBytes;
+    target.incoming++;
     job.transitFrom = from;
     job.transitTo = to;
     job.migrations++;

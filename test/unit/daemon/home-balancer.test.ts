@@ -22,6 +22,7 @@ function harness(options: { refuse?: boolean } = {}) {
   );
   const programs = new Map<number, ProcessInfo>();
   const migrations: [number, string][] = [];
+  const expectedQueues: (number | undefined)[] = [];
   const gone = new Set<number>();
   let connects = 0;
   const connect = (_socket: string, pid: number): Promise<ProgramLink> => {
@@ -29,8 +30,9 @@ function harness(options: { refuse?: boolean } = {}) {
     if (gone.has(pid)) return Promise.reject(Object.assign(new Error('gone'), { code: 'ENOENT' }));
     return Promise.resolve({
       info: () => Promise.resolve({ ...programs.get(pid)! }),
-      migrate: (to: string) => {
+      migrate: (to: string, expectedQueue?: number) => {
         migrations.push([pid, to]);
+        expectedQueues.push(expectedQueue);
         if (options.refuse === true) return Promise.reject(new Error(`${to} is full`));
         programs.get(pid)!.where = to;
         return Promise.resolve({});
@@ -82,6 +84,7 @@ function harness(options: { refuse?: boolean } = {}) {
     add,
     second,
     migrations,
+    expectedQueues,
     gone,
     lines,
     setView: (v: NodeView[]) => (view = v),
@@ -106,6 +109,8 @@ describe('HomeBalancer', () => {
     assert.ok(logged.every((l) => l.reason === 'load' && l.from === 'n1'));
     assert.equal(h.balancer.latestMigrations().filter((m) => m.result === 'ok').length, 2);
     assert.equal(h.balancer.runningHere(), 1);
+    // Each load move tells its target what it counted on there (idle): the target's consent.
+    assert.deepEqual(h.expectedQueues, [0, 0]);
   });
 
   it('records a refused move and keeps the program', async () => {

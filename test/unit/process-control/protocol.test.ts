@@ -21,6 +21,9 @@ void test('requests round-trip through the codec; unknown fields are ignored', (
     { id: 3, op: 'checkpoint', file: '/tmp/a b.osmo' },
     { id: 4, op: 'freeze' },
     { id: 5, op: 'continue' },
+    { id: 6, op: 'migrate', to: 'n2' },
+    { id: 7, op: 'migrate', to: 'home' },
+    { id: 8, op: 'migrate', to: 'n3', expectedQueue: 1.5 },
   ] as const) {
     const parsed = parseRequest(encodeRequest(r));
     assert.ok(parsed.ok);
@@ -61,6 +64,17 @@ void test('bad requests are answered with a code and the request id', () => {
       11,
     ],
     [JSON.stringify({ v: 1, id: 1.5, op: 'nope' }), 'E_USAGE', 0],
+    [JSON.stringify({ v: 1, id: 12, op: 'migrate', args: { to: 'n/2' } }), 'E_USAGE', 12],
+    [
+      JSON.stringify({ v: 1, id: 13, op: 'migrate', args: { to: 'n2', expectedQueue: -1 } }),
+      'E_USAGE',
+      13,
+    ],
+    [
+      JSON.stringify({ v: 1, id: 14, op: 'migrate', args: { to: 'n2', expectedQueue: '2' } }),
+      'E_USAGE',
+      14,
+    ],
   ];
   for (const [line, code, id] of cases) {
     const r = parseRequest(line);
