@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { connectProcess } from '../../src/process-control/discovery.js';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
 import type { DaemonProcess } from './daemon-harness.js';
@@ -109,6 +110,49 @@ describe('automatic load balancing', () => {
       const s = await status(home);
       assert.equal(s?.homeProcesses, 3);
       assert.ok((s?.migrations ?? []).filter((m) => m.result === 'ok').length >= 2);
+    } finally {
+      for (const child of children) child.kill('SIGTERM');
+    }
+    for (const r of await Promise.all(runs)) assert.equal(r.status, 143, r.stderr);
+  });
+
+  it("asks the target's consent: a move counting on fewer processes than run there is refused", async () => {
+    const children: ChildProcess[] = [];
+    const runs: Promise<RunResult>[] = [];
+    const start = (flags: string[]): void => {
+      runs.push(
+        osmo(['run', '--daemon', home, '-L', '--preemptible', ...flags, fixture('spin')], {
+          env,
+          stdinNull: true,
+          deadlineMs: 90_000,
+          onSpawn: (child) => children.push(child),
+        }),
+      );
+    };
+    start(['-r', 'n2']);
+    start(['-h']);
+    const [away, mover] = children.map((c) => c.pid!);
+    try {
+      await until(
+        async () => {
+          const ps = await osmo(['ps', '--json'], { env });
+          const listed = (JSON.parse(ps.stdout.toString()) as { processes: Listed[] }).processes;
+          const where = (pid: number | undefined) => listed.find((p) => p.pid === pid)?.where;
+          return where(away) === 'n2' && where(mover) === 'n1' ? listed : undefined;
+        },
+        30_000,
+        'one program runs on n2, the other at home',
+      );
+      const client = await connectProcess(mover!, { env });
+      try {
+        // What a home's balancer sends for a load move whose view showed n2 idle: refused.
+        await assert.rejects(client.migrate('n2', 0), /n2 runs 1 processes, the move counted on 0/);
+        // Counting on the one that runs there: taken.
+        const moved = await client.migrate('n2', 1);
+        assert.equal(moved.to, 'n2');
+      } finally {
+        client.close();
+      }
     } finally {
       for (const child of children) child.kill('SIGTERM');
     }
