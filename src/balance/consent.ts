@@ -18,6 +18,11 @@ export function needsConsent(reason: MoveReason): boolean {
   return reason === 'load' || reason === 'speed';
 }
 
+/** A run queue length as a message may carry it: a finite number, not negative. */
+export function isQueueLength(x: unknown): x is number {
+  return typeof x === 'number' && Number.isFinite(x) && x >= 0;
+}
+
 /**
  * Run queues are measured (smoothed, in fractions of a process) on real nodes: only a difference
  * of more than half a process counts as a change. Exact counts (the simulator's) are unaffected.

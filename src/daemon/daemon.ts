@@ -43,6 +43,7 @@ import { HomeBalancer } from './home-balancer.js';
 import { DEFAULT_BALANCE_SETTINGS } from '../balance/policy.js';
 import type { NodeView as PolicyNodeView } from '../balance/policy.js';
 import { nodeViewOf } from '../balance/node-view.js';
+import { isQueueLength } from '../balance/consent.js';
 
 const DROP_TEXT: Record<DropReason, string | undefined> = {
   'unknown-key': 'bad MAC (wrong cluster secret?)',
@@ -125,8 +126,7 @@ export class Daemon {
     // The transport's drop callback needs the daemon, which needs the transport.
     const ref: { daemon?: Daemon } = {};
     // Several nodes on one host share its kernel run queue: then count Osmosis programs.
-    const osmosisRunQueue = (): number =>
-      (ref.daemon?.balancer?.runningHere() ?? 0) + (ref.daemon?.runners?.guests ?? 0);
+    const osmosisRunQueue = (): number => ref.daemon?.osmosisRunQueue() ?? 0;
     const sampler = new NodeSampler(
       {
         readRunQueue: config.loadSource === 'osmosis' ? osmosisRunQueue : readRunQueue,
@@ -503,9 +503,20 @@ export class Daemon {
    * value this node gossips, plus guests admitted and not yet running (counted once they run).
    */
   private runQueueNow(): number {
-    const guests = this.runners?.guests ?? 0;
-    if (this.config.loadSource === 'osmosis') return (this.balancer?.runningHere() ?? 0) + guests;
-    return this.sampler.smoothedRunQueue + guests - (this.runners?.runningGuests ?? 0);
+    if (this.config.loadSource === 'osmosis') return this.osmosisRunQueue();
+    return (
+      this.sampler.smoothedRunQueue +
+      (this.runners?.guests ?? 0) -
+      (this.runners?.runningGuests ?? 0)
+    );
+  }
+
+  /**
+   * Osmosis programs running here (several nodes on one host share its kernel run queue, config
+   * loadSource osmosis): this home's programs here plus guests, admitted ones included.
+   */
+  private osmosisRunQueue(): number {
+    return (this.balancer?.runningHere() ?? 0) + (this.runners?.guests ?? 0);
   }
 
   /** A live node of the view by name. */
@@ -653,12 +664,8 @@ function admitRequestOf(args: Record<string, unknown>): AdmitRequest {
     pid,
     memoryBytes,
     moduleHash,
-    ...(expectedQueue !== undefined && { expectedQueue: expectedQueue as number }),
+    ...(isQueueLength(expectedQueue) && { expectedQueue }),
   };
-}
-
-function isQueueLength(x: unknown): boolean {
-  return typeof x === 'number' && Number.isFinite(x) && x >= 0;
 }
 
 function nodeName(record: NodeRecord): string {

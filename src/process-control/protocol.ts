@@ -13,6 +13,7 @@
  * Versioned (`v`); unknown fields are ignored; unknown ops are answered with an error. The codec
  * is pure; server.ts and client.ts add the sockets.
  */
+import { isQueueLength } from '../balance/consent.js';
 import type { ErrorCode, SerializedError } from '../core/errors.js';
 import { envelopeError as bad, isRecord, parseRequestEnvelope } from '../protocol/json-lines.js';
 import { PROCESS_STATES } from './types.js';
@@ -123,7 +124,7 @@ export function parseRequest(line: string): ParsedRequest {
     }
     const expectedQueue = args.expectedQueue;
     if (expectedQueue === undefined) return { ok: true, request: { id, op, to } };
-    if (typeof expectedQueue !== 'number' || !Number.isFinite(expectedQueue) || expectedQueue < 0) {
+    if (!isQueueLength(expectedQueue)) {
       return bad(id, 'E_USAGE', 'migrate "expectedQueue" must be a number ≥ 0');
     }
     return { ok: true, request: { id, op, to, expectedQueue } };
