@@ -14,17 +14,8 @@ import { instrumentWith, type InstrumentOptions } from '../src/instrument/instru
 import { loadBinaryen } from '../src/instrument/load-binaryen.js';
 import { newStubState } from '../src/instrument/stub-wasi.js';
 import { runGuest } from '../src/instrument/test-driver.js';
+import { KERNEL_ARGS } from './kernel-args.js';
 import { fmt, geomean, median } from './measure.js';
-
-/** Arguments sized for ≈ 0.3–1 s per run on the reference machine (2 vCPU). */
-const KERNELS: Record<string, (scale: number) => string[]> = {
-  matmul: (s) => [String(Math.max(1, Math.round(6 * s)))],
-  fib: (s) => [String(38 + Math.round(Math.log(s) / Math.log(1.618)))],
-  qsort: (s) => [String(Math.max(1, Math.round(5 * s)))],
-  hash: (s) => [String(Math.round(120 * s))],
-  nbody: (s) => [String(Math.round(4_000_000 * s))],
-  mix: (s) => [String(Math.round(20_000 * s))],
-};
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -55,7 +46,7 @@ console.log(
   '| kernel | args | plain ms | instrumented ms | ratio | size plain → instr. | growth | binaryen ms | ticks | tick gap p99 / max ms |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|');
-for (const [name, argsOf] of Object.entries(KERNELS)) {
+for (const [name, argsOf] of Object.entries(KERNEL_ARGS)) {
   if (only && !only.includes(name)) continue;
   const args = [name, ...argsOf(scale)];
   const plainBytes = readFileSync(join(root, `${name}.wasm`));

@@ -6,14 +6,20 @@ export interface Command {
   argv: string[];
   /** Shell pipeline instead of argv (for stdin/stdout redirections). */
   shell?: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
 }
 
 export function wallMs(cmd: Command): number {
   const start = process.hrtime.bigint();
+  const options = {
+    stdio: ['ignore', 'ignore', 'pipe'] as ('ignore' | 'pipe')[],
+    env: { ...process.env, ...cmd.env },
+  };
   const r =
     cmd.shell !== undefined
-      ? spawnSync('bash', ['-c', cmd.shell], { stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawnSync(cmd.argv[0]!, cmd.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      ? spawnSync('bash', ['-c', cmd.shell], options)
+      : spawnSync(cmd.argv[0]!, cmd.argv.slice(1), options);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) {
     throw new Error(

@@ -2,6 +2,7 @@
  * `npm run bench [-- SECTION… --rounds N]`: the figures BENCHMARKS.md records, each against a
  * baseline measured in the same run (this machine is shared and noisy: interleaved rounds, medians).
  *   kernels   CPU kernels: osmo run vs node:wasi vs native gcc -O2
+ *   tierup    osmo run --preemptible with and without re-entry for V8's optimised code, vs osmo run
  *   syscalls  ns per clock_time_get and per 64-byte fd_write to /dev/null, vs node:wasi
  *   startup   warm start of osmo run hello.wasm, vs node -e 0
  *   cat       osmo run cat.wasm < 1 GiB > /dev/null, vs native cat
@@ -18,7 +19,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { fmt, geomean, interleaved } from './measure.js';
+import { KERNEL_ARGS } from './kernel-args.js';
+import { fmt, geomean, interleaved, wallMs } from './measure.js';
 import type { Command } from './measure.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -75,6 +77,40 @@ if (want('kernels')) {
   }
   console.log(
     `| **geomean** | | | | **${fmt(geomean(vsWasi), 3)}** | **${fmt(geomean(vsNative))}** |\n`,
+  );
+}
+
+if (want('tierup')) {
+  // Whole runs as a user starts them: a program runs its main once, so without re-entry a loop in
+  // main never leaves V8's baseline code (src/runtime/tier-up.ts, ADR 0011).
+  console.log('## Re-entry for optimised code (wall ms, whole process)\n');
+  console.log(
+    '| kernel | args | osmo run | --preemptible, re-entry off | --preemptible | off / on | --preemptible / osmo run |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  const gains: number[] = [];
+  const vsPlain: number[] = [];
+  for (const [k, argsOf] of Object.entries(KERNEL_ARGS)) {
+    const wasm = join(kernelsDir, `${k}.wasm`);
+    const args = argsOf(1);
+    const pre = (env: Record<string, string>): Command => ({
+      label: `osmo --preemptible ${k}`,
+      argv: [node, osmo, 'run', '--preemptible', wasm, ...args],
+      env,
+    });
+    wallMs(pre({})); // instruments the kernel into the cache if it is not there yet
+    const [plain, off, on] = interleaved(
+      [osmoCmd(wasm, ...args), pre({ OSMOSIS_REENTRY: 'off' }), pre({})],
+      rounds,
+    ) as [number, number, number];
+    gains.push(off / on);
+    vsPlain.push(on / plain);
+    console.log(
+      `| ${k} | ${args.join(' ')} | ${fmt(plain, 0)} | ${fmt(off, 0)} | ${fmt(on, 0)} | ${fmt(off / on)} | ${fmt(on / plain)} |`,
+    );
+  }
+  console.log(
+    `| **geomean** | | | | | **${fmt(geomean(gains))}** | **${fmt(geomean(vsPlain))}** |\n`,
   );
 }
 

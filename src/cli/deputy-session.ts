@@ -22,6 +22,7 @@ import type { ProcSelfFiles } from './proc-self.js';
 import type { Preopen } from './run.js';
 import { warn } from './report.js';
 import { RemoteCpu, SyscallCounters } from './process-profile.js';
+import { reentryAllowed } from '../runtime/tier-up.js';
 
 export interface SessionOptions {
   program: Program;
@@ -106,6 +107,7 @@ export class DeputySession {
         ),
       ),
       strace: options.strace,
+      reentry: reentryAllowed(options.program.bytes),
       ...(options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom }),
       ...(options.clocks === undefined ? {} : { clocks: options.clocks }),
       ...(options.checkpointAtTicks === undefined

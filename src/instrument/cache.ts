@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { xdgCacheHome } from '../platform/xdg-cache.js';
-import { DEFAULT_TICK_INTERVAL, INSTRUMENTER_VERSION } from './contract.js';
+import { DEFAULT_TICK_INTERVAL, INSTRUMENTER_VERSION, MARKER_REVISION } from './contract.js';
 import { instrumentWith } from './instrument.js';
 import { loadBinaryen } from './load-binaryen.js';
 
@@ -44,7 +44,7 @@ function sha256(data: Uint8Array): Buffer {
 }
 
 export function cacheKey(bytes: Uint8Array, tickInterval: number): string {
-  return `${sha256(bytes).toString('hex')}-v${INSTRUMENTER_VERSION}-t${tickInterval}`;
+  return `${sha256(bytes).toString('hex')}-v${INSTRUMENTER_VERSION}-m${MARKER_REVISION}-t${tickInterval}`;
 }
 
 /** The instrumented module from the cache, or undefined if absent or corrupt (then 'corrupt'). */

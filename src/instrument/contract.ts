@@ -1,11 +1,21 @@
 /**
  * The runtime contract of an instrumented module: every name the guest worker relies on.
  * docs/adr/0006-instrumentation.md describes it in prose; change both together, and bump
- * INSTRUMENTER_VERSION whenever the output of `instrument` changes (it keys the module cache).
+ * INSTRUMENTER_VERSION whenever the code `instrument` writes changes, MARKER_REVISION when only
+ * the marker does (both key the module cache).
  */
 
-/** Bumped on every change to the instrumented output; part of the cache key and the marker. */
+/**
+ * Bumped on every change to the instrumented code; part of the cache key and the marker, and
+ * recorded in images: an image continues only in code of its own version (its stack's layout).
+ */
 export const INSTRUMENTER_VERSION = 3;
+
+/**
+ * Bumped when only the marker changes (the code, hence images, stay compatible); part of the
+ * cache key so that cached modules get the new marker. 2: `maxFrameBytes`.
+ */
+export const MARKER_REVISION = 2;
 
 /** Import called every `tickInterval` steps: `() -> i32`, returns the new step budget. */
 export const TICK_MODULE = 'osmosis';
@@ -55,6 +65,11 @@ export interface InstrumentMarker {
   /** Export name of the step budget global (also listed in `globals`). */
   budgetGlobal: string;
   globals: MarkedGlobal[];
+  /**
+   * Most bytes one frame adds to the unwind data (./frame-bound.ts): the runtime sizes its unwind
+   * region from it. Since MARKER_REVISION 2; absent from modules instrumented before.
+   */
+  maxFrameBytes?: number;
 }
 
 /** Asyncify's control exports as the host calls them. */

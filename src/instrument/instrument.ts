@@ -21,6 +21,7 @@ import {
   type InstrumentMarker,
   type MarkedGlobal,
 } from './contract.js';
+import { maxAsyncifyFrameBytes } from './frame-bound.js';
 import { loadBinaryen, type Binaryen } from './load-binaryen.js';
 import { unrollSelfRecursion } from './unroll-recursion.js';
 import { addStepCounter, BUDGET_GLOBAL, TICK_FUNCTION, type LoopShape } from './step-counter.js';
@@ -137,6 +138,7 @@ export function instrumentWith(
     let safeIndirect = 0;
     let unsafeIndirect = 0;
     let entryChecks = 0;
+    let maxFrameBytes: number | undefined;
     if (options.counter !== false) {
       if (options.unrollRecursion !== false) unrolled = unrollSelfRecursion(b, module);
       const cyclic = options.entryChecks === 'all' ? 'all' : functionsOnCycles(b, module);
@@ -195,6 +197,7 @@ export function instrumentWith(
         b.setPassArgument('asyncify-removelist', null);
       }
       restoreIndirectCalls(b, module, helpers);
+      maxFrameBytes = maxAsyncifyFrameBytes(b, module);
     }
     if (options.postOptimize) module.optimize();
     if (options.postPasses && options.postPasses.length > 0)
@@ -212,6 +215,7 @@ export function instrumentWith(
       tickInterval,
       budgetGlobal: globals.find((g) => g.name === BUDGET_GLOBAL)?.export ?? '',
       globals,
+      ...(maxFrameBytes === undefined ? {} : { maxFrameBytes }),
     };
     module.addCustomSection(MARKER_SECTION, new TextEncoder().encode(JSON.stringify(marker)));
     const out = module.emitBinary();

@@ -22,6 +22,7 @@ import { sendImageFile, streamImageTo } from './image-transfer.js';
 import type { Fault } from './faults.js';
 import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
 import type { DeputyMessage, RunnerMessage } from './runner-wire.js';
+import { reentryAllowed } from '../runtime/tier-up.js';
 
 const FD_WRITE = syscallId('fdWrite');
 /** How long a parked image waits for its deputy to come back over a new link. */
@@ -243,6 +244,7 @@ export class GuestRunner {
       strace: offer.strace,
       directStdioWrites: false,
       restoreStream: fromImage,
+      reentry: reentryAllowed(this.module),
       cancelWaits: () => {
         // The deputy serves the waiting call: it may give it up and answer "suspend".
         this.send({ t: 'cancel-waits' });

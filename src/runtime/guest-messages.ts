@@ -21,6 +21,8 @@ export interface GuestStart {
   strace: boolean;
   /** Checkpoint by itself at these tick counts (OSMOSIS_CHECKPOINT_TICKS, for reproducible tests). */
   checkpointAtTicks?: bigint[];
+  /** Re-enter the program early in its life for V8's optimised code (tier-up.ts). */
+  reentry?: boolean;
 }
 
 /** How a guest ended. */

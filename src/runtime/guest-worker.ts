@@ -33,6 +33,7 @@ import { GuestPreemption, SuspendRequested } from './preemption.js';
 import { readMarker } from '../instrument/contract.js';
 import { TICK_MODULE } from '../instrument/contract.js';
 import { signalInfo } from './signals.js';
+import { ReentrySchedule } from './tier-up.js';
 import { describeTrap } from './trap.js';
 
 /** Thrown to unwind the guest's stack when it ends itself. */
@@ -110,11 +111,15 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   );
   const marker = readMarker(start.module);
   const preemption = marker
-    ? new GuestPreemption(marker, client.layout.control, (why) =>
-        parent.postMessage({
-          kind: 'image-failed',
-          error: { code: 'E_MEMORY_LIMIT', message: why },
-        } satisfies WorkerMessage),
+    ? new GuestPreemption(
+        marker,
+        client.layout.control,
+        (why) =>
+          parent.postMessage({
+            kind: 'image-failed',
+            error: { code: 'E_MEMORY_LIMIT', message: why },
+          } satisfies WorkerMessage),
+        start.reentry === true ? new ReentrySchedule(() => performance.now()) : undefined,
       )
     : undefined;
   const imports: WebAssembly.Imports = preemption
@@ -169,6 +174,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
       throw error;
     }
     if (!preemption?.unwound()) return { kind: 'exit', code: 0 };
+    if (preemption.reentry()) continue; // for V8's optimised code (./tier-up.ts)
     // Stopped at a suspension point: the deputy decides what happens to the image.
     parent.postMessage({
       kind: 'suspended',

@@ -45,6 +45,8 @@ export interface LocalGuestOptions {
   deferStart?: boolean;
   /** The guest checkpoints itself at these tick counts (reproducible moments, for tests). */
   checkpointAtTicks?: bigint[];
+  /** Re-enter an instrumented program early for V8's optimised code (tier-up.ts reentryAllowed). */
+  reentry?: boolean;
   /** Where a checkpoint the guest took by itself goes, and the deputy's state for it. */
   selfCheckpoint?: () => { file: string; deputy: unknown };
   /**
@@ -414,6 +416,7 @@ export class LocalGuest {
           ? { restoreStream: true }
           : { restoreFrom }),
       ...(o.checkpointAtTicks === undefined ? {} : { checkpointAtTicks: o.checkpointAtTicks }),
+      reentry: o.reentry ?? false,
     };
     const worker = takeGuestWorker(o.stackSizeMb);
     worker.postMessage(start);

@@ -13,14 +13,10 @@ import {
 } from '../instrument/contract.js';
 import type { AsyncifyExports, InstrumentMarker } from '../instrument/contract.js';
 import { Ctl } from './channel.js';
+import { REENTRY_MAX_MEMORY_BYTES, type ReentrySchedule } from './tier-up.js';
+import { fitsUsualRegion, STACK_REGION_BYTES, unwindRegionBytes } from './unwind-region.js';
 
 const PAGE = 65536;
-/**
- * Room for the unwound stack. Asyncify traps — and the process would be lost — if it overflows,
- * so it is generous: ~17–28 bytes per frame makes 8 MiB good for ~300 000 frames. Pages never
- * written stay zero and cost nothing in an image.
- */
-export const STACK_REGION_BYTES = 8 << 20;
 
 type ImportFn = (...args: never[]) => unknown;
 
@@ -47,12 +43,20 @@ export class GuestPreemption {
   ticks = 0n;
   /** Tick counts at which the guest suspends itself (checkpoints at reproducible moments). */
   private selfSuspendAt: bigint[] = [];
+  /** The current unwind is a re-entry: rewind at once, nobody is told. */
+  private reentering = false;
+  /** Re-entries done in this instance. */
+  reentered = 0;
+  /** Bytes of the last re-entry's region to zero once its rewind is over (0: none). */
+  private reentryBytes = 0;
 
   constructor(
     readonly marker: InstrumentMarker,
     private readonly control: Int32Array,
     /** Told when a requested suspension cannot happen (the program keeps running). */
     private readonly onSuspendFailed: (why: string) => void,
+    /** Re-entries for V8's optimised code (./tier-up.ts); undefined: none. */
+    private readonly reentries?: ReentrySchedule,
   ) {}
 
   /** The `osmosis` import module: tick. */
@@ -61,6 +65,7 @@ export class GuestPreemption {
       [TICK_NAME]: (): number => {
         if (this.asyncify?.asyncify_get_state() === ASYNCIFY_REWINDING) {
           this.asyncify.asyncify_stop_rewind();
+          this.clearReentryRegion();
           return this.marker.tickInterval;
         }
         this.ticks++;
@@ -68,6 +73,7 @@ export class GuestPreemption {
           this.selfSuspendAt.shift();
           this.beginUnwind();
         } else if (this.suspendRequested()) this.beginUnwind();
+        else if (this.reentries?.due() === true) this.beginReentry(this.reentries);
         return this.marker.tickInterval;
       },
     };
@@ -109,12 +115,27 @@ export class GuestPreemption {
     this.exports = instance.exports;
     this.memory = this.exports.memory as WebAssembly.Memory;
     this.asyncify = this.exports as unknown as AsyncifyExports;
+    this.reentries?.start();
   }
 
   /** True when `_start` returned because the stack was unwound (not because the program ended). */
   unwound(): boolean {
     if (this.asyncify?.asyncify_get_state() !== ASYNCIFY_UNWINDING) return false;
     this.asyncify.asyncify_stop_unwind();
+    return true;
+  }
+
+  /**
+   * After `unwound()`: true if this unwind was a re-entry, now rewound — call `_start` again at
+   * once. False: a suspension, which the deputy decides about.
+   */
+  reentry(): boolean {
+    if (!this.reentering) return false;
+    this.reentering = false;
+    this.reentered++;
+    this.reentryBytes =
+      new DataView(this.memory!.buffer).getUint32(this.region, true) - this.region;
+    this.rewindInPlace();
     return true;
   }
 
@@ -155,22 +176,50 @@ export class GuestPreemption {
   }
 
   private beginUnwind(): boolean {
+    // Sized from the live stack: an unwind never runs past its region (./unwind-region.ts).
+    const bytes = unwindRegionBytes(this.marker.maxFrameBytes);
+    if (this.unwindIntoFreshRegion(bytes)) return true;
+    // Over the memory's maximum (--max-memory): no room to unwind into; the program goes on.
+    Atomics.store(this.control, Ctl.SUSPEND, 0);
+    this.onSuspendFailed(
+      `no memory left for the ${Math.ceil(bytes / 2 ** 20)} MiB its stack needs to suspend into (raise --max-memory)`,
+    );
+    return false;
+  }
+
+  private beginReentry(schedule: ReentrySchedule): void {
+    schedule.next();
+    if (this.memory!.buffer.byteLength > REENTRY_MAX_MEMORY_BYTES) return schedule.stop();
+    // Only a stack that fits the usual region: a re-entry never grows a bigger one.
+    if (!fitsUsualRegion(this.marker.maxFrameBytes)) return;
+    if (this.unwindIntoFreshRegion(STACK_REGION_BYTES)) this.reentering = true;
+    else schedule.stop(); // no memory for a region: the program goes on as it is
+  }
+
+  /**
+   * A re-entry unwinds at a tick, so its rewind ends in tick: the region is then spent; zeroed, it
+   * costs nothing in a later image (zero pages are skipped).
+   */
+  private clearReentryRegion(): void {
+    if (this.reentryBytes === 0) return;
+    new Uint8Array(this.memory!.buffer, this.region, this.reentryBytes).fill(0);
+    this.reentryBytes = 0;
+  }
+
+  private unwindIntoFreshRegion(bytes: number): boolean {
     const m = this.memory!;
     // A fresh region at the end, grown only now: wasi-libc's malloc claims [heap_base,
     // memory.size) lazily and would absorb a region grown earlier (research note, pitfalls).
     let first: number;
     try {
-      first = m.grow(Math.ceil((STACK_REGION_BYTES + ASYNCIFY_HEADER_BYTES) / PAGE));
+      first = m.grow(Math.ceil((bytes + ASYNCIFY_HEADER_BYTES) / PAGE));
     } catch {
-      // Over the memory's maximum (--max-memory): no room to unwind into; the program goes on.
-      Atomics.store(this.control, Ctl.SUSPEND, 0);
-      this.onSuspendFailed('no memory left to suspend into (raise --max-memory)');
       return false;
     }
     this.region = first * PAGE;
     const v = new DataView(m.buffer);
     v.setUint32(this.region, this.region + ASYNCIFY_HEADER_BYTES, true);
-    v.setUint32(this.region + 4, this.region + ASYNCIFY_HEADER_BYTES + STACK_REGION_BYTES, true);
+    v.setUint32(this.region + 4, this.region + ASYNCIFY_HEADER_BYTES + bytes, true);
     this.asyncify!.asyncify_start_unwind(this.region);
     return true;
   }

@@ -1,7 +1,8 @@
 /**
  * Issue 3's shapes, each checkpointed by itself at given ticks (OSMOSIS_CHECKPOINT_TICKS) and
- * restarted in a fresh process: deep recursion through indirect calls (50 000 frames), qsort
- * comparators, and 500 MB allocated and touched. The run's output up to the image plus the
+ * restarted in a fresh process: deep recursion through indirect calls (50 000 frames, and
+ * 400 000: more than the usual unwind region holds), qsort comparators, and 500 MB allocated and
+ * touched. The run's output up to the image plus the
  * restart's output must equal an uninterrupted run, byte for byte.
  */
 import assert from 'node:assert/strict';
@@ -62,6 +63,17 @@ describe('suspend and resume in a fresh process', () => {
     );
     // At least one image was taken deep in the recursion (~17+ bytes per saved frame).
     assert.ok(Math.max(...stackBytes) > 40_000 * 17, `stacks: ${stackBytes.join(', ')} bytes`);
+  });
+
+  it('a stack larger than the usual unwind region: 400 000 frames', async () => {
+    // 400 000 frames take ~16 MB unwound: the region is sized from the live stack (it was a fixed
+    // 8 MiB, and such a checkpoint trapped and lost the process).
+    const { stackBytes } = await checkpointAndRestart(
+      'deeper',
+      [fixture('deep'), '400000', '5'],
+      [3, 6],
+    );
+    assert.ok(Math.max(...stackBytes) > 8 << 20, `stacks: ${stackBytes.join(', ')} bytes`);
   });
 
   it('inside qsort comparators', async () => {

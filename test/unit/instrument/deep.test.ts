@@ -36,5 +36,8 @@ describe('deep recursion', () => {
     for (const s of result.suspends)
       t.diagnostic(`unwound ${s.stackBytes} bytes in ${s.unwindMs.toFixed(2)} ms`);
     assert.ok(deepest >= 50000 * 8, `unwound stack only ${deepest} bytes: not 50 000 frames deep`);
+    // The marker's bound per frame (what the runtime sizes its region from) holds.
+    const bound = made.marker.maxFrameBytes;
+    assert.ok(bound !== undefined && deepest <= (DEPTH + 16) * bound, `bound ${bound} too small`);
   });
 });

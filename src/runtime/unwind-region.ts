@@ -1,0 +1,53 @@
+/**
+ * How big the region an unwind writes into must be, from the live stack: its depth in frames
+ * times the most one frame can take (the marker's `maxFrameBytes`, read from Asyncify's code at
+ * instrumentation). Asyncify does not check the end of the region while it unwinds; the region
+ * is the last thing in memory, so running past it traps and loses the process. With this size it
+ * cannot run past it.
+ */
+
+/** The usual region: enough for any stack up to this size over `maxFrameBytes` frames. */
+export const STACK_REGION_BYTES = 8 << 20;
+
+/**
+ * Frames on the current stack (JS and wasm; those that save nothing are counted too, which only
+ * makes the bound larger), counting at most `limit + 1`: `> limit` means "more than limit".
+ * V8's stack-trace machinery counts without formatting anything.
+ */
+export function countFrames(limit: number): number {
+  const saved = Error.stackTraceLimit;
+  const prepare = Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace');
+  try {
+    Error.stackTraceLimit = limit + 1;
+    Error.prepareStackTrace = (_error, frames) => frames.length;
+    const probe: { stack?: unknown } = {};
+    Error.captureStackTrace(probe);
+    return typeof probe.stack === 'number' ? probe.stack : Number.POSITIVE_INFINITY;
+  } finally {
+    Error.stackTraceLimit = saved;
+    if (prepare === undefined) Reflect.deleteProperty(Error, 'prepareStackTrace');
+    else Object.defineProperty(Error, 'prepareStackTrace', prepare);
+  }
+}
+
+/**
+ * Bytes the unwind of the current stack may write, rounded up to whole pages, never less than
+ * STACK_REGION_BYTES. A module instrumented before `maxFrameBytes` existed gets the usual region
+ * (its depth cannot be bounded; as before).
+ */
+export function unwindRegionBytes(maxFrameBytes: number | undefined, pageBytes = 65536): number {
+  if (maxFrameBytes === undefined || maxFrameBytes <= 0) return STACK_REGION_BYTES;
+  const fits = Math.floor(STACK_REGION_BYTES / maxFrameBytes);
+  let frames = countFrames(fits);
+  if (frames <= fits) return STACK_REGION_BYTES;
+  frames = countFrames(Number.POSITIVE_INFINITY);
+  const bytes = frames * maxFrameBytes;
+  return Math.ceil(bytes / pageBytes) * pageBytes;
+}
+
+/** Whether the current stack unwinds into a usual region (a re-entry never grows a bigger one). */
+export function fitsUsualRegion(maxFrameBytes: number | undefined): boolean {
+  if (maxFrameBytes === undefined || maxFrameBytes <= 0) return false;
+  const fits = Math.floor(STACK_REGION_BYTES / maxFrameBytes);
+  return countFrames(fits) <= fits;
+}

@@ -1,0 +1,164 @@
+/**
+ * Re-entering a running program for V8's optimised code (src/runtime/tier-up.ts): when it is due,
+ * that it never happens under a memory maximum, and that the program's output is the same as
+ * without. The region an unwind needs, from the live stack (src/runtime/unwind-region.ts).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readMarker } from '../../../src/instrument/contract.js';
+import { newStubState, ProcExit, stubWasi } from '../../../src/instrument/stub-wasi.js';
+import { runGuest } from '../../../src/instrument/test-driver.js';
+import { GuestPreemption } from '../../../src/runtime/preemption.js';
+import { REENTRY_AFTER_MS, reentryAllowed, ReentrySchedule } from '../../../src/runtime/tier-up.js';
+import {
+  countFrames,
+  fitsUsualRegion,
+  STACK_REGION_BYTES,
+  unwindRegionBytes,
+} from '../../../src/runtime/unwind-region.js';
+import { parseSections, withMemoryMax } from '../../../src/runtime/wasm-sections.js';
+import { fixture, instrumented, text } from '../instrument/helpers.js';
+
+const TICK = 1 << 14;
+
+/** Runs `module` to its end with re-entry due at every tick while the schedule lasts. */
+function runWithReentries(
+  module: WebAssembly.Module,
+  args: string[],
+  marker = readMarker(module),
+): { out: string; reentered: number; code: number; grownNonZero: number } {
+  assert.ok(marker !== undefined, 'the module must be instrumented');
+  const host = newStubState(args);
+  const control = new Int32Array(new SharedArrayBuffer(64));
+  const schedule = new ReentrySchedule(() => 0, [0, 0, 0]);
+  const preemption = new GuestPreemption(marker, control, (why) => assert.fail(why), schedule);
+  const bound: { memory?: WebAssembly.Memory } = {};
+  const instance = new WebAssembly.Instance(module, {
+    wasi_snapshot_preview1: preemption.wrapImports(stubWasi(host, () => bound.memory!)),
+    osmosis: preemption.tickImports(),
+  });
+  bound.memory = instance.exports.memory as WebAssembly.Memory;
+  preemption.attach(instance);
+  const startBytes = bound.memory.buffer.byteLength;
+  const entry = instance.exports._start as () => void;
+  let code = 0;
+  for (;;) {
+    try {
+      entry();
+    } catch (error) {
+      if (!(error instanceof ProcExit)) throw error;
+      code = error.code;
+      break;
+    }
+    if (!preemption.unwound()) break;
+    assert.ok(preemption.reentry(), 'an unwind nobody asked for must be a re-entry');
+  }
+  // The regions re-entries grew: spent, so zeroed (an image skips zero pages).
+  const grown = new Uint8Array(bound.memory.buffer, startBytes);
+  const grownNonZero = grown.reduce((n, b) => n + (b === 0 ? 0 : 1), 0);
+  return { out: text(host), reentered: preemption.reentered, code, grownNonZero };
+}
+
+function plainOutput(plain: Uint8Array, args: string[]): string {
+  const host = newStubState(args);
+  assert.equal(runGuest(new WebAssembly.Module(plain), host).kind, 'exited');
+  return text(host);
+}
+
+describe('re-entry for optimised code', () => {
+  it('is due at each scheduled time after the start, once each, and again in a new instance', () => {
+    let now = 1000;
+    const s = new ReentrySchedule(() => now);
+    s.start();
+    const dueAt: number[] = [];
+    for (let t = 0; t <= 20000; t += 50) {
+      now = 1000 + t;
+      if (s.due()) {
+        dueAt.push(t);
+        s.next();
+      }
+    }
+    assert.deepEqual(dueAt, [...REENTRY_AFTER_MS]);
+    s.start(); // a restored or moved program: a new instance
+    assert.equal(s.due(), false);
+    now += REENTRY_AFTER_MS[0]!;
+    assert.equal(s.due(), true);
+    s.stop();
+    assert.equal(s.due(), false);
+  });
+
+  it('sizes the unwind region from the stack: its depth times the largest frame', () => {
+    const at = <T>(depth: number, f: () => T): T => (depth === 0 ? f() : at(depth - 1, f));
+    const base = countFrames(10_000);
+    assert.equal(
+      at(300, () => countFrames(10_000)),
+      base + 302, // 301 calls of `at` and the arrow
+    );
+    assert.equal(
+      at(300, () => countFrames(100)),
+      101,
+      'counts at most limit + 1',
+    );
+    // A frame of at most STACK_REGION_BYTES / 200 bytes: 200 frames fit the usual region.
+    const frame = STACK_REGION_BYTES / 200;
+    assert.equal(
+      at(10, () => fitsUsualRegion(frame)),
+      true,
+    );
+    assert.equal(
+      at(10, () => unwindRegionBytes(frame)),
+      STACK_REGION_BYTES,
+    );
+    assert.equal(
+      at(400, () => fitsUsualRegion(frame)),
+      false,
+    );
+    const frames = at(400, () => countFrames(10_000)) + 1; // + unwindRegionBytes' own frame
+    const bytes = at(400, () => unwindRegionBytes(frame));
+    assert.ok(bytes >= frames * frame, `${bytes} < ${frames} frames × ${frame}`);
+    assert.ok(bytes < (frames + 8) * frame + 65536);
+    assert.equal(bytes % 65536, 0);
+    // A module instrumented before the bound existed: the usual region, no re-entry.
+    assert.equal(unwindRegionBytes(undefined), STACK_REGION_BYTES);
+    assert.equal(fitsUsualRegion(undefined), false);
+  });
+
+  it('is allowed only for a memory without a declared maximum, and not when turned off', () => {
+    const plain = fixture('hotloop');
+    assert.equal(reentryAllowed(plain, {}), true);
+    assert.equal(reentryAllowed(plain, { OSMOSIS_REENTRY: 'off' }), false);
+    const capped = withMemoryMax(plain, parseSections(plain), 512);
+    assert.equal(reentryAllowed(capped, {}), false);
+  });
+
+  it('re-enters a hot loop three times and the output is unchanged', async () => {
+    const plain = fixture('hotloop');
+    const args = ['hotloop', '3000000'];
+    const r = runWithReentries(await instrumented(plain, { tickInterval: TICK }), args);
+    assert.equal(r.reentered, 3);
+    assert.equal(r.code, 0);
+    assert.equal(r.grownNonZero, 0, 'a spent region must be zeroed');
+    assert.equal(r.out, plainOutput(plain, args));
+  });
+
+  it('re-enters 3000 frames deep in recursion and the output is unchanged', async () => {
+    const plain = fixture('deep');
+    // Every tick lands at the bottom of a 3000-frame recursion (a long loop runs there).
+    const args = ['deep', '3000', '300000'];
+    const r = runWithReentries(await instrumented(plain, { tickInterval: TICK }), args);
+    assert.equal(r.reentered, 3);
+    assert.equal(r.grownNonZero, 0, 'a spent region must be zeroed');
+    assert.equal(r.out, plainOutput(plain, args));
+  });
+
+  it('does not re-enter a module instrumented before frames were bounded', async () => {
+    const plain = fixture('hotloop');
+    const args = ['hotloop', '3000000'];
+    const module = await instrumented(plain, { tickInterval: TICK });
+    const marker = readMarker(module)!;
+    assert.ok(marker.maxFrameBytes !== undefined && marker.maxFrameBytes > 0);
+    const r = runWithReentries(module, args, { ...marker, maxFrameBytes: undefined });
+    assert.equal(r.reentered, 0);
+    assert.equal(r.out, plainOutput(plain, args));
+  });
+});
