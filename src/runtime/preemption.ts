@@ -13,7 +13,7 @@ import {
 } from '../instrument/contract.js';
 import type { AsyncifyExports, InstrumentMarker } from '../instrument/contract.js';
 import { Ctl } from './channel.js';
-import { REENTRY_MAX_MEMORY_BYTES, type ReentrySchedule } from './tier-up.js';
+import { REENTRY_MAX_FRAMES, REENTRY_MAX_MEMORY_BYTES, type ReentrySchedule } from './tier-up.js';
 import { fitsUsualRegion, STACK_REGION_BYTES, unwindRegionBytes } from './unwind-region.js';
 
 const PAGE = 65536;
@@ -190,8 +190,9 @@ export class GuestPreemption {
   private beginReentry(schedule: ReentrySchedule): void {
     schedule.next();
     if (this.memory!.buffer.byteLength > REENTRY_MAX_MEMORY_BYTES) return schedule.stop();
-    // Only a stack that fits the usual region: a re-entry never grows a bigger one.
-    if (!fitsUsualRegion(this.marker.maxFrameBytes)) return;
+    // Only a shallow stack that fits the usual region: a re-entry never grows a bigger one, and
+    // counting a deep stack would cost more than the re-entry gains (./unwind-region.ts).
+    if (!fitsUsualRegion(this.marker.maxFrameBytes, REENTRY_MAX_FRAMES)) return;
     if (this.unwindIntoFreshRegion(STACK_REGION_BYTES)) this.reentering = true;
     else schedule.stop(); // no memory for a region: the program goes on as it is
   }

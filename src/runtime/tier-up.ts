@@ -16,6 +16,13 @@ import { memoryLimits, parseSections } from './wasm-sections.js';
 export const REENTRY_AFTER_MS: readonly number[] = [100, 1000, 10000];
 
 /**
+ * Deepest stack re-entered, in frames. Deeper, the program is not re-entered at that time: the
+ * count costs ~1 µs a frame, and a deep recursion makes new calls all the time, which take the
+ * optimised code by themselves.
+ */
+export const REENTRY_MAX_FRAMES = 2000;
+
+/**
  * Each re-entry takes a fresh region of the program's memory (preemption.ts). Under a declared
  * maximum (`--max-memory`, or the module's own) that would be taken from what the program may
  * allocate, and change what it does: such a program is never re-entered. Nor is one using more

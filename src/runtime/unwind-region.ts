@@ -10,9 +10,11 @@
 export const STACK_REGION_BYTES = 8 << 20;
 
 /**
- * Frames on the current stack (JS and wasm; those that save nothing are counted too, which only
- * makes the bound larger), counting at most `limit + 1`: `> limit` means "more than limit".
- * V8's stack-trace machinery counts without formatting anything.
+ * Frames on the current stack (JS and wasm, those V8 inlined included; those that save nothing
+ * are counted too, which only makes the bound larger), counting at most `limit + 1`: `> limit`
+ * means "more than limit". V8's stack-trace machinery counts without formatting anything, but it
+ * builds an object per frame: 0.4–3 µs a frame here (1000 frames 0.5 ms, 50 000 frames
+ * 20–100 ms, 400 000 frames ~1.3 s), so a deep program's suspension waits that long more.
  */
 export function countFrames(limit: number): number {
   const saved = Error.stackTraceLimit;
@@ -45,9 +47,12 @@ export function unwindRegionBytes(maxFrameBytes: number | undefined, pageBytes =
   return Math.ceil(bytes / pageBytes) * pageBytes;
 }
 
-/** Whether the current stack unwinds into a usual region (a re-entry never grows a bigger one). */
-export function fitsUsualRegion(maxFrameBytes: number | undefined): boolean {
+/**
+ * Whether the current stack has at most `maxFrames` frames and unwinds into a usual region (a
+ * re-entry never grows a bigger one). `maxFrames` keeps the count cheap.
+ */
+export function fitsUsualRegion(maxFrameBytes: number | undefined, maxFrames: number): boolean {
   if (maxFrameBytes === undefined || maxFrameBytes <= 0) return false;
-  const fits = Math.floor(STACK_REGION_BYTES / maxFrameBytes);
-  return countFrames(fits) <= fits;
+  const limit = Math.min(maxFrames, Math.floor(STACK_REGION_BYTES / maxFrameBytes));
+  return countFrames(limit) <= limit;
 }

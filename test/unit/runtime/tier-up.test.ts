@@ -9,7 +9,12 @@ import { readMarker } from '../../../src/instrument/contract.js';
 import { newStubState, ProcExit, stubWasi } from '../../../src/instrument/stub-wasi.js';
 import { runGuest } from '../../../src/instrument/test-driver.js';
 import { GuestPreemption } from '../../../src/runtime/preemption.js';
-import { REENTRY_AFTER_MS, reentryAllowed, ReentrySchedule } from '../../../src/runtime/tier-up.js';
+import {
+  REENTRY_AFTER_MS,
+  REENTRY_MAX_FRAMES,
+  reentryAllowed,
+  ReentrySchedule,
+} from '../../../src/runtime/tier-up.js';
 import {
   countFrames,
   fitsUsualRegion,
@@ -17,6 +22,7 @@ import {
   unwindRegionBytes,
 } from '../../../src/runtime/unwind-region.js';
 import { parseSections, withMemoryMax } from '../../../src/runtime/wasm-sections.js';
+import { loadBinaryen } from '../../../src/instrument/load-binaryen.js';
 import { fixture, instrumented, text } from '../instrument/helpers.js';
 
 const TICK = 1 << 14;
@@ -102,7 +108,7 @@ describe('re-entry for optimised code', () => {
     // A frame of at most STACK_REGION_BYTES / 200 bytes: 200 frames fit the usual region.
     const frame = STACK_REGION_BYTES / 200;
     assert.equal(
-      at(10, () => fitsUsualRegion(frame)),
+      at(10, () => fitsUsualRegion(frame, Number.POSITIVE_INFINITY)),
       true,
     );
     assert.equal(
@@ -110,7 +116,7 @@ describe('re-entry for optimised code', () => {
       STACK_REGION_BYTES,
     );
     assert.equal(
-      at(400, () => fitsUsualRegion(frame)),
+      at(400, () => fitsUsualRegion(frame, Number.POSITIVE_INFINITY)),
       false,
     );
     const frames = at(400, () => countFrames(10_000)) + 1; // + unwindRegionBytes' own frame
@@ -120,7 +126,46 @@ describe('re-entry for optimised code', () => {
     assert.equal(bytes % 65536, 0);
     // A module instrumented before the bound existed: the usual region, no re-entry.
     assert.equal(unwindRegionBytes(undefined), STACK_REGION_BYTES);
-    assert.equal(fitsUsualRegion(undefined), false);
+    assert.equal(fitsUsualRegion(undefined, Number.POSITIVE_INFINITY), false);
+    // A re-entry counts no further than it may go.
+    assert.equal(
+      at(300, () => fitsUsualRegion(1, 100)),
+      false,
+    );
+  });
+
+  it('counts wasm frames, also those V8 inlined into their caller', async () => {
+    // rec(n) = n == 0 ? probe() : rec(n - 1) + 1. Warmed up, V8 13 (Node 24) inlines rec into
+    // itself 5 levels deep; a count that missed inlined frames would size regions too small.
+    const b = await loadBinaryen();
+    const m = new b.Module();
+    try {
+      m.addFunctionImport('probe', 'env', 'probe', b.none, b.i32);
+      const n = (): number => m.local.get(0, b.i32);
+      m.addFunction(
+        'rec',
+        b.i32,
+        b.i32,
+        [],
+        m.if(
+          m.i32.eqz(n()),
+          m.call('probe', [], b.i32),
+          m.i32.add(m.call('rec', [m.i32.sub(n(), m.i32.const(1))], b.i32), m.i32.const(1)),
+        ),
+      );
+      m.addFunctionExport('rec', 'rec');
+      let atBottom = 0;
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(m.emitBinary()), {
+        env: { probe: () => ((atBottom = countFrames(100_000)), 0) },
+      });
+      const rec = instance.exports.rec as (n: number) => number;
+      const base = ((): number => countFrames(100_000))(); // this frame + the probe's arrow
+      for (let i = 0; i < 20_000; i++) rec(50);
+      rec(1000);
+      assert.equal(atBottom - base, 1001);
+    } finally {
+      m.dispose();
+    }
   });
 
   it('is allowed only for a memory without a declared maximum, and not when turned off', () => {
@@ -141,14 +186,20 @@ describe('re-entry for optimised code', () => {
     assert.equal(r.out, plainOutput(plain, args));
   });
 
-  it('re-enters 3000 frames deep in recursion and the output is unchanged', async () => {
+  it(`re-enters deep in recursion up to ${REENTRY_MAX_FRAMES} frames, not deeper`, async () => {
     const plain = fixture('deep');
-    // Every tick lands at the bottom of a 3000-frame recursion (a long loop runs there).
-    const args = ['deep', '3000', '300000'];
-    const r = runWithReentries(await instrumented(plain, { tickInterval: TICK }), args);
+    const module = await instrumented(plain, { tickInterval: TICK });
+    // Every tick lands at the bottom of the recursion (a long loop runs there).
+    const shallow = ['deep', String(REENTRY_MAX_FRAMES - 100), '300000'];
+    const r = runWithReentries(module, shallow);
     assert.equal(r.reentered, 3);
     assert.equal(r.grownNonZero, 0, 'a spent region must be zeroed');
-    assert.equal(r.out, plainOutput(plain, args));
+    assert.equal(r.out, plainOutput(plain, shallow));
+    // `down` is unrolled once (instrument/unroll-recursion.ts): a frame per two levels.
+    const deep = ['deep', String(2 * REENTRY_MAX_FRAMES + 200), '300000'];
+    const d = runWithReentries(module, deep);
+    assert.equal(d.reentered, 0);
+    assert.equal(d.out, plainOutput(plain, deep));
   });
 
   it('does not re-enter a module instrumented before frames were bounded', async () => {
