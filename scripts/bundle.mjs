@@ -3,7 +3,11 @@
 // costs a worker thread ~30 ms at start; a bundle ~8 ms, which keeps `osmo run` warm start
 // under 100 ms (docs/adr/0001-process-model.md). Code splitting keeps one instance of shared
 // modules (the pre-started worker pool) across the entry points.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: without this, every build would leave the last one's behind.
+rmSync('dist/bundle', { recursive: true, force: true });
 
 await build({
   entryPoints: {
