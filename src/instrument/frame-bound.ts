@@ -1,6 +1,6 @@
 /**
  * The most bytes one frame can take in Asyncify's unwind data, read from the code Asyncify wrote:
- * the runtime sizes its unwind region from it and the live stack's depth (runtime/unwind-size.ts),
+ * the runtime sizes its unwind region from it and the live stack's depth (runtime/unwind-region.ts),
  * so that an unwind never runs past its region — which would trap and lose the process.
  *
  * An instrumented function unwinds its frame by storing its call index and its locals at the

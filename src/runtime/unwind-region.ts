@@ -39,12 +39,9 @@ export function countFrames(limit: number): number {
  */
 export function unwindRegionBytes(maxFrameBytes: number | undefined, pageBytes = 65536): number {
   if (maxFrameBytes === undefined || maxFrameBytes <= 0) return STACK_REGION_BYTES;
-  const fits = Math.floor(STACK_REGION_BYTES / maxFrameBytes);
-  let frames = countFrames(fits);
-  if (frames <= fits) return STACK_REGION_BYTES;
-  frames = countFrames(Number.POSITIVE_INFINITY);
-  const bytes = frames * maxFrameBytes;
-  return Math.ceil(bytes / pageBytes) * pageBytes;
+  // One count of the whole stack: a limit would only save time on stacks that fit anyway.
+  const bytes = countFrames(Number.POSITIVE_INFINITY) * maxFrameBytes;
+  return Math.max(STACK_REGION_BYTES, Math.ceil(bytes / pageBytes) * pageBytes);
 }
 
 /**
