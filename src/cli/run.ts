@@ -159,9 +159,10 @@ that refuses it leaves it at home. Such a program is instrumented like --preempt
 
 An instrumented program is re-entered 0.1, 1 and 10 s after it starts (and after each move)
 so that loops it is already in run V8's optimised code — up to 2x faster for a program whose
-work is one long loop. Each re-entry adds 8 MiB to the program's memory as osmo ps shows it
-(zeroed after use: images skip it); a program with a memory maximum (--max-memory) or a stack
-deeper than 2000 frames is not re-entered. OSMOSIS_REENTRY=off turns it off.
+work is one long loop. The first adds 8 MiB to the program's memory as osmo ps shows it (zero
+after use, so images skip it; every later re-entry, checkpoint or move reuses it); a program
+with a memory maximum (--max-memory) or a stack deeper than 2000 frames is not re-entered.
+OSMOSIS_REENTRY=off turns it off.
 ${EXIT_CODES_HELP}`,
     )
     .action(async (prog: string, args: string[], opts: RunOptions) => {

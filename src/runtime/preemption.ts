@@ -1,22 +1,20 @@
 /**
  * The guest side of preemption for an instrumented module (docs/adr/0006-instrumentation.md):
- * answers the `osmosis.tick` import, unwinds the stack into a fresh region at the end of linear
+ * answers the `osmosis.tick` import, unwinds the stack into a region at the end of linear
  * memory when the deputy asks for a suspension, and rewinds it — in the same instance after a
  * checkpoint, or in a new one restored from an image.
  */
 import type { SnapshotGlobal, SnapshotStack } from '../snapshot/types.js';
-import {
-  ASYNCIFY_HEADER_BYTES,
-  ASYNCIFY_REWINDING,
-  ASYNCIFY_UNWINDING,
-  TICK_NAME,
-} from '../instrument/contract.js';
+import { ASYNCIFY_REWINDING, ASYNCIFY_UNWINDING, TICK_NAME } from '../instrument/contract.js';
 import type { AsyncifyExports, InstrumentMarker } from '../instrument/contract.js';
 import { Ctl } from './channel.js';
 import { REENTRY_MAX_FRAMES, REENTRY_MAX_MEMORY_BYTES, type ReentrySchedule } from './tier-up.js';
-import { fitsUsualRegion, STACK_REGION_BYTES, unwindRegionBytes } from './unwind-region.js';
-
-const PAGE = 65536;
+import {
+  fitsUsualRegion,
+  STACK_REGION_BYTES,
+  UnwindRegions,
+  unwindRegionBytes,
+} from './unwind-region.js';
 
 type ImportFn = (...args: never[]) => unknown;
 
@@ -40,6 +38,8 @@ export class GuestPreemption {
   private memory: WebAssembly.Memory | undefined;
   /** Address of the asyncify data header of the current unwind/rewind. */
   private region = 0;
+  /** Where unwinds write: grown once, then reused (./unwind-region.ts). */
+  private readonly regions = new UnwindRegions();
   ticks = 0n;
   /** Tick counts at which the guest suspends itself (checkpoints at reproducible moments). */
   private selfSuspendAt: bigint[] = [];
@@ -47,8 +47,6 @@ export class GuestPreemption {
   private reentering = false;
   /** Re-entries done in this instance. */
   reentered = 0;
-  /** Bytes of the last re-entry's region to zero once its rewind is over (0: none). */
-  private reentryBytes = 0;
 
   constructor(
     readonly marker: InstrumentMarker,
@@ -65,7 +63,7 @@ export class GuestPreemption {
       [TICK_NAME]: (): number => {
         if (this.asyncify?.asyncify_get_state() === ASYNCIFY_REWINDING) {
           this.asyncify.asyncify_stop_rewind();
-          this.clearReentryRegion();
+          this.regions.rewound(this.memory!);
           return this.marker.tickInterval;
         }
         this.ticks++;
@@ -89,8 +87,10 @@ export class GuestPreemption {
     for (const [name, fn] of Object.entries(imports)) {
       const call = fn as (...a: unknown[]) => unknown;
       out[name] = (...args: unknown[]) => {
-        if (this.asyncify?.asyncify_get_state() === ASYNCIFY_REWINDING)
+        if (this.asyncify?.asyncify_get_state() === ASYNCIFY_REWINDING) {
           this.asyncify.asyncify_stop_rewind();
+          this.regions.rewound(this.memory!);
+        }
         try {
           return call(...args);
         } catch (error) {
@@ -122,6 +122,7 @@ export class GuestPreemption {
   unwound(): boolean {
     if (this.asyncify?.asyncify_get_state() !== ASYNCIFY_UNWINDING) return false;
     this.asyncify.asyncify_stop_unwind();
+    this.regions.unwound(this.memory!);
     return true;
   }
 
@@ -133,8 +134,6 @@ export class GuestPreemption {
     if (!this.reentering) return false;
     this.reentering = false;
     this.reentered++;
-    this.reentryBytes =
-      new DataView(this.memory!.buffer).getUint32(this.region, true) - this.region;
     this.rewindInPlace();
     return true;
   }
@@ -166,6 +165,7 @@ export class GuestPreemption {
     const bytes = new Uint8Array(this.memory!.buffer);
     bytes.set(stack.bytes, stack.address);
     this.region = stack.address;
+    this.regions.restoring(stack.address, stack.bytes);
     // The header's current pointer marks the end of the data; rewinding reads from the start.
     this.asyncify!.asyncify_start_rewind(stack.address);
   }
@@ -178,7 +178,7 @@ export class GuestPreemption {
   private beginUnwind(): boolean {
     // Sized from the live stack: an unwind never runs past its region (./unwind-region.ts).
     const bytes = unwindRegionBytes(this.marker.maxFrameBytes);
-    if (this.unwindIntoFreshRegion(bytes)) return true;
+    if (this.unwindInto(bytes)) return true;
     // Over the memory's maximum (--max-memory): no room to unwind into; the program goes on.
     Atomics.store(this.control, Ctl.SUSPEND, 0);
     this.onSuspendFailed(
@@ -193,35 +193,16 @@ export class GuestPreemption {
     // Only a shallow stack that fits the usual region: a re-entry never grows a bigger one, and
     // counting a deep stack would cost more than the re-entry gains (./unwind-region.ts).
     if (!fitsUsualRegion(this.marker.maxFrameBytes, REENTRY_MAX_FRAMES)) return;
-    if (this.unwindIntoFreshRegion(STACK_REGION_BYTES)) this.reentering = true;
+    if (this.unwindInto(STACK_REGION_BYTES)) this.reentering = true;
     else schedule.stop(); // no memory for a region: the program goes on as it is
   }
 
-  /**
-   * A re-entry unwinds at a tick, so its rewind ends in tick: the region is then spent; zeroed, it
-   * costs nothing in a later image (zero pages are skipped).
-   */
-  private clearReentryRegion(): void {
-    if (this.reentryBytes === 0) return;
-    new Uint8Array(this.memory!.buffer, this.region, this.reentryBytes).fill(0);
-    this.reentryBytes = 0;
-  }
-
-  private unwindIntoFreshRegion(bytes: number): boolean {
-    const m = this.memory!;
-    // A fresh region at the end, grown only now: wasi-libc's malloc claims [heap_base,
-    // memory.size) lazily and would absorb a region grown earlier (research note, pitfalls).
-    let first: number;
-    try {
-      first = m.grow(Math.ceil((bytes + ASYNCIFY_HEADER_BYTES) / PAGE));
-    } catch {
-      return false;
-    }
-    this.region = first * PAGE;
-    const v = new DataView(m.buffer);
-    v.setUint32(this.region, this.region + ASYNCIFY_HEADER_BYTES, true);
-    v.setUint32(this.region + 4, this.region + ASYNCIFY_HEADER_BYTES + bytes, true);
-    this.asyncify!.asyncify_start_unwind(this.region);
+  /** Starts an unwind into a region of `bytes` (./unwind-region.ts); false if there is none. */
+  private unwindInto(bytes: number): boolean {
+    const region = this.regions.take(this.memory!, bytes);
+    if (region === undefined) return false;
+    this.region = region;
+    this.asyncify!.asyncify_start_unwind(region);
     return true;
   }
 }

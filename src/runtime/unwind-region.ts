@@ -5,6 +5,7 @@
  * is the last thing in memory, so running past it traps and loses the process. With this size it
  * cannot run past it.
  */
+import { ASYNCIFY_HEADER_BYTES } from '../instrument/contract.js';
 
 /** The usual region: enough for any stack up to this size over `maxFrameBytes` frames. */
 export const STACK_REGION_BYTES = 8 << 20;
@@ -52,4 +53,82 @@ export function fitsUsualRegion(maxFrameBytes: number | undefined, maxFrames: nu
   if (maxFrameBytes === undefined || maxFrameBytes <= 0) return false;
   const limit = Math.min(maxFrames, Math.floor(STACK_REGION_BYTES / maxFrameBytes));
   return countFrames(limit) <= limit;
+}
+
+const PAGE_BYTES = 65536;
+const ZERO = new Uint8Array(1 << 20);
+
+/** Whether every byte of `bytes` is zero (memcmp against zeros, a MiB at a time). */
+function allZero(bytes: Uint8Array): boolean {
+  for (let off = 0; off < bytes.length; off += ZERO.length) {
+    const part = bytes.subarray(off, Math.min(bytes.length, off + ZERO.length));
+    if (Buffer.compare(part, ZERO.subarray(0, part.length)) !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * The regions a program's unwinds write into. The first is grown at the end of memory when it is
+ * needed (never earlier: wasi-libc's malloc claims [heap_base, memory.size) when it first runs
+ * and would absorb a region grown before — research note, pitfalls). Once a rewind has consumed
+ * a region's data, the data is zeroed and the region kept as the spare: the next unwind reuses it
+ * if it is large enough and still all zero. "All zero" is what makes reuse safe even if malloc
+ * absorbed the region meanwhile: whatever the program keeps there is then zeros, which the unwind
+ * overwrites only until the rewind is over and the zeroing puts back. Without reuse every
+ * checkpoint, move and re-entry grew the memory by 8 MiB for good (a checkpoint a minute reached
+ * wasm32's 4 GiB in about eight hours, and then no checkpoint could be taken).
+ */
+export class UnwindRegions {
+  private spare: { address: number; capacity: number } | undefined;
+  /** The region of the unwind, image or rewind in progress, and the bytes its data spans. */
+  private current: { address: number; capacity: number; used: number } | undefined;
+
+  /**
+   * A region of at least `bytes` after the header, header written for an unwind; its address,
+   * or undefined if memory cannot grow by that much.
+   */
+  take(memory: WebAssembly.Memory, bytes: number): number | undefined {
+    let region = this.spare;
+    if (
+      region === undefined ||
+      region.capacity < bytes ||
+      !allZero(new Uint8Array(memory.buffer, region.address, ASYNCIFY_HEADER_BYTES + bytes))
+    ) {
+      let first: number;
+      try {
+        first = memory.grow(Math.ceil((bytes + ASYNCIFY_HEADER_BYTES) / PAGE_BYTES));
+      } catch {
+        return undefined;
+      }
+      region = { address: first * PAGE_BYTES, capacity: bytes };
+    }
+    this.spare = undefined;
+    this.current = { ...region, used: 0 };
+    const v = new DataView(memory.buffer);
+    v.setUint32(region.address, region.address + ASYNCIFY_HEADER_BYTES, true);
+    v.setUint32(region.address + 4, region.address + ASYNCIFY_HEADER_BYTES + region.capacity, true);
+    return region.address;
+  }
+
+  /** The unwind into the current region is over: how far its data goes (header included). */
+  unwound(memory: WebAssembly.Memory): { address: number; used: number } {
+    const c = this.current!;
+    c.used = new DataView(memory.buffer).getUint32(c.address, true) - c.address;
+    return { address: c.address, used: c.used };
+  }
+
+  /** An image's stack was put back at `address` (header included) for a rewind. */
+  restoring(address: number, stack: Uint8Array): void {
+    const end = new DataView(stack.buffer, stack.byteOffset, stack.byteLength).getUint32(4, true);
+    this.current = { address, capacity: end - address - ASYNCIFY_HEADER_BYTES, used: stack.length };
+  }
+
+  /** The rewind is over: the region's data is spent; zeroed, the region is the spare. */
+  rewound(memory: WebAssembly.Memory): void {
+    const c = this.current;
+    if (c === undefined) return;
+    new Uint8Array(memory.buffer, c.address, c.used).fill(0);
+    this.current = undefined;
+    this.spare = { address: c.address, capacity: c.capacity };
+  }
 }

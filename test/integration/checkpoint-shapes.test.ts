@@ -17,6 +17,7 @@ after(() => removeScratch(dir));
 
 interface Checked {
   stackBytes: number[];
+  memoryPages: number[];
 }
 
 async function checkpointAndRestart(
@@ -38,11 +39,13 @@ async function checkpointAndRestart(
   assert.equal(run.status, 0, run.stderr);
   assert.ok(run.stdout.equals(plain.stdout), `${name}: checkpoints changed the output`);
   const stackBytes: number[] = [];
+  const memoryPages: number[] = [];
   for (let i = 1; i <= ticks.length; i++) {
     const image = ticks.length === 1 ? base : `${base}.${i}`;
     const opened = openImageFile(image);
     const before = Number(opened.meta.counters.stdoutBytes);
     stackBytes.push(opened.meta.stack?.bytes.length ?? 0);
+    memoryPages.push(opened.meta.memoryPages);
     opened.close();
     const restarted = await osmo(['restart', image], { stdinNull: true, deadlineMs: 180_000 });
     assert.equal(restarted.status, 0, `${name} image ${i}: ${restarted.stderr}`);
@@ -51,7 +54,7 @@ async function checkpointAndRestart(
       `${name} image ${i}: output differs`,
     );
   }
-  return { stackBytes };
+  return { stackBytes, memoryPages };
 }
 
 describe('suspend and resume in a fresh process', () => {
@@ -77,11 +80,13 @@ describe('suspend and resume in a fresh process', () => {
   });
 
   it('inside qsort comparators', async () => {
-    await checkpointAndRestart(
+    const { memoryPages } = await checkpointAndRestart(
       'qsort',
       [join(repoRoot, 'bench', 'kernels', 'qsort.wasm'), '3'],
       [5, 40],
     );
+    // The second checkpoint reused the first one's region: the memory did not grow.
+    assert.equal(memoryPages[1], memoryPages[0], `memory pages: ${memoryPages.join(', ')}`);
   });
 
   it('500 MB allocated and touched', async () => {

@@ -32,7 +32,7 @@ function runWithReentries(
   module: WebAssembly.Module,
   args: string[],
   marker = readMarker(module),
-): { out: string; reentered: number; code: number; grownNonZero: number } {
+): { out: string; reentered: number; code: number; grownNonZero: number; grownBytes: number } {
   assert.ok(marker !== undefined, 'the module must be instrumented');
   const host = newStubState(args);
   const control = new Int32Array(new SharedArrayBuffer(64));
@@ -62,7 +62,13 @@ function runWithReentries(
   // The regions re-entries grew: spent, so zeroed (an image skips zero pages).
   const grown = new Uint8Array(bound.memory.buffer, startBytes);
   const grownNonZero = grown.reduce((n, b) => n + (b === 0 ? 0 : 1), 0);
-  return { out: text(host), reentered: preemption.reentered, code, grownNonZero };
+  return {
+    out: text(host),
+    reentered: preemption.reentered,
+    code,
+    grownNonZero,
+    grownBytes: grown.length,
+  };
 }
 
 function plainOutput(plain: Uint8Array, args: string[]): string {
@@ -183,6 +189,9 @@ describe('re-entry for optimised code', () => {
     assert.equal(r.reentered, 3);
     assert.equal(r.code, 0);
     assert.equal(r.grownNonZero, 0, 'a spent region must be zeroed');
+    // One region, reused by the next re-entries (the program itself allocates nothing more).
+    const region = Math.ceil((STACK_REGION_BYTES + 8) / 65536) * 65536;
+    assert.equal(r.grownBytes, region, 'each re-entry grew the memory again');
     assert.equal(r.out, plainOutput(plain, args));
   });
 
