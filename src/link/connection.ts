@@ -142,6 +142,8 @@ export class LinkConnection {
     { promise: Promise<void>; resolve: () => void; reject: (e: OsmoError) => void } | undefined;
   // Heartbeat bookkeeping: the hot path only sets flags; the heartbeat tick reads the clock.
   private sentSinceTick = false;
+  /** The socket is corked until the current JS task ends (see {@link corkUntilTaskEnds}). */
+  private corked = false;
   private receivedSinceTick = false;
   private lastSentAt = 0;
   private lastReceivedAt = 0;
@@ -260,6 +262,26 @@ export class LinkConnection {
   }
 
   /**
+   * Frames sent from now until the current JS task ends leave together, when it ends (or at
+   * {@link drain}): a runner answers a burst of a guest's pipelined writes in one task
+   * (runtime/channel.ts), and a TLS record and a syscall per 64-byte write cost more than the
+   * write. Order is kept. Opt-in, for such bursts: code that sends and then ends its process
+   * expects its frame handed to the kernel at once.
+   */
+  corkUntilTaskEnds(): void {
+    if (this.corked || this.phase !== 'open') return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => this.uncork());
+  }
+
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  /**
    * Sends one frame; `type` is 8..255. The payload is not copied (except small ones): do not
    * change its bytes until the write completed. Returns what `socket.write` returned: false
    * means the socket buffers more than its high-water mark; await {@link drain} before sending
@@ -331,6 +353,7 @@ export class LinkConnection {
   /** Resolves when the socket's buffer has room again (at once if it has); rejects if closed. */
   drain(): Promise<void> {
     if (this.phase === 'closed') return Promise.reject(this.closedError());
+    this.uncork(); // what was sent is on its way before anyone waits for it
     if (!this.socket.writableNeedDrain) return Promise.resolve();
     if (this.drainWait === undefined) {
       let resolve!: () => void;

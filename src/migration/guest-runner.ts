@@ -304,6 +304,7 @@ export class GuestRunner {
           return encodeResponse(response, op, failed);
         }
         const n = request.getUint32(8, true);
+        this.link.corkUntilTaskEnds(); // a burst of writes leaves as one (link/connection.ts)
         if (this.link.send(Frame.SYSCALL_WRITE, bytes)) return encodeResponse(response, op, ok(n));
         // The link is full: the guest waits, which is the back-pressure wanted.
         return this.link.drain().then(() => encodeResponse(response, op, ok(n)));

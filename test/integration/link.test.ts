@@ -167,6 +167,32 @@ describe('link over loopback', () => {
     );
   });
 
+  it('sends a corked burst whole and in order; drain hands it over at once', T, async () => {
+    const { server, accepted } = await startServer();
+    const client = await connect(server);
+    const link = await accepted.next();
+    const got = collect(link, 300);
+    client.corkUntilTaskEnds();
+    for (let i = 0; i < 300; i++) client.send(8, Buffer.from(`write ${i}`));
+    const socket = (client as unknown as { socket: net.Socket }).socket;
+    assert.equal(socket.writableCorked, 1, 'held back until the task ends');
+    // drain() hands it over at once: a runner may end its process as soon as it resolves.
+    const drained = client.drain();
+    assert.equal(socket.writableCorked, 0, 'drain did not uncork');
+    await drained;
+    const frames = await got;
+    frames.forEach((f, i) => assert.equal(f.payload.toString(), `write ${i}`));
+    // Corked again in a later task: left when that task ended.
+    const more = collect(link, 2);
+    client.corkUntilTaskEnds();
+    client.send(9, Buffer.from('a'));
+    client.send(9, Buffer.from('b'));
+    assert.deepEqual(
+      (await more).map((f) => f.payload.toString()),
+      ['a', 'b'],
+    );
+  });
+
   it('carries a 64 MiB frame intact each way', T, async () => {
     const { server, accepted } = await startServer();
     const client = await connect(server);
