@@ -133,6 +133,8 @@ export class DeputySession {
         },
       },
       pipelinable: (fd) => options.backend.writeCanBePipelined(fd, controlFiles),
+      // Merged pipelined writes still count as the system calls the program made.
+      writesMerged: (count) => (this.counters.syscalls += count),
       scratchFile: (purpose) => join(imageDir(), `${process.pid}.${purpose}.osmosnap`),
       cancelWaits: () => options.backend.cancelWaits(),
       selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),

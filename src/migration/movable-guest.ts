@@ -52,6 +52,8 @@ export interface MovableGuestOptions {
   heartbeatMs?: number;
   /** Whether writes to an fd may be answered on the node before they are done at home. */
   pipelinable?: (fd: number) => boolean;
+  /** Pipelined writes performed together as one (RemotePlacement): for the syscall counters. */
+  writesMerged?: (count: number) => void;
   /** Tells the user something they should know (a node died; the program went on at home). */
   notice?: (text: string) => void;
 }
@@ -303,6 +305,9 @@ export class MovableGuest {
       cancelWaits: this.options.cancelWaits,
       ...(this.options.heartbeatMs === undefined ? {} : { heartbeatMs: this.options.heartbeatMs }),
       ...(this.options.pipelinable === undefined ? {} : { pipelinable: this.options.pipelinable }),
+      ...(this.options.writesMerged === undefined
+        ? {}
+        : { writesMerged: this.options.writesMerged }),
     };
   }
 

@@ -49,7 +49,12 @@ export interface PlacementOptions {
   heartbeatMs?: number;
   /** Whether writes to this fd may be answered by the runner before they are done here. */
   pipelinable?: (fd: number) => boolean;
+  /** `count` pipelined writes were performed as one (the handler saw one call): for counters. */
+  writesMerged?: (count: number) => void;
 }
+
+/** At most this many bytes of consecutive pipelined writes are performed as one. */
+const MERGE_LIMIT_BYTES = 1 << 20;
 
 const FD_WRITE = syscallId('fdWrite');
 const PATH_OPEN = syscallId('pathOpen');
@@ -402,7 +407,8 @@ export class RemotePlacement {
     try {
       for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
         if (this.served++ === 0) this.markFirstSyscall();
-        if (next.type === Frame.SYSCALL_WRITE) await this.servePipelinedWrite(next.payload);
+        if (next.type === Frame.SYSCALL_WRITE)
+          await this.servePipelinedWrite(this.withFollowingWrites(next.payload));
         else await this.serveOne(next.payload);
       }
     } finally {
@@ -440,6 +446,43 @@ export class RemotePlacement {
       if (this.options.pipelinable?.(fd) === true) this.send({ t: 'pipeline', fd });
     }
     this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, n)));
+  }
+
+  /**
+   * `first` and the pipelined writes to the same fd queued right behind it, as one write: a
+   * burst of small writes is then one write here — one trip through libuv's thread pool for a
+   * pipe instead of one each. Nothing else comes between them, so order is the same; a failure is
+   * reported for the fd as for any pipelined write (one call late at most).
+   */
+  private withFollowingWrites(first: Buffer): Buffer {
+    const dataOf = (p: Buffer): Buffer | undefined => {
+      if (p.length < 12) return undefined;
+      const length = p.readUInt32LE(8);
+      return length <= p.length - 12 ? p.subarray(12, 12 + length) : undefined;
+    };
+    const head = dataOf(first);
+    if (head === undefined) return first; // malformed: the handler says so
+    const fd = first.readUInt32LE(4);
+    const parts = [head];
+    let total = head.length;
+    for (;;) {
+      const next = this.queue[0];
+      if (next?.type !== Frame.SYSCALL_WRITE || total >= MERGE_LIMIT_BYTES) break;
+      const data = dataOf(next.payload);
+      if (data === undefined || next.payload.readUInt32LE(4) !== fd) break;
+      this.queue.shift();
+      this.served++;
+      parts.push(data);
+      total += data.length;
+    }
+    if (parts.length === 1) return first;
+    this.options.writesMerged?.(parts.length - 1);
+    const merged = Buffer.allocUnsafe(12 + total);
+    first.copy(merged, 0, 0, 12);
+    merged.writeUInt32LE(total, 8);
+    let at = 12;
+    for (const part of parts) at += part.copy(merged, at);
+    return merged;
   }
 
   /** The runner answered this write already: perform all of it; report a failure afterwards. */
