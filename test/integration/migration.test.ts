@@ -10,7 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
+import {
+  fixture,
+  makeScratch,
+  osmo,
+  privateEnv,
+  removeScratch,
+  repoRoot,
+} from '../helpers/osmo.js';
 import { createTopology, netnsUnavailable } from '../helpers/netns.js';
 import type { Topology } from '../helpers/netns.js';
 import { requestOnce } from '../../src/daemon/control-client.js';
@@ -154,6 +161,21 @@ for (const hosts of ['loopback', 'netns'] as const) {
       assert.deepEqual(moves, MOVES);
       assert.equal(r.stdout.toString(), local.stdout.toString());
       assert.equal(readFileSync(movedFile, 'utf8'), readFileSync(localFile, 'utf8'));
+    });
+
+    it('carries a burst of small writes from a program away to a pipe whole and in order', async () => {
+      // 20 000 writes of 64 bytes: the runner sends them in corked bursts and the deputy performs
+      // each run of them as one write (docs/migration.md, pipelined writes); stdout is a pipe.
+      const args = [join(repoRoot, 'bench', 'kernels', 'write1m.wasm'), '20000'];
+      const away = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args], {
+        env,
+        prefix: atHome,
+      });
+      assert.equal(away.status, 0, away.stderr);
+      const line = `${'w'.repeat(63)}\n`;
+      assert.equal(away.stdout.length, 20000 * 64);
+      assert.ok(away.stdout.equals(Buffer.from(line.repeat(20000))), 'output differs');
+      assert.match(away.stderr.toString(), /write1m writes=20000 bytes=1280000/);
     });
 
     it('starts a program on the node -r names without running it at home first', async () => {
