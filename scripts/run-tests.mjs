@@ -19,9 +19,18 @@ if (files.length === 0) {
   console.error(`run-tests: no test files under ${root} match ${filters.join(' ') || '(all)'}`);
   process.exit(1);
 }
+// A test that hangs (the longest takes ~30 s) fails after 4 minutes under its own name instead of
+// stalling the run; a file whose tests are all done exits even if something it started lingers.
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  [
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    '--test-timeout=240000',
+    '--test-force-exit',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
