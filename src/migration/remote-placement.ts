@@ -467,9 +467,10 @@ export class RemotePlacement {
     let total = head.length;
     for (;;) {
       const next = this.queue[0];
-      if (next?.type !== Frame.SYSCALL_WRITE || total >= MERGE_LIMIT_BYTES) break;
+      if (next?.type !== Frame.SYSCALL_WRITE) break;
       const data = dataOf(next.payload);
       if (data === undefined || next.payload.readUInt32LE(4) !== fd) break;
+      if (total + data.length > MERGE_LIMIT_BYTES) break;
       this.queue.shift();
       this.served++;
       parts.push(data);
