@@ -478,12 +478,7 @@ export class RemotePlacement {
     }
     if (parts.length === 1) return first;
     this.options.writesMerged?.(parts.length - 1);
-    const merged = Buffer.allocUnsafe(12 + total);
-    first.copy(merged, 0, 0, 12);
-    merged.writeUInt32LE(total, 8);
-    let at = 12;
-    for (const part of parts) at += part.copy(merged, at);
-    return merged;
+    return fdWriteRequest(fd, parts);
   }
 
   /** The runner answered this write already: perform all of it; report a failure afterwards. */
@@ -503,12 +498,23 @@ export class RemotePlacement {
       const written = response.getUint32(4, true);
       if (written >= length || written === 0) return;
       // A short write: the rest, as a request of its own.
-      const rest = Buffer.alloc(12 + length - written);
-      rest.writeUInt16LE(FD_WRITE, 0);
-      rest.writeUInt32LE(fd, 4);
-      rest.writeUInt32LE(length - written, 8);
-      request.copy(rest, 12, 12 + written, 12 + length);
-      request = rest;
+      request = fdWriteRequest(fd, [request.subarray(12 + written, 12 + length)]);
     }
   }
+}
+
+/** An fd_write request (u16 op, u32 fd at 4, u32 length at 8, the bytes from 12) of `parts`. */
+function fdWriteRequest(fd: number, parts: readonly Uint8Array[]): Buffer {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const request = Buffer.alloc(12 + length);
+  request.writeUInt16LE(FD_WRITE, 0);
+  request.writeUInt32LE(fd, 4);
+  request.writeUInt32LE(length, 8);
+  let at = 12;
+  for (const part of parts) {
+    request.set(part, at);
+    at += part.length;
+  }
+  return request;
 }

@@ -36,9 +36,7 @@ export class GuestPreemption {
   private asyncify: AsyncifyExports | undefined;
   private exports: Record<string, unknown> = {};
   private memory: WebAssembly.Memory | undefined;
-  /** Address of the asyncify data header of the current unwind/rewind. */
-  private region = 0;
-  /** Where unwinds write: grown once, then reused (./unwind-region.ts). */
+  /** Where unwinds write, and the region of the current unwind/rewind (./unwind-region.ts). */
   private readonly regions = new UnwindRegions();
   ticks = 0n;
   /** Tick counts at which the guest suspends itself (checkpoints at reproducible moments). */
@@ -61,11 +59,7 @@ export class GuestPreemption {
   tickImports(): Record<string, ImportFn> {
     return {
       [TICK_NAME]: (): number => {
-        if (this.asyncify?.asyncify_get_state() === ASYNCIFY_REWINDING) {
-          this.asyncify.asyncify_stop_rewind();
-          this.regions.rewound(this.memory!);
-          return this.marker.tickInterval;
-        }
+        if (this.rewindEndsHere()) return this.marker.tickInterval;
         this.ticks++;
         if (this.selfSuspendAt[0] === this.ticks) {
           this.selfSuspendAt.shift();
@@ -87,10 +81,7 @@ export class GuestPreemption {
     for (const [name, fn] of Object.entries(imports)) {
       const call = fn as (...a: unknown[]) => unknown;
       out[name] = (...args: unknown[]) => {
-        if (this.asyncify?.asyncify_get_state() === ASYNCIFY_REWINDING) {
-          this.asyncify.asyncify_stop_rewind();
-          this.regions.rewound(this.memory!);
-        }
+        this.rewindEndsHere();
         try {
           return call(...args);
         } catch (error) {
@@ -140,9 +131,8 @@ export class GuestPreemption {
 
   /** The unwound stack, as an image stores it. */
   stack(): SnapshotStack {
-    const view = new DataView(this.memory!.buffer);
-    const used = view.getUint32(this.region, true) - this.region;
-    return { address: this.region, bytes: new Uint8Array(this.memory!.buffer, this.region, used) };
+    const { address, used } = this.regions.data();
+    return { address, bytes: new Uint8Array(this.memory!.buffer, address, used) };
   }
 
   /** Exported mutable globals, read after the unwind (when __stack_pointer is the outermost). */
@@ -156,7 +146,7 @@ export class GuestPreemption {
 
   /** Continues after a checkpoint in this same instance: rewind, then call `_start` again. */
   rewindInPlace(): void {
-    this.asyncify!.asyncify_start_rewind(this.region);
+    this.asyncify!.asyncify_start_rewind(this.regions.data().address);
   }
 
   /** Restores an image into this fresh instance (memory already copied): globals, then rewind. */
@@ -164,7 +154,6 @@ export class GuestPreemption {
     for (const g of globals) (this.exports[g.name] as WebAssembly.Global).value = g.value;
     const bytes = new Uint8Array(this.memory!.buffer);
     bytes.set(stack.bytes, stack.address);
-    this.region = stack.address;
     this.regions.restoring(stack.address, stack.bytes);
     // The header's current pointer marks the end of the data; rewinding reads from the start.
     this.asyncify!.asyncify_start_rewind(stack.address);
@@ -173,6 +162,17 @@ export class GuestPreemption {
   /** Whether the deputy has asked for a suspension (local sleeps check it when woken). */
   suspendRequested(): boolean {
     return Atomics.load(this.control, Ctl.SUSPEND) !== 0;
+  }
+
+  /**
+   * At the call where the unwind began (tick, or a WASI import), the rewind is over: Asyncify
+   * stops rewinding and the region's data is spent. True if a rewind ended here.
+   */
+  private rewindEndsHere(): boolean {
+    if (this.asyncify?.asyncify_get_state() !== ASYNCIFY_REWINDING) return false;
+    this.asyncify.asyncify_stop_rewind();
+    this.regions.rewound(this.memory!);
+    return true;
   }
 
   private beginUnwind(): boolean {
@@ -201,7 +201,6 @@ export class GuestPreemption {
   private unwindInto(bytes: number): boolean {
     const region = this.regions.take(this.memory!, bytes);
     if (region === undefined) return false;
-    this.region = region;
     this.asyncify!.asyncify_start_unwind(region);
     return true;
   }

@@ -5,6 +5,7 @@
  * is the last thing in memory, so running past it traps and loses the process. With this size it
  * cannot run past it.
  */
+import { OsmoError } from '../core/errors.js';
 import { ASYNCIFY_HEADER_BYTES } from '../instrument/contract.js';
 
 /** The usual region: enough for any stack up to this size over `maxFrameBytes` frames. */
@@ -114,6 +115,13 @@ export class UnwindRegions {
   unwound(memory: WebAssembly.Memory): { address: number; used: number } {
     const c = this.current!;
     c.used = new DataView(memory.buffer).getUint32(c.address, true) - c.address;
+    return this.data();
+  }
+
+  /** The current region and how far its data goes (once unwound, or restored from an image). */
+  data(): { address: number; used: number } {
+    const c = this.current;
+    if (c === undefined) throw new OsmoError('E_INTERNAL', 'no unwind or rewind in progress');
     return { address: c.address, used: c.used };
   }
 
