@@ -24,6 +24,7 @@ import {
 import { maxAsyncifyFrameBytes } from './frame-bound.js';
 import { loadBinaryen, type Binaryen } from './load-binaryen.js';
 import { unrollSelfRecursion } from './unroll-recursion.js';
+import { bulkLikeFunctions } from './bulk-like.js';
 import { addStepCounter, BUDGET_GLOBAL, TICK_FUNCTION, type LoopShape } from './step-counter.js';
 
 export interface InstrumentOptions {
@@ -37,6 +38,8 @@ export interface InstrumentOptions {
   calleeCounts?: boolean;
   /** false: loops with a constant trip count keep a counter instead of a charge at their start. */
   chargeCounted?: boolean;
+  /** false: memcpy, memmove and memset are counted like other functions (./bulk-like.ts). */
+  bulkLike?: boolean;
   /** false: small self-recursive functions are not unrolled once (./unroll-recursion.ts). */
   unrollRecursion?: boolean;
   /** false: Asyncify instruments every call_indirect, even one whose targets cannot unwind. */
@@ -65,6 +68,8 @@ export interface InstrumentStats {
   loopsViaCallee: number;
   /** Loops with a constant trip count charged where they start (./counted-loops.ts). */
   loopsCharged: number;
+  /** libc copy and fill functions left uncounted, like bulk-memory instructions (./bulk-like.ts). */
+  bulkLike: number;
   /** Self-recursive functions unrolled once (./unroll-recursion.ts). */
   unrolled: number;
   /** call_indirect sites hidden from Asyncify (no table member of their signature can unwind). */
@@ -135,6 +140,7 @@ export function instrumentWith(
     let loopsViaCallee = 0;
     let loopsCharged = 0;
     let unrolled = 0;
+    let bulkLike = 0;
     let safeIndirect = 0;
     let unsafeIndirect = 0;
     let entryChecks = 0;
@@ -142,6 +148,9 @@ export function instrumentWith(
     if (options.counter !== false) {
       if (options.unrollRecursion !== false) unrolled = unrollSelfRecursion(b, module);
       const cyclic = options.entryChecks === 'all' ? 'all' : functionsOnCycles(b, module);
+      const uncounted =
+        options.bulkLike === false ? new Set<string>() : bulkLikeFunctions(b, module);
+      bulkLike = uncounted.size;
       const r = addStepCounter(
         b,
         module,
@@ -150,6 +159,7 @@ export function instrumentWith(
           tickInterval,
           loopShape: options.loopShape ?? 'split-local',
           entryChecks: cyclic,
+          uncounted,
           calleeCounts: options.calleeCounts,
           ...(options.chargeCounted === undefined ? {} : { chargeCounted: options.chargeCounted }),
         },
@@ -226,6 +236,7 @@ export function instrumentWith(
         loops,
         loopsViaCallee,
         loopsCharged,
+        bulkLike,
         unrolled,
         entryChecks,
         safeIndirect,

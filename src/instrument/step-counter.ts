@@ -39,6 +39,8 @@ export interface StepCounterOptions {
   calleeCounts?: boolean;
   /** false: loops with a constant trip count keep a counter instead of a charge (./counted-loops.ts). */
   chargeCounted?: boolean;
+  /** Functions whose loops get no counter: they run like one bulk-memory instruction (./bulk-like.ts). */
+  uncounted?: ReadonlySet<string>;
 }
 
 /** binaryen.js has these wrappers at run time but not in its typings. */
@@ -90,6 +92,7 @@ export function addStepCounter(
     const fn = module.getFunctionByIndex(i);
     const info = b.getFunctionInfo(fn);
     if (info.base) continue; // an import
+    if (opts.uncounted?.has(info.name)) continue;
     const found: Ref[] = [];
     walk(b, info.body, (expr, id) => {
       // An unnamed loop has no back edge: it runs its body once.

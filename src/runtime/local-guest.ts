@@ -253,7 +253,7 @@ export class LocalGuest {
           piece.byteLength === piece.buffer.byteLength &&
           piece.buffer instanceof ArrayBuffer;
         // Otherwise a copy of its own: the piece is a view of a socket's buffer.
-        const data = whole ? piece : Uint8Array.from(piece);
+        const data = whole ? piece : new Uint8Array(piece);
         post({ kind: 'image-piece', data }, [data.buffer as ArrayBuffer]);
       },
       end: () => post({ kind: 'image-end' }),
