@@ -20,6 +20,11 @@ export function functionsOnCycles(
   b: Binaryen,
   module: InstanceType<Binaryen['Module']>,
 ): Set<string> {
+  return new Set(callGraphCycles(b, module).flat());
+}
+
+/** The call graph's cycles: its strongly connected components that contain a cycle. */
+export function callGraphCycles(b: Binaryen, module: InstanceType<Binaryen['Module']>): string[][] {
   const raw = b as unknown as RawCallIndirect;
   const defined: string[] = [];
   const signature = new Map<string, string>();
@@ -57,19 +62,30 @@ export function functionsOnCycles(
     });
     edges.set(name, out);
   }
-  return cyclicNodes(defined, edges);
+  return cycleComponents(defined, edges);
 }
 
-/** Tarjan's strongly connected components, iterative (call graphs can be deep). */
+/** The nodes on a cycle of the graph. */
 export function cyclicNodes(
   nodes: readonly string[],
   edges: ReadonlyMap<string, ReadonlySet<string>>,
 ): Set<string> {
+  return new Set(cycleComponents(nodes, edges).flat());
+}
+
+/**
+ * Tarjan's strongly connected components, iterative (call graphs can be deep): those with more
+ * than one node or a self-edge.
+ */
+export function cycleComponents(
+  nodes: readonly string[],
+  edges: ReadonlyMap<string, ReadonlySet<string>>,
+): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const onStack = new Set<string>();
   const stack: string[] = [];
-  const result = new Set<string>();
+  const result: string[][] = [];
   let next = 0;
   for (const root of nodes) {
     if (index.has(root)) continue;
@@ -104,7 +120,7 @@ export function cyclicNodes(
           if (m === top.node) break;
         }
         const selfLoop = edges.get(top.node)?.has(top.node) ?? false;
-        if (component.length > 1 || selfLoop) for (const m of component) result.add(m);
+        if (component.length > 1 || selfLoop) result.push(component);
       }
     }
   }

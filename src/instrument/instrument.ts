@@ -3,7 +3,7 @@
  * (names, data layout) is in ./contract.ts and docs/adr/0006-instrumentation.md.
  */
 import { OsmoError } from '../core/errors.js';
-import { functionsOnCycles } from './call-graph.js';
+import { callGraphCycles } from './call-graph.js';
 import {
   functionsThatMayUnwind,
   hideSafeIndirectCalls,
@@ -40,6 +40,8 @@ export interface InstrumentOptions {
   chargeCounted?: boolean;
   /** false: memcpy, memmove and memset are counted like other functions (./bulk-like.ts). */
   bulkLike?: boolean;
+  /** false: a self-recursive function keeps its entry check even where its loops count each level. */
+  loopBoundRecursion?: boolean;
   /** false: small self-recursive functions are not unrolled once (./unroll-recursion.ts). */
   unrollRecursion?: boolean;
   /** false: Asyncify instruments every call_indirect, even one whose targets cannot unwind. */
@@ -77,6 +79,8 @@ export interface InstrumentStats {
   /** call_indirect sites Asyncify instruments. */
   unsafeIndirect: number;
   entryChecks: number;
+  /** Self-recursive functions whose loops count each level instead of an entry check. */
+  entriesViaLoops: number;
   functions: number;
   ms: number;
 }
@@ -144,10 +148,17 @@ export function instrumentWith(
     let safeIndirect = 0;
     let unsafeIndirect = 0;
     let entryChecks = 0;
+    let entriesViaLoops = 0;
     let maxFrameBytes: number | undefined;
     if (options.counter !== false) {
       if (options.unrollRecursion !== false) unrolled = unrollSelfRecursion(b, module);
-      const cyclic = options.entryChecks === 'all' ? 'all' : functionsOnCycles(b, module);
+      const cycles = callGraphCycles(b, module);
+      const cyclic = options.entryChecks === 'all' ? 'all' : new Set(cycles.flat());
+      const selfRecursive = new Set(
+        options.loopBoundRecursion === false
+          ? []
+          : cycles.filter((c) => c.length === 1).map((c) => c[0]!),
+      );
       const uncounted =
         options.bulkLike === false ? new Set<string>() : bulkLikeFunctions(b, module);
       bulkLike = uncounted.size;
@@ -159,6 +170,7 @@ export function instrumentWith(
           tickInterval,
           loopShape: options.loopShape ?? 'split-local',
           entryChecks: cyclic,
+          selfRecursive,
           uncounted,
           calleeCounts: options.calleeCounts,
           ...(options.chargeCounted === undefined ? {} : { chargeCounted: options.chargeCounted }),
@@ -168,6 +180,7 @@ export function instrumentWith(
       loopsViaCallee = r.loopsViaCallee;
       loopsCharged = r.loopsCharged;
       entryChecks = r.entries;
+      entriesViaLoops = r.entriesViaLoops;
     }
     const globals = exportMutableGlobals(b, module);
     // Keep names: traps must still name functions. DWARF (if any) would be stale after the rewrite.
@@ -239,6 +252,7 @@ export function instrumentWith(
         bulkLike,
         unrolled,
         entryChecks,
+        entriesViaLoops,
         safeIndirect,
         unsafeIndirect,
         functions: module.getNumFunctions(),

@@ -75,9 +75,19 @@ describe('suspend and resume in a new instance', () => {
     for (const seed of [5, 6]) await suspendAtRandomTicks('qsort', ['qsort', '1'], seed, 3, plain);
   });
 
-  it('in recursion whose loop is counted by its callee (bench fib)', async () => {
+  it('in recursion counted by its loops, without an entry check (bench fib)', async () => {
     const plain = readFileSync(`${kernelsDir}fib.wasm`);
-    for (const seed of [7, 8]) await suspendAtRandomTicks('fib', ['fib', '30'], seed, 3, plain);
+    for (const seed of [7, 8, 11]) await suspendAtRandomTicks('fib', ['fib', '30'], seed, 3, plain);
+    // And at every one of the first ticks, each in a new instance.
+    const module = await instrumented(plain, { tickInterval: 1 << 12 });
+    const ref = reference(plain, module, ['fib', '25'], undefined);
+    const r = chain(
+      module,
+      ['fib', '25'],
+      Array.from({ length: 12 }, () => ({ atTick: (n: number) => n === 1 })),
+    );
+    assert.equal(r.suspends.length, 12);
+    assert.equal(r.output, ref.out);
   });
 
   it('in loops with a constant trip count, charged where they start (bench matmul)', async () => {
