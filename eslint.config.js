@@ -11,7 +11,18 @@ const layer = (target, from, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'scripts/**', 'eslint.config.js', '.ci/**'] },
+  {
+    // bench/probes: standalone measurement programs (C, plain JS), no part of the build.
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'bin/**',
+      'scripts/**',
+      'bench/probes/**',
+      'eslint.config.js',
+      '.ci/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
