@@ -60,6 +60,19 @@ async function suspendAtRandomTicks(
   assert.equal(r.code, 0);
 }
 
+/** Suspends at the first tick of each new instance, `hops` times in a row; same output. */
+async function suspendAtEachFirstTick(plain: Uint8Array, args: string[], hops: number) {
+  const module = await instrumented(plain, { tickInterval: 1 << 12 });
+  const ref = reference(plain, module, args, undefined);
+  const r = chain(
+    module,
+    args,
+    Array.from({ length: hops }, () => ({ atTick: (n: number) => n === 1 })),
+  );
+  assert.equal(r.suspends.length, hops);
+  assert.equal(r.output, ref.out);
+}
+
 describe('suspend and resume in a new instance', () => {
   it('in a hot loop (3 hops, seeded random ticks)', async () => {
     for (const seed of [1, 2])
@@ -79,15 +92,7 @@ describe('suspend and resume in a new instance', () => {
     const plain = readFileSync(`${kernelsDir}fib.wasm`);
     for (const seed of [7, 8, 11]) await suspendAtRandomTicks('fib', ['fib', '30'], seed, 3, plain);
     // And at every one of the first ticks, each in a new instance.
-    const module = await instrumented(plain, { tickInterval: 1 << 12 });
-    const ref = reference(plain, module, ['fib', '25'], undefined);
-    const r = chain(
-      module,
-      ['fib', '25'],
-      Array.from({ length: 12 }, () => ({ atTick: (n: number) => n === 1 })),
-    );
-    assert.equal(r.suspends.length, 12);
-    assert.equal(r.output, ref.out);
+    await suspendAtEachFirstTick(plain, ['fib', '25'], 12);
   });
 
   it('in loops with a constant trip count, charged where they start (bench matmul)', async () => {
@@ -121,15 +126,6 @@ describe('suspend and resume in a new instance', () => {
   });
 
   it('a suspend at every one of the first ticks of a run, chained', async () => {
-    const plain = fixture('hotloop');
-    const module = await instrumented(plain, { tickInterval: 1 << 12 });
-    const ref = reference(plain, module, ['hotloop', '200000'], undefined);
-    const r = chain(
-      module,
-      ['hotloop', '200000'],
-      Array.from({ length: 12 }, () => ({ atTick: (n: number) => n === 1 })),
-    );
-    assert.equal(r.suspends.length, 12);
-    assert.equal(r.output, ref.out);
+    await suspendAtEachFirstTick(fixture('hotloop'), ['hotloop', '200000'], 12);
   });
 });
