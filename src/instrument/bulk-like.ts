@@ -4,8 +4,8 @@
  * `memory.copy` / `memory.fill` instead, which no tick interrupts either — and they run in time
  * proportional to their size argument, so a suspension waits at most as long as the copy takes
  * (~0.1–0.3 s for 1 GiB here). In return they can never unwind, and Asyncify leaves every call to
- * them alone: musl's qsort, which copies each element it moves with memcpy, went from 1.30× to
- * 1.10× (ADR 0006, round 4).
+ * them alone: musl's qsort, which copies each element it moves with memcpy, went from 1.32× to
+ * 1.12× (ADR 0006, round 4).
  *
  * Recognised by name (the name section; a stripped module is instrumented in full) and only as
  * leaves of the libc shape `(i32, i32, i32) -> i32` that call nothing: a function of that name
