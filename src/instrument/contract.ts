@@ -13,9 +13,9 @@ export const INSTRUMENTER_VERSION = 5;
 
 /**
  * Bumped when only the marker changes (the code, hence images, stay compatible); part of the
- * cache key so that cached modules get the new marker. 2: `maxFrameBytes`.
+ * cache key so that cached modules get the new marker. 2: `maxFrameBytes`; 3: `frameBytes`.
  */
-export const MARKER_REVISION = 2;
+export const MARKER_REVISION = 3;
 
 /** Import called every `tickInterval` steps: `() -> i32`, returns the new step budget. */
 export const TICK_MODULE = 'osmosis';
@@ -70,6 +70,12 @@ export interface InstrumentMarker {
    * region from it. Since MARKER_REVISION 2; absent from modules instrumented before.
    */
   maxFrameBytes?: number;
+  /**
+   * By function name (the name section's, as V8 reports frames), the functions whose frames take
+   * fewer bytes than `maxFrameBytes`; any other frame counts as `maxFrameBytes`. Since
+   * MARKER_REVISION 3.
+   */
+  frameBytes?: Record<string, number>;
 }
 
 /** Asyncify's control exports as the host calls them. */

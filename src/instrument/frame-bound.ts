@@ -21,9 +21,17 @@ export const ASYNCIFY_DATA_GLOBAL = '__asyncify_data';
 type Ref = number;
 type Module = InstanceType<Binaryen['Module']>;
 
-/** Max over the module's functions of the bytes one frame adds to the unwind data. */
-export function maxAsyncifyFrameBytes(b: Binaryen, module: Module): number {
-  let max = 0;
+/**
+ * The bytes one frame of each function adds to the unwind data (`max`), and, by name, the
+ * functions whose frames take less than that (`smaller`; a function not listed is bounded by
+ * `max`). The runtime adds up the frames on the stack by name (runtime/unwind-region.ts): a deep
+ * recursion of a small function reserves what its frames need, not `max` each.
+ */
+export function asyncifyFrameBytes(
+  b: Binaryen,
+  module: Module,
+): { max: number; smaller: Record<string, number> } {
+  const byFunction = new Map<string, number>();
   for (let i = 0; i < module.getNumFunctions(); i++) {
     const info = b.getFunctionInfo(module.getFunctionByIndex(i));
     if (info.module !== '' && info.module !== undefined) continue; // an import: no body
@@ -31,15 +39,19 @@ export function maxAsyncifyFrameBytes(b: Binaryen, module: Module): number {
     walk(b, info.body, (expr, id) => {
       if (id === b.StoreId) bytes += advanceOf(b, expr);
     });
-    max = Math.max(max, bytes);
+    byFunction.set(info.name, bytes);
   }
+  const max = Math.max(0, ...byFunction.values());
   if (max === 0) {
     throw new OsmoError(
       'E_INTERNAL',
       'no function saves a frame for Asyncify: an instrumenter bug; please report it with the module',
     );
   }
-  return max;
+  // Functions that save nothing are not listed: they are never on the stack of an unwind.
+  const smaller: Record<string, number> = {};
+  for (const [name, bytes] of byFunction) if (bytes > 0 && bytes < max) smaller[name] = bytes;
+  return { max, smaller };
 }
 
 /**

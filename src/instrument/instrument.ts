@@ -21,7 +21,7 @@ import {
   type InstrumentMarker,
   type MarkedGlobal,
 } from './contract.js';
-import { maxAsyncifyFrameBytes } from './frame-bound.js';
+import { asyncifyFrameBytes } from './frame-bound.js';
 import { loadBinaryen, type Binaryen } from './load-binaryen.js';
 import { unrollSelfRecursion } from './unroll-recursion.js';
 import { bulkLikeFunctions } from './bulk-like.js';
@@ -149,7 +149,7 @@ export function instrumentWith(
     let unsafeIndirect = 0;
     let entryChecks = 0;
     let entriesViaLoops = 0;
-    let maxFrameBytes: number | undefined;
+    let frames: { max: number; smaller: Record<string, number> } | undefined;
     if (options.counter !== false) {
       if (options.unrollRecursion !== false) unrolled = unrollSelfRecursion(b, module);
       const cycles = callGraphCycles(b, module);
@@ -220,7 +220,7 @@ export function instrumentWith(
         b.setPassArgument('asyncify-removelist', null);
       }
       restoreIndirectCalls(b, module, helpers);
-      maxFrameBytes = maxAsyncifyFrameBytes(b, module);
+      frames = asyncifyFrameBytes(b, module);
     }
     if (options.postOptimize) module.optimize();
     if (options.postPasses && options.postPasses.length > 0)
@@ -238,7 +238,7 @@ export function instrumentWith(
       tickInterval,
       budgetGlobal: globals.find((g) => g.name === BUDGET_GLOBAL)?.export ?? '',
       globals,
-      ...(maxFrameBytes === undefined ? {} : { maxFrameBytes }),
+      ...(frames === undefined ? {} : { maxFrameBytes: frames.max, frameBytes: frames.smaller }),
     };
     module.addCustomSection(MARKER_SECTION, new TextEncoder().encode(JSON.stringify(marker)));
     const out = module.emitBinary();

@@ -177,7 +177,7 @@ export class GuestPreemption {
 
   private beginUnwind(): boolean {
     // Sized from the live stack: an unwind never runs past its region (./unwind-region.ts).
-    const bytes = unwindRegionBytes(this.marker.maxFrameBytes);
+    const bytes = unwindRegionBytes(this.marker);
     if (this.unwindInto(bytes)) return true;
     // Over the memory's maximum (--max-memory): no room to unwind into; the program goes on.
     Atomics.store(this.control, Ctl.SUSPEND, 0);

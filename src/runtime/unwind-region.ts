@@ -1,12 +1,13 @@
 /**
- * How big the region an unwind writes into must be, from the live stack: its depth in frames
- * times the most one frame can take (the marker's `maxFrameBytes`, read from Asyncify's code at
- * instrumentation). Asyncify does not check the end of the region while it unwinds; the region
- * is the last thing in memory, so running past it traps and loses the process. With this size it
- * cannot run past it.
+ * How big the region an unwind writes into must be, from the live stack: the sum over its frames
+ * of what each can take (the marker's `frameBytes` by function name, `maxFrameBytes` for any
+ * other frame; read from Asyncify's code at instrumentation). Asyncify does not check the end of
+ * the region while it unwinds; the region is the last thing in memory, so running past it traps
+ * and loses the process. With this size it cannot run past it.
  */
 import { OsmoError } from '../core/errors.js';
 import { ASYNCIFY_HEADER_BYTES } from '../instrument/contract.js';
+import type { InstrumentMarker } from '../instrument/contract.js';
 
 /** The usual region: enough for any stack up to this size over `maxFrameBytes` frames. */
 export const STACK_REGION_BYTES = 8 << 20;
@@ -19,11 +20,36 @@ export const STACK_REGION_BYTES = 8 << 20;
  * 20–100 ms, 400 000 frames ~1.3 s), so a deep program's suspension waits that long more.
  */
 export function countFrames(limit: number): number {
+  return overStack(limit, (frames) => frames.length);
+}
+
+/**
+ * What an unwind of the current stack may write: each wasm frame whose function `smaller` names
+ * at that bound, every other frame (other functions, JS frames) at `max`. Costs what counting
+ * costs (a lookup by name per frame on top).
+ */
+export function stackUnwindBytes(max: number, smaller: ReadonlyMap<string, number>): number {
+  return overStack(Number.POSITIVE_INFINITY, (frames) => {
+    let bytes = 0;
+    for (const frame of frames) {
+      const name = frame.getFunctionName();
+      const bound =
+        name !== null && frame.getFileName()?.startsWith('wasm://') === true
+          ? smaller.get(name)
+          : undefined;
+      bytes += bound ?? max;
+    }
+    return bytes;
+  });
+}
+
+/** `measure` of the current stack's frames (at most `limit + 1` of them); +∞ if V8 gave none. */
+function overStack(limit: number, measure: (frames: NodeJS.CallSite[]) => number): number {
   const saved = Error.stackTraceLimit;
   const prepare = Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace');
   try {
     Error.stackTraceLimit = limit + 1;
-    Error.prepareStackTrace = (_error, frames) => frames.length;
+    Error.prepareStackTrace = (_error, frames) => measure(frames);
     const probe: { stack?: unknown } = {};
     Error.captureStackTrace(probe);
     return typeof probe.stack === 'number' ? probe.stack : Number.POSITIVE_INFINITY;
@@ -34,15 +60,27 @@ export function countFrames(limit: number): number {
   }
 }
 
+const smallerFrames = new WeakMap<Record<string, number>, Map<string, number>>();
+
 /**
  * Bytes the unwind of the current stack may write, rounded up to whole pages, never less than
  * STACK_REGION_BYTES. A module instrumented before `maxFrameBytes` existed gets the usual region
- * (its depth cannot be bounded; as before).
+ * (its depth cannot be bounded; as before); one from before `frameBytes` counts every frame at
+ * `maxFrameBytes`.
  */
-export function unwindRegionBytes(maxFrameBytes: number | undefined, pageBytes = 65536): number {
-  if (maxFrameBytes === undefined || maxFrameBytes <= 0) return STACK_REGION_BYTES;
-  // One count of the whole stack: a limit would only save time on stacks that fit anyway.
-  const bytes = countFrames(Number.POSITIVE_INFINITY) * maxFrameBytes;
+export function unwindRegionBytes(
+  sizes: Pick<InstrumentMarker, 'maxFrameBytes' | 'frameBytes'>,
+  pageBytes = 65536,
+): number {
+  const max = sizes.maxFrameBytes;
+  if (max === undefined || max <= 0) return STACK_REGION_BYTES;
+  let smaller = new Map<string, number>();
+  if (sizes.frameBytes !== undefined) {
+    smaller = smallerFrames.get(sizes.frameBytes) ?? new Map(Object.entries(sizes.frameBytes));
+    smallerFrames.set(sizes.frameBytes, smaller);
+  }
+  // One pass over the whole stack: a limit would only save time on stacks that fit anyway.
+  const bytes = stackUnwindBytes(max, smaller);
   return Math.max(STACK_REGION_BYTES, Math.ceil(bytes / pageBytes) * pageBytes);
 }
 

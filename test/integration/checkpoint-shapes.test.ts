@@ -69,8 +69,8 @@ describe('suspend and resume in a fresh process', () => {
   });
 
   it('a stack larger than the usual unwind region: 400 000 frames', async () => {
-    // 400 000 frames take ~16 MB unwound: the region is sized from the live stack (it was a fixed
-    // 8 MiB, and such a checkpoint trapped and lost the process).
+    // 400 000 levels take ~11 MB unwound: the region is sized from the live stack, frame by frame
+    // (it was a fixed 8 MiB, and such a checkpoint trapped and lost the process).
     const { stackBytes } = await checkpointAndRestart(
       'deeper',
       [fixture('deep'), '400000', '5'],

@@ -39,5 +39,11 @@ describe('deep recursion', () => {
     // The marker's bound per frame (what the runtime sizes its region from) holds.
     const bound = made.marker.maxFrameBytes;
     assert.ok(bound !== undefined && deepest <= (DEPTH + 16) * bound, `bound ${bound} too small`);
+    // So does the recursive function's own, smaller bound (the runtime adds frames up by name):
+    // at most DEPTH frames of it, plus a few others at the largest bound.
+    const down = made.marker.frameBytes?.down;
+    assert.ok(down !== undefined && down < bound, `down's bound ${down} (largest ${bound})`);
+    assert.ok(deepest <= DEPTH * down + 16 * bound, `down's bound ${down} too small`);
+    t.diagnostic(`bytes per frame: down ${down}, largest ${bound}`);
   });
 });

@@ -19,6 +19,7 @@ import {
   countFrames,
   fitsUsualRegion,
   STACK_REGION_BYTES,
+  stackUnwindBytes,
   unwindRegionBytes,
 } from '../../../src/runtime/unwind-region.js';
 import { parseSections, withMemoryMax } from '../../../src/runtime/wasm-sections.js';
@@ -118,7 +119,7 @@ describe('re-entry for optimised code', () => {
       true,
     );
     assert.equal(
-      at(10, () => unwindRegionBytes(frame)),
+      at(10, () => unwindRegionBytes({ maxFrameBytes: frame })),
       STACK_REGION_BYTES,
     );
     assert.equal(
@@ -126,12 +127,15 @@ describe('re-entry for optimised code', () => {
       false,
     );
     const frames = at(400, () => countFrames(10_000)) + 1; // + unwindRegionBytes' own frame
-    const bytes = at(400, () => unwindRegionBytes(frame));
+    const bytes = at(400, () => unwindRegionBytes({ maxFrameBytes: frame }));
     assert.ok(bytes >= frames * frame, `${bytes} < ${frames} frames × ${frame}`);
     assert.ok(bytes < (frames + 8) * frame + 65536);
     assert.equal(bytes % 65536, 0);
+    // Bounds by name are for wasm frames only: a JS function of the same name counts in full.
+    const named = at(300, () => [countFrames(10_000), stackUnwindBytes(10, new Map([['at', 1]]))]);
+    assert.equal(named[1], named[0]! * 10);
     // A module instrumented before the bound existed: the usual region, no re-entry.
-    assert.equal(unwindRegionBytes(undefined), STACK_REGION_BYTES);
+    assert.equal(unwindRegionBytes({}), STACK_REGION_BYTES);
     assert.equal(fitsUsualRegion(undefined, Number.POSITIVE_INFINITY), false);
     // A re-entry counts no further than it may go.
     assert.equal(
