@@ -16,6 +16,7 @@ import { syscallId } from '../protocol/syscall-table.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
 import { LocalGuest } from '../runtime/local-guest.js';
+import { POSTED_OP_BIT } from '../runtime/posted-writes.js';
 import type { ImageFeed } from '../runtime/local-guest.js';
 import { ok } from '../wasi/backend.js';
 import { sendImageFile, streamImageTo } from './image-transfer.js';
@@ -156,7 +157,7 @@ export class GuestRunner {
         if (this.phase !== 'receiving' || this.offer !== undefined)
           throw new OsmoError('E_PROTO_DECODE', 'a second offer');
         this.offer = m;
-        for (const fd of m.pipelinedFds) this.pipelined.add(fd);
+        for (const fd of m.pipelinedFds) this.setPipelined(fd, true);
         if (!m.moduleFollows) {
           this.module = this.host.cachedModule(m.moduleHash);
           if (this.module === undefined)
@@ -185,9 +186,10 @@ export class GuestRunner {
         return;
       case 'write-failed':
         this.writeErrors.set(m.fd, m.errno);
+        this.updatePosting(m.fd);
         return;
       case 'pipeline':
-        this.pipelined.add(m.fd);
+        this.setPipelined(m.fd, true);
         return;
       case 'info?': {
         const cpu = process.cpuUsage();
@@ -252,6 +254,7 @@ export class GuestRunner {
       },
     });
     this.guest = guest;
+    for (const fd of this.pipelined) this.updatePosting(fd);
     return guest;
   }
 
@@ -287,20 +290,45 @@ export class GuestRunner {
     }
   }
 
+  private setPipelined(fd: number, on: boolean): void {
+    if (on) this.pipelined.add(fd);
+    else this.pipelined.delete(fd);
+    this.updatePosting(fd);
+  }
+
+  /**
+   * The guest may post its writes to `fd` (runtime/posted-writes.ts) while they are pipelined and
+   * no late failure waits to be reported: then the next write waits for its answer, the failure.
+   */
+  private updatePosting(fd: number): void {
+    const flags = this.guest?.postedWrites;
+    if (this.pipelined.has(fd) && !this.writeErrors.has(fd)) flags?.allow(fd);
+    else flags?.forbid(fd);
+  }
+
   /** System calls go to the deputy; writes to pipelined fds are answered here at once. */
   private relay(): RequestHandler {
     return (request, length, response, isCurrent) => {
-      const op = request.getUint16(0, true);
+      const raw = request.getUint16(0, true);
+      // A posted write (runtime/posted-writes.ts): nobody reads its answer.
+      const posted = (raw & POSTED_OP_BIT) !== 0;
+      const op = raw & ~POSTED_OP_BIT;
       if ((op === FD_CLOSE || op === FD_RENUMBER) && length >= 8) {
-        this.pipelined.delete(request.getUint32(4, true));
-        if (op === FD_RENUMBER && length >= 12) this.pipelined.delete(request.getUint32(8, true));
+        this.setPipelined(request.getUint32(4, true), false);
+        if (op === FD_RENUMBER && length >= 12)
+          this.setPipelined(request.getUint32(8, true), false);
       }
       const bytes = Buffer.from(new Uint8Array(request.buffer, request.byteOffset, length));
+      if (posted) bytes.writeUInt16LE(op, 0);
       if (op === FD_WRITE && length >= 12 && this.pipelined.has(request.getUint32(4, true))) {
         const fd = request.getUint32(4, true);
         const failed = this.writeErrors.get(fd);
-        if (failed !== undefined) {
+        // A posted write was counted as done: it is performed in order anyway, and a failure
+        // still to be told waits for the next call on the fd (which the guest makes synchronously:
+        // it may not post to the fd meanwhile).
+        if (failed !== undefined && !posted) {
           this.writeErrors.delete(fd);
+          this.updatePosting(fd);
           return encodeResponse(response, op, failed);
         }
         const n = request.getUint32(8, true);
@@ -322,6 +350,7 @@ export class GuestRunner {
           const failed = REPORTS_WRITE_FAILURE.has(op) ? this.writeErrors.get(fd) : undefined;
           if (failed !== undefined) {
             this.writeErrors.delete(fd);
+            this.updatePosting(fd);
             return resolve(encodeResponse(response, op, failed));
           }
           new Uint8Array(response.buffer, response.byteOffset, payload.length).set(payload);

@@ -11,6 +11,7 @@ import type { Result } from '../wasi/backend.js';
 import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
 import type { ChannelClient } from './channel.js';
 import { SUSPEND_ERRNO, SuspendRequested } from './preemption.js';
+import { mayPost, POSTED_OP_BIT } from './posted-writes.js';
 
 /** Request bytes reserved for everything but the payload of a write. */
 const HEADER_RESERVE = 64;
@@ -21,6 +22,8 @@ export function createChannelPort(client: ChannelClient): GuestSyscalls {
   const maxWrite = request.byteLength - HEADER_RESERVE;
 
   function call(op: number, args: readonly ClientArg[]): Result<ResultValue> {
+    // A posted write may still be in the request region: it goes first.
+    client.settle();
     const length = encodeRequest(request, op, args);
     const r = decodeResponse(response, client.call(length), op);
     // The deputy did not perform the call: the guest is to suspend here (preemption.ts).
@@ -63,8 +66,25 @@ export function createChannelPort(client: ChannelClient): GuestSyscalls {
     return { ok: true, value: done };
   }
 
+  /** A write nobody waits for (./posted-writes.ts): it counts as written whole. */
+  function post(
+    op: number,
+    args: readonly ClientArg[],
+    piece: readonly Uint8Array[],
+  ): Result<number> {
+    client.settle();
+    const length = encodeRequest(request, op, args);
+    request.setUint16(0, op | POSTED_OP_BIT, true);
+    client.post(length);
+    let n = 0;
+    for (const c of piece) n += c.length;
+    return { ok: true, value: n };
+  }
+
   port.fdWrite = (fd: number, data: readonly Uint8Array[]) =>
-    chunked(data, (p) => call(fdWrite, [fd, p]));
+    chunked(data, (p) =>
+      mayPost(client.layout.control, fd) ? post(fdWrite, [fd, p], p) : call(fdWrite, [fd, p]),
+    );
   port.fdPwrite = (fd: number, data: readonly Uint8Array[], offset: bigint) =>
     chunked(data, (p, done) => call(fdPwrite, [fd, p, offset + BigInt(done)]));
   port.sockSend = (fd: number, data: readonly Uint8Array[], flags: number) =>

@@ -29,10 +29,14 @@ export const Ctl = {
   SUSPEND: 6,
   /** First of DIRECT_WRITE_SLOTS words: host fd + 1 the guest may write itself (direct-writes.ts). */
   DIRECT_WRITES: 16,
+  /** First of POSTED_WRITE_SLOTS words: nonzero if the guest may post its writes to that fd
+   * without waiting for their answer (posted-writes.ts). After the DIRECT_WRITES words. */
+  POSTED_WRITES: 80,
 } as const;
 
 export const DIRECT_WRITE_SLOTS = 64;
-const CONTROL_BYTES = 4 * (Ctl.DIRECT_WRITES + DIRECT_WRITE_SLOTS);
+export const POSTED_WRITE_SLOTS = 64;
+const CONTROL_BYTES = 4 * (Ctl.POSTED_WRITES + POSTED_WRITE_SLOTS);
 export const DEFAULT_REGION_BYTES = 1 << 20;
 
 export interface ChannelLayout {
@@ -70,6 +74,8 @@ export class ChannelStopped extends Error {
 export class ChannelClient {
   readonly layout: ChannelLayout;
   private seq = 0;
+  /** Sequence number of a posted request whose answer was not seen yet (0: none). */
+  private posted = 0;
 
   constructor(sab: SharedArrayBuffer) {
     this.layout = layoutOf(sab);
@@ -77,13 +83,50 @@ export class ChannelClient {
     this.seq = Atomics.load(this.layout.control, Ctl.REQ_SEQ);
   }
 
-  /** Sends the request already encoded in `layout.request` and blocks until it is answered. */
+  /**
+   * Sends the request already encoded in `layout.request` and blocks until it is answered. Encode
+   * only after {@link settle}: a posted request may still be in the region until then.
+   */
   call(requestLength: number): number {
+    this.settle();
+    return this.await(this.send(requestLength));
+  }
+
+  /**
+   * Sends the request already encoded in `layout.request` and goes on without its answer (a
+   * posted write, posted-writes.ts). The next call, post or settle first waits for that answer:
+   * until then the deputy may still be reading the request region.
+   */
+  post(requestLength: number): void {
+    this.settle();
+    this.posted = this.send(requestLength);
+  }
+
+  /**
+   * Waits until a posted request has been answered, so that it has reached the deputy before
+   * anything the guest does next (another request, a message to the host thread). Throws
+   * ChannelStopped if the deputy stops the guest meanwhile.
+   */
+  settle(): void {
+    if (this.posted === 0) return;
+    const seq = this.posted;
+    this.posted = 0;
+    this.await(seq);
+  }
+
+  private send(requestLength: number): number {
     const ctl = this.layout.control;
-    const seq = (this.seq = (this.seq + 1) | 0);
+    // 0 is never a sequence number: it marks "nothing posted".
+    this.seq = (this.seq + 1) | 0 || 1;
+    const seq = this.seq;
     Atomics.store(ctl, Ctl.REQ_LEN, requestLength);
     Atomics.store(ctl, Ctl.REQ_SEQ, seq);
     Atomics.notify(ctl, Ctl.REQ_SEQ);
+    return seq;
+  }
+
+  private await(seq: number): number {
+    const ctl = this.layout.control;
     for (let i = 0; i < GUEST_SPIN; i++) {
       if (Atomics.load(ctl, Ctl.RESP_SEQ) === seq) return Atomics.load(ctl, Ctl.RESP_LEN);
     }

@@ -45,6 +45,7 @@ class GuestEnd extends Error {
 
 async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   const client = new ChannelClient(start.channel);
+  channel = client;
   const port = countOutput(withDirectWrites(createChannelPort(client), client.layout.control));
   // Replaced once an image streamed in tells where its clocks stood.
   let clocks = createGuestClocks(start.clocks);
@@ -115,7 +116,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
         marker,
         client.layout.control,
         (why) =>
-          parent.postMessage({
+          toHost({
             kind: 'image-failed',
             error: { code: 'E_MEMORY_LIMIT', message: why },
           } satisfies WorkerMessage),
@@ -148,7 +149,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
         );
       } catch (error) {
         // Nothing ran: the host thread keeps the program where it was and ends this worker.
-        parent.postMessage({
+        toHost({
           kind: 'restore-failed',
           error: serialize(error),
         } satisfies WorkerMessage);
@@ -160,7 +161,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
     }
     output.stdout = counters.stdoutBytes ?? 0n;
     output.stderr = counters.stderrBytes ?? 0n;
-    parent.postMessage({ kind: 'restored' } satisfies WorkerMessage);
+    toHost({ kind: 'restored' } satisfies WorkerMessage);
   }
   const entry = instance.exports._start as () => void;
   for (;;) {
@@ -176,7 +177,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
     if (!preemption?.unwound()) return { kind: 'exit', code: 0 };
     if (preemption.reentry()) continue; // for V8's optimised code (./tier-up.ts)
     // Stopped at a suspension point: the deputy decides what happens to the image.
-    parent.postMessage({
+    toHost({
       kind: 'suspended',
       self: Atomics.load(client.layout.control, Ctl.SUSPEND) === 0,
     } satisfies WorkerMessage);
@@ -208,11 +209,11 @@ async function heldUntilDecided(
         plan.kind === 'write-image'
           ? await writeGuestImage(plan.file, parts(plan.deputy))
           : await streamGuestImage(mailbox.pieceSink(), parts(plan.deputy));
-      parent.postMessage({ kind: 'image-written', ...written } satisfies WorkerMessage);
+      toHost({ kind: 'image-written', ...written } satisfies WorkerMessage);
       if (plan.kind === 'write-image' && plan.then !== 'hold') return plan.then;
     } catch (error) {
       // Disk full or the like: the program goes on as if nothing happened, unless held.
-      parent.postMessage({ kind: 'image-failed', error: serialize(error) } satisfies WorkerMessage);
+      toHost({ kind: 'image-failed', error: serialize(error) } satisfies WorkerMessage);
       if (plan.kind === 'write-image' && plan.then !== 'hold') return 'resume';
     }
   }
@@ -241,6 +242,22 @@ function serialize(error: unknown): SerializedError {
 const parentOrNull = parentPort;
 if (parentOrNull === null) throw new Error('guest-worker must run in a worker thread');
 const parent = parentOrNull;
+
+/** The guest's channel, once it runs: messages to the host thread wait for its posted writes. */
+let channel: ChannelClient | undefined;
+
+/**
+ * A message to the host thread, after the guest's posted writes (./posted-writes.ts) have been
+ * taken: an exit, a suspension or an image never overtakes a write the program made before it.
+ */
+function toHost(message: WorkerMessage, transfer?: ArrayBuffer[]): void {
+  try {
+    channel?.settle();
+  } catch {
+    // The deputy stopped the guest: nothing waits for its answers any more.
+  }
+  parent.postMessage(message, transfer);
+}
 
 /**
  * Image pieces streamed out and not yet acknowledged by the host thread. Each goes through one of
@@ -302,7 +319,7 @@ class Mailbox {
     const post = (): void => {
       if (slot === undefined) return;
       const data = this.slots[slot]!.subarray(0, filled);
-      parent.postMessage({ kind: 'image-piece', data, slot } satisfies WorkerMessage);
+      toHost({ kind: 'image-piece', data, slot } satisfies WorkerMessage);
       slot = undefined;
       filled = 0;
     };
@@ -318,9 +335,7 @@ class Mailbox {
             // Too large for a slot (a big STACK section): a buffer of its own.
             const data = new Uint8Array(length);
             copyInto(data, 0, buffers);
-            parent.postMessage({ kind: 'image-piece', data } satisfies WorkerMessage, [
-              data.buffer,
-            ]);
+            toHost({ kind: 'image-piece', data } satisfies WorkerMessage, [data.buffer]);
             return;
           }
           slot = this.freeSlot();
@@ -362,7 +377,7 @@ parent.once('message', (start: GuestStart) => {
   // Once the program is over, nothing more is listened for: the thread may end.
   const over = (last: WorkerMessage): void => {
     parent.off('message', deliver);
-    parent.postMessage(last);
+    toHost(last);
   };
   run(start).then(
     (outcome) => over(outcome ?? { kind: 'stopped' }),

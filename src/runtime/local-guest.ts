@@ -9,6 +9,7 @@ import type { SerializedError } from '../core/errors.js';
 import type { RequestHandler } from './channel.js';
 import { ChannelServer, createChannelBuffer, Ctl, layoutOf } from './channel.js';
 import { DirectWriteGrants, revokingHandler } from './direct-writes.js';
+import { POSTED_OP_BIT, PostedWriteFlags } from './posted-writes.js';
 import { SUSPEND_ERRNO } from './preemption.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
 import { SYSCALL_IDS } from '../protocol/syscall-table.js';
@@ -69,8 +70,10 @@ const INTERRUPTIBLE = new Set(['fdRead', 'pollOneoff', 'sockRecv'].map((n) => SY
  */
 function suspendingHandler(handler: RequestHandler, control: Int32Array): RequestHandler {
   return (request, length, response, isCurrent) => {
-    if (Atomics.load(control, Ctl.SUSPEND) !== 0) {
-      return encodeResponse(response, request.getUint16(0, true), SUSPEND_ERRNO);
+    const op = request.getUint16(0, true);
+    // A posted write is never answered "suspend": nobody would read it (./posted-writes.ts).
+    if (Atomics.load(control, Ctl.SUSPEND) !== 0 && (op & POSTED_OP_BIT) === 0) {
+      return encodeResponse(response, op, SUSPEND_ERRNO);
     }
     return handler(request, length, response, isCurrent);
   };
@@ -129,12 +132,15 @@ export class LocalGuest {
   /** Stopped at a suspension point, memory intact, waiting for resumeHeld or releaseHeld. */
   private held = false;
   private readonly servedBy: RequestHandler;
+  /** Which fds the guest may post its writes to (./posted-writes.ts; set by a runner). */
+  readonly postedWrites: PostedWriteFlags;
 
   constructor(private readonly options: LocalGuestOptions) {
     this.outcome = new Promise<GuestOutcome>((resolve) => (this.settle = resolve));
     const sab = createChannelBuffer();
     this.control = layoutOf(sab).control;
     const grants = new DirectWriteGrants(this.control);
+    this.postedWrites = new PostedWriteFlags(this.control);
     if (options.directStdioWrites ?? true) grants.grantStdio();
     this.servedBy = revokingHandler(options.handler, grants);
     const handler = suspendingHandler(this.servedBy, this.control);
