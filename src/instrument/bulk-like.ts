@@ -12,7 +12,7 @@
  * that calls back into the program, or has another signature, is counted like any other.
  */
 import type { Binaryen } from './load-binaryen.js';
-import { walk } from './walk.js';
+import { containsCall } from './walk.js';
 
 type Module = InstanceType<Binaryen['Module']>;
 
@@ -28,11 +28,7 @@ export function bulkLikeFunctions(b: Binaryen, module: Module): Set<string> {
     if (info.base) continue; // an import
     const params = b.expandType(info.params);
     if (params.length !== 3 || params.some((t) => t !== b.i32) || info.results !== b.i32) continue;
-    let calls = false;
-    walk(b, info.body, (_expr, id) => {
-      if (id === b.CallId || id === b.CallIndirectId) calls = true;
-    });
-    if (!calls) found.add(name);
+    if (!containsCall(b, info.body)) found.add(name);
   }
   return found;
 }

@@ -34,7 +34,7 @@ export function asyncifyFrameBytes(
   const byFunction = new Map<string, number>();
   for (let i = 0; i < module.getNumFunctions(); i++) {
     const info = b.getFunctionInfo(module.getFunctionByIndex(i));
-    if (info.module !== '' && info.module !== undefined) continue; // an import: no body
+    if (info.base) continue; // an import: no body
     let bytes = 0;
     walk(b, info.body, (expr, id) => {
       if (id === b.StoreId) bytes += advanceOf(b, expr);

@@ -22,7 +22,7 @@
  */
 import type { Binaryen } from './load-binaryen.js';
 import { findCountedLoops } from './counted-loops.js';
-import { walk, type ExpressionId } from './walk.js';
+import { callsTo, containsCall, containsKind, walk, type ExpressionId } from './walk.js';
 
 type Ref = number;
 type Module = InstanceType<Binaryen['Module']>;
@@ -124,13 +124,7 @@ export function addStepCounter(
       if (id === b.LoopId && loopApi.getName(expr)) found.push(expr);
     });
     // Decided on the original bodies, before any loop gets its tick call.
-    const callFree = found.map((loop) => {
-      let calls = false;
-      walk(b, loopApi.getBody(loop), (_e, id) => {
-        if (id === b.CallId || id === b.CallIndirectId) calls = true;
-      });
-      return !calls;
-    });
+    const callFree = found.map((loop) => !containsCall(b, loopApi.getBody(loop)));
     // A loop every iteration of which calls a function that has an entry check already spends a
     // step per iteration there (and ticks there): it needs no counter of its own (fib's loop).
     const viaCallee = found.map((loop) =>
@@ -294,14 +288,8 @@ function recursionCountedByLoops(
 ): boolean {
   const loopApi = (b as unknown as { Loop: LoopApi }).Loop;
   const body = b.getFunctionInfo(module.getFunction(name)).body;
-  const selfCalls = new Set<Ref>();
-  let indirect = false;
-  walk(b, body, (expr, id) => {
-    if (id === b.CallIndirectId) indirect = true;
-    else if (id === b.CallId && (b.getExpressionInfo(expr) as { target?: string }).target === name)
-      selfCalls.add(expr);
-  });
-  if (indirect || selfCalls.size === 0) return false;
+  const selfCalls = new Set(callsTo(b, body, name));
+  if (selfCalls.size === 0 || containsKind(b, body, [b.CallIndirectId])) return false;
   const charged = opts.chargeCounted === false ? new Map<Ref, never>() : findCountedLoops(b, body);
   const covered = new Set<Ref>();
   walk(b, body, (expr, id) => {

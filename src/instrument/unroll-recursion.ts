@@ -8,7 +8,7 @@
  * level, the original keeping its entry check).
  */
 import type { Binaryen } from './load-binaryen.js';
-import { walk } from './walk.js';
+import { callsTo, walk } from './walk.js';
 
 type Ref = number;
 type Module = InstanceType<Binaryen['Module']>;
@@ -74,16 +74,6 @@ export function unrollSelfRecursion(b: Binaryen, module: Module): number {
   }
   inlineCopies(b, module);
   return recursive.length;
-}
-
-/** The direct calls to `target` in `body`. */
-function callsTo(b: Binaryen, body: Ref, target: string): Ref[] {
-  const calls: Ref[] = [];
-  walk(b, body, (expr, id) => {
-    if (id === b.CallId && (b.getExpressionInfo(expr) as { target?: string }).target === target)
-      calls.push(expr);
-  });
-  return calls;
 }
 
 /** binaryen's inliner, for functions with one call site only (the copies), loops or not. */

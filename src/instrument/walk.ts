@@ -12,6 +12,30 @@ import type { Binaryen } from './load-binaryen.js';
 type Ref = number;
 export type ExpressionId = binaryen.ExpressionIds;
 
+/** Whether `root` or any expression below it is of one of the `kinds`. */
+export function containsKind(b: Binaryen, root: Ref, kinds: readonly ExpressionId[]): boolean {
+  let found = false;
+  walk(b, root, (_expr, id) => {
+    if (kinds.includes(id)) found = true;
+  });
+  return found;
+}
+
+/** Whether `root` makes a call, direct or indirect. */
+export function containsCall(b: Binaryen, root: Ref): boolean {
+  return containsKind(b, root, [b.CallId, b.CallIndirectId]);
+}
+
+/** The direct calls to `target` in `root`. */
+export function callsTo(b: Binaryen, root: Ref, target: string): Ref[] {
+  const calls: Ref[] = [];
+  walk(b, root, (expr, id) => {
+    if (id === b.CallId && (b.getExpressionInfo(expr) as { target?: string }).target === target)
+      calls.push(expr);
+  });
+  return calls;
+}
+
 /** Calls `visit` on `root` and every expression below it, parents before children. */
 export function walk(b: Binaryen, root: Ref, visit: (expr: Ref, id: ExpressionId) => void): void {
   const kinds = childFields(b);

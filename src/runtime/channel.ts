@@ -13,6 +13,10 @@
  * 1 GiB through `cat` took 4.6 s with 20 000-load spins and 1.5 s with 2 000 (BENCHMARKS.md).
  */
 
+export const DIRECT_WRITE_SLOTS = 64;
+export const POSTED_WRITE_SLOTS = 64;
+const DIRECT_WRITES_AT = 16;
+
 /** Int32 control words at the start of the buffer. */
 export const Ctl = {
   /** Sequence number of the latest request (guest writes). */
@@ -28,14 +32,12 @@ export const Ctl = {
   /** Nonzero when the deputy asks the guest to suspend at its next tick (preemption.ts). */
   SUSPEND: 6,
   /** First of DIRECT_WRITE_SLOTS words: host fd + 1 the guest may write itself (direct-writes.ts). */
-  DIRECT_WRITES: 16,
+  DIRECT_WRITES: DIRECT_WRITES_AT,
   /** First of POSTED_WRITE_SLOTS words: nonzero if the guest may post its writes to that fd
    * without waiting for their answer (posted-writes.ts). After the DIRECT_WRITES words. */
-  POSTED_WRITES: 80,
+  POSTED_WRITES: DIRECT_WRITES_AT + DIRECT_WRITE_SLOTS,
 } as const;
 
-export const DIRECT_WRITE_SLOTS = 64;
-export const POSTED_WRITE_SLOTS = 64;
 const CONTROL_BYTES = 4 * (Ctl.POSTED_WRITES + POSTED_WRITE_SLOTS);
 export const DEFAULT_REGION_BYTES = 1 << 20;
 

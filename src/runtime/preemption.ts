@@ -14,6 +14,8 @@ import {
   STACK_REGION_BYTES,
   UnwindRegions,
   unwindRegionBytes,
+  frameBoundsOf,
+  type FrameBounds,
 } from './unwind-region.js';
 
 type ImportFn = (...args: never[]) => unknown;
@@ -45,6 +47,8 @@ export class GuestPreemption {
   private reentering = false;
   /** Re-entries done in this instance. */
   reentered = 0;
+  /** What an unwind's region is sized from (./unwind-region.ts). */
+  private readonly frameBounds: FrameBounds | undefined;
 
   constructor(
     readonly marker: InstrumentMarker,
@@ -53,7 +57,9 @@ export class GuestPreemption {
     private readonly onSuspendFailed: (why: string) => void,
     /** Re-entries for V8's optimised code (./tier-up.ts); undefined: none. */
     private readonly reentries?: ReentrySchedule,
-  ) {}
+  ) {
+    this.frameBounds = frameBoundsOf(marker);
+  }
 
   /** The `osmosis` import module: tick. */
   tickImports(): Record<string, ImportFn> {
@@ -177,7 +183,7 @@ export class GuestPreemption {
 
   private beginUnwind(): boolean {
     // Sized from the live stack: an unwind never runs past its region (./unwind-region.ts).
-    const bytes = unwindRegionBytes(this.marker);
+    const bytes = unwindRegionBytes(this.frameBounds);
     if (this.unwindInto(bytes)) return true;
     // Over the memory's maximum (--max-memory): no room to unwind into; the program goes on.
     Atomics.store(this.control, Ctl.SUSPEND, 0);

@@ -23,10 +23,10 @@ export const REENTRY_AFTER_MS: readonly number[] = [100, 1000, 10000];
 export const REENTRY_MAX_FRAMES = 2000;
 
 /**
- * Each re-entry takes a fresh region of the program's memory (preemption.ts). Under a declared
- * maximum (`--max-memory`, or the module's own) that would be taken from what the program may
- * allocate, and change what it does: such a program is never re-entered. Nor is one using more
- * than REENTRY_MAX_MEMORY_BYTES (half of wasm32's 4 GiB).
+ * The first re-entry grows a region of the program's memory (reused afterwards:
+ * unwind-region.ts). Under a declared maximum (`--max-memory`, or the module's own) that would be
+ * taken from what the program may allocate, and change what it does: such a program is never
+ * re-entered. Nor is one using more than REENTRY_MAX_MEMORY_BYTES (half of wasm32's 4 GiB).
  */
 export const REENTRY_MAX_MEMORY_BYTES = 2 ** 31;
 

@@ -9,6 +9,8 @@ import { OsmoError } from '../core/errors.js';
 import { ASYNCIFY_HEADER_BYTES } from '../instrument/contract.js';
 import type { InstrumentMarker } from '../instrument/contract.js';
 
+const PAGE_BYTES = 65536;
+
 /** The usual region: enough for any stack up to this size over `maxFrameBytes` frames. */
 export const STACK_REGION_BYTES = 8 << 20;
 
@@ -60,28 +62,33 @@ function overStack(limit: number, measure: (frames: NodeJS.CallSite[]) => number
   }
 }
 
-const smallerFrames = new WeakMap<Record<string, number>, Map<string, number>>();
+/** A marker's frame sizes, ready for {@link unwindRegionBytes} (made once per instance). */
+export interface FrameBounds {
+  max: number;
+  smaller: ReadonlyMap<string, number>;
+}
+
+/**
+ * The marker's frame sizes; undefined for a module instrumented before `maxFrameBytes` existed
+ * (its depth cannot be bounded). One from before `frameBytes` counts every frame at the largest.
+ */
+export function frameBoundsOf(
+  marker: Pick<InstrumentMarker, 'maxFrameBytes' | 'frameBytes'>,
+): FrameBounds | undefined {
+  const max = marker.maxFrameBytes;
+  if (max === undefined || max <= 0) return undefined;
+  return { max, smaller: new Map(Object.entries(marker.frameBytes ?? {})) };
+}
 
 /**
  * Bytes the unwind of the current stack may write, rounded up to whole pages, never less than
- * STACK_REGION_BYTES. A module instrumented before `maxFrameBytes` existed gets the usual region
- * (its depth cannot be bounded; as before); one from before `frameBytes` counts every frame at
- * `maxFrameBytes`.
+ * STACK_REGION_BYTES; the usual region when the frames cannot be bounded (as before bounds).
  */
-export function unwindRegionBytes(
-  sizes: Pick<InstrumentMarker, 'maxFrameBytes' | 'frameBytes'>,
-  pageBytes = 65536,
-): number {
-  const max = sizes.maxFrameBytes;
-  if (max === undefined || max <= 0) return STACK_REGION_BYTES;
-  let smaller = new Map<string, number>();
-  if (sizes.frameBytes !== undefined) {
-    smaller = smallerFrames.get(sizes.frameBytes) ?? new Map(Object.entries(sizes.frameBytes));
-    smallerFrames.set(sizes.frameBytes, smaller);
-  }
+export function unwindRegionBytes(bounds: FrameBounds | undefined): number {
+  if (bounds === undefined) return STACK_REGION_BYTES;
   // One pass over the whole stack: a limit would only save time on stacks that fit anyway.
-  const bytes = stackUnwindBytes(max, smaller);
-  return Math.max(STACK_REGION_BYTES, Math.ceil(bytes / pageBytes) * pageBytes);
+  const bytes = stackUnwindBytes(bounds.max, bounds.smaller);
+  return Math.max(STACK_REGION_BYTES, Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES);
 }
 
 /**
@@ -94,7 +101,6 @@ export function fitsUsualRegion(maxFrameBytes: number | undefined, maxFrames: nu
   return countFrames(limit) <= limit;
 }
 
-const PAGE_BYTES = 65536;
 const ZERO = new Uint8Array(1 << 20);
 
 /** Whether every byte of `bytes` is zero (memcmp against zeros, a MiB at a time). */

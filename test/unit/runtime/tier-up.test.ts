@@ -18,6 +18,7 @@ import {
 import {
   countFrames,
   fitsUsualRegion,
+  frameBoundsOf,
   STACK_REGION_BYTES,
   stackUnwindBytes,
   unwindRegionBytes,
@@ -119,7 +120,7 @@ describe('re-entry for optimised code', () => {
       true,
     );
     assert.equal(
-      at(10, () => unwindRegionBytes({ maxFrameBytes: frame })),
+      at(10, () => unwindRegionBytes(frameBoundsOf({ maxFrameBytes: frame }))),
       STACK_REGION_BYTES,
     );
     assert.equal(
@@ -127,7 +128,7 @@ describe('re-entry for optimised code', () => {
       false,
     );
     const frames = at(400, () => countFrames(10_000)) + 1; // + unwindRegionBytes' own frame
-    const bytes = at(400, () => unwindRegionBytes({ maxFrameBytes: frame }));
+    const bytes = at(400, () => unwindRegionBytes(frameBoundsOf({ maxFrameBytes: frame })));
     assert.ok(bytes >= frames * frame, `${bytes} < ${frames} frames × ${frame}`);
     assert.ok(bytes < (frames + 8) * frame + 65536);
     assert.equal(bytes % 65536, 0);
@@ -135,7 +136,7 @@ describe('re-entry for optimised code', () => {
     const named = at(300, () => [countFrames(10_000), stackUnwindBytes(10, new Map([['at', 1]]))]);
     assert.equal(named[1], named[0]! * 10);
     // A module instrumented before the bound existed: the usual region, no re-entry.
-    assert.equal(unwindRegionBytes({}), STACK_REGION_BYTES);
+    assert.equal(unwindRegionBytes(frameBoundsOf({})), STACK_REGION_BYTES);
     assert.equal(fitsUsualRegion(undefined, Number.POSITIVE_INFINITY), false);
     // A re-entry counts no further than it may go.
     assert.equal(
