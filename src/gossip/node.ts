@@ -62,6 +62,7 @@ export class GossipNode {
   private entriesStale = 0;
   private entriesExpired = 0;
   private entriesFromFuture = 0;
+  private windowsCapped = 0;
   private entriesAboutSelf = 0;
   private messagesWrongVersion = 0;
 
@@ -112,8 +113,9 @@ export class GossipNode {
     this.records = new Array<NodeRecord | undefined>(capacity).fill(undefined);
     this.membership = new Uint8Array(capacity);
     const w = this.config.window;
-    // The own entry always leads the window, so the list holds one fewer.
-    this.youngest = new YoungestList<NodeRecord>((w.kind === 'fixed' ? w.size : w.maxEntries) - 1);
+    // The own entry leads every window: a fixed window's list holds the w − 1 others it sends; a
+    // threshold window's holds one more than it can send besides, to tell when a window was cut.
+    this.youngest = new YoungestList<NodeRecord>(w.kind === 'fixed' ? w.size - 1 : w.maxEntries);
     this.selfSlot = this.ids.slotOf(this.config.id);
     this.ensureSlot(this.selfSlot);
   }
@@ -135,6 +137,7 @@ export class GossipNode {
       entriesStale: this.entriesStale,
       entriesExpired: this.entriesExpired,
       entriesFromFuture: this.entriesFromFuture,
+      windowsCapped: this.windowsCapped,
       entriesAboutSelf: this.entriesAboutSelf,
       messagesWrongVersion: this.messagesWrongVersion,
     };
@@ -149,7 +152,12 @@ export class GossipNode {
   tick(nowMs: number): readonly Effect[] {
     this.ticks++;
     const oldestBirth = nowMs - this.maxAgeMs;
-    this.youngest.expire(oldestBirth);
+    // A threshold window never carries an entry older than T again unless a newer copy arrives
+    // (which offers it anew): the list keeps only the entries it may still send.
+    const w = this.config.window;
+    this.youngest.expire(
+      w.kind === 'threshold' ? Math.max(oldestBirth, nowMs - w.thresholdMs) : oldestBirth,
+    );
     this.sweepTombstones(nowMs);
     const to = this.chooseTarget(nowMs);
     if (to === undefined) return NO_EFFECTS; // Alone and no seeds: nobody to talk to.
@@ -298,7 +306,9 @@ export class GossipNode {
     const records: NodeRecord[] = [this.ownRecord];
     const agesMs: number[] = [0];
     const oldestBirth = nowMs - this.config.maxAgeMs;
-    for (let i = 0; i < youngest.length && records.length < MAX_WINDOW_ENTRIES; i++) {
+    const cap = w.kind === 'fixed' ? w.size : w.maxEntries;
+    let i = 0;
+    for (; i < youngest.length && records.length < cap; i++) {
       const birth = youngest.birthAt(i);
       const age = nowMs - birth;
       if (age > thresholdMs || birth < oldestBirth) break; // Sorted: the rest are older still.
@@ -307,6 +317,14 @@ export class GossipNode {
       records.push(record);
       agesMs.push(age);
     }
+    // The list holds one entry more than a threshold window carries: is it one left out?
+    if (
+      w.kind === 'threshold' &&
+      i < youngest.length &&
+      nowMs - youngest.birthAt(i) <= thresholdMs &&
+      youngest.birthAt(i) >= oldestBirth
+    )
+      this.windowsCapped++;
     return { version: GOSSIP_VERSION, ageOffsetMs: 0, records, agesMs };
   }
 

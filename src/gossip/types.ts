@@ -98,4 +98,6 @@ export interface GossipStats {
   /** Claims about this node itself, which only this node may make. */
   entriesAboutSelf: number;
   messagesWrongVersion: number;
+  /** Threshold windows cut at `maxEntries` while entries young enough were left out. */
+  windowsCapped: number;
 }

@@ -7,6 +7,9 @@
  * entry that falls out of the top k can never need to come back without a new offer, and when
  * the tail of the list expires every entry outside it has expired too.
  */
+/** Below this many entries a loop moves them faster than copyWithin's call (fixed windows). */
+const BLOCK_MOVE_MIN = 32;
+
 export class YoungestList<T> {
   private readonly slots: Int32Array;
   /**
@@ -49,32 +52,61 @@ export class YoungestList<T> {
     const payloads = this.payloads;
     let len = this.len;
     // A slot already in the list had an older birth ≥ the tail, so its new birth passes this
-    // test too: failing it proves the slot is absent and lets most offers skip the scan.
+    // test too: failing it proves the slot is absent and lets most offers skip the search.
     if (len === cap && !(birth > births[len - 1]!)) return;
-    let i = 0;
-    while (i < len && slots[i] !== slot) i++;
-    if (i < len) {
-      // Already present: close the gap, then re-insert at its new, younger position.
-      for (; i < len - 1; i++) {
-        slots[i] = slots[i + 1]!;
-        births[i] = births[i + 1]!;
-        payloads[i] = payloads[i + 1];
-      }
+    let present = 0;
+    while (present < len && slots[present] !== slot) present++;
+    if (present < len) {
+      // Close the gap; it is re-inserted at its new, younger position below.
+      this.shift(present + 1, len, -1);
       len--;
     } else if (len === cap) {
       len--; // Evict the oldest.
     }
-    let j = len;
-    while (j > 0 && births[j - 1]! < birth) {
-      slots[j] = slots[j - 1]!;
-      births[j] = births[j - 1]!;
-      payloads[j] = payloads[j - 1];
-      j--;
+    // Births are sorted descending: the new one goes before the first older one (binary search,
+    // and block moves: a threshold window's list may hold up to 256 entries).
+    let lo = 0;
+    let hi = len;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (births[mid]! < birth) hi = mid;
+      else lo = mid + 1;
     }
-    slots[j] = slot;
-    births[j] = birth;
-    payloads[j] = payload;
+    this.shift(lo, len, 1);
+    slots[lo] = slot;
+    births[lo] = birth;
+    payloads[lo] = payload;
     this.len = len + 1;
+  }
+
+  /** Moves entries [from, to) by `by` places (±1): element by element when few, else in blocks. */
+  private shift(from: number, to: number, by: 1 | -1): void {
+    if (from >= to) return;
+    const slots = this.slots;
+    const births = this.births;
+    const payloads = this.payloads;
+    const blocks = to - from > BLOCK_MOVE_MIN;
+    if (blocks) {
+      slots.copyWithin(from + by, from, to);
+      births.copyWithin(from + by, from, to);
+    }
+    if (by > 0) {
+      for (let k = to; k > from; k--) {
+        if (!blocks) {
+          slots[k] = slots[k - 1]!;
+          births[k] = births[k - 1]!;
+        }
+        payloads[k] = payloads[k - 1];
+      }
+    } else {
+      for (let k = from; k < to; k++) {
+        if (!blocks) {
+          slots[k - 1] = slots[k]!;
+          births[k - 1] = births[k]!;
+        }
+        payloads[k - 1] = payloads[k];
+      }
+    }
   }
 
   /** Drops entries born before `oldestBirth` (expired); they are at the tail. */

@@ -27,6 +27,7 @@ function latencyRange(value: string): [number, number] {
 interface GossipFlags {
   nodes: number;
   window: number;
+  windowKind: string;
   seed: number;
   warmup?: number;
   measure?: number;
@@ -51,9 +52,10 @@ function printText(r: GossipExperimentReport): void {
   const lines = [
     `gossip: n=${r.nodes} w=${r.window} seed=${r.seed}; warm-up ${r.warmupIntervals} intervals, ` +
       `measured over ${r.measureIntervals} intervals (${m.samples} node samples), maxAge ${r.maxAgeIntervals}`,
-    `                     simulated   formula   deviation   (ages in intervals)`,
-    `  average age        ${m.meanAge.toFixed(2).padStart(9)} ${f.meanAge.toFixed(2).padStart(9)}   ${pct(r.meanAgeError).padStart(9)}`,
-    `  maximal age        ${m.maxAge.toFixed(1).padStart(9)} ${f.maxAge.toFixed(1).padStart(9)}   ${pct(r.maxAgeError).padStart(9)}`,
+    `  window: ${r.windowKind === 'fixed' ? `fixed, own + ${r.window - 1} youngest` : `every entry of age ≤ T = ${f.thresholdT.toFixed(3)} (expected size ${r.window})`}`,
+    `                  at random instants   in whole steps   formula   deviation   (ages in intervals)`,
+    `  average age     ${m.meanAge.toFixed(2).padStart(18)} ${r.measuredSteps.meanAge.toFixed(2).padStart(16)} ${f.meanAge.toFixed(2).padStart(9)}   ${pct(r.meanAgeError).padStart(9)}`,
+    `  maximal age     ${m.maxAge.toFixed(1).padStart(18)} ${r.measuredSteps.maxAge.toFixed(1).padStart(16)} ${f.maxAge.toFixed(1).padStart(9)}   ${pct(r.maxAgeError).padStart(9)}`,
     `  coverage (share of live nodes known): ${(100 * m.coverage).toFixed(2)} %`,
   ];
   if (r.join !== undefined) {
@@ -68,6 +70,11 @@ function printText(r: GossipExperimentReport): void {
   if (r.warmupIntervals < recommended) {
     lines.push(
       `  note: warm-up shorter than 8 × the expected maximal age (${recommended}); ages are not yet stationary`,
+    );
+  }
+  if (r.windowsCapped > 0) {
+    lines.push(
+      `  note: ${r.windowsCapped} threshold windows were cut at ${r.windowCap} entries while measuring`,
     );
   }
   lines.push(`  ${r.messages} messages, ${(r.wallMs / 1000).toFixed(1)} s wall time`);
@@ -90,12 +97,21 @@ program
     'simulate MOSIX gossip: ages vs the Amar–Barak–Drezner–Okun formulas, join and expiry times',
   )
   .requiredOption('-n, --nodes <n>', 'number of nodes', integer(3))
-  .requiredOption('-w, --window <w>', 'fixed window size (own entry included)', integer(1))
+  .requiredOption(
+    '-w, --window <w>',
+    "window size w, own entry included (with --window-kind threshold: T(w), the formulas' threshold for an expected w)",
+    integer(1),
+  )
+  .option(
+    '--window-kind <kind>',
+    "'threshold' (every entry of age ≤ T(w): the window the formulas describe) or 'fixed' (own + w−1 youngest: the daemon's)",
+    'threshold',
+  )
   .option('-s, --seed <seed>', 'random seed', integer(0), 1)
   .option('--warmup <intervals>', 'warm-up (default 8 × formula maximal age)', integer(0))
   .option(
     '--measure <intervals>',
-    'sampling period (default max(200, 2 × maximal age))',
+    'sampling period (default max(2 × maximal age, 100 000 / nodes))',
     integer(1),
   )
   .option('--max-age <intervals>', 'entry expiry (default 4 × formula maximal age)', integer(1))
@@ -121,6 +137,12 @@ program
       );
       process.exit(EXIT_USAGE);
     }
+    if (flags.windowKind !== 'threshold' && flags.windowKind !== 'fixed') {
+      console.error(
+        `osmo-sim: --window-kind must be 'threshold' or 'fixed', not '${flags.windowKind}'`,
+      );
+      process.exit(EXIT_USAGE);
+    }
     if (flags.bootstrap !== 'one-seed' && flags.bootstrap !== 'all') {
       console.error(`osmo-sim: --bootstrap must be 'one-seed' or 'all', not '${flags.bootstrap}'`);
       process.exit(EXIT_USAGE);
@@ -128,6 +150,7 @@ program
     const options: GossipExperimentOptions = {
       nodes: flags.nodes,
       window: flags.window,
+      windowKind: flags.windowKind,
       seed: flags.seed,
       bootstrap: flags.bootstrap,
       ...(flags.warmup !== undefined && { warmupIntervals: flags.warmup }),

@@ -161,6 +161,34 @@ void test('a threshold window carries every entry with age ≤ T', () => {
   );
 });
 
+void test('a threshold window cut at maxEntries is counted; one that fits is not', () => {
+  const entries: [number, number][] = [
+    [1, 0],
+    [2, 400],
+    [3, 100],
+    [4, 300],
+    [5, 200],
+  ];
+  // No reply to the newcomer n1: only the tick's window is built.
+  const fits = node({
+    window: { kind: 'threshold', thresholdMs: 250, maxEntries: 4 },
+    replyToNewcomers: false,
+  });
+  fits.receive('n1', windowOf(entries), 1_000);
+  assert.equal(fits.tick(1_000)[0]!.message.records.length, 4);
+  assert.equal(fits.stats.windowsCapped, 0, 'entries 2 and 4 are older than T: nothing left out');
+  const cut = node({
+    window: { kind: 'threshold', thresholdMs: 250, maxEntries: 3 },
+    replyToNewcomers: false,
+  });
+  cut.receive('n1', windowOf(entries), 1_000);
+  assert.deepEqual(
+    cut.tick(1_000)[0]!.message.records.map((r) => r.id),
+    [0, 1, 3],
+  );
+  assert.equal(cut.stats.windowsCapped, 1, 'entry 5 (age 200 ≤ T) was left out');
+});
+
 void test('a lone node with no seeds sends nothing; with a seed it contacts the seed', () => {
   assert.equal(node().tick(0).length, 0);
   const g = node({ seeds: ['n0', 'seed:1'] });
