@@ -1,33 +1,53 @@
-/** `osmo ps [--json]` [MOSIX: mosps]: this user's Osmosis processes on this node. */
+/**
+ * `osmo ps [--json] [--local]` [MOSIX: mosps]: this user's Osmosis processes — those started
+ * here (found through their control sockets, daemon or not) and, when a daemon runs, those
+ * started at every other live node's home.
+ */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { requestOnce } from '../daemon/control-client.js';
+import { PEER_PROCESSES_TIMEOUT_MS } from '../daemon/cluster-processes.js';
+import { resolveDaemonSocket } from '../daemon/socket-path.js';
 import { listProcesses } from '../process-control/discovery.js';
 import type { ProcessInfo } from '../process-control/types.js';
 import { pad, formatBytes } from './mon/format.js';
 import { fail, warn } from './report.js';
+import { DAEMON_OPTION_HELP } from './status.js';
 
 const WIDTH = 80;
 
 export function registerPs(program: Command): void {
   program
     .command('ps')
-    .description('list your Osmosis processes on this node: state, where, CPU time, memory')
-    .option('--json', 'print {processes: ProcessInfo[], unanswered: PID[]} as JSON')
+    .description(
+      'list your Osmosis processes: started here, and at every other home of the cluster',
+    )
+    .option(
+      '--json',
+      'print {processes: ProcessInfo[], unanswered: PID[], unansweredNodes: string[]} as JSON',
+    )
+    .option('--local', 'only the processes started on this node (the daemon is not asked)')
+    .option('--daemon <path>', DAEMON_OPTION_HELP)
     .addHelpText(
       'after',
       `
-Columns: PID (of its osmo run: the number osmo checkpoint/freeze/continue take); STATE running,
-frozen (image on disk, memory freed), checkpointing or migrating; WHERE the node it runs on;
-SINCE how long it has run there (since it started or last moved); CPU time used on every node
-(m:ss.s, or h:mm:ss); MEM its memory (0 while frozen); COMMAND.
-A process that does not answer within 2 s is named on stderr and left out.
+Columns: PID (of its osmo run on its home: the number osmo checkpoint/freeze/continue/migrate
+take there); HOME the node it was started on (its deputy's node; "local" without a daemon);
+STATE running, frozen (image on disk, memory freed), checkpointing or migrating; WHERE the node
+it runs on; SINCE how long it has run there (since it started or last moved); CPU time used on
+every node (m:ss.s, or h:mm:ss); MEM its memory (0 while frozen); COMMAND.
+Processes of other homes come from their home daemons (as of their last reading, at most one
+gossip interval old); users are the same user on every node by uid, as in MOSIX. A process
+that does not answer within 2 s, or a node that does not within ${PEER_PROCESSES_TIMEOUT_MS / 1000} s, is named on stderr and
+left out. Without a daemon (or with --local) only this node's processes are listed.
 
 Exit status: 0 listed (also when there is none), 2 bad invocation or the socket directory is
 not private (the message says how to fix it), 70 internal error.`,
     )
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean; local?: boolean; daemon?: string }) => {
       try {
         const unanswered: number[] = [];
-        const processes = await listProcesses({
+        const here = await listProcesses({
           onSkip: (pid, reason, detail) => {
             if (reason === 'timeout' || reason === 'error') {
               unanswered.push(pid);
@@ -36,9 +56,18 @@ not private (the message says how to fix it), 70 internal error.`,
           },
         });
         unanswered.sort((a, b) => a - b);
+        const elsewhere = opts.local === true ? undefined : await otherHomes(opts.daemon);
+        for (const node of elsewhere?.unanswered ?? []) {
+          warn(`node ${node} did not answer: the processes started there are not listed`);
+        }
+        const processes = mergeProcesses(here, elsewhere?.processes ?? []);
         process.stdout.write(
           opts.json
-            ? JSON.stringify({ processes, unanswered }, null, 2) + '\n'
+            ? JSON.stringify(
+                { processes, unanswered, unansweredNodes: elsewhere?.unanswered ?? [] },
+                null,
+                2,
+              ) + '\n'
             : renderPs(processes),
         );
       } catch (e) {
@@ -47,11 +76,51 @@ not private (the message says how to fix it), 70 internal error.`,
     });
 }
 
+/**
+ * This user's processes at every home, from the local daemon; undefined when no daemon runs here
+ * (ps then lists this node's alone, as without a cluster). A daemon that fails is said on stderr.
+ */
+async function otherHomes(
+  daemonOption: string | undefined,
+): Promise<{ processes: readonly ProcessInfo[]; unanswered: readonly string[] } | undefined> {
+  const socket = resolveDaemonSocket(daemonOption, process.env);
+  const named = daemonOption !== undefined || process.env.OSMOSIS_DAEMON !== undefined;
+  if (!named && !existsSync(socket)) return undefined;
+  try {
+    return await requestOnce(
+      socket,
+      'processes',
+      { cluster: true, ...(process.getuid !== undefined && { uid: process.getuid() }) },
+      PEER_PROCESSES_TIMEOUT_MS + 2_000,
+    );
+  } catch (e) {
+    warn(`only this node's processes are listed: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
+/**
+ * The processes found here (fresh: asked just now) first, then those of other homes the daemons
+ * know, each (home, pid) once: a program started here is also in its home daemon's answer.
+ */
+export function mergeProcesses(
+  here: readonly ProcessInfo[],
+  elsewhere: readonly ProcessInfo[],
+): ProcessInfo[] {
+  const key = (p: ProcessInfo): string => `${p.home}\u0000${p.pid}`;
+  const seen = new Set(here.map(key));
+  const others = elsewhere
+    .filter((p) => !seen.has(key(p)))
+    .sort((a, b) => (a.home === b.home ? a.pid - b.pid : a.home < b.home ? -1 : 1));
+  return [...here, ...others];
+}
+
 export function renderPs(processes: readonly ProcessInfo[], nowMs = Date.now()): string {
-  const head = `${pad('PID', 7, true)} ${pad('STATE', 13)} ${pad('WHERE', 8)} ${pad('SINCE', 5, true)} ${pad('CPU', 8, true)} ${pad('MEM', 6, true)} `;
+  // Node names past 6 characters end in "…" (80 columns leave the command 22).
+  const head = `${pad('PID', 7, true)} ${pad('HOME', 6)} ${pad('STATE', 13)} ${pad('WHERE', 6)} ${pad('SINCE', 5, true)} ${pad('CPU', 8, true)} ${pad('MEM', 6, true)} `;
   const commandWidth = WIDTH - head.length;
   const row = (p: ProcessInfo): string =>
-    `${pad(String(p.pid), 7, true)} ${pad(p.state, 13)} ${pad(p.where, 8)} ${pad(formatSince(p.since, nowMs), 5, true)} ${pad(formatCpu(p.cpuTimeMs), 8, true)} ${pad(formatBytes(p.memoryBytes), 6, true)} ${pad(formatCommand(p.command), commandWidth).trimEnd()}`;
+    `${pad(String(p.pid), 7, true)} ${pad(p.home, 6)} ${pad(p.state, 13)} ${pad(p.where, 6)} ${pad(formatSince(p.since, nowMs), 5, true)} ${pad(formatCpu(p.cpuTimeMs), 8, true)} ${pad(formatBytes(p.memoryBytes), 6, true)} ${pad(formatCommand(p.command), commandWidth).trimEnd()}`;
   return [head + 'COMMAND', ...processes.map(row)].join('\n') + '\n';
 }
 

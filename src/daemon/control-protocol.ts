@@ -15,6 +15,7 @@ import type { SerializedError } from '../core/errors.js';
 import { envelopeError, parseRequestEnvelope } from '../protocol/json-lines.js';
 import type { TransportCounters } from '../platform/udp-transport.js';
 import type { GossipStats } from '../gossip/types.js';
+import type { ProcessInfo } from '../process-control/types.js';
 
 export const CONTROL_VERSION = 1;
 export const MAX_LINE_BYTES = 1 << 20;
@@ -107,6 +108,11 @@ export interface ControlOps {
   adopt: AdoptResult;
   /** args {node, token}: gives up a place `place` got (the move failed before it got there). */
   withdraw: WithdrawResult;
+  /**
+   * args {uid?, cluster?}: the programs of this home (of user `uid` if given), as its balancer
+   * last read them; with cluster: true, those of every live node's home too (osmo ps).
+   */
+  processes: ProcessesResult;
 }
 export type ControlOp = keyof ControlOps;
 export const CONTROL_OPS: readonly ControlOp[] = [
@@ -117,7 +123,17 @@ export const CONTROL_OPS: readonly ControlOp[] = [
   'best',
   'adopt',
   'withdraw',
+  'processes',
 ];
+
+export interface ProcessesResult {
+  /** The node that answered. */
+  readonly node: string;
+  /** Each with `home` set to its home node's name. */
+  readonly processes: readonly ProcessInfo[];
+  /** Live nodes that did not answer in time (cluster: true only). */
+  readonly unanswered: readonly string[];
+}
 
 export interface WithdrawResult {
   /** Whether a runner was still waiting for that program (it is freed). */

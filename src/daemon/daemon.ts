@@ -36,7 +36,13 @@ import { deriveLinkKey } from '../link/index.js';
 import { runnerUserIds } from '../platform/users.js';
 import { decideAdmission } from './admission.js';
 import type { AdmitRequest } from './admission.js';
-import type { BestResult, PlaceResult, WithdrawResult } from './control-protocol.js';
+import type {
+  BestResult,
+  PlaceResult,
+  ProcessesResult,
+  WithdrawResult,
+} from './control-protocol.js';
+import { gatherProcesses, homeProcesses, uidArgument } from './cluster-processes.js';
 import { PeerService, askPeer } from './peer-service.js';
 import { RunnerPool } from './runner-pool.js';
 import { HomeBalancer } from './home-balancer.js';
@@ -420,6 +426,8 @@ export class Daemon {
         return this.best(request.args ?? {});
       case 'adopt':
         return this.balancer!.adopt(request.args ?? {});
+      case 'processes':
+        return this.processes(request.args ?? {});
       default:
         return undefined; // parseRequest already refused unknown ops
     }
@@ -454,6 +462,7 @@ export class Daemon {
   }
 
   private async onPeerRequest(op: string, args: Record<string, unknown>): Promise<unknown> {
+    if (op === 'processes') return this.ownProcesses(uidArgument(args));
     if (op === 'withdraw') {
       const token = typeof args.token === 'string' ? args.token : '';
       const freed = this.runners?.withdraw(token) ?? false;
@@ -578,6 +587,37 @@ export class Daemon {
     const hp = parseHostPort(hostPort);
     if (typeof hp === 'string') throw new OsmoError('E_NO_NODE', `node ${node}: ${hp}`);
     return hp;
+  }
+
+  /** This home's programs (osmo ps), of user `uid` if given. */
+  private ownProcesses(uid: number | undefined): ProcessesResult {
+    const programs = this.balancer?.programInfos() ?? [];
+    return { node: this.config.name, processes: homeProcesses(programs, uid), unanswered: [] };
+  }
+
+  /** osmo ps: this home's programs, and with cluster: true every live node's home's as well. */
+  private async processes(args: Record<string, unknown>): Promise<ProcessesResult> {
+    const uid = uidArgument(args);
+    const own = this.ownProcesses(uid);
+    if (args.cluster !== true) return own;
+    this.remember(this.clock.now());
+    const peers: { name: string; ask: () => Promise<unknown> }[] = [];
+    for (const [id, r] of this.known) {
+      if (!r.alive || id === this.config.id) continue;
+      const name = nodeName(r.record);
+      peers.push({
+        name,
+        ask: () =>
+          askPeer(
+            { ...this.peerAddress(name), name },
+            this.linkKey,
+            this.config.linkTls,
+            'processes',
+            uid === undefined ? {} : { uid },
+          ),
+      });
+    }
+    return gatherProcesses(own, peers);
   }
 
   /** The node a new program should start on (osmo run -b): the balancer's choice. */

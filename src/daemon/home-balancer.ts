@@ -139,6 +139,15 @@ export class HomeBalancer {
     return this.programs.size;
   }
 
+  /** The latest reading of every program of this home (≤ one interval old), with its socket. */
+  programInfos(): { info: ProcessInfo; socket: string }[] {
+    const out: { info: ProcessInfo; socket: string }[] = [];
+    for (const p of this.programs.values()) {
+      if (p.info !== undefined) out.push({ info: p.info, socket: p.socket });
+    }
+    return out;
+  }
+
   latestMigrations(): MigrationEvent[] {
     return [...this.events];
   }

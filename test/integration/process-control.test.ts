@@ -87,16 +87,16 @@ async function killedFake(env: NodeJS.ProcessEnv, dir: string): Promise<Fake> {
 void describe('osmo ps', () => {
   void test('lists each process in an 80-column table and as JSON', async () => {
     const { dir, env } = scratchEnv();
-    const a = await startFake(env, dir, ['--', 'hello.wasm', 'a b', "it's"]);
+    const a = await startFake(env, dir, ['--', 'h.wasm', 'a b', "it's"]);
     const b = await startFake(env, dir, ['--', 'x'.repeat(200) + '.wasm']);
     const table = await osmo(['ps'], { env });
     assert.equal(table.status, 0, table.stderr);
     const lines = table.stdout.toString().trimEnd().split('\n');
-    assert.match(lines[0]!, /^\s+PID STATE\s+WHERE\s+SINCE\s+CPU\s+MEM COMMAND$/);
+    assert.match(lines[0]!, /^\s+PID HOME\s+STATE\s+WHERE\s+SINCE\s+CPU\s+MEM COMMAND$/);
     assert.equal(lines.length, 3);
     for (const line of lines) assert.ok([...line].length <= 80, `too wide: ${line}`);
     const rowA = lines.find((l) => l.trimStart().startsWith(`${a.pid} `))!;
-    assert.match(rowA, /running\s+local\s+-\s+1:23\.4\s+64\.0M hello\.wasm 'a b' 'it'\\''s'$/);
+    assert.match(rowA, /running\s+local\s+-\s+1:23\.4\s+64\.0M h\.wasm 'a b' 'it'\\''s'$/);
     assert.ok(lines.some((l) => l.trimStart().startsWith(`${b.pid} `) && l.endsWith('…')));
 
     const json = psJson(await osmo(['ps', '--json'], { env }));
@@ -105,7 +105,7 @@ void describe('osmo ps', () => {
       [a.pid, b.pid].sort((x, y) => x - y),
     );
     const infoA = json.processes.find((p) => p.pid === a.pid)!;
-    assert.deepEqual(infoA.command, ['hello.wasm', 'a b', "it's"]);
+    assert.deepEqual(infoA.command, ['h.wasm', 'a b', "it's"]);
     assert.equal(infoA.state, 'running');
     assert.deepEqual(json.unanswered, []);
   });
@@ -197,7 +197,10 @@ void describe('osmo checkpoint / freeze / continue', () => {
     let info = psJson(await osmo(['ps', '--json'], { env })).processes[0]!;
     assert.equal(info.state, 'frozen');
     assert.equal(info.memoryBytes, 0);
-    assert.match((await osmo(['ps'], { env })).stdout.toString(), new RegExp(`${pid} frozen `));
+    assert.match(
+      (await osmo(['ps'], { env })).stdout.toString(),
+      new RegExp(`${pid} local +frozen `),
+    );
 
     const again = await osmo(['freeze', pid], { env });
     assert.equal(again.status, 1);

@@ -33,7 +33,7 @@ describe('what users see of automatic migration', () => {
       now,
     );
     for (const line of table.trimEnd().split('\n')) assert.ok([...line].length <= 80, line);
-    assert.match(table, /4242 checkpointing a-rathe… +42s/);
+    assert.match(table, /4242 n1 +checkpointing a-rat… +42s/);
   });
 
   it('osmo mon: one line per migration, with how long ago, the reason and any failure', () => {
