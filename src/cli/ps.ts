@@ -37,9 +37,9 @@ STATE running, frozen (image on disk, memory freed), checkpointing or migrating;
 it runs on; SINCE how long it has run there (since it started or last moved); CPU time used on
 every node (m:ss.s, or h:mm:ss); MEM its memory (0 while frozen); COMMAND.
 Processes of other homes come from their home daemons (as of their last reading, at most one
-gossip interval old); users are the same user on every node by uid, as in MOSIX. A process
-that does not answer within 2 s, or a node that does not within ${PEER_PROCESSES_TIMEOUT_MS / 1000} s, is named on stderr and
-left out. Without a daemon (or with --local) only this node's processes are listed.
+balancing interval old); a user is the same user on every node by uid, as in MOSIX. A process
+that does not answer within 2 s, or a node within ${PEER_PROCESSES_TIMEOUT_MS / 1000} s, is named on stderr and left out.
+Without a daemon (or with --local) only the processes started on this node are listed.
 
 Exit status: 0 listed (also when there is none), 2 bad invocation or the socket directory is
 not private (the message says how to fix it), 70 internal error.`,
