@@ -94,9 +94,17 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     key: 'windowSize',
     kind: 'int',
     defaultText: '16',
-    help: 'entries per gossip window (own + w−1 youngest)',
+    help: 'entries per gossip window (own + w−1 youngest); with windowMaxAgeMs, the most a window carries',
     min: 1,
     max: MAX_WINDOW_ENTRIES,
+  },
+  {
+    key: 'windowMaxAgeMs',
+    kind: 'int',
+    defaultText: 'unset (fixed window)',
+    help: 'send every entry at most this old instead of a fixed number (the threshold window of the age formulas), ms',
+    min: 0,
+    max: 3_600_000,
   },
   {
     key: 'maxAgeMs',

@@ -38,8 +38,13 @@ export interface DaemonConfig {
   /** Unix socket of the control API (mode 0600 inside a 0700 directory). */
   readonly controlSocket: string;
   readonly gossipIntervalMs: number;
-  /** Entries per window: own + windowSize − 1 youngest others. */
+  /** Entries per window: own + windowSize − 1 youngest others (with windowMaxAgeMs: the most). */
   readonly windowSize: number;
+  /**
+   * Set: the window is every entry at most this old (the threshold window of the age formulas),
+   * at most windowSize of them. Unset: the fixed window of windowSize.
+   */
+  readonly windowMaxAgeMs: number | undefined;
   readonly maxAgeMs: number;
   readonly ownClusterProbability: number;
   readonly anyNodeProbability: number;
@@ -269,6 +274,7 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     ),
     gossipIntervalMs,
     windowSize: (values.windowSize as number | undefined) ?? 16,
+    windowMaxAgeMs: values.windowMaxAgeMs as number | undefined,
     maxAgeMs,
     ownClusterProbability: (values.ownClusterProbability as number | undefined) ?? 0.9,
     anyNodeProbability: (values.anyNodeProbability as number | undefined) ?? 0.01,

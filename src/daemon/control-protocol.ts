@@ -65,6 +65,8 @@ export interface StatsResult {
   readonly transport: TransportCounters;
   /** Authentic datagrams whose payload was not a decodable window, by decoder reason. */
   readonly malformed: Readonly<Record<string, number>>;
+  /** Windows this node cut to fit maxDatagramBytes (their youngest entries sent). */
+  readonly windowsCut: number;
 }
 
 export interface PingResult {

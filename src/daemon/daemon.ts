@@ -8,6 +8,7 @@ import os from 'node:os';
 import type { Clock } from '../core/clock.js';
 import { seededRandom } from '../core/random.js';
 import { decodeWindow, encodeWindow } from '../gossip/codec.js';
+import { encodeWindowWithin } from '../gossip/fit-window.js';
 import { GossipNode } from '../gossip/node.js';
 import { GOSSIP_VERSION } from '../gossip/types.js';
 import type { Effect, NodeRecord } from '../gossip/types.js';
@@ -88,6 +89,8 @@ export class Daemon {
   private readonly tasks: PeriodicTask[] = [];
   private readonly known = new Map<number, Remembered>();
   private readonly malformed: Record<string, number> = {};
+  /** Windows cut to fit maxDatagramBytes (gossip/fit-window.ts). */
+  private windowsCut = 0;
   private readonly dropLog = new Map<
     string,
     { count: number; lastAt: number; from: string; reason: DropReason }
@@ -170,7 +173,14 @@ export class Daemon {
         address,
         info: sampler.info(),
         intervalMs: config.gossipIntervalMs,
-        window: { kind: 'fixed', size: config.windowSize },
+        window:
+          config.windowMaxAgeMs === undefined
+            ? { kind: 'fixed', size: config.windowSize }
+            : {
+                kind: 'threshold',
+                thresholdMs: config.windowMaxAgeMs,
+                maxEntries: config.windowSize,
+              },
         maxAgeMs: config.maxAgeMs,
         ownClusterProbability: config.ownClusterProbability,
         anyNodeProbability: config.anyNodeProbability,
@@ -266,6 +276,7 @@ export class Daemon {
       controlSocket: config.controlSocket,
       gossipIntervalMs: config.gossipIntervalMs,
       windowSize: config.windowSize,
+      ...(config.windowMaxAgeMs !== undefined && { windowMaxAgeMs: config.windowMaxAgeMs }),
       maxAgeMs: config.maxAgeMs,
       discovery: config.discovery ? formatHostPort(config.discoveryAddress) : false,
       pid: process.pid,
@@ -321,14 +332,23 @@ export class Daemon {
 
   private perform(effects: readonly Effect[]): void {
     for (const effect of effects) {
-      const bytes = encodeWindow(effect.message);
-      if (bytes.length > this.transport.maxDatagramBytes) {
-        this.log.warn('window larger than maxDatagramBytes; lower windowSize', {
-          bytes: bytes.length,
+      const fitted = encodeWindowWithin(effect.message, this.transport.maxDatagramBytes);
+      if (fitted === undefined) {
+        this.log.warn('own entry larger than maxDatagramBytes; raise maxDatagramBytes', {
+          maxDatagramBytes: this.transport.maxDatagramBytes,
         });
         continue;
       }
-      this.transport.send(effect.to, bytes);
+      if (fitted.kept < effect.message.records.length) {
+        // Said once: a window cut now and then (a cold start) is normal for threshold windows.
+        if (this.windowsCut++ === 0) {
+          this.log.warn('window cut to fit maxDatagramBytes; its youngest entries were sent', {
+            entries: effect.message.records.length,
+            kept: fitted.kept,
+          });
+        }
+      }
+      this.transport.send(effect.to, fitted.bytes);
     }
   }
 
@@ -683,6 +703,7 @@ export class Daemon {
       gossip: this.gossip.stats,
       transport: this.transport.counters,
       malformed: { ...this.malformed },
+      windowsCut: this.windowsCut,
     };
   }
 }

@@ -3,23 +3,15 @@
  * broadcast address — here 127.255.255.255, the loopback network's own, so nothing leaves the
  * host — and a daemon with another secret is not discovered.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeScratch, removeScratch } from '../helpers/osmo.js';
-import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+import { clusterForSuite, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
 
 describe('osmo daemon --discovery', () => {
-  let dir = '';
-  const cluster = new Cluster();
-  before(() => {
-    dir = makeScratch();
-  });
-  after(async () => {
-    await cluster.stopAll();
-    removeScratch(dir);
-  });
+  const { cluster, dir: scratchDir } = clusterForSuite();
 
   test('nodes without peers discover each other by broadcast on loopback', async () => {
+    const dir = scratchDir();
     const secret = writeSecret(dir, 'secret', 'disco-secret-0123456789abcdef');
     const other = writeSecret(dir, 'other', 'other-secret-0123456789abcdef');
     const [p1, p2, p3, discoveryPort] = await freeUdpPorts(4);

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { osmo, osmoBin, repoRoot } from '../helpers/osmo.js';
+import { after, before } from 'node:test';
+import { makeScratch, osmo, osmoBin, removeScratch, repoRoot } from '../helpers/osmo.js';
 import type { StatusResult } from '../../src/daemon/control-protocol.js';
 
 export { freeUdpPorts } from '../helpers/ports.js';
@@ -186,4 +187,21 @@ export async function until<T>(
       );
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/**
+ * A cluster and a scratch directory for the enclosing describe block: the directory is made
+ * before its tests, and after them every daemon is killed and the directory removed.
+ */
+export function clusterForSuite(): { cluster: Cluster; dir: () => string } {
+  const cluster = new Cluster();
+  let dir = '';
+  before(() => {
+    dir = makeScratch();
+  });
+  after(async () => {
+    await cluster.stopAll();
+    removeScratch(dir);
+  });
+  return { cluster, dir: () => dir };
 }

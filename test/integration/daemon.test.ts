@@ -12,7 +12,14 @@ import {
   expectedWindowSize,
 } from '../../src/gossip/formulas.js';
 import { makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
-import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+import {
+  Cluster,
+  clusterForSuite,
+  freeUdpPorts,
+  status,
+  until,
+  writeSecret,
+} from './daemon-harness.js';
 import type { DaemonProcess } from './daemon-harness.js';
 
 const N = 5;
@@ -176,6 +183,42 @@ describe('osmo daemon: a 5-node loopback cluster', () => {
     const r = await osmo(['status', '--daemon', d.socket]);
     assert.equal(r.status, 69, 'no daemon: EX_UNAVAILABLE');
     assert.match(r.stderr, /no daemon at .*n4\.sock/);
+  });
+});
+
+describe('osmo daemon: threshold windows (--window-max-age-ms)', () => {
+  const { cluster, dir: scratchDir } = clusterForSuite();
+
+  test('nodes that send every entry younger than T find each other and stay in view', async () => {
+    const dir = scratchDir();
+    const secret = writeSecret(dir, 'secret', 'threshold-secret-0123456789');
+    const ports = await freeUdpPorts(3);
+    const nodes = ports.map((port, i) =>
+      cluster.start({
+        name: `t${i + 1}`,
+        port,
+        peers: i === 0 ? [] : [ports[0]!],
+        secretFile: secret,
+        dir,
+        intervalMs: INTERVAL_MS,
+        maxAgeMs: MAX_AGE_MS,
+        extra: ['--window-max-age-ms', '300', '--window-size', '64'],
+      }),
+    );
+    const started = await Promise.all(
+      nodes.map((d) => d.waitForLog((l) => l.msg === 'daemon started', 20_000, 'daemon started')),
+    );
+    for (const line of started) assert.equal(line.windowMaxAgeMs, 300);
+    for (const d of nodes) {
+      await until(
+        async () => {
+          const st = await status(d.socket);
+          return st && st.nodes.filter((n) => n.alive).length === 3 ? st : undefined;
+        },
+        15_000,
+        `${d.name} knows all 3 nodes`,
+      );
+    }
   });
 });
 

@@ -32,6 +32,7 @@ void test('defaults apply and every field has a documented default', () => {
     });
     assert.equal(config.gossipIntervalMs, 1000);
     assert.equal(config.windowSize, 16);
+    assert.equal(config.windowMaxAgeMs, undefined, 'the fixed window unless asked');
     assert.deepEqual(config.listen, { host: '0.0.0.0', port: 5301 });
     assert.equal(config.id, idFromName('n1'));
     assert.equal(origin.gossipIntervalMs, 'default');
@@ -89,6 +90,7 @@ void test('every problem is listed at once, each naming the field and where it c
           ownClusterProbability: '1.5',
           gossipIntervalMs: '2.5',
           mapFile: join(s.dir, 'missing.map'),
+          windowMaxAgeMs: '-5',
         },
       }),
     );
@@ -105,6 +107,7 @@ void test('every problem is listed at once, each naming the field and where it c
       /gossipIntervalMs \(from --gossip-interval-ms\): expected an integer/,
       /secretFile is required/,
       /mapFile .*missing\.map: cannot read it \(ENOENT\)/,
+      /windowMaxAgeMs \(from --window-max-age-ms\): -5 is outside 0\.\.3600000/,
     ];
     for (const re of expect)
       assert.ok(
@@ -112,6 +115,22 @@ void test('every problem is listed at once, each naming the field and where it c
         `${re} in:\n${problems.join('\n')}`,
       );
     assert.equal(problems.length, expect.length, problems.join('\n'));
+  } finally {
+    s.done();
+  }
+});
+
+void test('windowMaxAgeMs chooses the threshold window, from a flag, the environment or a file', () => {
+  const s = scratch();
+  try {
+    const load = (
+      env: Record<string, string>,
+      flags: Record<string, string> = {},
+    ): number | undefined =>
+      loadDaemonConfig({ env, flags: { secretFile: s.secret, name: 'n1', ...flags } }).config
+        .windowMaxAgeMs;
+    assert.equal(load({}, { windowMaxAgeMs: '2800' }), 2800);
+    assert.equal(load({ OSMOSIS_WINDOW_MAX_AGE_MS: '1500' }), 1500);
   } finally {
     s.done();
   }
