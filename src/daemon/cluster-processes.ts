@@ -13,6 +13,8 @@ import type { ProcessesResult } from './control-protocol.js';
 
 /** How long a node may take to answer before `osmo ps` names it as unanswered. */
 export const PEER_PROCESSES_TIMEOUT_MS = 3_000;
+/** Nodes asked at once: a large cluster is asked in waves, not with thousands of open links. */
+export const PEER_PROCESSES_CONCURRENCY = 64;
 
 /** The owner of a program's control socket: the user who started it (its directory is private). */
 function ownerOf(socket: string): number | undefined {
@@ -61,25 +63,33 @@ export async function gatherProcesses(
   own: ProcessesResult,
   peers: readonly { name: string; ask: () => Promise<unknown> }[],
   timeoutMs = PEER_PROCESSES_TIMEOUT_MS,
+  concurrency = PEER_PROCESSES_CONCURRENCY,
 ): Promise<ProcessesResult> {
-  const answers = await Promise.all(
-    peers.map(async (peer) => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), timeoutMs);
-      });
-      try {
-        // then(): an ask that throws at once counts as unanswered too, like one that rejects.
-        const asked = Promise.resolve()
-          .then(() => peer.ask())
-          .catch(() => undefined);
-        const answer = await Promise.race([asked, late]);
-        return { name: peer.name, processes: processesOf(answer) };
-      } finally {
-        clearTimeout(timer);
-      }
-    }),
-  );
+  const askOne = async (peer: (typeof peers)[number]): Promise<ProcessInfo[] | undefined> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      // then(): an ask that throws at once counts as unanswered too, like one that rejects.
+      const asked = Promise.resolve()
+        .then(() => peer.ask())
+        .catch(() => undefined);
+      return processesOf(await Promise.race([asked, late]));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const answers: { name: string; processes: ProcessInfo[] | undefined }[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < peers.length) {
+      const peer = peers[next++]!;
+      answers.push({ name: peer.name, processes: await askOne(peer) });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, peers.length) }, worker));
+  answers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const processes = [...own.processes];
   const unanswered: string[] = [];
   for (const a of answers) {

@@ -52,6 +52,24 @@ void test('the answers of every node are put together; failing or malformed ones
   assert.deepEqual(r.unanswered, ['n2', 'n4', 'n5', 'n6']);
 });
 
+void test('a large cluster is asked in waves: never more nodes at once than the limit', async () => {
+  let inFlight = 0;
+  let most = 0;
+  const peers = Array.from({ length: 7 }, (_, i) => ({
+    name: `n${i + 2}`,
+    ask: async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      return { processes: [info(`n${i + 2}`, 100 + i)] };
+    },
+  }));
+  const r = await gatherProcesses(own, peers, PEER_PROCESSES_TIMEOUT_MS, 3);
+  assert.equal(most, 3);
+  assert.equal(r.processes.length, 8);
+  assert.deepEqual(r.unanswered, []);
+});
+
 void test('a node that does not answer in time is named and not waited for', async () => {
   mock.timers.enable({ apis: ['setTimeout'] });
   try {
