@@ -80,21 +80,21 @@ export async function gatherProcesses(
       clearTimeout(timer);
     }
   };
-  const answers: { name: string; processes: ProcessInfo[] | undefined }[] = [];
+  // Each answer in its peer's place: the result does not depend on which node answered first.
+  const answers = new Array<ProcessInfo[] | undefined>(peers.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < peers.length) {
-      const peer = peers[next++]!;
-      answers.push({ name: peer.name, processes: await askOne(peer) });
+      const i = next++;
+      answers[i] = await askOne(peers[i]!);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, peers.length) }, worker));
-  answers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const processes = [...own.processes];
   const unanswered: string[] = [];
-  for (const a of answers) {
-    if (a.processes === undefined) unanswered.push(a.name);
-    else processes.push(...a.processes);
+  for (const [i, answer] of answers.entries()) {
+    if (answer === undefined) unanswered.push(peers[i]!.name);
+    else processes.push(...answer);
   }
   return { node: own.node, processes, unanswered: unanswered.sort() };
 }

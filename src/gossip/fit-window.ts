@@ -41,6 +41,6 @@ export function encodeWindowWithin(
       hi = mid - 1;
     }
   }
-  if (lo === 0) return undefined;
-  return { bytes: best ?? prefix(lo), kept: lo };
+  // No prefix fitted (lo is still 0): not even the own entry.
+  return best === undefined ? undefined : { bytes: best, kept: lo };
 }

@@ -307,23 +307,19 @@ export class GossipNode {
     const agesMs: number[] = [0];
     const oldestBirth = nowMs - this.config.maxAgeMs;
     const cap = w.kind === 'fixed' ? w.size : w.maxEntries;
+    const sendable = (birth: number): boolean =>
+      nowMs - birth <= thresholdMs && birth >= oldestBirth;
     let i = 0;
     for (; i < youngest.length && records.length < cap; i++) {
       const birth = youngest.birthAt(i);
-      const age = nowMs - birth;
-      if (age > thresholdMs || birth < oldestBirth) break; // Sorted: the rest are older still.
+      if (!sendable(birth)) break; // Sorted: the rest are older still.
       const record = youngest.payloadAt(i);
       if (record === undefined) continue;
       records.push(record);
-      agesMs.push(age);
+      agesMs.push(nowMs - birth);
     }
     // The list holds one entry more than a threshold window carries: is it one left out?
-    if (
-      w.kind === 'threshold' &&
-      i < youngest.length &&
-      nowMs - youngest.birthAt(i) <= thresholdMs &&
-      youngest.birthAt(i) >= oldestBirth
-    )
+    if (w.kind === 'threshold' && i < youngest.length && sendable(youngest.birthAt(i)))
       this.windowsCapped++;
     return { version: GOSSIP_VERSION, ageOffsetMs: 0, records, agesMs };
   }
