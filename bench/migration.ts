@@ -1,23 +1,26 @@
 /**
- * Remote execution and migration on loopback (issue 5): two real daemons (n1 home, n2), real
+ * Remote execution and migration on loopback (issue 5): three real daemons (n1 home, n2, n3), real
  * programs, each figure against a baseline measured in the same run.
  *
  *   rtt        p50/p99 of a system call served by the deputy (bench/kernels/rtt.c) with the
  *              program away on n2, vs at home, vs a bare TCP ping-pong between two processes
  *   migration  request → running elsewhere (osmo migrate --json) for 16/256/1024 MiB, dense and
- *              sparse (bench/kernels/memhog.c), vs a local checkpoint of the same process and vs
- *              the same bytes sent over a bare link between two processes (link-transfer.ts)
+ *              sparse (bench/kernels/memhog.c): home → n2, n2 → n3 (through home), n3 → home;
+ *              vs a local checkpoint of the same process and vs the same bytes sent over a bare
+ *              link between two processes (link-transfer.ts)
  *
- *   link       (root only) two network namespaces joined by a `tc tbf rate 1gbit` link: a 256 MiB
- *              dense program moved across it, as % of the nominal link (request → running, and
- *              the image's time on the wire) and vs a bare TCP transfer over the same link
+ *   link       (root only) three network namespaces on a bridge, each host's link `tc tbf rate
+ *              1gbit`: a 256 MiB dense program moved across it, as % of the nominal link (request
+ *              → running, and the image's time on the wire) and vs a bare TCP transfer over the
+ *              same link; then n2 → n3 (through home) against that bare transfer
  *
  *   table1     (root only, --table1) MOSIX's Table I in shape: four programs of ~40 s (CPU only;
  *              90 MB of writes to a file at home in 32 KB blocks; 206 MB in 32 KB; 476 MB in 64 KB),
  *              at home vs away across the 1 Gbit link, each host on a CPU of its own (two
  *              machines, as MOSIX measured): the slowdown of running away
  *
- *   npm run build && node dist/bench/migration.js [--rounds N] [--sizes 16,256,1024] [--no-link]
+ *   npm run build && node dist/bench/migration.js [--rounds N] [--sizes 16,256,1024]
+ *     [--no-link | --link-only]
  *     [--table1 [--table1-only] [--table1-rounds N (home/away pairs per program, default 2)]]
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -58,7 +61,8 @@ function osmo(args: string[]): { status: number | null; stdout: string; stderr: 
 async function startCluster(topology?: Topology, tag = ''): Promise<string> {
   const secret = join(dir, 'secret');
   writeFileSync(secret, 'benchmark-secret-0123456789abcdef\n', { mode: 0o600 });
-  const ports = topology === undefined ? await freeUdpPorts(2) : [5301, 5301];
+  // A third node, for moves from one node to another.
+  const ports = topology === undefined ? await freeUdpPorts(3) : [5301, 5301, 5301];
   const hostOf = (i: number): string => topology?.addresses[i] ?? '127.0.0.1';
   for (const [i, port] of ports.entries()) {
     const name = `n${i + 1}`;
@@ -89,7 +93,10 @@ async function startCluster(topology?: Topology, tag = ''): Promise<string> {
   const socket = join(dir, `n1${tag}.sock`);
   for (;;) {
     const s = osmo(['status', '--json', '--daemon', socket]);
-    if (s.status === 0 && (JSON.parse(s.stdout) as { nodes: unknown[] }).nodes.length === 2)
+    if (
+      s.status === 0 &&
+      (JSON.parse(s.stdout) as { nodes: unknown[] }).nodes.length === ports.length
+    )
       return socket;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -148,8 +155,11 @@ async function migrationTimes(
   mode: string,
   n: number,
   prefix: string[] = [],
+  /** Also move it n2 → n3 before it comes back (a cluster with a third node). */
+  nodeToNode = false,
 ): Promise<{
   away: number;
+  across: number;
   back: number;
   checkpoint: number;
   imageMiB: number;
@@ -173,6 +183,7 @@ async function migrationTimes(
   while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 50));
   const pid = String(child.pid);
   const away: number[] = [];
+  const across: number[] = [];
   const back: number[] = [];
   const checkpoints: number[] = [];
   const awayWire: number[] = [];
@@ -180,10 +191,10 @@ async function migrationTimes(
   for (let i = 0; i < n; i++) {
     const ck = osmo(['checkpoint', '--json', pid, '-o', join(dir, 'ck.osmosnap')]);
     checkpoints.push((JSON.parse(ck.stdout) as { ms: number }).ms);
-    for (const [to, into] of [
-      ['n2', away],
-      ['home', back],
-    ] as const) {
+    const route: [string, number[]][] = [['n2', away]];
+    if (nodeToNode) route.push(['n3', across]);
+    route.push(['home', back]);
+    for (const [to, into] of route) {
       const m = osmo(['migrate', '--json', pid, to]);
       if (m.status !== 0) throw new Error(`migrate ${to}: ${m.stderr}`);
       const moved = JSON.parse(m.stdout) as { ms: number; imageBytes: number; transferMs?: number };
@@ -197,6 +208,7 @@ async function migrationTimes(
   if (!out.includes('checksum')) throw new Error(`memhog ${mb} ${mode} did not finish: ${out}`);
   return {
     away: median(away),
+    across: across.length > 0 ? median(across) : NaN,
     back: median(back),
     checkpoint: median(checkpoints),
     imageMiB: imageBytes / (1 << 20),
@@ -306,19 +318,20 @@ async function table1Section(): Promise<void> {
 }
 
 async function linkSection(): Promise<void> {
-  const topology = createTopology(2, { rate: '1gbit' });
+  const topology = createTopology(3, { rate: '1gbit' });
   try {
     const socket = await startCluster(topology, '-link');
     const mb = 256;
-    const moves: { mbps: number; wireMbps: number; ms: number }[] = [];
+    const moves: { mbps: number; wireMbps: number; ms: number; acrossMs: number }[] = [];
     const bares: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      const r = await migrationTimes(socket, mb, 'dense', 1, topology.prefix(0));
+      const r = await migrationTimes(socket, mb, 'dense', 1, topology.prefix(0), true);
       const bits = r.imageMiB * (1 << 20) * 8;
       moves.push({
         mbps: bits / (r.away / 1000) / 1e6,
         wireMbps: bits / r.awayWireMs / 1e3,
         ms: r.away,
+        acrossMs: r.across,
       });
       bares.push(((await bareTransfer(topology, mb << 20)) * 8) / 1e6);
     }
@@ -332,6 +345,12 @@ async function linkSection(): Promise<void> {
     console.log('|---|---|---|---|---|---|---|---|');
     console.log(
       `| median of ${rounds} | ${fmt(median(moves.map((m) => m.ms)), 0)} | ${fmt(mbps, 0)} | ${fmt(mbps / 10, 1)} % | ${fmt(wire, 0)} | ${fmt(wire / 10, 1)} % | ${fmt(bare, 0)} | ${fmt(wire / bare)} |`,
+    );
+    const acrossMs = median(moves.map((m) => m.acrossMs));
+    const bareMs = (mb * (1 << 20) * 8) / (bare * 1e3);
+    console.log(
+      `\nn2 → n3 (through home, each host's link 1 Gbit): ${fmt(acrossMs, 0)} ms, ` +
+        `${fmt(acrossMs / bareMs)} × one bare TCP transfer of the same bytes (${fmt(bareMs, 0)} ms)`,
     );
   } finally {
     for (const d of daemons.splice(0)) d.kill('SIGTERM');
@@ -357,17 +376,17 @@ async function allSections(): Promise<void> {
   }
   console.log('\n### Migration time, request → running elsewhere (ms, medians)\n');
   console.log(
-    '| memory | image MiB | home → n2 | n2 → home | local checkpoint | bare link, same bytes | home→n2 / checkpoint | home→n2 / bare link |',
+    '| memory | image MiB | home → n2 | n2 → n3 | n3 → home | local checkpoint | bare link, same bytes | home→n2 / checkpoint | home→n2 / bare link | n2→n3 / bare link |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const mb of sizes) {
     for (const mode of ['dense', 'sparse']) {
-      const r = await migrationTimes(socket, mb, mode, mb >= 1024 ? 1 : rounds);
+      const r = await migrationTimes(socket, mb, mode, mb >= 1024 ? 1 : rounds, [], true);
       const bare = median(
         await sequence(mb >= 1024 ? 1 : rounds, () => linkTransferMs(r.imageMiB * (1 << 20))),
       );
       console.log(
-        `| ${mb} MiB ${mode} | ${fmt(r.imageMiB, 1)} | ${fmt(r.away, 0)} | ${fmt(r.back, 0)} | ${fmt(r.checkpoint, 0)} | ${fmt(bare, 0)} | ${fmt(r.away / r.checkpoint)} | ${fmt(r.away / bare)} |`,
+        `| ${mb} MiB ${mode} | ${fmt(r.imageMiB, 1)} | ${fmt(r.away, 0)} | ${fmt(r.across, 0)} | ${fmt(r.back, 0)} | ${fmt(r.checkpoint, 0)} | ${fmt(bare, 0)} | ${fmt(r.away / r.checkpoint)} | ${fmt(r.away / bare)} | ${fmt(r.across / bare)} |`,
       );
     }
   }
@@ -379,6 +398,7 @@ async function allSections(): Promise<void> {
 
 try {
   if (argv.includes('--table1-only')) await table1Section();
+  else if (argv.includes('--link-only')) await linkSection();
   else await allSections();
 } finally {
   for (const d of daemons) d.kill('SIGTERM');

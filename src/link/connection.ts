@@ -144,6 +144,8 @@ export class LinkConnection {
   private sentSinceTick = false;
   /** The socket is corked until the current JS task ends (see {@link corkUntilTaskEnds}). */
   private corked = false;
+  /** Reasons to leave the socket unread (pauseReadingUntil); read again when none is left. */
+  private readingPausedBy = 0;
   private receivedSinceTick = false;
   private lastSentAt = 0;
   private lastReceivedAt = 0;
@@ -368,6 +370,20 @@ export class LinkConnection {
   }
 
   /**
+   * Reads nothing more from the peer until `settled` settles: a receiver that passes frames on
+   * to a slower link stops its sender here (TCP's flow control) instead of buffering what comes.
+   * Frames already read are still delivered. While paused the peer's silence is not counted
+   * against it: the heartbeat cannot arrive.
+   */
+  pauseReadingUntil(settled: Promise<unknown>): void {
+    if (this.readingPausedBy++ === 0) this.socket.pause();
+    const resume = (): void => {
+      if (--this.readingPausedBy === 0 && this.phase !== 'closed') this.socket.resume();
+    };
+    settled.then(resume, resume);
+  }
+
+  /**
    * Sets the one receiver of user frames (types 8..255), called in stream order. Frames that
    * arrived before a handler was set are delivered to it now. If the handler throws, the link
    * is destroyed and {@link closed} reports E_INTERNAL.
@@ -502,7 +518,7 @@ export class LinkConnection {
     if (this.phase !== 'open') return;
     const heartbeatMs = this.options.heartbeatMs!;
     const now = this.options.timers.now();
-    if (this.receivedSinceTick) {
+    if (this.receivedSinceTick || this.readingPausedBy > 0) {
       this.receivedSinceTick = false;
       this.lastReceivedAt = now;
     }

@@ -70,7 +70,8 @@ export async function streamImageTo(
 
 /** Where the IMAGE frames of one image go, in order. */
 export interface IncomingImage {
-  push(piece: Uint8Array): void;
+  /** One IMAGE frame. A promise returned means: take no more frames until it settles. */
+  push(piece: Uint8Array): void | Promise<void>;
   /** IMAGE_END arrived; throws if what arrived cannot be whole. */
   end(): void;
   /** The frames stopped coming (a cut link). */
@@ -132,5 +133,63 @@ export class ImageReceiver implements IncomingImage {
     } catch {
       // already gone
     }
+  }
+}
+
+/**
+ * Passes an image on to another link as it arrives (a move from one node to another goes
+ * through home: the image is sent once, not received whole and then sent), keeping a copy in a
+ * file: the fallback if the target is lost before the program's first system call. Back-pressure
+ * goes upstream: while the target's link is full, push asks its caller to stop reading. A target
+ * that fails does not fail the incoming transfer — the copy is completed, the source still holds
+ * its own, and {@link targetFailure} says why the target did not get it.
+ */
+export class ImageRelay implements IncomingImage {
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly copy: ImageReceiver,
+    private readonly target: LinkConnection,
+  ) {}
+
+  /** Why the image did not get to the target, if it did not. */
+  get targetFailure(): Error | undefined {
+    return this.failure;
+  }
+
+  push(piece: Uint8Array): Promise<void> | undefined {
+    this.copy.push(piece); // throws if the copy cannot be written: the move then fails whole
+    if (this.failure !== undefined) return undefined;
+    try {
+      if (this.target.send(Frame.IMAGE, piece)) return undefined;
+      return this.target.drain().catch((error: unknown) => this.fail(error));
+    } catch (error) {
+      this.fail(error);
+      return undefined;
+    }
+  }
+
+  end(): string {
+    const file = this.copy.end();
+    if (this.failure === undefined) {
+      try {
+        this.target.send(Frame.IMAGE_END);
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+    return file;
+  }
+
+  abort(why: string): void {
+    this.copy.abort();
+    this.failure ??= new OsmoError('E_LINK', `the image stopped coming: ${why}`);
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??=
+      error instanceof Error
+        ? error
+        : new OsmoError('E_LINK', `the target failed: ${String(error)}`);
   }
 }

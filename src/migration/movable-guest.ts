@@ -14,7 +14,7 @@ import type { GuestOutcome } from '../runtime/guest-messages.js';
 import type { ImageWritten, LocalGuest } from '../runtime/local-guest.js';
 import type { LinkConnection } from '../link/index.js';
 import { openImageFile } from '../snapshot/index.js';
-import { ImageReceiver, sendImageFile, streamImageTo } from './image-transfer.js';
+import { ImageReceiver, ImageRelay, streamImageTo } from './image-transfer.js';
 import type { IncomingImage } from './image-transfer.js';
 import { RemotePlacement } from './remote-placement.js';
 import type { PlacementOptions, ProgramOffer, RunnerGrant } from './remote-placement.js';
@@ -271,19 +271,40 @@ export class MovableGuest {
     return bytes;
   }
 
-  /** A node → another node: bring the image here, place it, then let the first node drop it. */
+  /**
+   * A node → another node: the image streams through home on its way (a copy kept here as the
+   * fallback until the program's first call there), then the first node drops it. If the target
+   * fails, the image still arrives whole here and the program goes on where it was.
+   */
   private async awayTo(source: RemotePlacement, grant: RunnerGrant): Promise<number> {
     const file = this.options.scratchFile(`move-${this.moves}`);
+    let brought: Promise<number> | undefined;
+    let bytes = 0;
     try {
-      const bytes = await bringImage(source, new ImageReceiver(file));
+      let placement: RemotePlacement;
       try {
-        const placement = await this.moveIn(grant, (link) => sendImageFile(link, file));
-        this.adopt(placement);
-        this.keepFallback(placement, file);
+        placement = await this.moveIn(grant, async (link) => {
+          const relay = new ImageRelay(new ImageReceiver(file), link);
+          brought = bringImage(source, relay);
+          bytes = await brought;
+          if (relay.targetFailure !== undefined) throw relay.targetFailure;
+          return bytes;
+        });
       } catch (error) {
-        await source.reattachAndResume();
+        // The source sent its image whole and holds its copy (if it did not, bringImage has
+        // already let it go on there, or reported it lost): it goes on there.
+        if (
+          brought !== undefined &&
+          (await brought.then(
+            () => true,
+            () => false,
+          ))
+        )
+          await source.reattachAndResume();
         throw error;
       }
+      this.adopt(placement);
+      this.keepFallback(placement, file);
       source.drop();
       return bytes;
     } finally {

@@ -83,6 +83,8 @@ export class RemotePlacement {
   private served = 0;
   private readonly idleWaiters: (() => void)[] = [];
 
+  /** The runner confirmed that the program runs there (or started it there). */
+  private taken = false;
   /** Bringing the image home: a cut link then leaves the program parked there, not lost. */
   private parking = false;
 
@@ -114,7 +116,15 @@ export class RemotePlacement {
           message: `lost the process on node ${this.grant.node}: ${error?.message ?? 'its runner closed the link'}`,
         },
       };
-      for (const w of this.waiters.splice(0)) w({ t: 'failed', error: lost.error });
+      // Before the runner confirmed the program runs there, nothing was lost: the mover still
+      // holds it, and the one waiting learns only that the node failed.
+      const failure = this.taken
+        ? lost.error
+        : {
+            code: 'E_LINK' as const,
+            message: `node ${this.grant.node} failed before the program ran there: ${error?.message ?? 'its runner closed the link'}`,
+          };
+      for (const w of this.waiters.splice(0)) w({ t: 'failed', error: failure });
       if (!this.released && !this.parking) this.settle(lost);
     });
   }
@@ -161,6 +171,7 @@ export class RemotePlacement {
       if (!grant.hasModule) link.send(Frame.MODULE, offer.moduleBytes());
       await sendImage(link);
       placement.lastImageMs = (await resumed).receivedMs;
+      placement.taken = true;
       return placement;
     } catch (error) {
       placement.released = true;
@@ -342,7 +353,10 @@ export class RemotePlacement {
             throw new OsmoError('E_PROTO_DECODE', 'stray image data');
           if (this.receivedBytes === 0) this.imageStarted = performance.now();
           this.receivedBytes += payload.length; // before push: it may take the buffer over
-          this.receiver.push(payload);
+          {
+            const wait = this.receiver.push(payload);
+            if (wait !== undefined) this.link.pauseReadingUntil(wait);
+          }
           return;
         case Frame.IMAGE_END: {
           const receiver = this.receiver;

@@ -412,6 +412,38 @@ describe('link over loopback', () => {
     assert.match(reason.message, /went silent for \d+ ms/);
   });
 
+  it(
+    'reads nothing while paused, then everything in order; a paused peer is not silent',
+    T,
+    async () => {
+      const timers = new FakeTimers();
+      const { server, accepted } = await startServer();
+      const client = await connect(server, { heartbeatMs: 100, timers });
+      const link = await accepted.next();
+      const got = new Inbox<number>();
+      client.onFrame((type) => got.put(type));
+      const atServer = new Inbox<number>();
+      link.onFrame((type) => atServer.put(type));
+      let release!: () => void;
+      client.pauseReadingUntil(new Promise<void>((resolve) => (release = resolve)));
+      link.send(10);
+      link.send(11, Buffer.alloc(1 << 20, 7));
+      // The server wrote both before it could see this one: on loopback they are in the client's
+      // receive queue by the time it arrives there.
+      client.send(8);
+      assert.equal(await atServer.next(), 8);
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(client.stats().framesReceived, 0, 'nothing read while paused');
+      timers.advance(100);
+      timers.advance(300); // silent for 400 ms, but only because this end does not read
+      assert.equal(client.state, 'open');
+      release();
+      assert.equal(await got.next(), 10);
+      assert.equal(await got.next(), 11);
+      assert.equal(client.state, 'open');
+    },
+  );
+
   it('keeps an idle link with heartbeats on both ends alive', T, async () => {
     const timers = new FakeTimers();
     const { server, accepted } = await startServer({ heartbeatMs: 100, timers });

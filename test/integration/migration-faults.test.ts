@@ -1,7 +1,8 @@
 /**
  * Two-phase migration under injected faults (seeded): a target that refuses, a target killed
  * in the middle of the transfer, a link cut in the middle of it (both ways), a target that dies
- * right after resuming the program, and the target's daemon restarted while it runs a guest. After each,
+ * right after resuming the program, the target's daemon restarted while it runs a guest, and the
+ * same faults on moves from one node to another. After each,
  * the one program goes on — never lost, never twice — and ends with exactly the output and file
  * of a run that never moved.
  */
@@ -91,7 +92,7 @@ describe('migration under faults', () => {
   });
 
   it(`keeps the program whole through every fault (seed ${SEED})`, async () => {
-    const steps = 8;
+    const steps = 9;
     const localFile = join(dir, 'local.txt');
     const local = await osmo(
       ['run', '-h', '-L', fixture('migrant'), localFile, String(steps), ITERATIONS, 'tickets'],
@@ -196,8 +197,35 @@ describe('migration under faults', () => {
             const back = await migrate(pid, 'home');
             assert.equal(back.status, 0, back.stderr);
             assert.equal(await where(pid), 'n1');
+            await linesReach(5);
 
-            stdin.end('x'.repeat(steps - 5));
+            // Node to node (the image streams through home): the target dying, or its link cut,
+            // mid-transfer leaves the program where it was; the source's link cut while it sends
+            // leaves it parked there and it goes on there.
+            stdin.write('x');
+            const away = await migrate(pid, 'n2');
+            assert.equal(away.status, 0, away.stderr);
+            const crashedAway = await migrate(pid, 'crasher');
+            assert.equal(crashedAway.status, 1, `n2 → crasher: ${crashedAway.stderr}`);
+            assert.match(
+              crashedAway.stderr,
+              /node crasher failed before the program ran there.*goes on at n2/,
+            );
+            assert.equal(await where(pid), 'n2');
+            const cutAway = await migrate(pid, 'cutter');
+            assert.equal(cutAway.status, 1, `n2 → cutter: ${cutAway.stderr}`);
+            assert.equal(await where(pid), 'n2');
+            const toSnipper2 = await migrate(pid, 'snipper');
+            assert.equal(toSnipper2.status, 0, `n2 → snipper: ${toSnipper2.stderr}`);
+            const snipped = await migrate(pid, 'n2');
+            assert.equal(snipped.status, 1, `snipper → n2, cut: ${snipped.stderr}`);
+            assert.match(snipped.stderr, /goes on at snipper/);
+            assert.equal(await where(pid), 'snipper');
+            const again = await migrate(pid, 'n2');
+            assert.equal(again.status, 0, `snipper → n2: ${again.stderr}`);
+            assert.equal(await where(pid), 'n2');
+
+            stdin.end('x'.repeat(steps - 6));
           })().catch((error: unknown) => {
             // A failed step must not leave the program waiting for stdin until the deadline.
             child.kill('SIGKILL');
