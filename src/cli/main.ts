@@ -13,6 +13,7 @@ import { registerContinue } from './continue.js';
 import { registerRunner } from './runner.js';
 import { registerMigrate } from './migrate.js';
 import { registerDemo } from './demo.js';
+import { registerCtl } from './ctl.js';
 import { warn } from './report.js';
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerFreeze(program);
   registerContinue(program);
   registerMigrate(program);
+  registerCtl(program);
   registerDemo(program);
   registerRunner(program);
   for (const cmd of program.commands) {

@@ -22,6 +22,8 @@ export interface AdmitRequest {
 export interface AdmissionState {
   readonly node: string;
   readonly acceptGuests: boolean;
+  /** Blocked by the administrator (osmo ctl block). */
+  readonly blocked?: boolean;
   readonly draining: boolean;
   /** Guests running here plus those admitted and on their way. */
   readonly guests: number;
@@ -40,6 +42,8 @@ export function decideAdmission(request: AdmitRequest, s: AdmissionState): Admis
     return refuse(`${s.node} does not know home node ${request.home} (not in its cluster view)`);
   }
   if (!s.acceptGuests) return refuse(`${s.node} does not accept guests (acceptGuests: false)`);
+  if (s.blocked === true)
+    return refuse(`${s.node} is blocked by its administrator (osmo ctl unblock lifts it)`);
   if (s.draining) return refuse(`${s.node} is shutting down`);
   if (s.guests >= s.maxGuests) {
     return refuse(`${s.node} is at its guest limit (${s.guests} of ${s.maxGuests})`);

@@ -115,6 +115,12 @@ export interface ControlOps {
    * last read them; with cluster: true, those of every live node's home too (osmo ps).
    */
   processes: ProcessesResult;
+  /**
+   * args {action: block | unblock | expel | bring, waitMs?}: node administration (osmo ctl,
+   * MOSIX's mosctl). expel blocks, asks each guest's home to move it away and waits up to waitMs
+   * (default 60 000) for them to leave; bring moves this home's programs back here.
+   */
+  admin: AdminResult;
 }
 export type ControlOp = keyof ControlOps;
 export const CONTROL_OPS: readonly ControlOp[] = [
@@ -126,7 +132,24 @@ export const CONTROL_OPS: readonly ControlOp[] = [
   'adopt',
   'withdraw',
   'processes',
+  'admin',
 ];
+
+export const ADMIN_ACTIONS = ['block', 'unblock', 'expel', 'bring'] as const;
+export type AdminAction = (typeof ADMIN_ACTIONS)[number];
+
+export interface AdminResult {
+  readonly node: string;
+  readonly action: AdminAction;
+  /** Whether this node refuses new guests now. */
+  readonly blocked: boolean;
+  /** expel: each guest, and where its home sends it (or why it could not ask). */
+  readonly expelled?: readonly { home: string; pid: number; to?: string; error?: string }[];
+  /** expel: guests still here when the wait ended. */
+  readonly remaining?: number;
+  /** bring: each program of this home that ran elsewhere, and how its move ended ('ok'). */
+  readonly brought?: readonly { pid: number; from: string; result: string }[];
+}
 
 export interface ProcessesResult {
   /** The node that answered. */

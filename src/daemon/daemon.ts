@@ -37,7 +37,10 @@ import { deriveLinkKey } from '../link/index.js';
 import { runnerUserIds } from '../platform/users.js';
 import { decideAdmission } from './admission.js';
 import type { AdmitRequest } from './admission.js';
+import { ADMIN_ACTIONS } from './control-protocol.js';
 import type {
+  AdminAction,
+  AdminResult,
   BestResult,
   PlaceResult,
   ProcessesResult,
@@ -448,6 +451,8 @@ export class Daemon {
         return this.balancer!.adopt(request.args ?? {});
       case 'processes':
         return this.processes(request.args ?? {});
+      case 'admin':
+        return this.admin(request.args ?? {});
       default:
         return undefined; // parseRequest already refused unknown ops
     }
@@ -489,6 +494,12 @@ export class Daemon {
       if (freed) this.log.info('guest withdrawn', { reason: 'its home gave the place up' });
       return { freed } satisfies WithdrawResult;
     }
+    if (op === 'expel') {
+      const { pid, from } = args;
+      if (typeof pid !== 'number' || typeof from !== 'string')
+        throw new OsmoError('E_PROTO_DECODE', 'malformed expel request');
+      return { to: this.balancer!.expel(pid, from) };
+    }
     if (op !== 'admit') throw new OsmoError('E_USAGE', `unknown node request "${op}"`);
     const request = admitRequestOf(args);
     const info = this.sampler.info();
@@ -496,6 +507,7 @@ export class Daemon {
     const verdict = decideAdmission(request, {
       node: this.config.name,
       acceptGuests: this.config.acceptGuests,
+      blocked: this.sampler.blocked,
       draining: this.sampler.draining,
       guests: this.runners?.guests ?? 0,
       maxGuests: this.sampler.settings.maxGuests,
@@ -511,7 +523,10 @@ export class Daemon {
       });
       throw new OsmoError('E_REFUSED', verdict.reason);
     }
-    const assigned = await this.runners!.assign(request.moduleHash);
+    const assigned = await this.runners!.assign(request.moduleHash, {
+      home: request.home,
+      pid: request.pid,
+    });
     this.log.info('guest admitted', {
       peer: request.home,
       pid: request.pid,
@@ -555,6 +570,64 @@ export class Daemon {
       if (r.alive && nodeName(r.record) === name) return { id, record: r.record };
     }
     return undefined;
+  }
+
+  /**
+   * Node administration (osmo ctl, MOSIX's mosctl): block or unblock guests; expel the guests
+   * (blocked first, so that no balancer sends them back; each home chooses where its program
+   * goes); bring this home's programs back.
+   */
+  private async admin(args: Record<string, unknown>): Promise<AdminResult> {
+    const action = args.action;
+    if (!(ADMIN_ACTIONS as readonly unknown[]).includes(action)) {
+      throw new OsmoError(
+        'E_USAGE',
+        `admin needs an action (${ADMIN_ACTIONS.join(', ')}), got ${JSON.stringify(action)}`,
+      );
+    }
+    const waitMs =
+      typeof args.waitMs === 'number' && Number.isFinite(args.waitMs) && args.waitMs >= 0
+        ? args.waitMs
+        : 60_000;
+    const node = this.config.name;
+    const act = action as AdminAction;
+    if (act === 'bring') {
+      const brought = await this.balancer!.bringHome();
+      return { node, action: act, blocked: this.sampler.blocked, brought };
+    }
+    this.sampler.blocked = act !== 'unblock';
+    this.log.info(act === 'unblock' ? 'guests unblocked' : 'guests blocked', {
+      by: 'administrator',
+      action: act,
+    });
+    if (act !== 'expel') return { node, action: act, blocked: this.sampler.blocked };
+    const guests = this.runners?.guestList() ?? [];
+    const expelled = await Promise.all(
+      guests.map(async ({ home, pid }) => {
+        try {
+          const { host, port } = this.peerAddress(home);
+          const answer = (await askPeer(
+            { host, port, name: home },
+            this.linkKey,
+            this.config.linkTls,
+            'expel',
+            { pid, from: node },
+          )) as { to: string };
+          return { home, pid, to: answer.to };
+        } catch (error) {
+          return { home, pid, error: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
+    this.log.info('guests expelled', { guests: expelled.length });
+    const gone = await this.runners!.untilNoGuests(waitMs);
+    return {
+      node,
+      action: act,
+      blocked: true,
+      expelled,
+      remaining: gone ? 0 : this.runners!.guests,
+    };
   }
 
   /** A deputy here asks `node` to admit its program. */

@@ -72,6 +72,14 @@ interface Program {
   moving: boolean;
 }
 
+/** A move the administrator asked for (osmo ctl): no consent, no expectations. */
+interface AdminMove {
+  readonly id: number;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: 'expelled' | 'brought home';
+}
+
 /** How many of the latest migrations `osmo status` shows. */
 const EVENTS_KEPT = 32;
 /**
@@ -303,29 +311,77 @@ export class HomeBalancer {
     for (const move of moves) void this.carryOut(move);
   }
 
-  private async carryOut(move: Move): Promise<void> {
+  /**
+   * The administrator of `from` expels this home's program `pid` (osmo ctl expel there): it
+   * leaves for the best other node that has room for it — home, for a program the balancer may
+   * not move (-L) or when no other node is better. Returns where it goes; the move goes on after.
+   */
+  expel(pid: number, from: string): string {
+    const p = this.programs.get(pid);
+    if (p === undefined)
+      throw new OsmoError('E_NO_PROCESS', `${this.options.home} has no program ${pid} (ended?)`);
+    const home = this.options.home;
+    let to = home;
+    if (p.info?.movable === true) {
+      to = chooseStart({
+        nodes: this.view().filter((v) => v.name !== from),
+        pending: this.recent.map((r) => r.move),
+        memoryBytes: Math.max(p.info.memoryBytes, p.info.memoryNeedBytes ?? 0),
+        settings: this.options.settings,
+        random: this.options.random,
+      });
+    }
+    if (!p.moving) void this.carryOut({ id: pid, from, to, reason: 'expelled' });
+    return to;
+  }
+
+  /**
+   * Brings every program of this home that runs elsewhere back (osmo ctl bring); resolves when
+   * each move ended, with its result ('ok' or why it failed).
+   */
+  async bringHome(): Promise<{ pid: number; from: string; result: string }[]> {
+    const home = this.options.home;
+    const away = [...this.programs.values()].filter(
+      (p) => !p.moving && p.info !== undefined && p.info.where !== home,
+    );
+    return Promise.all(
+      away.map(async (p) => {
+        const from = p.info!.where;
+        const result = await this.carryOut({ id: p.pid, from, to: home, reason: 'brought home' });
+        return { pid: p.pid, from, result };
+      }),
+    );
+  }
+
+  private async carryOut(move: Move | AdminMove): Promise<string> {
     const p = this.programs.get(move.id);
-    if (p === undefined) return;
+    if (p === undefined) return 'the program ended';
     p.moving = true;
     const now = this.options.clock.now();
     this.recent.push({
       atMs: now,
       move: { from: move.from, to: move.to, memoryBytes: p.profile?.memoryBytes ?? 0 },
     });
-    this.options.log.info('automatic migration', {
-      pid: move.id,
-      from: move.from,
-      to: move.to,
-      reason: move.reason,
-      expectedHereSec: round(move.expectedHereSec),
-      expectedThereSec: round(move.expectedThereSec),
-    });
+    const automatic = 'expectedHereSec' in move;
+    this.options.log.info(
+      automatic ? 'automatic migration' : 'migration asked by the administrator',
+      {
+        pid: move.id,
+        from: move.from,
+        to: move.to,
+        reason: move.reason,
+        ...(automatic && {
+          expectedHereSec: round(move.expectedHereSec),
+          expectedThereSec: round(move.expectedThereSec),
+        }),
+      },
+    );
     let result = 'ok';
     try {
       const link = await this.link(p);
       try {
         // A load or speed move asks the target's consent: it may have more to run by now.
-        const expected = needsConsent(move.reason) ? move.targetQueue : undefined;
+        const expected = automatic && needsConsent(move.reason) ? move.targetQueue : undefined;
         await link.migrate(move.to === this.options.home ? 'home' : move.to, expected);
       } finally {
         link.close();
@@ -336,7 +392,7 @@ export class HomeBalancer {
       p.profile = undefined;
     } catch (error) {
       result = error instanceof Error ? error.message : String(error);
-      this.options.log.warn('automatic migration failed', {
+      this.options.log.warn(automatic ? 'automatic migration failed' : 'migration failed', {
         pid: move.id,
         to: move.to,
         error: result,
@@ -353,6 +409,7 @@ export class HomeBalancer {
       result,
     });
     if (this.events.length > EVENTS_KEPT) this.events.shift();
+    return result;
   }
 }
 

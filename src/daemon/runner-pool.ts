@@ -31,6 +31,14 @@ interface Runner {
   running: boolean;
   /** The per-migration secret of the guest it was assigned to. */
   token?: string;
+  /** Whose program it runs (its home node and pid there). */
+  guest?: GuestOf;
+}
+
+/** A guest's identity at its home. */
+export interface GuestOf {
+  readonly home: string;
+  readonly pid: number;
 }
 
 export interface Assignment {
@@ -49,6 +57,7 @@ export class RunnerPool {
   private readonly modules = new Map<string, Uint8Array>();
   private moduleBytes = 0;
   private stopped = false;
+  private readonly emptyWaiters = new Set<() => void>();
 
   constructor(private readonly o: RunnerPoolOptions) {}
 
@@ -71,11 +80,36 @@ export class RunnerPool {
     return this.modules.has(hash);
   }
 
+  /** The guests here (running or on their way), by home and pid. */
+  guestList(): (GuestOf & { running: boolean })[] {
+    const out: (GuestOf & { running: boolean })[] = [];
+    for (const r of this.busy)
+      if (r.guest !== undefined) out.push({ ...r.guest, running: r.running });
+    return out;
+  }
+
+  /** Resolves true once no guest is here, or false after `timeoutMs`. */
+  untilNoGuests(timeoutMs: number): Promise<boolean> {
+    if (this.busy.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.emptyWaiters.delete(done);
+        resolve(false);
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.emptyWaiters.add(done);
+    });
+  }
+
   /** Gives an admitted guest a runner; its deputy then connects with the token. */
-  async assign(moduleHash: string): Promise<Assignment> {
+  async assign(moduleHash: string, guest?: GuestOf): Promise<Assignment> {
     const runner = this.spares.shift() ?? this.spawn();
     this.start();
     runner.assigned = true;
+    if (guest !== undefined) runner.guest = guest;
     this.busy.add(runner);
     this.o.onChange();
     const port = await runner.port;
@@ -134,7 +168,13 @@ export class RunnerPool {
       );
       const i = this.spares.indexOf(runner);
       if (i >= 0) this.spares.splice(i, 1);
-      if (this.busy.delete(runner)) this.o.onChange();
+      if (this.busy.delete(runner)) {
+        this.o.onChange();
+        if (this.busy.size === 0) {
+          for (const done of this.emptyWaiters) done();
+          this.emptyWaiters.clear();
+        }
+      }
       if (!runner.assigned && !this.stopped)
         this.o.log.warn('spare guest runner ended', { code, signal });
     });

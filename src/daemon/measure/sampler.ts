@@ -27,6 +27,8 @@ export class NodeSampler {
   /** Local (non-guest) Osmosis processes; filled by a later issue. */
   localProcesses = 0;
   draining = false;
+  /** Guests refused by the administrator (osmo ctl block), whatever the configuration says. */
+  blocked = false;
 
   constructor(
     private readonly probe: SystemProbe,
@@ -48,7 +50,8 @@ export class NodeSampler {
 
   info(): NodeInfo {
     const s = this.settings;
-    const accepting = s.acceptGuests && !this.draining && this.guests < s.maxGuests;
+    const accepting =
+      s.acceptGuests && !this.blocked && !this.draining && this.guests < s.maxGuests;
     const flags =
       (accepting ? NodeFlags.acceptingGuests : 0) | (this.draining ? NodeFlags.draining : 0);
     return {

@@ -48,4 +48,12 @@ describe('consent to a move', () => {
     );
     assert.match(!full.ok ? full.reason : '', /guest limit/);
   });
+
+  it('a node its administrator blocked refuses every guest, and says how to lift it', () => {
+    const blocked = decideAdmission(request, { ...state, blocked: true });
+    assert.deepEqual(blocked, {
+      ok: false,
+      reason: 'n2 is blocked by its administrator (osmo ctl unblock lifts it)',
+    });
+  });
 });

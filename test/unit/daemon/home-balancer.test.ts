@@ -168,4 +168,59 @@ describe('HomeBalancer', () => {
     assert.equal(h.balancer.watched, 0);
     assert.throws(() => h.balancer.adopt({ pid: -1, socket: '' }), /adopt needs/);
   });
+
+  it('sends an expelled program to another node than the expelling one, or home if it is -L', async () => {
+    const h = harness();
+    // n2 looks best, but it is the one expelling: never chosen.
+    h.setView([node('n1', 4), node('n2', 0), node('n3', 1)]);
+    h.add(501, { where: 'n2' });
+    h.add(502, { where: 'n2', movable: false });
+    await h.balancer.tick(); // read once: where they run, whether they may move
+    const to501 = h.balancer.expel(501, 'n2');
+    const to502 = h.balancer.expel(502, 'n2');
+    await new Promise((r) => setImmediate(r));
+    assert.notEqual(to501, 'n2');
+    assert.equal(to502, 'n1');
+    assert.deepEqual(h.migrations.sort(), [
+      [501, to501],
+      [502, 'home'],
+    ]);
+    const logged = h.lines.filter((l) => l.msg === 'migration asked by the administrator');
+    assert.deepEqual(
+      logged.map((l) => l.reason),
+      ['expelled', 'expelled'],
+    );
+    assert.throws(() => h.balancer.expel(999, 'n2'), /n1 has no program 999/);
+  });
+
+  it('brings every program that runs elsewhere home and reports each result', async () => {
+    const h = harness();
+    h.setView([node('n1', 0), node('n2', 0), node('n3', 0)]);
+    h.add(601, { where: 'n2' });
+    h.add(602, { where: 'n3' });
+    h.add(603); // at home already
+    await h.balancer.tick();
+    const brought = await h.balancer.bringHome();
+    assert.deepEqual(
+      brought.sort((a, b) => a.pid - b.pid),
+      [
+        { pid: 601, from: 'n2', result: 'ok' },
+        { pid: 602, from: 'n3', result: 'ok' },
+      ],
+    );
+    assert.deepEqual(h.migrations.sort(), [
+      [601, 'home'],
+      [602, 'home'],
+    ]);
+  });
+
+  it('reports a program that could not come home', async () => {
+    const h = harness({ refuse: true });
+    h.setView([node('n1', 0), node('n2', 0)]);
+    h.add(701, { where: 'n2' });
+    await h.balancer.tick();
+    const [r] = await h.balancer.bringHome();
+    assert.equal(r?.pid, 701);
+    assert.match(r?.result ?? '', /home is full/);
+  });
 });

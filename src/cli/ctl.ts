@@ -1,0 +1,126 @@
+/**
+ * `osmo ctl block|unblock|expel|bring` [MOSIX: mosctl block / noblock / expel / bring]: node
+ * administration through the local daemon, e.g. before a node is taken out of the cluster.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { requestOnce } from '../daemon/control-client.js';
+import { ADMIN_ACTIONS } from '../daemon/control-protocol.js';
+import type { AdminAction, AdminResult } from '../daemon/control-protocol.js';
+import { resolveDaemonSocket } from '../daemon/socket-path.js';
+import { fail } from './report.js';
+import { DAEMON_OPTION_HELP } from './status.js';
+
+const DEFAULT_WAIT_SECONDS = 60;
+/** A `bring` waits for every move; a move of a large program may take a while. */
+const BRING_TIMEOUT_MS = 10 * 60_000;
+
+export function registerCtl(program: Command): void {
+  program
+    .command('ctl')
+    .description('administer this node: block or unblock guests, expel them, bring programs home')
+    .argument('<action>', `one of ${ADMIN_ACTIONS.join(', ')}`, parseAction)
+    .option('--json', 'print the daemon’s answer as JSON')
+    .option(
+      '--wait <seconds>',
+      `expel: how long to wait for the guests to leave [default: ${DEFAULT_WAIT_SECONDS}]`,
+      parseSeconds,
+    )
+    .option('--daemon <path>', DAEMON_OPTION_HELP)
+    .addHelpText(
+      'after',
+      `
+Actions (MOSIX's mosctl):
+  block    take no new guests; those here stay (gossiped: other nodes stop choosing this one)
+  unblock  take guests again
+  expel    block, then ask each guest's home to move it away: to the best other node with
+           room, or home (a program started with -L goes home); waits until none is left
+  bring    move every program started here that runs elsewhere back home (each may be moved
+           out again by the balancer later; start it with -L to keep it home)
+
+Before a node leaves the cluster: osmo ctl expel && osmo ctl bring, then stop its daemon. A
+block lasts until unblock or until the daemon restarts (acceptGuests in the configuration is
+the lasting setting). A restarted daemon does not know guests taken before its restart.
+
+Exit status: 0 done, 1 some guest did not leave or some program did not come home (each is
+named), 2 bad invocation, 69 no daemon answering, 70 internal error.`,
+    )
+    .action(
+      async (action: AdminAction, opts: { json?: boolean; wait?: number; daemon?: string }) => {
+        try {
+          const waitMs = (opts.wait ?? DEFAULT_WAIT_SECONDS) * 1000;
+          const result = await requestOnce(
+            resolveDaemonSocket(opts.daemon, process.env),
+            'admin',
+            { action, waitMs },
+            action === 'bring' ? BRING_TIMEOUT_MS : waitMs + 15_000,
+          );
+          const { text, complete } = renderAdmin(result);
+          process.stdout.write(opts.json === true ? `${JSON.stringify(result)}\n` : text);
+          if (!complete) process.exitCode = 1;
+        } catch (e) {
+          process.exitCode = fail(e);
+        }
+      },
+    );
+}
+
+/** What `osmo ctl` prints, and whether everything asked was done. */
+export function renderAdmin(r: AdminResult): { text: string; complete: boolean } {
+  const lines: string[] = [];
+  let complete = true;
+  const state = r.blocked ? 'blocked (takes no new guests)' : 'accepting guests';
+  switch (r.action) {
+    case 'block':
+    case 'unblock':
+      lines.push(`${r.node}: ${state}`);
+      break;
+    case 'expel': {
+      const expelled = r.expelled ?? [];
+      lines.push(
+        `${r.node}: ${state}; ${expelled.length} guest${expelled.length === 1 ? '' : 's'} expelled`,
+      );
+      for (const g of expelled) {
+        if (g.error !== undefined) complete = false;
+        lines.push(
+          `  ${g.home}:${g.pid} ${g.error === undefined ? `→ ${g.to === g.home ? `${g.to} (home)` : g.to}` : `not expelled: ${g.error}`}`,
+        );
+      }
+      const remaining = r.remaining ?? 0;
+      if (remaining > 0) {
+        complete = false;
+        lines.push(
+          `${r.node}: ${remaining} guest${remaining === 1 ? '' : 's'} still here (try again, or wait longer with --wait)`,
+        );
+      }
+      break;
+    }
+    case 'bring': {
+      const brought = r.brought ?? [];
+      lines.push(
+        `${r.node}: ${brought.length} program${brought.length === 1 ? '' : 's'} away from home`,
+      );
+      for (const p of brought) {
+        if (p.result !== 'ok') complete = false;
+        lines.push(`  ${p.pid} ${p.from} → home${p.result === 'ok' ? '' : ` failed: ${p.result}`}`);
+      }
+      break;
+    }
+  }
+  return { text: lines.join('\n') + '\n', complete };
+}
+
+function parseAction(value: string): AdminAction {
+  if (!(ADMIN_ACTIONS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`unknown action; use one of ${ADMIN_ACTIONS.join(', ')}.`);
+  }
+  return value as AdminAction;
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n >= 0)) {
+    throw new InvalidArgumentError('give a number of seconds ≥ 0.');
+  }
+  return n;
+}

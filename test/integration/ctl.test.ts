@@ -1,0 +1,188 @@
+/**
+ * `osmo ctl` [mosctl]: three real daemons on loopback (n1 the home). A blocked node refuses
+ * guests and says so; `expel` empties a node — a program started with -L goes home, a movable one
+ * to wherever its home chooses, never the expelling node — and `bring` calls a home's programs
+ * back. Each program ends with the output of a run that never moved.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ProcessInfo } from '../../src/process-control/types.js';
+import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
+import type { RunResult } from '../helpers/osmo.js';
+import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+
+describe('osmo ctl: block, expel, bring', () => {
+  const cluster = new Cluster();
+  let dir = '';
+  let env: NodeJS.ProcessEnv = {};
+  const socket = (name: string): string => join(dir, `${name}.sock`);
+  const programs: { child: ChildProcess; done: Promise<RunResult> }[] = [];
+
+  before(async () => {
+    dir = makeScratch();
+    env = privateEnv(dir);
+    const secretFile = writeSecret(dir, 'secret', 'ctl-test-secret-0123456789abcdef');
+    const ports = await freeUdpPorts(3);
+    for (const [i, port] of ports.entries()) {
+      cluster.start({
+        name: `n${i + 1}`,
+        port,
+        peers: ports,
+        secretFile,
+        dir,
+        // Nothing moves by itself: every move here is the administrator's.
+        extra: ['--balance', 'false', '--balance-interval-ms', '200'],
+      });
+    }
+    await until(
+      async () => {
+        const s = await status(socket('n1'));
+        return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
+      },
+      20_000,
+      'n1 sees all three nodes',
+    );
+  });
+
+  after(async () => {
+    for (const p of programs) p.child.stdin?.end();
+    await Promise.all(programs.map((p) => p.done));
+    await cluster.stopAll();
+    removeScratch(dir);
+  });
+
+  const ctl = (node: string, action: string, ...extra: string[]): Promise<RunResult> =>
+    osmo(['ctl', action, '--daemon', socket(node), ...extra], { env, deadlineMs: 90_000 });
+
+  /** Starts stdin_wait with `flags`; resolves once it is blocked reading stdin. */
+  const start = async (
+    flags: string[],
+  ): Promise<{ child: ChildProcess; done: Promise<RunResult> }> => {
+    let child: ChildProcess | undefined;
+    let ready: () => void = () => undefined;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const done = osmo(['run', '--daemon', socket('n1'), ...flags, fixture('stdin_wait')], {
+      env,
+      deadlineMs: 90_000,
+      onSpawn: (c) => (child = c),
+      onStdout: (chunk) => {
+        if (chunk.toString().includes('ready')) ready();
+      },
+    });
+    await isReady;
+    const p = { child: child!, done };
+    programs.push(p);
+    return p;
+  };
+
+  const where = async (pid: number): Promise<string | undefined> => {
+    const r = await osmo(['ps', '--json', '--local', '--daemon', socket('n1')], { env });
+    const list = (JSON.parse(r.stdout.toString()) as { processes: ProcessInfo[] }).processes;
+    return list.find((p) => p.pid === pid)?.where;
+  };
+
+  /** The home's balancer reads its programs every 200 ms: `pid` is known to run at `node`. */
+  const knownAt = (pid: number, node: string): Promise<true> =>
+    until(
+      async () => {
+        const r = await osmo(['ps', '--json', '--daemon', socket('n1')], { env });
+        const list = (JSON.parse(r.stdout.toString()) as { processes: ProcessInfo[] }).processes;
+        return list.some((p) => p.pid === pid && p.where === node) ? true : undefined;
+      },
+      10_000,
+      `n1's daemon sees ${pid} at ${node}`,
+    );
+
+  it('a blocked node refuses guests with the reason, and takes them again once unblocked', async () => {
+    const blocked = await ctl('n2', 'block');
+    assert.equal(blocked.status, 0, blocked.stderr);
+    assert.equal(blocked.stdout.toString(), 'n2: blocked (takes no new guests)\n');
+    await until(
+      async () => {
+        const s = await status(socket('n1'));
+        const n2 = s?.nodes.find((n) => n.name === 'n2');
+        return n2?.status.includes('blocked') === true ? true : undefined;
+      },
+      10_000,
+      'n1 hears that n2 is blocked',
+    );
+    const args = [fixture('steps'), '3', '1000'];
+    const local = await osmo(['run', '-h', '-L', ...args], { env });
+    const refused = await osmo(['run', '--daemon', socket('n1'), '-r', 'n2', ...args], {
+      env,
+      deadlineMs: 60_000,
+    });
+    assert.equal(refused.status, 0, refused.stderr);
+    assert.match(refused.stderr, /n2 is blocked by its administrator/);
+    assert.equal(refused.stdout.toString(), local.stdout.toString());
+
+    const unblocked = await ctl('n2', 'unblock', '--json');
+    assert.equal(unblocked.status, 0, unblocked.stderr);
+    assert.deepEqual(JSON.parse(unblocked.stdout.toString()), {
+      node: 'n2',
+      action: 'unblock',
+      blocked: false,
+    });
+  });
+
+  it('expel empties a node: -L goes home, a movable program elsewhere; bring calls them back', async () => {
+    const stay = await start(['-r', 'n2', '-L']);
+    const movable = await start(['-r', 'n2']);
+    const [a, b] = [stay.child.pid!, movable.child.pid!];
+    assert.equal(await where(a), 'n2');
+    assert.equal(await where(b), 'n2');
+    await knownAt(a, 'n2');
+    await knownAt(b, 'n2');
+
+    const expelled = await ctl('n2', 'expel');
+    assert.equal(expelled.status, 0, expelled.stderr);
+    const text = expelled.stdout.toString();
+    assert.match(text, /^n2: blocked \(takes no new guests\); 2 guests expelled\n/);
+    assert.match(text, new RegExp(`  n1:${a} → n1 \\(home\\)`));
+    assert.equal(await where(a), 'n1');
+    const bAt = await where(b);
+    assert.ok(bAt !== undefined && bAt !== 'n2', `expelled ${b} runs at ${bAt}`);
+    const s = await status(socket('n2'));
+    assert.equal(s?.nodes.find((n) => n.self)?.guests, 0);
+
+    // Away again (by hand: n2 unblocked), then called home.
+    assert.equal((await ctl('n2', 'unblock')).status, 0);
+    const moved = await osmo(['migrate', String(a), 'n2'], { env, deadlineMs: 30_000 });
+    assert.equal(moved.status, 0, moved.stderr);
+    const movedB = await osmo(['migrate', String(b), 'n3'], { env, deadlineMs: 30_000 });
+    assert.equal(movedB.status, 0, movedB.stderr);
+    await knownAt(a, 'n2');
+    await knownAt(b, 'n3');
+    const brought = await ctl('n1', 'bring', '--json');
+    assert.equal(brought.status, 0, brought.stderr);
+    const result = JSON.parse(brought.stdout.toString()) as {
+      brought: { pid: number; from: string; result: string }[];
+    };
+    assert.deepEqual(
+      result.brought
+        .map((p) => [p.pid, p.from, p.result])
+        .sort((x, y) => Number(x[0]) - Number(y[0])),
+      [
+        [a, 'n2', 'ok'],
+        [b, 'n3', 'ok'],
+      ].sort((x, y) => Number(x[0]) - Number(y[0])),
+    );
+    assert.equal(await where(a), 'n1');
+    assert.equal(await where(b), 'n1');
+
+    for (const p of [stay, movable]) p.child.stdin!.end('line\n');
+    for (const p of [stay, movable]) {
+      const r = await p.done;
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.toString(), 'ready\ngot: line\n');
+    }
+  });
+
+  it('refuses an unknown action with exit 2 and names the actions', async () => {
+    const r = await ctl('n1', 'reboot');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /use one of block, unblock, expel, bring/);
+  });
+});
