@@ -219,6 +219,22 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     max: 86_400_000,
   },
   {
+    key: 'maxLocalProcesses',
+    kind: 'int',
+    defaultText: '0 (no limit)',
+    help: "flood control: most of this home's programs running here at once; more are frozen and continued in turn",
+    min: 0,
+    max: 1_000_000,
+  },
+  {
+    key: 'frozenTurnMs',
+    kind: 'int',
+    defaultText: '60000',
+    help: 'flood control: a program frozen this long trades places with one that ran this long, ms (0 = only as places free up)',
+    min: 0,
+    max: 86_400_000,
+  },
+  {
     key: 'maxDatagramBytes',
     kind: 'int',
     defaultText: '16384',

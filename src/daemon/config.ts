@@ -67,6 +67,10 @@ export interface DaemonConfig {
   readonly balance: boolean;
   readonly balanceIntervalMs: number;
   readonly minResidencyMs: number;
+  /** Flood control: most programs of this home running here at once (more are frozen); 0 = no limit. */
+  readonly maxLocalProcesses: number;
+  /** Flood control: how long a frozen program waits before it trades places with a running one. */
+  readonly frozenTurnMs: number;
   /** Largest datagram sent or accepted, header included. */
   readonly maxDatagramBytes: number;
   /** Opt-in LAN auto-discovery by UDP multicast (224.0.0.0/4) or broadcast. */
@@ -291,6 +295,8 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     balance: (values.balance as boolean | undefined) ?? true,
     balanceIntervalMs: (values.balanceIntervalMs as number | undefined) ?? 1000,
     minResidencyMs: (values.minResidencyMs as number | undefined) ?? 3000,
+    maxLocalProcesses: (values.maxLocalProcesses as number | undefined) ?? 0,
+    frozenTurnMs: (values.frozenTurnMs as number | undefined) ?? 60_000,
     maxDatagramBytes: (values.maxDatagramBytes as number | undefined) ?? 16_384,
     discovery: (values.discovery as boolean | undefined) ?? false,
     discoveryAddress: (values.discoveryAddress as HostPort | undefined) ?? {

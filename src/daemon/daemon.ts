@@ -209,6 +209,8 @@ export class Daemon {
         minResidencyMs: config.minResidencyMs,
       },
       view: () => d.policyView(),
+      maxLocalProcesses: config.maxLocalProcesses,
+      frozenTurnMs: config.frozenTurnMs,
     });
     d.linkKey = deriveLinkKey(secret, 'node');
     d.advertised = boundAdvertise;

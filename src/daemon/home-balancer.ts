@@ -18,6 +18,8 @@ import type {
 } from '../balance/policy.js';
 import { needsConsent } from '../balance/consent.js';
 import { chooseStart, decideMoves } from '../balance/policy.js';
+import { decideFlood } from '../balance/flood.js';
+import type { FloodProgram } from '../balance/flood.js';
 import type { Logger } from '../platform/logger.js';
 import { ProcessControlClient } from '../process-control/client.js';
 import { openSocket } from '../process-control/client.js';
@@ -28,6 +30,8 @@ import type { AdoptResult, MigrationEvent } from './control-protocol.js';
 export interface ProgramLink {
   info(): Promise<ProcessInfo>;
   migrate(to: string, expectedQueue?: number): Promise<unknown>;
+  freeze(): Promise<unknown>;
+  continue(): Promise<unknown>;
   close(): void;
 }
 
@@ -48,6 +52,10 @@ export interface HomeBalancerOptions {
   /** Every live node (this one included), as the policy sees it. */
   readonly view: () => readonly NodeView[];
   readonly connect?: (socket: string, pid: number) => Promise<ProgramLink>;
+  /** Flood control (balance/flood.ts): most programs of this home running here; 0 = no limit. */
+  readonly maxLocalProcesses?: number;
+  /** Flood control: a frozen program's turn comes after about this long; 0 = only as room frees. */
+  readonly frozenTurnMs?: number;
 }
 
 interface Reading {
@@ -70,6 +78,10 @@ interface Program {
   profile?: ProcessProfile;
   info?: ProcessInfo;
   moving: boolean;
+  /** Frozen by flood control (and since when it waits), not by its user. */
+  floodFrozenAtMs?: number;
+  /** Since when it runs here after flood control continued it (its turn began). */
+  floodResumedAtMs?: number;
 }
 
 /** A move the administrator asked for (osmo ctl): no consent, no expectations. */
@@ -210,6 +222,7 @@ export class HomeBalancer {
     this.ticking = true;
     try {
       await this.readAll();
+      this.controlFlood();
       if (this.options.enabled) this.decide();
     } finally {
       this.ticking = false;
@@ -295,6 +308,79 @@ export class HomeBalancer {
     };
   }
 
+  /**
+   * Flood control, each round: freezes this home's programs beyond maxLocalProcesses running
+   * here, and continues the ones it froze as places free up or their turn comes.
+   */
+  private controlFlood(): void {
+    const limit = this.options.maxLocalProcesses ?? 0;
+    const programs = [...this.programs.values()];
+    if (limit <= 0 && !programs.some((p) => p.floodFrozenAtMs !== undefined)) return;
+    const home = this.options.home;
+    const now = this.options.clock.now();
+    const flood: FloodProgram[] = [];
+    for (const p of programs) {
+      const info = p.info;
+      if (info === undefined) continue;
+      // Continued by its user, or ended up elsewhere: no longer flood control's to continue.
+      if (p.floodFrozenAtMs !== undefined && info.state !== 'frozen' && !p.moving)
+        p.floodFrozenAtMs = undefined;
+      const runningHere = !p.moving && info.where === home && info.state === 'running';
+      const arrived =
+        info.since === undefined ? now : now - Math.max(0, Date.now() - Date.parse(info.since));
+      flood.push({
+        id: p.pid,
+        runningHere,
+        frozenByFlood: p.floodFrozenAtMs !== undefined && !p.moving,
+        freezable: runningHere && info.preemptible,
+        sinceMs: p.floodFrozenAtMs ?? Math.max(p.floodResumedAtMs ?? -Infinity, arrived),
+      });
+    }
+    const decision = decideFlood({
+      programs: flood,
+      limit,
+      turnMs: this.options.frozenTurnMs ?? 0,
+      nowMs: now,
+    });
+    for (const pid of decision.freeze) void this.floodAct(pid, 'freeze', limit);
+    for (const pid of decision.resume) void this.floodAct(pid, 'continue', limit);
+  }
+
+  private async floodAct(pid: number, act: 'freeze' | 'continue', limit: number): Promise<void> {
+    const p = this.programs.get(pid);
+    if (p === undefined) return;
+    p.moving = true;
+    this.options.log.info(act === 'freeze' ? 'flood control: frozen' : 'flood control: continued', {
+      pid,
+      limit,
+    });
+    try {
+      const link = await this.link(p);
+      try {
+        if (act === 'freeze') await link.freeze();
+        else await link.continue();
+      } finally {
+        link.close();
+      }
+      const now = this.options.clock.now();
+      if (act === 'freeze') {
+        p.floodFrozenAtMs = now;
+        if (p.info !== undefined) p.info = { ...p.info, state: 'frozen' };
+      } else {
+        p.floodFrozenAtMs = undefined;
+        p.floodResumedAtMs = now;
+        if (p.info !== undefined) p.info = { ...p.info, state: 'running' };
+      }
+    } catch (error) {
+      this.options.log.warn(`flood control: ${act} failed`, {
+        pid,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    } finally {
+      p.moving = false;
+    }
+  }
+
   private decide(): void {
     const now = this.options.clock.now();
     this.expirePending(now);
@@ -308,7 +394,13 @@ export class HomeBalancer {
       settings: this.options.settings,
       random: this.options.random,
     });
-    for (const move of moves) void this.carryOut(move);
+    // Under flood control a program called home past the limit would only be frozen there.
+    const limit = this.options.maxLocalProcesses ?? 0;
+    let room = limit > 0 ? limit - this.runningHere() : Infinity;
+    for (const move of moves) {
+      if (move.to === this.options.home && room-- <= 0) continue;
+      void this.carryOut(move);
+    }
   }
 
   /**

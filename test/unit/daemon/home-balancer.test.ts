@@ -12,7 +12,9 @@ import type { ProcessInfo } from '../../../src/process-control/types.js';
 const node = nodeView;
 
 /** Programs that answer `info` from a table and record `migrate` calls; time is simulated. */
-function harness(options: { refuse?: boolean } = {}) {
+function harness(
+  options: { refuse?: boolean; maxLocalProcesses?: number; frozenTurnMs?: number } = {},
+) {
   let now = 0;
   const lines: Record<string, unknown>[] = [];
   const log = new Logger(
@@ -22,6 +24,8 @@ function harness(options: { refuse?: boolean } = {}) {
   );
   const programs = new Map<number, ProcessInfo>();
   const migrations: [number, string][] = [];
+  const freezes: number[] = [];
+  const continues: number[] = [];
   const expectedQueues: (number | undefined)[] = [];
   const gone = new Set<number>();
   let connects = 0;
@@ -36,6 +40,16 @@ function harness(options: { refuse?: boolean } = {}) {
         if (options.refuse === true) return Promise.reject(new Error(`${to} is full`));
         programs.get(pid)!.where = to;
         return Promise.resolve({});
+      },
+      freeze: () => {
+        freezes.push(pid);
+        programs.get(pid)!.state = 'frozen';
+        return Promise.resolve({});
+      },
+      continue: () => {
+        continues.push(pid);
+        programs.get(pid)!.state = 'running';
+        return Promise.resolve();
       },
       close: () => undefined,
     });
@@ -52,6 +66,10 @@ function harness(options: { refuse?: boolean } = {}) {
     settings: { ...DEFAULT_BALANCE_SETTINGS, home: 'n1' },
     view: () => view,
     connect,
+    ...(options.maxLocalProcesses === undefined
+      ? {}
+      : { maxLocalProcesses: options.maxLocalProcesses }),
+    ...(options.frozenTurnMs === undefined ? {} : { frozenTurnMs: options.frozenTurnMs }),
   });
   const add = (pid: number, over: Partial<ProcessInfo> = {}): void => {
     programs.set(pid, {
@@ -84,6 +102,9 @@ function harness(options: { refuse?: boolean } = {}) {
     add,
     second,
     migrations,
+    freezes,
+    continues,
+    programs,
     expectedQueues,
     gone,
     lines,
@@ -222,5 +243,46 @@ describe('HomeBalancer', () => {
     const [r] = await h.balancer.bringHome();
     assert.equal(r?.pid, 701);
     assert.match(r?.result ?? '', /home is full/);
+  });
+
+  it('flood control: freezes programs beyond the limit, continues them in turn', async () => {
+    const h = harness({ maxLocalProcesses: 2, frozenTurnMs: 5000 });
+    // Nowhere else to go: every other node is as loaded as home.
+    h.setView([node('n1', 4), node('n2', 4)]);
+    for (const pid of [801, 802, 803, 804]) h.add(pid, { since: new Date(pid).toISOString() });
+    h.add(805, { where: 'n2' }); // away: not counted
+    await h.second();
+    assert.deepEqual(h.freezes.sort(), [803, 804]);
+    assert.deepEqual(h.continues, []);
+    const logged = h.lines.filter((l) => l.msg === 'flood control: frozen');
+    assert.deepEqual(
+      logged.map((l) => l.limit),
+      [2, 2],
+    );
+    // A place frees (one ends): the longest waiting comes back.
+    h.gone.add(801);
+    h.programs.delete(801);
+    await h.second();
+    await h.second();
+    assert.equal(h.continues.length, 1);
+    // Turns: after 5 s the one still waiting trades places with one that ran 5 s.
+    for (let i = 0; i < 6; i++) await h.second();
+    assert.equal(h.continues.length, 2);
+    assert.equal(h.freezes.length, 3);
+    const runningHome = [...h.programs.values()].filter(
+      (p) => p.where === 'n1' && p.state === 'running',
+    );
+    assert.equal(runningHome.length, 2);
+  });
+
+  it('flood control: does not call a program home past the limit', async () => {
+    const h = harness({ maxLocalProcesses: 1 });
+    // Home idle, the others busy: the policy would call both programs home.
+    h.setView([node('n1', 0), node('n2', 3), node('n3', 3)]);
+    h.add(901, { where: 'n2' });
+    h.add(902, { where: 'n3' });
+    await h.second();
+    await h.second();
+    assert.equal(h.migrations.filter(([, to]) => to === 'home').length, 1);
   });
 });
