@@ -33,6 +33,13 @@ export interface AdmissionState {
   readonly runQueue: number;
   /** The home is a node this one knows (same cloud, alive in its view). */
   readonly homeKnown: boolean;
+  /** The home's cluster and its rank here (cluster-priority.ts); absent: ranked with the own. */
+  readonly homeCluster?: string;
+  readonly homePriority?: number | 'block' | 'unrecognized';
+  /** The worst-ranked guest here (the highest priority number); absent: none. */
+  readonly worstGuestPriority?: number;
+  /** The best-ranked process running here (0: the node's own programs); absent: none. */
+  readonly bestPriorityHere?: number;
 }
 
 export type Admission = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -45,7 +52,25 @@ export function decideAdmission(request: AdmitRequest, s: AdmissionState): Admis
   if (s.blocked === true)
     return refuse(`${s.node} is blocked by its administrator (osmo ctl unblock lifts it)`);
   if (s.draining) return refuse(`${s.node} is shutting down`);
-  if (s.guests >= s.maxGuests) {
+  const rank = s.homePriority;
+  if (rank === 'block')
+    return refuse(
+      `${s.node} blocks programs of cluster ${s.homeCluster ?? '?'} (clusterPriorities)`,
+    );
+  if (rank === 'unrecognized') {
+    return refuse(
+      `${s.node} does not take programs of cluster ${s.homeCluster ?? '?'} (not in its clusterPriorities)`,
+    );
+  }
+  // It would only be pushed out again (and come back: ping-pong).
+  if (rank !== undefined && s.bestPriorityHere !== undefined && s.bestPriorityHere < rank) {
+    return refuse(
+      `${s.node} runs programs ranked above cluster ${s.homeCluster ?? '?'} (priority ${rank})`,
+    );
+  }
+  // A better-ranked program moves in even at the limit: it pushes a worse-ranked guest out.
+  const pushesOut = rank !== undefined && (s.worstGuestPriority ?? -1) > rank;
+  if (s.guests >= s.maxGuests && !pushesOut) {
     return refuse(`${s.node} is at its guest limit (${s.guests} of ${s.maxGuests})`);
   }
   if (request.memoryBytes > s.freeMemBytes) {

@@ -7,7 +7,16 @@ import { MAX_WINDOW_ENTRIES } from '../gossip/config.js';
 import type { DaemonConfig } from './config.js';
 
 export type Kind =
-  'string' | 'path' | 'int' | 'number' | 'bool' | 'hostport' | 'hostports' | 'level' | 'loadSource';
+  | 'string'
+  | 'path'
+  | 'int'
+  | 'number'
+  | 'bool'
+  | 'hostport'
+  | 'hostports'
+  | 'level'
+  | 'loadSource'
+  | 'priorities';
 
 export interface FieldSpec {
   readonly key: keyof DaemonConfig;
@@ -170,6 +179,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     max: 1_000_000,
   },
   { key: 'acceptGuests', kind: 'bool', defaultText: 'true', help: 'accept migrated guests' },
+  {
+    key: 'clusterPriorities',
+    kind: 'priorities',
+    defaultText: 'none (every cluster in the view, ranked with the own one)',
+    help: 'guests of other clusters: NAME=PRIORITY (1 = best; the own cluster is 0) or NAME=block, comma-separated; once any is listed, unlisted clusters are refused; a better-ranked program pushes worse-ranked guests out',
+  },
   {
     key: 'runnerUser',
     kind: 'string',

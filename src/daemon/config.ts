@@ -6,6 +6,8 @@
  * The field table below is the single source for validation, `osmo daemon --help`, and
  * docs/daemon.md.
  */
+import { parseClusterPriorities } from './cluster-priority.js';
+import type { ClusterPriorities } from './cluster-priority.js';
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,6 +59,8 @@ export interface DaemonConfig {
   /** Most guests admitted at once; 0 = four per CPU (a flood guard: the balancer weighs load). */
   readonly maxGuests: number;
   readonly acceptGuests: boolean;
+  /** The priority method (cluster-priority.ts): other clusters' rank here; {} = all equal. */
+  readonly clusterPriorities: ClusterPriorities;
   /** User name the guest runners run as; undefined = nobody when root, else the daemon's user. */
   readonly runnerUser: string | undefined;
   readonly spareRunners: number;
@@ -288,6 +292,7 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     cpus: (values.cpus as number | undefined) ?? 0,
     maxGuests: (values.maxGuests as number | undefined) ?? 0,
     acceptGuests: (values.acceptGuests as boolean | undefined) ?? true,
+    clusterPriorities: (values.clusterPriorities as ClusterPriorities | undefined) ?? {},
     runnerUser: values.runnerUser as string | undefined,
     spareRunners: (values.spareRunners as number | undefined) ?? 1,
     linkTls: (values.linkTls as boolean | undefined) ?? false,
@@ -374,6 +379,14 @@ function coerce(f: FieldSpec, value: Raw, where: string, problems: string[]): un
         return undefined;
       }
       return hp;
+    }
+    case 'priorities': {
+      const table = parseClusterPriorities(text);
+      if (typeof table === 'string') {
+        problems.push(`${where}: ${table}`);
+        return undefined;
+      }
+      return table;
     }
     case 'hostports': {
       const items = Array.isArray(text)

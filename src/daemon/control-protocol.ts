@@ -138,13 +138,21 @@ export const CONTROL_OPS: readonly ControlOp[] = [
 export const ADMIN_ACTIONS = ['block', 'unblock', 'expel', 'bring'] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
+/** One guest asked to leave: where its home sends it, or why it could not be asked. */
+export interface ExpelOutcome {
+  readonly home: string;
+  readonly pid: number;
+  readonly to?: string;
+  readonly error?: string;
+}
+
 export interface AdminResult {
   readonly node: string;
   readonly action: AdminAction;
   /** Whether this node refuses new guests now. */
   readonly blocked: boolean;
   /** expel: each guest, and where its home sends it (or why it could not ask). */
-  readonly expelled?: readonly { home: string; pid: number; to?: string; error?: string }[];
+  readonly expelled?: readonly ExpelOutcome[];
   /** expel: guests still here when the wait ended. */
   readonly remaining?: number;
   /** bring: each program of this home that ran elsewhere, and how its move ended ('ok'). */

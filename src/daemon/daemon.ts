@@ -36,12 +36,20 @@ import { OsmoError } from '../core/errors.js';
 import { deriveLinkKey } from '../link/index.js';
 import { runnerUserIds } from '../platform/users.js';
 import { decideAdmission } from './admission.js';
+import {
+  MAX_CLUSTER_PRIORITY,
+  OWN_CLUSTER_PRIORITY,
+  priorityOf,
+  pushedOutBy,
+} from './cluster-priority.js';
+import type { GuestOf } from './runner-pool.js';
 import type { AdmitRequest } from './admission.js';
 import { ADMIN_ACTIONS } from './control-protocol.js';
 import type {
   AdminAction,
   AdminResult,
   BestResult,
+  ExpelOutcome,
   PlaceResult,
   ProcessesResult,
   WithdrawResult,
@@ -100,6 +108,8 @@ export class Daemon {
   >();
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
+  /** Guests (home:pid) asked to leave by the priority method, until their homes answered. */
+  private readonly pushing = new Set<string>();
   private runners: RunnerPool | undefined;
   private balancer: HomeBalancer | undefined;
   private peers: PeerService | undefined;
@@ -253,7 +263,10 @@ export class Daemon {
         clock,
         config.balanceIntervalMs,
         Math.random(),
-        () => void d.balancer?.tick().catch(onError('balancing round')),
+        () => {
+          void d.balancer?.tick().catch(onError('balancing round'));
+          d.pushOutForOwnPrograms();
+        },
         onError('balancing round'),
       ),
     );
@@ -506,8 +519,17 @@ export class Daemon {
     const request = admitRequestOf(args);
     const info = this.sampler.info();
     const homeKnown = this.nodeByName(request.home) !== undefined;
+    const homeCluster = this.nodeByName(request.home)?.record.cluster;
+    const homePriority = this.priorityOfCluster(homeCluster);
+    const guestRanks = this.guestRanks();
     const verdict = decideAdmission(request, {
       node: this.config.name,
+      ...(homeCluster === undefined ? {} : { homeCluster }),
+      homePriority,
+      ...(guestRanks.length === 0
+        ? {}
+        : { worstGuestPriority: Math.max(...guestRanks.map((g) => g.priority)) }),
+      ...this.bestPriorityHere(guestRanks),
       acceptGuests: this.config.acceptGuests,
       blocked: this.sampler.blocked,
       draining: this.sampler.draining,
@@ -535,6 +557,8 @@ export class Daemon {
       port: assigned.port,
       hasModule: assigned.hasModule,
     });
+    if (typeof homePriority === 'number')
+      this.pushOut(homePriority, `a program of cluster ${homeCluster ?? '?'} moved in`);
     const result: PlaceResult = {
       node: this.config.name,
       host: this.advertised.host,
@@ -603,8 +627,22 @@ export class Daemon {
       action: act,
     });
     if (act !== 'expel') return { node, action: act, blocked: this.sampler.blocked };
-    const guests = this.runners?.guestList() ?? [];
-    const expelled = await Promise.all(
+    const expelled = await this.expel(this.runners?.guestList() ?? []);
+    this.log.info('guests expelled', { guests: expelled.length });
+    const gone = await this.runners!.untilNoGuests(waitMs);
+    return {
+      node,
+      action: act,
+      blocked: true,
+      expelled,
+      remaining: gone ? 0 : this.runners!.guests,
+    };
+  }
+
+  /** Asks each guest's home to move it away from here; where each goes, or why not. */
+  private expel(guests: readonly GuestOf[]): Promise<ExpelOutcome[]> {
+    const node = this.config.name;
+    return Promise.all(
       guests.map(async ({ home, pid }) => {
         try {
           const { host, port } = this.peerAddress(home);
@@ -621,15 +659,61 @@ export class Daemon {
         }
       }),
     );
-    this.log.info('guests expelled', { guests: expelled.length });
-    const gone = await this.runners!.untilNoGuests(waitMs);
-    return {
-      node,
-      action: act,
-      blocked: true,
-      expelled,
-      remaining: gone ? 0 : this.runners!.guests,
-    };
+  }
+
+  /** A cluster's rank here (the priority method); a cluster refused here ranks worst. */
+  private priorityOfCluster(cluster: string | undefined): number | 'block' | 'unrecognized' {
+    return priorityOf(cluster, this.config.cluster, this.config.clusterPriorities);
+  }
+
+  /** Every guest with its rank (a guest whose home is gone or refused ranks worst). */
+  private guestRanks(): (GuestOf & { priority: number })[] {
+    return (this.runners?.guestList() ?? []).map((g) => {
+      const rank = this.priorityOfCluster(this.nodeByName(g.home)?.record.cluster);
+      return { ...g, priority: typeof rank === 'number' ? rank : MAX_CLUSTER_PRIORITY + 1 };
+    });
+  }
+
+  /**
+   * The priority method: guests ranked worse than `arriving` are asked to leave (their homes
+   * move them). Each is asked once while its move is on its way.
+   */
+  private pushOut(arriving: number, why: string): void {
+    const ranks = this.guestRanks();
+    const out = pushedOutBy(
+      arriving,
+      ranks.map((g) => g.priority),
+    )
+      .map((i) => ranks[i]!)
+      .filter((g) => !this.pushing.has(`${g.home}:${g.pid}`));
+    if (out.length === 0) return;
+    for (const g of out) this.pushing.add(`${g.home}:${g.pid}`);
+    this.log.info('guests pushed out', {
+      why,
+      guests: out.map((g) => `${g.home}:${g.pid} (priority ${g.priority})`),
+    });
+    void this.expel(out).then((results) => {
+      for (const g of out) this.pushing.delete(`${g.home}:${g.pid}`);
+      for (const r of results) {
+        if (r.error !== undefined)
+          this.log.warn('guest not pushed out', { home: r.home, pid: r.pid, error: r.error });
+      }
+    });
+  }
+
+  /** The best rank among the processes here, when priorities are set (admission, ping-pong). */
+  private bestPriorityHere(guests: readonly { priority: number }[]): { bestPriorityHere?: number } {
+    if (Object.keys(this.config.clusterPriorities).length === 0) return {};
+    const ranks = guests.map((g) => g.priority);
+    if ((this.balancer?.runningHere() ?? 0) > 0) ranks.push(OWN_CLUSTER_PRIORITY);
+    return ranks.length === 0 ? {} : { bestPriorityHere: Math.min(...ranks) };
+  }
+
+  /** Each balancing round: this home's programs running here push out other clusters' guests. */
+  pushOutForOwnPrograms(): void {
+    if (Object.keys(this.config.clusterPriorities).length === 0) return;
+    if ((this.balancer?.runningHere() ?? 0) > 0)
+      this.pushOut(OWN_CLUSTER_PRIORITY, "this node's own programs run here");
   }
 
   /** A deputy here asks `node` to admit its program. */

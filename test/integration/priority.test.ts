@@ -1,0 +1,131 @@
+/**
+ * MOSIX's priority method [seed 000, III-D] with real daemons on loopback: n1 is in cluster
+ * "partner", n2 and n3 in "lab"; n3 takes partner programs at priority 1. A partner program
+ * runs on n3 until a lab program moves in: it is pushed out (its home takes it back, -L), and
+ * partner programs are refused there while the lab one runs. Both end with the output of a
+ * run that never moved.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ProcessInfo } from '../../src/process-control/types.js';
+import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
+import type { RunResult } from '../helpers/osmo.js';
+import type { DaemonProcess } from './daemon-harness.js';
+import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+
+describe('the priority method', () => {
+  const cluster = new Cluster();
+  let dir = '';
+  let env: NodeJS.ProcessEnv = {};
+  let n3: DaemonProcess | undefined;
+  const socket = (name: string): string => join(dir, `${name}.sock`);
+  const programs: { child: ChildProcess; done: Promise<RunResult> }[] = [];
+
+  before(async () => {
+    dir = makeScratch();
+    env = privateEnv(dir);
+    const secretFile = writeSecret(dir, 'secret', 'priority-test-secret-0123456789ab');
+    const ports = await freeUdpPorts(3);
+    const nodes: [string, string, string[]][] = [
+      ['n1', 'partner', []],
+      ['n2', 'lab', []],
+      ['n3', 'lab', ['--cluster-priorities', 'partner=1']],
+    ];
+    for (const [i, [name, clusterName, extra]] of nodes.entries()) {
+      const d = cluster.start({
+        name,
+        port: ports[i]!,
+        peers: ports,
+        secretFile,
+        dir,
+        extra: [
+          '--cluster',
+          clusterName,
+          '--balance',
+          'false',
+          '--balance-interval-ms',
+          '200',
+          ...extra,
+        ],
+      });
+      if (name === 'n3') n3 = d;
+    }
+    for (const name of ['n1', 'n2', 'n3']) {
+      await until(
+        async () => {
+          const s = await status(socket(name));
+          return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
+        },
+        20_000,
+        `${name} sees all three nodes`,
+      );
+    }
+  });
+
+  after(async () => {
+    for (const p of programs) p.child.stdin?.end();
+    await Promise.all(programs.map((p) => p.done));
+    await cluster.stopAll();
+    removeScratch(dir);
+  });
+
+  /** stdin_wait started at `home` with `flags`; resolves once it waits for its line. */
+  const start = async (
+    home: string,
+    flags: string[],
+  ): Promise<{ child: ChildProcess; done: Promise<RunResult> }> => {
+    let child: ChildProcess | undefined;
+    let ready: () => void = () => undefined;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const done = osmo(['run', '--daemon', socket(home), ...flags, fixture('stdin_wait')], {
+      env,
+      deadlineMs: 90_000,
+      onSpawn: (c) => (child = c),
+      onStdout: (chunk) => {
+        if (chunk.toString().includes('ready')) ready();
+      },
+    });
+    await isReady;
+    const p = { child: child!, done };
+    programs.push(p);
+    return p;
+  };
+
+  const where = async (home: string, pid: number): Promise<string | undefined> => {
+    const r = await osmo(['ps', '--json', '--daemon', socket(home)], { env });
+    const list = (JSON.parse(r.stdout.toString()) as { processes: ProcessInfo[] }).processes;
+    return list.find((p) => p.pid === pid && p.home === home)?.where;
+  };
+
+  it('a better-ranked program pushes a partner guest out, and partners are refused meanwhile', async () => {
+    const partner = await start('n1', ['-r', 'n3', '-L']);
+    const partnerPid = partner.child.pid!;
+    assert.equal(await where('n1', partnerPid), 'n3');
+
+    const own = await start('n2', ['-r', 'n3', '-L']);
+    assert.equal(await where('n2', own.child.pid!), 'n3');
+    await n3!.waitForLog((l) => l.msg === 'guests pushed out', 10_000, 'n3 pushes the partner out');
+    await until(
+      async () => ((await where('n1', partnerPid)) === 'n1' ? true : undefined),
+      20_000,
+      'the partner program is back at its home',
+    );
+    assert.equal(await where('n2', own.child.pid!), 'n3');
+
+    const refused = await osmo(
+      ['run', '--daemon', socket('n1'), '-r', 'n3', fixture('steps'), '2', '1000'],
+      { env, deadlineMs: 60_000 },
+    );
+    assert.equal(refused.status, 0, refused.stderr);
+    assert.match(refused.stderr, /n3 runs programs ranked above cluster partner \(priority 1\)/);
+
+    for (const p of [partner, own]) p.child.stdin!.end('line\n');
+    for (const p of [partner, own]) {
+      const r = await p.done;
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.toString(), 'ready\ngot: line\n');
+    }
+  });
+});
