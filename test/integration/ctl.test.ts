@@ -5,20 +5,27 @@
  * back. Each program ends with the output of a run that never moved.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ProcessInfo } from '../../src/process-control/types.js';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
-import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+import type { WaitingProgram } from './daemon-harness.js';
+import {
+  Cluster,
+  freeUdpPorts,
+  startWaiting,
+  status,
+  until,
+  whereIs,
+  writeSecret,
+} from './daemon-harness.js';
 
 describe('osmo ctl: block, expel, bring', () => {
   const cluster = new Cluster();
   let dir = '';
   let env: NodeJS.ProcessEnv = {};
   const socket = (name: string): string => join(dir, `${name}.sock`);
-  const programs: { child: ChildProcess; done: Promise<RunResult> }[] = [];
+  const programs: WaitingProgram[] = [];
 
   before(async () => {
     dir = makeScratch();
@@ -56,41 +63,17 @@ describe('osmo ctl: block, expel, bring', () => {
   const ctl = (node: string, action: string, ...extra: string[]): Promise<RunResult> =>
     osmo(['ctl', action, '--daemon', socket(node), ...extra], { env, deadlineMs: 90_000 });
 
-  /** Starts stdin_wait with `flags`; resolves once it is blocked reading stdin. */
-  const start = async (
-    flags: string[],
-  ): Promise<{ child: ChildProcess; done: Promise<RunResult> }> => {
-    let child: ChildProcess | undefined;
-    let ready: () => void = () => undefined;
-    const isReady = new Promise<void>((resolve) => (ready = resolve));
-    const done = osmo(['run', '--daemon', socket('n1'), ...flags, fixture('stdin_wait')], {
-      env,
-      deadlineMs: 90_000,
-      onSpawn: (c) => (child = c),
-      onStdout: (chunk) => {
-        if (chunk.toString().includes('ready')) ready();
-      },
-    });
-    await isReady;
-    const p = { child: child!, done };
+  const start = async (flags: string[]): Promise<WaitingProgram> => {
+    const p = await startWaiting(['--daemon', socket('n1'), ...flags], env);
     programs.push(p);
     return p;
   };
-
-  const where = async (pid: number): Promise<string | undefined> => {
-    const r = await osmo(['ps', '--json', '--local', '--daemon', socket('n1')], { env });
-    const list = (JSON.parse(r.stdout.toString()) as { processes: ProcessInfo[] }).processes;
-    return list.find((p) => p.pid === pid)?.where;
-  };
+  const where = (pid: number): Promise<string | undefined> => whereIs(socket('n1'), env, pid);
 
   /** The home's balancer reads its programs every 200 ms: `pid` is known to run at `node`. */
   const knownAt = (pid: number, node: string): Promise<true> =>
     until(
-      async () => {
-        const r = await osmo(['ps', '--json', '--daemon', socket('n1')], { env });
-        const list = (JSON.parse(r.stdout.toString()) as { processes: ProcessInfo[] }).processes;
-        return list.some((p) => p.pid === pid && p.where === node) ? true : undefined;
-      },
+      async () => ((await where(pid)) === node ? true : undefined),
       10_000,
       `n1's daemon sees ${pid} at ${node}`,
     );

@@ -8,7 +8,9 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { makeScratch, osmo, osmoBin, removeScratch, repoRoot } from '../helpers/osmo.js';
+import { fixture, makeScratch, osmo, osmoBin, removeScratch, repoRoot } from '../helpers/osmo.js';
+import type { RunResult } from '../helpers/osmo.js';
+import type { ProcessInfo } from '../../src/process-control/types.js';
 import type { StatusResult } from '../../src/daemon/control-protocol.js';
 
 export { freeUdpPorts } from '../helpers/ports.js';
@@ -204,4 +206,45 @@ export function clusterForSuite(): { cluster: Cluster; dir: () => string } {
     removeScratch(dir);
   });
   return { cluster, dir: () => dir };
+}
+
+/** An `osmo run` of stdin_wait (test/fixtures: prints "ready", then waits for one line). */
+export interface WaitingProgram {
+  readonly child: ChildProcess;
+  readonly done: Promise<RunResult>;
+}
+
+/**
+ * Starts `osmo run ARGS… stdin_wait` and resolves once it waits for its line: a program that
+ * stays put (running, blocked in a read) until the test writes to its stdin.
+ */
+export async function startWaiting(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<WaitingProgram> {
+  let child: ChildProcess | undefined;
+  let ready: () => void = () => undefined;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  const done = osmo(['run', ...args, fixture('stdin_wait')], {
+    env,
+    deadlineMs: 90_000,
+    onSpawn: (c) => (child = c),
+    onStdout: (chunk) => {
+      if (chunk.toString().includes('ready')) ready();
+    },
+  });
+  await isReady;
+  return { child: child!, done };
+}
+
+/** Where `osmo ps` through the daemon at `socket` says process `pid` (of `home`, if given) runs. */
+export async function whereIs(
+  socket: string,
+  env: NodeJS.ProcessEnv,
+  pid: number,
+  home?: string,
+): Promise<string | undefined> {
+  const r = await osmo(['ps', '--json', '--daemon', socket], { env });
+  const list = (JSON.parse(r.stdout.toString()) as { processes: ProcessInfo[] }).processes;
+  return list.find((p) => p.pid === pid && (home === undefined || p.home === home))?.where;
 }

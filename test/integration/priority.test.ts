@@ -6,14 +6,19 @@
  * run that never moved.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ProcessInfo } from '../../src/process-control/types.js';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
-import type { RunResult } from '../helpers/osmo.js';
-import type { DaemonProcess } from './daemon-harness.js';
-import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+import type { DaemonProcess, WaitingProgram } from './daemon-harness.js';
+import {
+  Cluster,
+  freeUdpPorts,
+  startWaiting,
+  status,
+  until,
+  whereIs,
+  writeSecret,
+} from './daemon-harness.js';
 
 describe('the priority method', () => {
   const cluster = new Cluster();
@@ -21,7 +26,7 @@ describe('the priority method', () => {
   let env: NodeJS.ProcessEnv = {};
   let n3: DaemonProcess | undefined;
   const socket = (name: string): string => join(dir, `${name}.sock`);
-  const programs: { child: ChildProcess; done: Promise<RunResult> }[] = [];
+  const programs: WaitingProgram[] = [];
 
   before(async () => {
     dir = makeScratch();
@@ -71,33 +76,13 @@ describe('the priority method', () => {
     removeScratch(dir);
   });
 
-  /** stdin_wait started at `home` with `flags`; resolves once it waits for its line. */
-  const start = async (
-    home: string,
-    flags: string[],
-  ): Promise<{ child: ChildProcess; done: Promise<RunResult> }> => {
-    let child: ChildProcess | undefined;
-    let ready: () => void = () => undefined;
-    const isReady = new Promise<void>((resolve) => (ready = resolve));
-    const done = osmo(['run', '--daemon', socket(home), ...flags, fixture('stdin_wait')], {
-      env,
-      deadlineMs: 90_000,
-      onSpawn: (c) => (child = c),
-      onStdout: (chunk) => {
-        if (chunk.toString().includes('ready')) ready();
-      },
-    });
-    await isReady;
-    const p = { child: child!, done };
+  const start = async (home: string, flags: string[]): Promise<WaitingProgram> => {
+    const p = await startWaiting(['--daemon', socket(home), ...flags], env);
     programs.push(p);
     return p;
   };
-
-  const where = async (home: string, pid: number): Promise<string | undefined> => {
-    const r = await osmo(['ps', '--json', '--daemon', socket(home)], { env });
-    const list = (JSON.parse(r.stdout.toString()) as { processes: ProcessInfo[] }).processes;
-    return list.find((p) => p.pid === pid && p.home === home)?.where;
-  };
+  const where = (home: string, pid: number): Promise<string | undefined> =>
+    whereIs(socket(home), env, pid, home);
 
   it('a better-ranked program pushes a partner guest out, and partners are refused meanwhile', async () => {
     const partner = await start('n1', ['-r', 'n3', '-L']);

@@ -4,15 +4,20 @@
  * lists both, with their homes; `--local` only n1's; a stopped node is named, not waited for.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ProcessInfo } from '../../src/process-control/types.js';
-import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
-import type { RunResult } from '../helpers/osmo.js';
-import type { DaemonProcess } from './daemon-harness.js';
-import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+import { makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
+import type { DaemonProcess, WaitingProgram } from './daemon-harness.js';
+import {
+  Cluster,
+  freeUdpPorts,
+  startWaiting,
+  status,
+  until,
+  writeSecret,
+} from './daemon-harness.js';
 
 interface PsJson {
   processes: ProcessInfo[];
@@ -27,7 +32,7 @@ describe('osmo ps across the cluster', () => {
   const envs: NodeJS.ProcessEnv[] = [];
   const sockets: string[] = [];
   const daemons: DaemonProcess[] = [];
-  const programs: { child: ChildProcess; done: Promise<RunResult> }[] = [];
+  const programs: WaitingProgram[] = [];
 
   before(async () => {
     dir = makeScratch();
@@ -59,21 +64,8 @@ describe('osmo ps across the cluster', () => {
       20_000,
       'n1 sees both nodes',
     );
-    for (const i of [0, 1]) {
-      let child: ChildProcess | undefined;
-      let ready: () => void = () => undefined;
-      const isReady = new Promise<void>((resolve) => (ready = resolve));
-      const done = osmo(['run', '--daemon', sockets[i]!, '-h', '-L', fixture('stdin_wait')], {
-        env: envs[i]!,
-        deadlineMs: 60_000,
-        onSpawn: (c) => (child = c),
-        onStdout: (chunk) => {
-          if (chunk.toString().includes('ready')) ready();
-        },
-      });
-      await isReady;
-      programs.push({ child: child!, done });
-    }
+    for (const i of [0, 1])
+      programs.push(await startWaiting(['--daemon', sockets[i]!, '-h', '-L'], envs[i]!));
   });
 
   after(async () => {
