@@ -43,6 +43,7 @@ import {
   pushedOutBy,
 } from './cluster-priority.js';
 import type { GuestOf } from './runner-pool.js';
+import type { ExpelReason } from './home-balancer.js';
 import type { AdmitRequest } from './admission.js';
 import { ADMIN_ACTIONS } from './control-protocol.js';
 import type {
@@ -510,10 +511,14 @@ export class Daemon {
       return { freed } satisfies WithdrawResult;
     }
     if (op === 'expel') {
-      const { pid, from } = args;
-      if (typeof pid !== 'number' || typeof from !== 'string')
+      const { pid, from, reason } = args;
+      if (
+        typeof pid !== 'number' ||
+        typeof from !== 'string' ||
+        (reason !== undefined && reason !== 'expelled' && reason !== 'pushed out')
+      )
         throw new OsmoError('E_PROTO_DECODE', 'malformed expel request');
-      return { to: this.balancer!.expel(pid, from) };
+      return { to: this.balancer!.expel(pid, from, reason ?? 'expelled') };
     }
     if (op !== 'admit') throw new OsmoError('E_USAGE', `unknown node request "${op}"`);
     const request = admitRequestOf(args);
@@ -627,7 +632,7 @@ export class Daemon {
       action: act,
     });
     if (act !== 'expel') return { node, action: act, blocked: this.sampler.blocked };
-    const expelled = await this.expel(this.runners?.guestList() ?? []);
+    const expelled = await this.expel(this.runners?.guestList() ?? [], 'expelled');
     this.log.info('guests expelled', { guests: expelled.length });
     const gone = await this.runners!.untilNoGuests(waitMs);
     return {
@@ -640,7 +645,7 @@ export class Daemon {
   }
 
   /** Asks each guest's home to move it away from here; where each goes, or why not. */
-  private expel(guests: readonly GuestOf[]): Promise<ExpelOutcome[]> {
+  private expel(guests: readonly GuestOf[], reason: ExpelReason): Promise<ExpelOutcome[]> {
     const node = this.config.name;
     return Promise.all(
       guests.map(async ({ home, pid }) => {
@@ -651,7 +656,7 @@ export class Daemon {
             this.linkKey,
             this.config.linkTls,
             'expel',
-            { pid, from: node },
+            { pid, from: node, reason },
           )) as { to: string };
           return { home, pid, to: answer.to };
         } catch (error) {
@@ -692,7 +697,7 @@ export class Daemon {
       why,
       guests: out.map((g) => `${g.home}:${g.pid} (priority ${g.priority})`),
     });
-    void this.expel(out).then((results) => {
+    void this.expel(out, 'pushed out').then((results) => {
       for (const g of out) this.pushing.delete(`${g.home}:${g.pid}`);
       for (const r of results) {
         if (r.error !== undefined)

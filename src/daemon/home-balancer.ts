@@ -84,13 +84,20 @@ interface Program {
   floodResumedAtMs?: number;
 }
 
-/** A move the administrator asked for (osmo ctl): no consent, no expectations. */
-interface AdminMove {
+/**
+ * A move asked for from outside the policy — by the node the program runs on (its administrator's
+ * osmo ctl expel, or the priority method pushing it out) or by this home's administrator (osmo
+ * ctl bring): no consent, no expectations.
+ */
+interface AskedMove {
   readonly id: number;
   readonly from: string;
   readonly to: string;
-  readonly reason: 'expelled' | 'brought home';
+  readonly reason: ExpelReason | 'brought home';
 }
+
+/** Why the node a program runs on asks its home to move it away. */
+export type ExpelReason = 'expelled' | 'pushed out';
 
 /** How many of the latest migrations `osmo status` shows. */
 const EVENTS_KEPT = 32;
@@ -404,11 +411,12 @@ export class HomeBalancer {
   }
 
   /**
-   * The administrator of `from` expels this home's program `pid` (osmo ctl expel there): it
-   * leaves for the best other node that has room for it — home, for a program the balancer may
-   * not move (-L) or when no other node is better. Returns where it goes; the move goes on after.
+   * Node `from` asks this home's program `pid` to leave (its administrator's osmo ctl expel, or
+   * a better-ranked program moving in there): it leaves for the best other node that has room for
+   * it — home, for a program the balancer may not move (-L) or when no other node is better.
+   * Returns where it goes; the move goes on after.
    */
-  expel(pid: number, from: string): string {
+  expel(pid: number, from: string, reason: ExpelReason = 'expelled'): string {
     const p = this.programs.get(pid);
     if (p === undefined)
       throw new OsmoError('E_NO_PROCESS', `${this.options.home} has no program ${pid} (ended?)`);
@@ -423,7 +431,7 @@ export class HomeBalancer {
         random: this.options.random,
       });
     }
-    if (!p.moving) void this.carryOut({ id: pid, from, to, reason: 'expelled' });
+    if (!p.moving) void this.carryOut({ id: pid, from, to, reason });
     return to;
   }
 
@@ -445,7 +453,7 @@ export class HomeBalancer {
     );
   }
 
-  private async carryOut(move: Move | AdminMove): Promise<string> {
+  private async carryOut(move: Move | AskedMove): Promise<string> {
     const p = this.programs.get(move.id);
     if (p === undefined) return 'the program ended';
     p.moving = true;
@@ -455,19 +463,16 @@ export class HomeBalancer {
       move: { from: move.from, to: move.to, memoryBytes: p.profile?.memoryBytes ?? 0 },
     });
     const automatic = 'expectedHereSec' in move;
-    this.options.log.info(
-      automatic ? 'automatic migration' : 'migration asked by the administrator',
-      {
-        pid: move.id,
-        from: move.from,
-        to: move.to,
-        reason: move.reason,
-        ...(automatic && {
-          expectedHereSec: round(move.expectedHereSec),
-          expectedThereSec: round(move.expectedThereSec),
-        }),
-      },
-    );
+    this.options.log.info(automatic ? 'automatic migration' : 'migration asked for', {
+      pid: move.id,
+      from: move.from,
+      to: move.to,
+      reason: move.reason,
+      ...(automatic && {
+        expectedHereSec: round(move.expectedHereSec),
+        expectedThereSec: round(move.expectedThereSec),
+      }),
+    });
     let result = 'ok';
     try {
       const link = await this.link(p);

@@ -206,7 +206,7 @@ describe('HomeBalancer', () => {
       [501, to501],
       [502, 'home'],
     ]);
-    const logged = h.lines.filter((l) => l.msg === 'migration asked by the administrator');
+    const logged = h.lines.filter((l) => l.msg === 'migration asked for');
     assert.deepEqual(
       logged.map((l) => l.reason),
       ['expelled', 'expelled'],
