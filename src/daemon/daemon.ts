@@ -634,7 +634,9 @@ export class Daemon {
     if (act !== 'expel') return { node, action: act, blocked: this.sampler.blocked };
     const expelled = await this.expel(this.runners?.guestList() ?? [], 'expelled');
     this.log.info('guests expelled', { guests: expelled.length });
-    const gone = await this.runners!.untilNoGuests(waitMs);
+    // Wait for the moves that are on their way; a guest whose home did not answer stays.
+    const asked = expelled.some((g) => g.error === undefined);
+    const gone = await this.runners!.untilNoGuests(asked ? waitMs : 0);
     return {
       node,
       action: act,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
-import type { WaitingProgram } from './daemon-harness.js';
+import type { DaemonProcess, WaitingProgram } from './daemon-harness.js';
 import {
   Cluster,
   freeUdpPorts,
@@ -24,6 +24,7 @@ describe('osmo ctl: block, expel, bring', () => {
   const cluster = new Cluster();
   let dir = '';
   let env: NodeJS.ProcessEnv = {};
+  let n1: DaemonProcess | undefined;
   const socket = (name: string): string => join(dir, `${name}.sock`);
   const programs: WaitingProgram[] = [];
 
@@ -33,7 +34,7 @@ describe('osmo ctl: block, expel, bring', () => {
     const secretFile = writeSecret(dir, 'secret', 'ctl-test-secret-0123456789abcdef');
     const ports = await freeUdpPorts(3);
     for (const [i, port] of ports.entries()) {
-      cluster.start({
+      const d = cluster.start({
         name: `n${i + 1}`,
         port,
         peers: ports,
@@ -42,6 +43,7 @@ describe('osmo ctl: block, expel, bring', () => {
         // Nothing moves by itself: every move here is the administrator's.
         extra: ['--balance', 'false', '--balance-interval-ms', '200'],
       });
+      if (i === 0) n1 = d;
     }
     await until(
       async () => {
@@ -167,5 +169,22 @@ describe('osmo ctl: block, expel, bring', () => {
     const r = await ctl('n1', 'reboot');
     assert.equal(r.status, 2);
     assert.match(r.stderr, /use one of block, unblock, expel, bring/);
+  });
+
+  it('names a guest whose home does not answer, does not wait for it, and exits 1', async () => {
+    const p = await start(['-r', 'n2', '-L']);
+    assert.equal(await where(p.child.pid!), 'n2');
+    // The home's daemon dies; its program (and deputy) go on, on n2.
+    n1!.child.kill('SIGKILL');
+    await n1!.exited;
+    const started = Date.now();
+    const r = await ctl('n2', 'expel');
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(Date.now() - started < 30_000, 'the 60 s wait is not spent on a home that failed');
+    assert.match(r.stdout.toString(), new RegExp(`  n1:${p.child.pid} not expelled: `));
+    assert.match(r.stdout.toString(), /n2: 1 guest still here/);
+    p.child.stdin!.end('line\n');
+    const done = await p.done;
+    assert.equal(done.stdout.toString(), 'ready\ngot: line\n');
   });
 });
