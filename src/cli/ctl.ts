@@ -40,7 +40,7 @@ Actions (MOSIX's mosctl):
 
 Before a node leaves the cluster: osmo ctl expel && osmo ctl bring, then stop its daemon. A
 block lasts until unblock or until the daemon restarts (acceptGuests in the configuration is
-the lasting setting). A restarted daemon does not know guests taken before its restart.
+the lasting setting).
 
 Exit status: 0 done, 1 some guest did not leave or some program did not come home (each is
 named), 2 bad invocation, 69 no daemon answering, 70 internal error.`,

@@ -3,6 +3,7 @@
  * clock over the authenticated UDP transport, and serves the control API. Nothing here decides
  * anything the cores decide; it only wires, schedules, counts and logs.
  */
+import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import type { Clock } from '../core/clock.js';
@@ -36,6 +37,7 @@ import { OsmoError } from '../core/errors.js';
 import { deriveLinkKey } from '../link/index.js';
 import { runnerUserIds } from '../platform/users.js';
 import { decideAdmission } from './admission.js';
+import { GuestRegistry } from './guest-registry.js';
 import {
   MAX_CLUSTER_PRIORITY,
   OWN_CLUSTER_PRIORITY,
@@ -490,7 +492,10 @@ export class Daemon {
       onChange: () => {
         this.sampler.guests = this.runners?.guests ?? 0;
       },
+      registry: new GuestRegistry(join(this.config.stateDir, 'guests')),
     });
+    const survivors = this.runners.adoptSurvivors();
+    if (survivors > 0) log.info('guests from before a restart', { guests: survivors });
     this.runners.start();
     this.peers = await PeerService.listen({
       host: this.config.listen.host,

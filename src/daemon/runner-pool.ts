@@ -4,6 +4,8 @@
  * the same program needs no module transfer. Runners run as an unprivileged user when the daemon
  * is root, in their own process group: a guest keeps running if the daemon is restarted.
  */
+import { isRunnerAlive } from './guest-registry.js';
+import type { GuestRegistry } from './guest-registry.js';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +24,12 @@ export interface RunnerPoolOptions {
   readonly log: Logger;
   /** The number of guests running or on their way changed. */
   readonly onChange: () => void;
+  /** Where guests are recorded, for a daemon restarted while they run (guest-registry.ts). */
+  readonly registry?: GuestRegistry;
+  /** Whether a runner process from before a restart still runs (tests give a fake). */
+  readonly isAlive?: (pid: number) => boolean;
+  /** How often runners from before a restart are checked, ms. Default 2000. */
+  readonly survivorCheckMs?: number;
 }
 
 interface Runner {
@@ -58,6 +66,12 @@ export class RunnerPool {
   private moduleBytes = 0;
   private stopped = false;
   private readonly emptyWaiters = new Set<() => void>();
+  /**
+   * Runners with a guest that outlived the daemon before this one (not our children: no IPC,
+   * no exit event), by pid, checked every survivorCheckMs until they end.
+   */
+  private readonly survivors = new Map<number, GuestOf>();
+  private survivorTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: RunnerPoolOptions) {}
 
@@ -65,13 +79,38 @@ export class RunnerPool {
     while (this.spares.length < this.o.spare) this.spares.push(this.spawn());
   }
 
+  /**
+   * Takes in the guests recorded by an earlier daemon whose runners still run; returns how many.
+   * Call once, at start-up.
+   */
+  adoptSurvivors(): number {
+    const registry = this.o.registry;
+    if (registry === undefined) return 0;
+    const isAlive = this.o.isAlive ?? isRunnerAlive;
+    for (const { runnerPid, guest } of registry.survivors(isAlive))
+      this.survivors.set(runnerPid, guest);
+    if (this.survivors.size > 0) {
+      this.survivorTimer = setInterval(() => {
+        for (const runnerPid of [...this.survivors.keys()]) {
+          if (isAlive(runnerPid)) continue;
+          this.survivors.delete(runnerPid);
+          registry.forget(runnerPid);
+          this.changed();
+        }
+        if (this.survivors.size === 0) clearInterval(this.survivorTimer);
+      }, this.o.survivorCheckMs ?? 2000).unref();
+      this.o.onChange();
+    }
+    return this.survivors.size;
+  }
+
   /** Guests running here plus those admitted and not yet running. */
   get guests(): number {
-    return this.busy.size;
+    return this.busy.size + this.survivors.size;
   }
 
   get runningGuests(): number {
-    let n = 0;
+    let n = this.survivors.size;
     for (const r of this.busy) if (r.running) n++;
     return n;
   }
@@ -85,12 +124,13 @@ export class RunnerPool {
     const out: (GuestOf & { running: boolean })[] = [];
     for (const r of this.busy)
       if (r.guest !== undefined) out.push({ ...r.guest, running: r.running });
+    for (const guest of this.survivors.values()) out.push({ ...guest, running: true });
     return out;
   }
 
   /** Resolves true once no guest is here, or false after `timeoutMs`. */
   untilNoGuests(timeoutMs: number): Promise<boolean> {
-    if (this.busy.size === 0) return Promise.resolve(true);
+    if (this.guests === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.emptyWaiters.delete(done);
@@ -110,6 +150,15 @@ export class RunnerPool {
     this.start();
     runner.assigned = true;
     if (guest !== undefined) runner.guest = guest;
+    const pid = runner.child.pid;
+    if (guest !== undefined && pid !== undefined) {
+      try {
+        this.o.registry?.record(pid, guest);
+      } catch (error) {
+        // Not fatal: only a restart of this daemon would then lose count of this guest.
+        this.o.log.warn('guest not recorded', { error: (error as Error).message });
+      }
+    }
     this.busy.add(runner);
     this.o.onChange();
     const port = await runner.port;
@@ -169,11 +218,9 @@ export class RunnerPool {
       const i = this.spares.indexOf(runner);
       if (i >= 0) this.spares.splice(i, 1);
       if (this.busy.delete(runner)) {
-        this.o.onChange();
-        if (this.busy.size === 0) {
-          for (const done of this.emptyWaiters) done();
-          this.emptyWaiters.clear();
-        }
+        if (runner.guest !== undefined && child.pid !== undefined)
+          this.o.registry?.forget(child.pid);
+        this.changed();
       }
       if (!runner.assigned && !this.stopped)
         this.o.log.warn('spare guest runner ended', { code, signal });
@@ -208,9 +255,19 @@ export class RunnerPool {
     }
   }
 
+  /** The number of guests changed: tell the daemon, and whoever waits for none to be left. */
+  private changed(): void {
+    this.o.onChange();
+    if (this.guests === 0) {
+      for (const done of this.emptyWaiters) done();
+      this.emptyWaiters.clear();
+    }
+  }
+
   /** Ends the spare runners; runners holding guests go on (and end with their guests). */
   stop(): void {
     this.stopped = true;
+    clearInterval(this.survivorTimer);
     for (const r of this.spares.splice(0)) r.child.kill('SIGTERM');
     for (const r of this.busy) {
       r.child.disconnect();

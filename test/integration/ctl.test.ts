@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
-import type { DaemonProcess, WaitingProgram } from './daemon-harness.js';
+import type { DaemonProcess, StartOptions, WaitingProgram } from './daemon-harness.js';
 import {
   Cluster,
   freeUdpPorts,
@@ -25,6 +25,8 @@ describe('osmo ctl: block, expel, bring', () => {
   let dir = '';
   let env: NodeJS.ProcessEnv = {};
   let n1: DaemonProcess | undefined;
+  let n2: DaemonProcess | undefined;
+  let n2Options: StartOptions | undefined;
   const socket = (name: string): string => join(dir, `${name}.sock`);
   const programs: WaitingProgram[] = [];
 
@@ -34,7 +36,7 @@ describe('osmo ctl: block, expel, bring', () => {
     const secretFile = writeSecret(dir, 'secret', 'ctl-test-secret-0123456789abcdef');
     const ports = await freeUdpPorts(3);
     for (const [i, port] of ports.entries()) {
-      const d = cluster.start({
+      const options: StartOptions = {
         name: `n${i + 1}`,
         port,
         peers: ports,
@@ -42,8 +44,10 @@ describe('osmo ctl: block, expel, bring', () => {
         dir,
         // Nothing moves by itself: every move here is the administrator's.
         extra: ['--balance', 'false', '--balance-interval-ms', '200'],
-      });
+      };
+      const d = cluster.start(options);
       if (i === 0) n1 = d;
+      if (i === 1) [n2, n2Options] = [d, options];
     }
     await until(
       async () => {
@@ -169,6 +173,39 @@ describe('osmo ctl: block, expel, bring', () => {
     const r = await ctl('n1', 'reboot');
     assert.equal(r.status, 2);
     assert.match(r.stderr, /use one of block, unblock, expel, bring/);
+  });
+
+  it('a daemon restarted while a guest runs counts it, and expels it', async () => {
+    const p = await start(['-r', 'n2', '-L']);
+    assert.equal(await where(p.child.pid!), 'n2');
+    n2!.child.kill('SIGKILL');
+    await n2!.exited;
+    n2 = cluster.start(n2Options!);
+    const adopted = await n2.waitForLog(
+      (l) => l.msg === 'guests from before a restart',
+      20_000,
+      'n2 finds the guest it had',
+    );
+    assert.equal(adopted.guests, 1);
+    const self = async (): Promise<number | undefined> =>
+      (await status(socket('n2')))?.nodes.find((n) => n.self)?.guests;
+    assert.equal(await until(self, 10_000, 'n2 answers'), 1);
+    await until(
+      async () => {
+        const s = await status(socket('n2'));
+        return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
+      },
+      20_000,
+      'the restarted n2 hears the others again (it asks the home to move the guest)',
+    );
+    const r = await ctl('n2', 'expel');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout.toString(), new RegExp(`  n1:${p.child.pid} → n1 \\(home\\)`));
+    assert.equal(await where(p.child.pid!), 'n1');
+    assert.equal(await self(), 0);
+    assert.equal((await ctl('n2', 'unblock')).status, 0);
+    p.child.stdin!.end('line\n');
+    assert.equal((await p.done).stdout.toString(), 'ready\ngot: line\n');
   });
 
   it('names a guest whose home does not answer, does not wait for it, and exits 1', async () => {

@@ -1,0 +1,82 @@
+/**
+ * The guests of this node on disk (stateDir/guests/RUNNER-PID.json: the guest's home and pid), so
+ * that a daemon restarted while guests run knows them again: a runner with a guest outlives its
+ * daemon (it is detached, ADR 0009), and without this record the new daemon would count no guests
+ * (admission, load, `osmo status`) and could not expel them. Each record is written whole (a temp
+ * file renamed over it) and removed when its runner ends.
+ */
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GuestOf } from './runner-pool.js';
+
+export interface SurvivingGuest {
+  readonly runnerPid: number;
+  readonly guest: GuestOf;
+}
+
+export class GuestRegistry {
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  record(runnerPid: number, guest: GuestOf): void {
+    const file = this.fileOf(runnerPid);
+    const temp = `${file}.tmp`;
+    writeFileSync(temp, JSON.stringify({ home: guest.home, pid: guest.pid }), { mode: 0o600 });
+    renameSync(temp, file);
+  }
+
+  forget(runnerPid: number): void {
+    rmSync(this.fileOf(runnerPid), { force: true });
+  }
+
+  /** The recorded guests whose runner still runs; the records of the others are removed. */
+  survivors(isAlive: (runnerPid: number) => boolean): SurvivingGuest[] {
+    const out: SurvivingGuest[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const path = join(this.dir, name);
+      const match = /^(\d+)\.json$/.exec(name);
+      if (match === null) {
+        rmSync(path, { force: true }); // a temp file left by a crash mid-write
+        continue;
+      }
+      const runnerPid = Number(match[1]);
+      const guest = parseGuest(path);
+      if (guest !== undefined && isAlive(runnerPid)) out.push({ runnerPid, guest });
+      else rmSync(path, { force: true });
+    }
+    return out;
+  }
+
+  private fileOf(runnerPid: number): string {
+    return join(this.dir, `${runnerPid}.json`);
+  }
+}
+
+function parseGuest(path: string): GuestOf | undefined {
+  try {
+    const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<GuestOf>;
+    return typeof value.home === 'string' && typeof value.pid === 'number'
+      ? { home: value.home, pid: value.pid }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `pid` is a live `osmo runner` (signal 0, and its command line where /proc has one: a
+ * pid reused by another program after a reboot or a long time is not a runner).
+ */
+export function isRunnerAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('runner');
+  } catch {
+    return true; // no /proc: signal 0 is all there is
+  }
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it, mock } from 'node:test';
+import { GuestRegistry } from '../../../src/daemon/guest-registry.js';
+import { RunnerPool } from '../../../src/daemon/runner-pool.js';
+import { Logger } from '../../../src/platform/logger.js';
+
+const root = mkdtempSync(join(tmpdir(), 'osmo-guests-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = (): string => join(root, `state-${dirs++}`, 'guests');
+
+describe('guests recorded for a restarted daemon', () => {
+  it('keeps the records of live runners and removes the others, and torn files', () => {
+    const registry = new GuestRegistry(freshDir());
+    registry.record(101, { home: 'n1', pid: 7 });
+    registry.record(102, { home: 'n3', pid: 8 });
+    writeFileSync(join(registry.dir, '103.json.tmp'), '{"ho'); // a crash mid-write
+    writeFileSync(join(registry.dir, '104.json'), 'not json');
+    const alive = new Set([101, 104]);
+    assert.deepEqual(
+      registry.survivors((pid) => alive.has(pid)),
+      [{ runnerPid: 101, guest: { home: 'n1', pid: 7 } }],
+    );
+    assert.deepEqual(readdirSync(registry.dir), ['101.json']);
+    registry.forget(101);
+    assert.deepEqual(readdirSync(registry.dir), []);
+  });
+
+  it('counts the survivors as guests until their runners end', async () => {
+    mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+    try {
+      const registry = new GuestRegistry(freshDir());
+      registry.record(201, { home: 'n1', pid: 9 });
+      const alive = new Set([201]);
+      let changes = 0;
+      const pool = new RunnerPool({
+        script: 'osmo',
+        host: '127.0.0.1',
+        spare: 0,
+        user: undefined,
+        tls: false,
+        log: new Logger({ write: () => undefined }, 'error', {}),
+        onChange: () => changes++,
+        registry,
+        isAlive: (pid) => alive.has(pid),
+        survivorCheckMs: 1000,
+      });
+      assert.equal(pool.adoptSurvivors(), 1);
+      assert.equal(pool.guests, 1);
+      assert.equal(pool.runningGuests, 1);
+      assert.deepEqual(pool.guestList(), [{ home: 'n1', pid: 9, running: true }]);
+      const empty = pool.untilNoGuests(60_000);
+      alive.delete(201);
+      mock.timers.tick(1000);
+      assert.equal(await empty, true);
+      assert.equal(pool.guests, 0);
+      assert.equal(existsSync(join(registry.dir, '201.json')), false);
+      assert.ok(changes >= 2);
+      pool.stop();
+    } finally {
+      mock.timers.reset();
+    }
+  });
+});
