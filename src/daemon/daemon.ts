@@ -38,21 +38,13 @@ import { deriveLinkKey } from '../link/index.js';
 import { runnerUserIds } from '../platform/users.js';
 import { decideAdmission } from './admission.js';
 import { GuestRegistry } from './guest-registry.js';
-import {
-  MAX_CLUSTER_PRIORITY,
-  OWN_CLUSTER_PRIORITY,
-  priorityOf,
-  pushedOutBy,
-} from './cluster-priority.js';
-import type { GuestOf } from './runner-pool.js';
-import type { ExpelReason } from './home-balancer.js';
+import { Evictions } from './evictions.js';
 import type { AdmitRequest } from './admission.js';
 import { ADMIN_ACTIONS } from './control-protocol.js';
 import type {
   AdminAction,
   AdminResult,
   BestResult,
-  ExpelOutcome,
   PlaceResult,
   ProcessesResult,
   WithdrawResult,
@@ -111,8 +103,8 @@ export class Daemon {
   >();
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
-  /** Guests (home:pid) asked to leave by the priority method, until their homes answered. */
-  private readonly pushing = new Set<string>();
+  /** Guests asked to leave: osmo ctl expel, the priority method (evictions.ts). */
+  private evictions!: Evictions;
   private runners: RunnerPool | undefined;
   private balancer: HomeBalancer | undefined;
   private peers: PeerService | undefined;
@@ -268,7 +260,7 @@ export class Daemon {
         Math.random(),
         () => {
           void d.balancer?.tick().catch(onError('balancing round'));
-          d.pushOutForOwnPrograms();
+          d.evictions.pushOutForOwnPrograms();
         },
         onError('balancing round'),
       ),
@@ -494,6 +486,22 @@ export class Daemon {
       },
       registry: new GuestRegistry(join(this.config.stateDir, 'guests')),
     });
+    this.evictions = new Evictions({
+      node: this.config.name,
+      cluster: this.config.cluster,
+      priorities: this.config.clusterPriorities,
+      log,
+      guests: () => this.runners?.guestList() ?? [],
+      clusterOf: (node) => this.nodeByName(node)?.record.cluster,
+      ownProgramsHere: () => this.balancer?.runningHere() ?? 0,
+      askHome: async (home, args) => {
+        const { host, port } = this.peerAddress(home);
+        const name = home;
+        return (await askPeer({ host, port, name }, this.linkKey, this.config.linkTls, 'expel', {
+          ...args,
+        })) as { to: string };
+      },
+    });
     const survivors = this.runners.adoptSurvivors();
     if (survivors > 0) log.info('guests from before a restart', { guests: survivors });
     this.runners.start();
@@ -530,16 +538,12 @@ export class Daemon {
     const info = this.sampler.info();
     const homeKnown = this.nodeByName(request.home) !== undefined;
     const homeCluster = this.nodeByName(request.home)?.record.cluster;
-    const homePriority = this.priorityOfCluster(homeCluster);
-    const guestRanks = this.guestRanks();
+    const homePriority = this.evictions.rankOf(homeCluster);
     const verdict = decideAdmission(request, {
       node: this.config.name,
       ...(homeCluster === undefined ? {} : { homeCluster }),
       homePriority,
-      ...(guestRanks.length === 0
-        ? {}
-        : { worstGuestPriority: Math.max(...guestRanks.map((g) => g.priority)) }),
-      ...this.bestPriorityHere(guestRanks),
+      ...this.evictions.admissionRanks(),
       acceptGuests: this.config.acceptGuests,
       blocked: this.sampler.blocked,
       draining: this.sampler.draining,
@@ -568,7 +572,7 @@ export class Daemon {
       hasModule: assigned.hasModule,
     });
     if (typeof homePriority === 'number')
-      this.pushOut(homePriority, `a program of cluster ${homeCluster ?? '?'} moved in`);
+      this.evictions.pushOut(homePriority, `a program of cluster ${homeCluster ?? '?'} moved in`);
     const result: PlaceResult = {
       node: this.config.name,
       host: this.advertised.host,
@@ -637,7 +641,7 @@ export class Daemon {
       action: act,
     });
     if (act !== 'expel') return { node, action: act, blocked: this.sampler.blocked };
-    const expelled = await this.expel(this.runners?.guestList() ?? [], 'expelled');
+    const expelled = await this.evictions.expel(this.runners?.guestList() ?? [], 'expelled');
     this.log.info('guests expelled', { guests: expelled.length });
     // Wait for the moves that are on their way; a guest whose home did not answer stays.
     const asked = expelled.some((g) => g.error === undefined);
@@ -649,83 +653,6 @@ export class Daemon {
       expelled,
       remaining: gone ? 0 : this.runners!.guests,
     };
-  }
-
-  /** Asks each guest's home to move it away from here; where each goes, or why not. */
-  private expel(guests: readonly GuestOf[], reason: ExpelReason): Promise<ExpelOutcome[]> {
-    const node = this.config.name;
-    return Promise.all(
-      guests.map(async ({ home, pid }) => {
-        try {
-          const { host, port } = this.peerAddress(home);
-          const answer = (await askPeer(
-            { host, port, name: home },
-            this.linkKey,
-            this.config.linkTls,
-            'expel',
-            { pid, from: node, reason },
-          )) as { to: string };
-          return { home, pid, to: answer.to };
-        } catch (error) {
-          return { home, pid, error: error instanceof Error ? error.message : String(error) };
-        }
-      }),
-    );
-  }
-
-  /** A cluster's rank here (the priority method); a cluster refused here ranks worst. */
-  private priorityOfCluster(cluster: string | undefined): number | 'block' | 'unrecognized' {
-    return priorityOf(cluster, this.config.cluster, this.config.clusterPriorities);
-  }
-
-  /** Every guest with its rank (a guest whose home is gone or refused ranks worst). */
-  private guestRanks(): (GuestOf & { priority: number })[] {
-    return (this.runners?.guestList() ?? []).map((g) => {
-      const rank = this.priorityOfCluster(this.nodeByName(g.home)?.record.cluster);
-      return { ...g, priority: typeof rank === 'number' ? rank : MAX_CLUSTER_PRIORITY + 1 };
-    });
-  }
-
-  /**
-   * The priority method: guests ranked worse than `arriving` are asked to leave (their homes
-   * move them). Each is asked once while its move is on its way.
-   */
-  private pushOut(arriving: number, why: string): void {
-    const ranks = this.guestRanks();
-    const out = pushedOutBy(
-      arriving,
-      ranks.map((g) => g.priority),
-    )
-      .map((i) => ranks[i]!)
-      .filter((g) => !this.pushing.has(`${g.home}:${g.pid}`));
-    if (out.length === 0) return;
-    for (const g of out) this.pushing.add(`${g.home}:${g.pid}`);
-    this.log.info('guests pushed out', {
-      why,
-      guests: out.map((g) => `${g.home}:${g.pid} (priority ${g.priority})`),
-    });
-    void this.expel(out, 'pushed out').then((results) => {
-      for (const g of out) this.pushing.delete(`${g.home}:${g.pid}`);
-      for (const r of results) {
-        if (r.error !== undefined)
-          this.log.warn('guest not pushed out', { home: r.home, pid: r.pid, error: r.error });
-      }
-    });
-  }
-
-  /** The best rank among the processes here, when priorities are set (admission, ping-pong). */
-  private bestPriorityHere(guests: readonly { priority: number }[]): { bestPriorityHere?: number } {
-    if (Object.keys(this.config.clusterPriorities).length === 0) return {};
-    const ranks = guests.map((g) => g.priority);
-    if ((this.balancer?.runningHere() ?? 0) > 0) ranks.push(OWN_CLUSTER_PRIORITY);
-    return ranks.length === 0 ? {} : { bestPriorityHere: Math.min(...ranks) };
-  }
-
-  /** Each balancing round: this home's programs running here push out other clusters' guests. */
-  pushOutForOwnPrograms(): void {
-    if (Object.keys(this.config.clusterPriorities).length === 0) return;
-    if ((this.balancer?.runningHere() ?? 0) > 0)
-      this.pushOut(OWN_CLUSTER_PRIORITY, "this node's own programs run here");
   }
 
   /** A deputy here asks `node` to admit its program. */

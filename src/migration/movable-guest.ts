@@ -293,14 +293,7 @@ export class MovableGuest {
       } catch (error) {
         // The source sent its image whole and holds its copy (if it did not, bringImage has
         // already let it go on there, or reported it lost): it goes on there.
-        if (
-          brought !== undefined &&
-          (await brought.then(
-            () => true,
-            () => false,
-          ))
-        )
-          await source.reattachAndResume();
+        if (brought !== undefined && (await fulfils(brought))) await source.reattachAndResume();
         throw error;
       }
       this.adopt(placement);
@@ -476,6 +469,14 @@ async function bringImage(source: RemotePlacement, into: IncomingImage): Promise
     if (source.parked) await source.reattachAndResume();
     throw error;
   }
+}
+
+/** Whether `p` fulfils: its rejection is an answer here, not an error. */
+function fulfils(p: Promise<unknown>): Promise<boolean> {
+  return p.then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Clocks for continuing from an image: time goes on from where the image left it. */
