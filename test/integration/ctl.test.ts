@@ -16,6 +16,7 @@ import {
   startWaiting,
   status,
   until,
+  untilSeesAlive,
   whereIs,
   writeSecret,
 } from './daemon-harness.js';
@@ -49,14 +50,7 @@ describe('osmo ctl: block, expel, bring', () => {
       if (i === 0) n1 = d;
       if (i === 1) [n2, n2Options] = [d, options];
     }
-    await until(
-      async () => {
-        const s = await status(socket('n1'));
-        return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
-      },
-      20_000,
-      'n1 sees all three nodes',
-    );
+    await untilSeesAlive(socket('n1'), 3, 'n1 sees all three nodes', 20_000);
   });
 
   after(async () => {
@@ -190,14 +184,8 @@ describe('osmo ctl: block, expel, bring', () => {
     const self = async (): Promise<number | undefined> =>
       (await status(socket('n2')))?.nodes.find((n) => n.self)?.guests;
     assert.equal(await until(self, 10_000, 'n2 answers'), 1);
-    await until(
-      async () => {
-        const s = await status(socket('n2'));
-        return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
-      },
-      20_000,
-      'the restarted n2 hears the others again (it asks the home to move the guest)',
-    );
+    // It asks the home to move the guest: it must hear the others again first.
+    await untilSeesAlive(socket('n2'), 3, 'the restarted n2 hears the others again');
     const r = await ctl('n2', 'expel');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout.toString(), new RegExp(`  n1:${p.child.pid} → n1 \\(home\\)`));

@@ -248,3 +248,20 @@ export async function whereIs(
   const list = (JSON.parse(r.stdout.toString()) as { processes: ProcessInfo[] }).processes;
   return list.find((p) => p.pid === pid && (home === undefined || p.home === home))?.where;
 }
+
+/** Resolves with the status of the daemon at `socket` once it sees `count` live nodes. */
+export function untilSeesAlive(
+  socket: string,
+  count: number,
+  what: string,
+  deadlineMs = 20_000,
+): Promise<StatusResult> {
+  return until(
+    async () => {
+      const s = await status(socket);
+      return s !== undefined && s.nodes.filter((n) => n.alive).length === count ? s : undefined;
+    },
+    deadlineMs,
+    what,
+  );
+}

@@ -14,8 +14,8 @@ import {
   Cluster,
   freeUdpPorts,
   startWaiting,
-  status,
   until,
+  untilSeesAlive,
   whereIs,
   writeSecret,
 } from './daemon-harness.js';
@@ -58,14 +58,7 @@ describe('the priority method', () => {
       if (name === 'n3') n3 = d;
     }
     for (const name of ['n1', 'n2', 'n3']) {
-      await until(
-        async () => {
-          const s = await status(socket(name));
-          return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
-        },
-        20_000,
-        `${name} sees all three nodes`,
-      );
+      await untilSeesAlive(socket(name), 3, `${name} sees all three nodes`, 20_000);
     }
   });
 
