@@ -1,6 +1,6 @@
 /**
- * `osmo ctl block|unblock|expel|bring` [MOSIX: mosctl block / noblock / expel / bring]: node
- * administration through the local daemon, e.g. before a node is taken out of the cluster.
+ * `osmo ctl status|block|unblock|expel|bring` [MOSIX: mosctl status / block / noblock / expel /
+ * bring]: node administration through the local daemon, e.g. before a node leaves the cluster.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -18,7 +18,9 @@ const BRING_TIMEOUT_MS = 10 * 60_000;
 export function registerCtl(program: Command): void {
   program
     .command('ctl')
-    .description('administer this node: block or unblock guests, expel them, bring programs home')
+    .description(
+      'administer this node: show its guests, block or unblock them, expel them, bring programs home',
+    )
     .argument('<action>', `one of ${ADMIN_ACTIONS.join(', ')}`, parseAction)
     .option('--json', 'print the daemon’s answer as JSON')
     .option(
@@ -31,6 +33,8 @@ export function registerCtl(program: Command): void {
       'after',
       `
 Actions (MOSIX's mosctl):
+  status   whether the node takes guests, which guests it runs (home:pid), how it ranks
+           other clusters (--cluster-priorities), its flood limit (--max-local-processes)
   block    take no new guests; those here stay (gossiped: other nodes stop choosing this one)
   unblock  take guests again
   expel    block, then ask each guest's home to move it away: to the best other node with
@@ -71,6 +75,27 @@ export function renderAdmin(r: AdminResult): { text: string; complete: boolean }
   let complete = true;
   const state = r.blocked ? 'blocked (takes no new guests)' : 'accepting guests';
   switch (r.action) {
+    case 'status': {
+      const guests = [...(r.guests ?? [])].sort(
+        (x, y) => x.home.localeCompare(y.home) || x.pid - y.pid,
+      );
+      lines.push(`${r.node}: ${state}; ${guests.length} guest${guests.length === 1 ? '' : 's'}`);
+      for (const g of guests)
+        lines.push(`  ${g.home}:${g.pid} ${g.running ? 'running' : 'on its way'}`);
+      const ranks = Object.entries(r.clusterPriorities ?? {});
+      lines.push(
+        ranks.length === 0
+          ? 'clusters: every cluster in the view ranked with this one'
+          : `clusters: own 0, ${ranks.map(([c, p]) => `${c} ${p}`).join(', ')}; others refused`,
+      );
+      const limit = r.maxLocalProcesses ?? 0;
+      lines.push(
+        limit > 0
+          ? `flood control: at most ${limit} of this home's programs run here at once`
+          : 'flood control: off',
+      );
+      break;
+    }
     case 'block':
     case 'unblock':
       lines.push(`${r.node}: ${state}`);

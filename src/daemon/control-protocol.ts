@@ -116,7 +116,7 @@ export interface ControlOps {
    */
   processes: ProcessesResult;
   /**
-   * args {action: block | unblock | expel | bring, waitMs?}: node administration (osmo ctl,
+   * args {action: status | block | unblock | expel | bring, waitMs?}: node administration (osmo ctl,
    * MOSIX's mosctl). expel blocks, asks each guest's home to move it away and waits up to waitMs
    * (default 60 000) for them to leave; bring moves this home's programs back here.
    */
@@ -135,7 +135,7 @@ export const CONTROL_OPS: readonly ControlOp[] = [
   'admin',
 ];
 
-export const ADMIN_ACTIONS = ['block', 'unblock', 'expel', 'bring'] as const;
+export const ADMIN_ACTIONS = ['status', 'block', 'unblock', 'expel', 'bring'] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
 /** One guest asked to leave: where its home sends it, or why it could not be asked. */
@@ -157,6 +157,12 @@ export interface AdminResult {
   readonly remaining?: number;
   /** bring: each program of this home that ran elsewhere, and how its move ended ('ok'). */
   readonly brought?: readonly { pid: number; from: string; result: string }[];
+  /** status: the guests here (running, or admitted and on their way). */
+  readonly guests?: readonly { home: string; pid: number; running: boolean }[];
+  /** status: the ranks this node gives other clusters (empty: all ranked with its own). */
+  readonly clusterPriorities?: Readonly<Record<string, number | 'block'>>;
+  /** status: flood control's limit on this home's programs running here (0: none). */
+  readonly maxLocalProcesses?: number;
 }
 
 export interface ProcessesResult {

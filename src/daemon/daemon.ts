@@ -613,7 +613,8 @@ export class Daemon {
   }
 
   /**
-   * Node administration (osmo ctl, MOSIX's mosctl): block or unblock guests; expel the guests
+   * Node administration (osmo ctl, MOSIX's mosctl): what the node hosts and how it ranks
+   * clusters; block or unblock guests; expel the guests
    * (blocked first, so that no balancer sends them back; each home chooses where its program
    * goes); bring this home's programs back.
    */
@@ -631,6 +632,16 @@ export class Daemon {
         : 60_000;
     const node = this.config.name;
     const act = action as AdminAction;
+    if (act === 'status') {
+      return {
+        node,
+        action: act,
+        blocked: this.sampler.blocked,
+        guests: this.runners?.guestList() ?? [],
+        clusterPriorities: this.config.clusterPriorities,
+        maxLocalProcesses: this.config.maxLocalProcesses,
+      };
+    }
     if (act === 'bring') {
       const brought = await this.balancer!.bringHome();
       return { node, action: act, blocked: this.sampler.blocked, brought };

@@ -118,6 +118,18 @@ describe('osmo ctl: block, expel, bring', () => {
     assert.equal(await where(b), 'n2');
     await knownAt(a, 'n2');
     await knownAt(b, 'n2');
+    const hosted = await ctl('n2', 'status');
+    assert.equal(hosted.status, 0, hosted.stderr);
+    assert.equal(
+      hosted.stdout.toString(),
+      [
+        'n2: accepting guests; 2 guests',
+        ...[a, b].sort((x, y) => x - y).map((pid) => `  n1:${pid} running`),
+        'clusters: every cluster in the view ranked with this one',
+        'flood control: off',
+        '',
+      ].join('\n'),
+    );
 
     const expelled = await ctl('n2', 'expel');
     assert.equal(expelled.status, 0, expelled.stderr);
@@ -166,7 +178,7 @@ describe('osmo ctl: block, expel, bring', () => {
   it('refuses an unknown action with exit 2 and names the actions', async () => {
     const r = await ctl('n1', 'reboot');
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /use one of block, unblock, expel, bring/);
+    assert.match(r.stderr, /use one of status, block, unblock, expel, bring/);
   });
 
   it('a daemon restarted while a guest runs counts it, and expels it', async () => {

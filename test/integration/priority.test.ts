@@ -99,6 +99,9 @@ describe('the priority method', () => {
     assert.equal(refused.status, 0, refused.stderr);
     assert.match(refused.stderr, /n3 runs programs ranked above cluster partner \(priority 1\)/);
 
+    const ctl = await osmo(['ctl', 'status', '--daemon', socket('n3')], { env });
+    assert.match(ctl.stdout.toString(), /^clusters: own 0, partner 1; others refused$/m);
+
     for (const p of [partner, own]) p.child.stdin!.end('line\n');
     for (const p of [partner, own]) {
       const r = await p.done;

@@ -57,4 +57,29 @@ describe('osmo ctl output', () => {
     assert.equal(failed.complete, false);
     assert.match(failed.text, /8 n2 → home failed: the move to home failed/);
   });
+
+  it('shows the guests, the clusters ranked and the flood limit', () => {
+    const r = renderAdmin({
+      node: 'n3',
+      action: 'status',
+      blocked: true,
+      guests: [
+        { home: 'n1', pid: 4, running: true },
+        { home: 'n2', pid: 5, running: false },
+      ],
+      clusterPriorities: { partner: 1, rogue: 'block' },
+      maxLocalProcesses: 8,
+    });
+    assert.deepEqual(r, {
+      text: [
+        'n3: blocked (takes no new guests); 2 guests',
+        '  n1:4 running',
+        '  n2:5 on its way',
+        'clusters: own 0, partner 1, rogue block; others refused',
+        "flood control: at most 8 of this home's programs run here at once",
+        '',
+      ].join('\n'),
+      complete: true,
+    });
+  });
 });
