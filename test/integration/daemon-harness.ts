@@ -134,6 +134,11 @@ export function daemonArgs(o: StartOptions): string[] {
 export class Cluster {
   readonly daemons: DaemonProcess[] = [];
 
+  /** The last `lines` log lines of every daemon (and its runners), for a failing test's report. */
+  logTails(lines = 25): string {
+    return this.daemons.map((d) => `--- ${d.name}\n${d.raw.slice(-lines).join('\n')}`).join('\n');
+  }
+
   start(o: StartOptions): DaemonProcess {
     const argv = [
       ...(o.netns === undefined ? [] : ['ip', 'netns', 'exec', o.netns]),

@@ -229,6 +229,8 @@ describe('migration under faults', () => {
           })().catch((error: unknown) => {
             // A failed step must not leave the program waiting for stdin until the deadline.
             child.kill('SIGKILL');
+            // What the daemons and runners said: a rare failure is then diagnosable from CI.
+            console.error(cluster.logTails());
             throw error;
           });
         },
