@@ -11,7 +11,7 @@ import { SYSCALL_IDS, syscallId } from '../protocol/syscall-table.js';
 import { DEFAULT_REGION_BYTES } from '../runtime/channel.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
-import { SUSPEND_ERRNO } from '../runtime/preemption.js';
+import { CANCEL_RETRY_MS, SUSPEND_ERRNO } from '../runtime/preemption.js';
 import { ImageReceiver } from './image-transfer.js';
 import type { IncomingImage } from './image-transfer.js';
 import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
@@ -404,7 +404,15 @@ export class RemotePlacement {
   /** A suspension is wanted while the deputy waits on the guest's read or poll: give it up. */
   private cancelWait(): void {
     const c = this.current;
-    if (c === undefined || !INTERRUPTIBLE.has(c.op) || !this.options.cancelWaits()) return;
+    if (c === undefined || !INTERRUPTIBLE.has(c.op)) return;
+    if (!this.options.cancelWaits()) {
+      // A thread-pool operation is in flight (the write before the read, say): try again until
+      // this request is answered, or the program would stop only when input came.
+      setTimeout(() => {
+        if (this.current === c) this.cancelWait();
+      }, CANCEL_RETRY_MS).unref();
+      return;
+    }
     this.current = undefined;
     const n = encodeResponse(this.responseView(), c.op, SUSPEND_ERRNO);
     this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, n)));

@@ -263,6 +263,11 @@ export class ChannelServer {
     return this.pending?.op;
   }
 
+  /** The request being answered asynchronously, as a token that is new for each request. */
+  pendingRequest(): object | undefined {
+    return this.pending;
+  }
+
   /**
    * Answers the request that is still waiting (a suspension) with what `encode` writes; its late
    * result is then dropped. The caller must have made sure the waiting operation consumed

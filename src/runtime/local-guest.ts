@@ -10,7 +10,7 @@ import type { RequestHandler } from './channel.js';
 import { ChannelServer, createChannelBuffer, Ctl, layoutOf } from './channel.js';
 import { DirectWriteGrants, revokingHandler } from './direct-writes.js';
 import { POSTED_OP_BIT, PostedWriteFlags } from './posted-writes.js';
-import { SUSPEND_ERRNO } from './preemption.js';
+import { CANCEL_RETRY_MS, SUSPEND_ERRNO } from './preemption.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
 import { SYSCALL_IDS } from '../protocol/syscall-table.js';
 import type { ClockOrigins } from './guest-clocks.js';
@@ -552,10 +552,26 @@ export class LocalGuest {
    */
   private interruptWaits(): void {
     this.server.wakeGuest();
-    const op = this.server.pendingOp();
+    this.cancelPendingWait();
+  }
 
-    if (op === undefined || !INTERRUPTIBLE.has(op)) return;
-    if (!(this.options.cancelWaits?.() ?? false)) return;
+  /**
+   * Abandons the read or poll the deputy waits on for the guest, if that consumes nothing. Refused
+   * while a thread-pool operation is in flight (a write to a pipe, say): tried again until that
+   * request is answered — else a program blocked reading its terminal would stop only when input
+   * came, and a move or a freeze would wait for the user.
+   */
+  private cancelPendingWait(): void {
+    const op = this.server.pendingOp();
+    const request = this.server.pendingRequest();
+    if (op === undefined || !INTERRUPTIBLE.has(op) || this.options.cancelWaits === undefined)
+      return;
+    if (!this.options.cancelWaits()) {
+      setTimeout(() => {
+        if (this.server.pendingRequest() === request) this.cancelPendingWait();
+      }, CANCEL_RETRY_MS).unref();
+      return;
+    }
     this.server.interruptPending((response) => encodeResponse(response, op, SUSPEND_ERRNO));
   }
 
