@@ -297,7 +297,6 @@ export class HomeBalancer {
     p.last = reading;
     if (previous === undefined || now <= previous.atMs) return;
     const seconds = (now - previous.atMs) / 1000;
-    const since = info.since === undefined ? Date.now() : Date.parse(info.since);
     p.profile = {
       id: p.pid,
       where: info.where,
@@ -307,8 +306,7 @@ export class HomeBalancer {
       workDoneSec: info.cpuTimeMs / 1000,
       syscallsPerSec: Math.max(0, reading.syscalls - previous.syscalls) / seconds,
       ioBytesPerSec: Math.max(0, reading.ioBytes - previous.ioBytes) / seconds,
-      // Wall-clock arrival, placed on this daemon's monotonic clock.
-      residentSinceMs: now - Math.max(0, Date.now() - since),
+      residentSinceMs: arrivedAtMs(info, now),
       movable: info.movable === true && info.state === 'running',
       ...(info.migrations === undefined ? {} : { migrations: info.migrations }),
       ...(info.cameFrom === undefined ? {} : { cameFrom: info.cameFrom }),
@@ -333,14 +331,13 @@ export class HomeBalancer {
       if (p.floodFrozenAtMs !== undefined && info.state !== 'frozen' && !p.moving)
         p.floodFrozenAtMs = undefined;
       const runningHere = !p.moving && info.where === home && info.state === 'running';
-      const arrived =
-        info.since === undefined ? now : now - Math.max(0, Date.now() - Date.parse(info.since));
       flood.push({
         id: p.pid,
         runningHere,
         frozenByFlood: p.floodFrozenAtMs !== undefined && !p.moving,
         freezable: runningHere && info.preemptible,
-        sinceMs: p.floodFrozenAtMs ?? Math.max(p.floodResumedAtMs ?? -Infinity, arrived),
+        sinceMs:
+          p.floodFrozenAtMs ?? Math.max(p.floodResumedAtMs ?? -Infinity, arrivedAtMs(info, now)),
       });
     }
     const decision = decideFlood({
@@ -508,6 +505,11 @@ export class HomeBalancer {
     if (this.events.length > EVENTS_KEPT) this.events.shift();
     return result;
   }
+}
+
+/** When the program arrived where it runs (its wall-clock `since`), on the daemon's clock `now`. */
+function arrivedAtMs(info: ProcessInfo, now: number): number {
+  return info.since === undefined ? now : now - Math.max(0, Date.now() - Date.parse(info.since));
 }
 
 function clamp01(x: number): number {

@@ -7,11 +7,12 @@
 import { OsmoError } from '../core/errors.js';
 import { LinkConnection, deriveLinkKey } from '../link/index.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
-import { SYSCALL_IDS, syscallId } from '../protocol/syscall-table.js';
+import { syscallId } from '../protocol/syscall-table.js';
 import { DEFAULT_REGION_BYTES } from '../runtime/channel.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
-import { CANCEL_RETRY_MS, SUSPEND_ERRNO } from '../runtime/preemption.js';
+import { SUSPEND_ERRNO } from '../runtime/preemption.js';
+import { cancelWaitWhenPossible } from '../runtime/cancel-wait.js';
 import { ImageReceiver } from './image-transfer.js';
 import type { IncomingImage } from './image-transfer.js';
 import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
@@ -58,7 +59,6 @@ const MERGE_LIMIT_BYTES = 1 << 20;
 
 const FD_WRITE = syscallId('fdWrite');
 const PATH_OPEN = syscallId('pathOpen');
-const INTERRUPTIBLE = new Set(['fdRead', 'pollOneoff', 'sockRecv'].map((n) => SYSCALL_IDS.get(n)));
 
 export class RemotePlacement {
   /** Settles when the program ends there, or is lost with its node or link. */
@@ -404,18 +404,17 @@ export class RemotePlacement {
   /** A suspension is wanted while the deputy waits on the guest's read or poll: give it up. */
   private cancelWait(): void {
     const c = this.current;
-    if (c === undefined || !INTERRUPTIBLE.has(c.op)) return;
-    if (!this.options.cancelWaits()) {
-      // A thread-pool operation is in flight (the write before the read, say): try again until
-      // this request is answered, or the program would stop only when input came.
-      setTimeout(() => {
-        if (this.current === c) this.cancelWait();
-      }, CANCEL_RETRY_MS).unref();
-      return;
-    }
-    this.current = undefined;
-    const n = encodeResponse(this.responseView(), c.op, SUSPEND_ERRNO);
-    this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, n)));
+    if (c === undefined) return;
+    cancelWaitWhenPossible(
+      c.op,
+      this.options.cancelWaits,
+      () => this.current === c,
+      () => {
+        this.current = undefined;
+        const n = encodeResponse(this.responseView(), c.op, SUSPEND_ERRNO);
+        this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, n)));
+      },
+    );
   }
 
   /** System calls served for the program there so far. */

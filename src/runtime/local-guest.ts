@@ -10,9 +10,9 @@ import type { RequestHandler } from './channel.js';
 import { ChannelServer, createChannelBuffer, Ctl, layoutOf } from './channel.js';
 import { DirectWriteGrants, revokingHandler } from './direct-writes.js';
 import { POSTED_OP_BIT, PostedWriteFlags } from './posted-writes.js';
-import { CANCEL_RETRY_MS, SUSPEND_ERRNO } from './preemption.js';
+import { SUSPEND_ERRNO } from './preemption.js';
+import { cancelWaitWhenPossible } from './cancel-wait.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
-import { SYSCALL_IDS } from '../protocol/syscall-table.js';
 import type { ClockOrigins } from './guest-clocks.js';
 import type {
   GuestOutcome,
@@ -62,7 +62,6 @@ export interface LocalGuestOptions {
 const FROM_STREAM = Symbol('image stream');
 
 /** Calls that only wait and consume nothing until they complete: safe to abandon and redo. */
-const INTERRUPTIBLE = new Set(['fdRead', 'pollOneoff', 'sockRecv'].map((n) => SYSCALL_IDS.get(n)));
 
 /**
  * While a suspension is wanted, a new request is not performed: it is answered with
@@ -555,24 +554,18 @@ export class LocalGuest {
     this.cancelPendingWait();
   }
 
-  /**
-   * Abandons the read or poll the deputy waits on for the guest, if that consumes nothing. Refused
-   * while a thread-pool operation is in flight (a write to a pipe, say): tried again until that
-   * request is answered — else a program blocked reading its terminal would stop only when input
-   * came, and a move or a freeze would wait for the user.
-   */
+  /** Abandons the read or poll the deputy waits on for the guest, if that consumes nothing. */
   private cancelPendingWait(): void {
     const op = this.server.pendingOp();
     const request = this.server.pendingRequest();
-    if (op === undefined || !INTERRUPTIBLE.has(op) || this.options.cancelWaits === undefined)
-      return;
-    if (!this.options.cancelWaits()) {
-      setTimeout(() => {
-        if (this.server.pendingRequest() === request) this.cancelPendingWait();
-      }, CANCEL_RETRY_MS).unref();
-      return;
-    }
-    this.server.interruptPending((response) => encodeResponse(response, op, SUSPEND_ERRNO));
+    const cancelWaits = this.options.cancelWaits;
+    if (op === undefined || cancelWaits === undefined) return;
+    cancelWaitWhenPossible(
+      op,
+      cancelWaits,
+      () => this.server.pendingRequest() === request,
+      () => this.server.interruptPending((response) => encodeResponse(response, op, SUSPEND_ERRNO)),
+    );
   }
 
   /** The guest stopped by itself: write the checkpoint it asked for and let it go on. */

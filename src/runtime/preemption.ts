@@ -34,12 +34,6 @@ export class SuspendRequested extends Error {
 /** The errno the deputy answers a call with when the guest must suspend instead (not WASI's). */
 export const SUSPEND_ERRNO = 0xffff;
 
-/**
- * How soon a refused cancellation of a guest's waiting read or poll is tried again (it is refused
- * while a thread-pool operation of the deputy is in flight, which takes well under this).
- */
-export const CANCEL_RETRY_MS = 5;
-
 export class GuestPreemption {
   private asyncify: AsyncifyExports | undefined;
   private exports: Record<string, unknown> = {};
