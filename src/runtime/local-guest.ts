@@ -12,6 +12,7 @@ import { DirectWriteGrants, revokingHandler } from './direct-writes.js';
 import { POSTED_OP_BIT, PostedWriteFlags } from './posted-writes.js';
 import { SUSPEND_ERRNO } from './preemption.js';
 import { cancelWaitWhenPossible } from './cancel-wait.js';
+import { LoopHold } from './loop-hold.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
 import type { ClockOrigins } from './guest-clocks.js';
 import type {
@@ -120,11 +121,8 @@ export class LocalGuest {
   private busy: Promise<unknown> = Promise.resolve();
   /** The current worker is ending on purpose (freeze): its exit is not a crash. */
   private expectExit = false;
-  /**
-   * Holds the event loop while frozen: with the worker gone nothing else does (the channel waits
-   * with Atomics.waitAsync, the control socket is unref'd) and the deputy would exit.
-   */
-  private frozenHold: NodeJS.Timeout | undefined;
+  /** Holds the event loop while the program has no worker here (frozen, or started elsewhere). */
+  private readonly noWorkerHold = new LoopHold();
   private onRestored: { resolve: () => void; reject: (e: Error) => void }[] = [];
   /** Takes the pieces of an image being streamed out. */
   private onPiece: ((data: Uint8Array, slot: number | undefined) => void) | undefined;
@@ -150,6 +148,7 @@ export class LocalGuest {
     if (options.deferStart === true) {
       // Not started: as a frozen program without an image, an image coming home can start it.
       this.stateNow = 'frozen';
+      this.noWorkerHold.hold();
       return;
     }
     this.worker = this.launch(
@@ -164,6 +163,7 @@ export class LocalGuest {
     if (this.worker !== undefined || this.settled) return;
     this.worker = this.launch(this.server.layout.sab, undefined, this.options.clocks);
     this.stateNow = 'running';
+    this.noWorkerHold.release();
   }
 
   private get thread(): Worker {
@@ -192,7 +192,7 @@ export class LocalGuest {
       const written = await this.suspendTo(file, deputy, 'stop');
       this.frozenImage = file;
       this.stateNow = 'frozen';
-      this.frozenHold = setInterval(() => undefined, 1 << 30);
+      this.noWorkerHold.hold();
       return written;
     });
   }
@@ -216,7 +216,7 @@ export class LocalGuest {
       try {
         await this.relaunch(image, clocks);
       } finally {
-        clearInterval(this.frozenHold);
+        this.noWorkerHold.release();
       }
     });
   }
@@ -229,7 +229,7 @@ export class LocalGuest {
   resumeFromStream(): Promise<void> {
     if (this.stateNow !== 'frozen' || this.held)
       return Promise.reject(new OsmoError('E_USAGE', 'the process is not frozen'));
-    return this.relaunch(FROM_STREAM, undefined).then(() => clearInterval(this.frozenHold));
+    return this.relaunch(FROM_STREAM, undefined).then(() => this.noWorkerHold.release());
   }
 
   /** A new worker for the frozen program; resolves once it has loaded its image. */
@@ -364,7 +364,7 @@ export class LocalGuest {
       await exited;
       Atomics.store(this.control, Ctl.SUSPEND, 0);
       this.stateNow = 'frozen';
-      this.frozenHold = setInterval(() => undefined, 1 << 30);
+      this.noWorkerHold.hold();
     });
   }
 
@@ -590,7 +590,7 @@ export class LocalGuest {
   private finish(o: GuestOutcome): void {
     if (this.settled) return;
     this.settled = true;
-    clearInterval(this.frozenHold);
+    this.noWorkerHold.release();
     this.server.stop();
     this.settle(o);
   }

@@ -211,6 +211,48 @@ for (const hosts of ['loopback', 'netns'] as const) {
       assert.equal(refused.stdout.toString(), local.stdout.toString());
     });
 
+    it('freezes a program that started on another node home, and continues it', async () => {
+      // Started on n2 (never run at home): freezing brings its image home and ends its thread
+      // there; the home osmo run must stay, frozen, until `osmo continue`. It used to exit 13
+      // (nothing held its event loop) and the program was gone.
+      const args = [fixture('steps'), '6', '30000000'];
+      const local = await osmo(['run', '-h', '-L', ...args], { env });
+      const ps = async (): Promise<{ pid: number; state: string; where: string }[]> =>
+        (
+          JSON.parse((await osmo(['ps', '--json'], { env, prefix: atHome })).stdout.toString()) as {
+            processes: { pid: number; state: string; where: string }[];
+          }
+        ).processes;
+      const control = (verb: string, pid: number) =>
+        osmo([verb, String(pid)], { env, prefix: atHome }).then((r) => {
+          assert.equal(r.status, 0, `osmo ${verb}: ${r.stderr}`);
+        });
+      let acted: Promise<void> | undefined;
+      const run = osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args], {
+        env,
+        prefix: atHome,
+        stdinNull: true,
+        onStdout: () => {
+          acted ??= (async () => {
+            const away = await until(
+              async () => (await ps()).find((p) => p.where === 'n2'),
+              20_000,
+              'the program runs on n2',
+            );
+            await control('freeze', away.pid);
+            const frozen = (await ps()).find((p) => p.pid === away.pid);
+            assert.equal(frozen?.state, 'frozen', 'osmo ps lists it frozen');
+            assert.equal(frozen.where, 'n1');
+            await control('continue', away.pid);
+          })();
+        },
+      });
+      const r = await run;
+      await acted;
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.toString(), local.stdout.toString());
+    });
+
     it('frees a place its program never took when the home withdraws it', async () => {
       const n2Socket = join(dir, 'n2.sock');
       const guestsOnN2 = async () =>
