@@ -31,7 +31,7 @@ import { ControlServer } from './control-server.js';
 import type { ControlRequest, NodeView, StatsResult, StatusResult } from './control-protocol.js';
 import { advanceEpoch } from './epoch.js';
 import { NodeSampler, statusWords } from './measure/sampler.js';
-import { measureSpeed } from './measure/speed.js';
+import { measureSpeed, raisedSpeed } from './measure/speed.js';
 import { PeriodicTask } from './scheduler.js';
 import { OsmoError } from '../core/errors.js';
 import { deriveLinkKey } from '../link/index.js';
@@ -57,6 +57,10 @@ import { DEFAULT_BALANCE_SETTINGS } from '../balance/policy.js';
 import type { NodeView as PolicyNodeView } from '../balance/policy.js';
 import { nodeViewOf } from '../balance/node-view.js';
 import { isQueueLength } from '../balance/consent.js';
+
+/** After start-up the speed is measured again this many times, this far apart. */
+const SPEED_RECHECKS = 10;
+const SPEED_RECHECK_INTERVAL_MS = 60_000;
 
 const DROP_TEXT: Record<DropReason, string | undefined> = {
   'unknown-key': 'bad MAC (wrong cluster secret?)',
@@ -265,6 +269,25 @@ export class Daemon {
         onError('balancing round'),
       ),
     );
+    if (config.speed === 0) {
+      // The start-up measurement runs while the daemon (and often its neighbours on the host)
+      // is still starting: identical nodes read 9 700 to 15 000 here, and the balancer would
+      // move programs to the "fast" one. A few more measurements, once warm, keep the fastest.
+      let rechecks = 0;
+      d.tasks.push(
+        new PeriodicTask(
+          clock,
+          SPEED_RECHECK_INTERVAL_MS,
+          Math.random(),
+          () => {
+            if (rechecks >= SPEED_RECHECKS) return;
+            rechecks++;
+            d.recheckSpeed();
+          },
+          onError('speed re-measurement'),
+        ),
+      );
+    }
     if (config.discovery) {
       // First beacon soon (a new node wants company), then at the configured period.
       d.tasks.push(
@@ -295,6 +318,16 @@ export class Daemon {
       pid: process.pid,
     });
     return d;
+  }
+
+  /** Measures the CPU speed again; a faster reading replaces the gossiped speed. */
+  private recheckSpeed(): void {
+    const was = this.sampler.settings.speed;
+    const measured = measureSpeed(() => this.clock.now()).speed;
+    const speed = raisedSpeed(was, measured);
+    if (speed === undefined) return;
+    this.sampler.settings.speed = speed;
+    this.log.info('CPU speed re-measured', { speed, was });
   }
 
   /** Graceful stop: timers, control socket, then the UDP socket. Idempotent. */

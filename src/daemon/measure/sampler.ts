@@ -14,7 +14,8 @@ export interface SystemProbe {
 
 export interface SamplerSettings {
   readonly cpus: number;
-  readonly speed: number;
+  /** Raised by the daemon's re-measurements (speed.ts, raisedSpeed). */
+  speed: number;
   readonly maxGuests: number;
   readonly acceptGuests: boolean;
 }

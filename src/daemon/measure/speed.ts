@@ -2,7 +2,8 @@
  * CPU speed from a short calibrated benchmark at start-up, in MOSIX speed units (10 000 = the
  * reference processor). The kernel mixes integer multiply, xor-shift and a data-dependent branch,
  * so neither a wide vector unit nor a deep pipeline alone decides the score; it runs for a fixed
- * wall time and keeps the best of a few rounds (the first ones include JIT warm-up).
+ * wall time and keeps the best of a few rounds (the first ones include JIT warm-up). The daemon
+ * measures again a few times after start-up and keeps the fastest ({@link raisedSpeed}).
  *
  * REFERENCE_ITERATIONS_PER_MS is the score of the reference processor; it was set from this
  * kernel on one core of an AMD EPYC server (Node 20, 2025), so such a core reads ≈ 10 000. Speeds are
@@ -84,4 +85,16 @@ export function measureSpeed(
   if (sink === 0.5) return { speed: 0, iterationsPerMs: 0, elapsedMs: 0 }; // never: keeps `sink` live
   const speed = Math.max(1, Math.round((best / REFERENCE_ITERATIONS_PER_MS) * REFERENCE_SPEED));
   return { speed, iterationsPerMs: best, elapsedMs: now() - start };
+}
+
+/** Below this gain a re-measurement is noise (tick-granular CPU time): the speed stays. */
+const RAISE_MIN_RATIO = 1.02;
+
+/**
+ * The speed to gossip after a re-measurement, or undefined to keep `current`. Only upwards:
+ * whatever else runs on the node (other daemons starting, a compiler thread not yet done with
+ * the kernel) can only make a measurement slower, so the fastest one is the truest.
+ */
+export function raisedSpeed(current: number, measured: number): number | undefined {
+  return measured >= current * RAISE_MIN_RATIO ? measured : undefined;
 }
