@@ -47,6 +47,26 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // A command that nothing holds any more (no socket, timer or thread) while it still waits
+  // would vanish with Node's status 13 and no word: say so, as the internal error it is.
+  let finished = false;
+  const stranded = (): void => {
+    if (finished) return;
+    process.stderr.write(
+      'osmo: internal error: the command stopped before it finished (nothing left to wait for); please report it with the command line\n',
+    );
+    process.exit(ExitCode.INTERNAL);
+  };
+  process.on('beforeExit', stranded);
+  try {
+    await runCommand(argv);
+  } finally {
+    finished = true;
+    process.off('beforeExit', stranded);
+  }
+}
+
+async function runCommand(argv: readonly string[]): Promise<void> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
