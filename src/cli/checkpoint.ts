@@ -80,6 +80,7 @@ export function registerCheckpoint(program: Command): void {
       'after',
       `
 Prints the image file; \`osmo restart FILE\` resumes from it. Like \`mosmigrate PID checkpoint\`.
+A frozen process stays frozen: its checkpoint is a copy of its frozen image.
 ${PROCESS_EXIT_HELP}`,
     )
     .action(async (pid: string, opts: { output?: string; json?: boolean }) => {

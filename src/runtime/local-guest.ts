@@ -176,6 +176,11 @@ export class LocalGuest {
     return this.stateNow;
   }
 
+  /** The image a freeze wrote here, while the program stays frozen. */
+  get frozenImageFile(): string | undefined {
+    return this.stateNow === 'frozen' ? this.frozenImage : undefined;
+  }
+
   /** Stopped for a move, memory intact (streamImage), until resumed or released. */
   get isHeld(): boolean {
     return this.held;

@@ -4,7 +4,15 @@
  * or the complete new one. On any failure (ENOSPC above all) the temporary file is removed and
  * E_SNAPSHOT_WRITE is thrown; nothing here touches the process being saved, so it keeps running.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { OsmoError, isOsmoError } from '../core/errors.js';
@@ -65,6 +73,35 @@ export async function writeImageFile(
     }
     if (isOsmoError(cause) && cause.code === 'E_SNAPSHOT_WRITE' && cause.cause === undefined)
       throw cause;
+    throw writeError(path, cause);
+  }
+}
+
+/**
+ * Copies a whole image file to `path` with the same guarantee as {@link writeImageFile} (FILE
+ * is the old content or the complete copy); returns its size. For a checkpoint of a frozen
+ * program, whose image is already on disk.
+ */
+export function copyImageFile(from: string, path: string): number {
+  if (from === path) return statSync(from).size;
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    copyFileSync(from, tmp);
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    syncDirectory(dirname(path));
+    return statSync(path).size;
+  } catch (cause) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Never created, or already renamed: nothing to clean.
+    }
     throw writeError(path, cause);
   }
 }

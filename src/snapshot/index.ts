@@ -3,7 +3,7 @@ export { writeImage } from './writer.js';
 export type { WriteImageOptions, WriteImageResult } from './writer.js';
 export { readImage } from './reader.js';
 export type { CopyMemoryOptions, MemoryChunk, ReadImageOptions, SnapshotReader } from './reader.js';
-export { openImageFile, writeImageFile } from './image-file.js';
+export { copyImageFile, openImageFile, writeImageFile } from './image-file.js';
 export type { OpenedImage, WriteImageFileOptions } from './image-file.js';
 export { bytesSource, fdSink, fdSource, writableSink } from './io.js';
 export type { ImageSink, ImageSource } from './io.js';

@@ -80,6 +80,7 @@ describe('checkpoint and restart', () => {
     const runtime = makeScratch();
     const env = { ...process.env, XDG_RUNTIME_DIR: runtime, XDG_STATE_HOME: runtime };
     const ckFile = join(dir, 'by-pid.osmosnap');
+    const frozenCk = join(dir, 'by-pid-frozen.osmosnap');
     const control = async (...a: string[]): Promise<void> => {
       const r = await osmo(a, { env });
       assert.equal(r.status, 0, `${a.join(' ')}: ${r.stderr}`);
@@ -111,7 +112,12 @@ describe('checkpoint and restart', () => {
             ps.stdout.toString(),
           );
           await control('checkpoint', String(child.pid), '-o', ckFile);
-          await control('freeze', String(child.pid));
+          const froze = await osmo(['freeze', String(child.pid)], { env });
+          assert.equal(froze.status, 0, froze.stderr);
+          // Checkpointing a frozen program copies its frozen image (it has not run since).
+          await control('checkpoint', String(child.pid), '-o', frozenCk);
+          const frozenImage = readFileSync(froze.stdout.toString().trim());
+          assert.ok(readFileSync(frozenCk).equals(frozenImage), 'the checkpoint is the image');
           const frozen = await osmo(['ps', '--json'], { env });
           assert.match(frozen.stdout.toString(), /"state":\s*"frozen"/);
           await control('continue', String(child.pid));

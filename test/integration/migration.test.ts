@@ -244,6 +244,13 @@ for (const hosts of ['loopback', 'netns'] as const) {
             const frozen = (await ps()).find((p) => p.pid === away.pid);
             assert.equal(frozen?.state, 'frozen', 'osmo ps lists it frozen');
             assert.equal(frozen.where, 'n1');
+            const copy = join(dir, 'frozen-away.osmosnap');
+            const ck = await osmo(['checkpoint', String(away.pid), '-o', copy], {
+              env,
+              prefix: atHome,
+            });
+            assert.equal(ck.status, 0, `a frozen program's checkpoint: ${ck.stderr}`);
+            assert.ok(readFileSync(copy).length > 0);
             await control('continue', away.pid);
             assert.equal((await ps()).find((p) => p.pid === away.pid)?.state, 'running');
           })().finally(() => child.kill('SIGINT'));
