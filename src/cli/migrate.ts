@@ -1,6 +1,7 @@
 /** `osmo migrate PID NODE|home` [MOSIX: mosmigrate PID NODE | mosmigrate PID home]. */
 import type { Command } from 'commander';
 import { PROCESS_EXIT_HELP, withProcess } from './checkpoint.js';
+import type { MigrateResult } from '../process-control/types.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -26,10 +27,16 @@ ${PROCESS_EXIT_HELP}`,
       await withProcess(pid, async (client) => {
         const moved = await client.migrate(node);
         if (opts.json === true) process.stdout.write(`${JSON.stringify(moved)}\n`);
-        else
-          process.stdout.write(
-            `${pid}: ${moved.from} → ${moved.to} in ${Math.round(moved.ms)} ms (${moved.imageBytes} bytes${moved.transferMs === undefined ? '' : `, ${Math.round(moved.transferMs)} ms on the wire`})\n`,
-          );
+        else process.stdout.write(`${pid}: ${describeMove(moved)}\n`);
       });
     });
+}
+
+/** One line for a move; a move to where the process already is moved nothing, and says so. */
+export function describeMove(moved: MigrateResult): string {
+  if (moved.from === moved.to)
+    return `already ${moved.to === 'home' ? 'at home' : `on ${moved.to}`}, not moved`;
+  const wire =
+    moved.transferMs === undefined ? '' : `, ${Math.round(moved.transferMs)} ms on the wire`;
+  return `${moved.from} → ${moved.to} in ${Math.round(moved.ms)} ms (${moved.imageBytes} bytes${wire})`;
 }
