@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isOsmoError } from '../../../src/core/errors.js';
 import { CONFIG_FIELDS, idFromName, loadDaemonConfig } from '../../../src/daemon/config.js';
+import { repoRoot } from '../../helpers/osmo.js';
 
 function scratch(): { dir: string; secret: string; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'osmo-config-'));
@@ -192,6 +193,28 @@ void test('a static map gives peers and this node its number; bad lines are name
     assert.equal(p.length, 2, p.join('\n'));
     assert.match(p[0]!, /osmosis\.map:2: "host-without-port" is not host:port/);
     assert.match(p[1]!, /osmosis\.map:3: expected "\[name\] host:port"/);
+  } finally {
+    s.done();
+  }
+});
+
+void test('examples/osmosis.yaml names every field and loads as it is', () => {
+  const s = scratch();
+  try {
+    const example = readFileSync(join(repoRoot, 'examples', 'osmosis.yaml'), 'utf8');
+    // Every field, set or commented out with its default, so an administrator sees them all.
+    for (const f of CONFIG_FIELDS) assert.match(example, new RegExp(`^(# )?${f.key}:`, 'm'), f.key);
+    // The example points at /etc; the same text with this test's secret must load cleanly.
+    const file = join(s.dir, 'osmosis.yaml');
+    writeFileSync(
+      file,
+      example
+        .replace(/^secretFile: .*$/m, `secretFile: ${s.secret}`)
+        .replace(/^stateDir: .*$/m, `stateDir: ${s.dir}`),
+    );
+    const { config } = loadDaemonConfig({ file, env: {}, flags: {} });
+    assert.equal(config.cluster, 'lab');
+    assert.equal(config.maxGuests, 0);
   } finally {
     s.done();
   }
