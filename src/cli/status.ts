@@ -7,7 +7,7 @@ import { fail } from './report.js';
 import { formatAge, formatBytes, formatLoad, pad } from './mon/format.js';
 
 export const DAEMON_OPTION_HELP =
-  'control socket of the daemon [default: $OSMOSIS_DAEMON, else $XDG_RUNTIME_DIR/osmosis/daemon.sock or /tmp/osmosis-$UID/daemon.sock]';
+  'control socket of the daemon [default: $OSMOSIS_DAEMON, else the first you may use of $XDG_RUNTIME_DIR/osmosis/daemon.sock (or /tmp/osmosis-$UID/daemon.sock), /run/osmosis/daemon.sock, /run/osmosis/users.sock]';
 
 export function registerStatus(program: Command): void {
   program

@@ -92,6 +92,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     help: 'control API Unix socket',
   },
   {
+    key: 'usersSocket',
+    kind: 'path',
+    defaultText: 'none',
+    help: 'a second control socket for every local user (mode 0666): status, placement, ps, not osmo ctl; e.g. /run/osmosis/users.sock',
+  },
+  {
     key: 'gossipIntervalMs',
     kind: 'int',
     defaultText: '1000',

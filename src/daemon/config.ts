@@ -39,6 +39,11 @@ export interface DaemonConfig {
   readonly mapFile: string | undefined;
   /** Unix socket of the control API (mode 0600 inside a 0700 directory). */
   readonly controlSocket: string;
+  /**
+   * A second socket any local user may use (mode 0666): everything but node administration.
+   * For a daemon run as root, so that every user's `osmo run` and `osmo ps` reach it.
+   */
+  readonly usersSocket: string | undefined;
   readonly gossipIntervalMs: number;
   /** Entries per window: own + windowSize − 1 youngest others (with windowMaxAgeMs: the most). */
   readonly windowSize: number;
@@ -280,6 +285,8 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     controlSocket: resolve(
       (values.controlSocket as string | undefined) ?? defaultControlSocket(env),
     ),
+    usersSocket:
+      values.usersSocket === undefined ? undefined : resolve(values.usersSocket as string),
     gossipIntervalMs,
     windowSize: (values.windowSize as number | undefined) ?? 16,
     windowMaxAgeMs: values.windowMaxAgeMs as number | undefined,

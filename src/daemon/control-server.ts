@@ -2,8 +2,13 @@
  * Serves the control API on a Unix socket. The socket's directory is created 0700 and the socket
  * chmod 0600: only the daemon's user can talk to it. A stale socket file left by a crashed daemon
  * is replaced; a live one (another daemon answers) is an error naming the path.
+ *
+ * The users' socket (`forUsers`) is the same API for every local user: directory 0755, socket
+ * 0666, and the ops only the node's administrator may use (ADMIN_ONLY_OPS) refused. Node gives
+ * no peer credentials on a Unix socket, so which socket a request came through is what decides
+ * (ADR 0014).
  */
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { LineDecoder } from '../protocol/json-lines.js';
 import { dirname } from 'node:path';
@@ -17,6 +22,14 @@ export type ControlHandler = (request: ControlRequest) => unknown;
 
 const MAX_CONNECTIONS = 64;
 
+/** Ops the users' socket refuses: they change what the node does for everybody. */
+export const ADMIN_ONLY_OPS: readonly ControlRequest['op'][] = ['admin'];
+
+export interface ControlServerOptions {
+  /** The users' socket: open to every local user, administration refused. */
+  readonly forUsers?: boolean;
+}
+
 export class ControlServer {
   private constructor(
     private readonly server: net.Server,
@@ -24,19 +37,26 @@ export class ControlServer {
     readonly path: string,
   ) {}
 
-  static async listen(path: string, handler: ControlHandler, log: Logger): Promise<ControlServer> {
+  static async listen(
+    path: string,
+    handler: ControlHandler,
+    log: Logger,
+    options: ControlServerOptions = {},
+  ): Promise<ControlServer> {
+    const forUsers = options.forUsers === true;
+    const setting = forUsers ? 'usersSocket' : 'controlSocket';
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      mkdirSync(dirname(path), { recursive: true, mode: forUsers ? 0o755 : 0o700 });
     } catch (e) {
       throw new OsmoError(
         'E_CONFIG',
-        `controlSocket ${path}: cannot create its directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+        `${setting} ${path}: cannot create its directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
       );
     }
     if (await socketAnswers(path)) {
       throw new OsmoError(
         'E_CONFIG',
-        `controlSocket ${path} is in use: another daemon is running; stop it or choose --control-socket`,
+        `${setting} ${path} is in use: another daemon is running; stop it or choose --${forUsers ? 'users-socket' : 'control-socket'}`,
       );
     }
     try {
@@ -64,6 +84,20 @@ export class ControlServer {
             continue;
           }
           const { id, op } = parsed.request;
+          if (forUsers && ADMIN_ONLY_OPS.includes(op)) {
+            socket.write(
+              encodeLine({
+                v: CONTROL_VERSION,
+                id,
+                ok: false,
+                error: {
+                  code: 'E_USAGE',
+                  message: `${op} is for the node's administrator, and ${path} is the users' socket: as the daemon's user (root), use its control socket (--daemon PATH)`,
+                },
+              }),
+            );
+            continue;
+          }
           // Some ops wait on other nodes: answers may come out of order, matched by id.
           void Promise.resolve()
             .then(() => handler(parsed.request))
@@ -97,15 +131,13 @@ export class ControlServer {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
         reject(
-          new OsmoError(
-            'E_CONFIG',
-            `controlSocket ${path}: cannot listen (${e.code ?? e.message})`,
-          ),
+          new OsmoError('E_CONFIG', `${setting} ${path}: cannot listen (${e.code ?? e.message})`),
         ),
       );
       server.listen(path, () => resolve());
     });
-    chmodSync(path, 0o600);
+    chmodSync(path, forUsers ? 0o666 : 0o600);
+    if (forUsers) warnIfClosed(dirname(path), log);
     return new ControlServer(server, sockets, path);
   }
 
@@ -121,4 +153,14 @@ export class ControlServer {
       }
     });
   }
+}
+
+/** The users' socket is no use in a directory other users cannot enter (e.g. made 0700 by systemd). */
+function warnIfClosed(dir: string, log: Logger): void {
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o001) === 0)
+    log.warn('usersSocket directory is closed to other users: make it 0755', {
+      dir,
+      mode: mode.toString(8),
+    });
 }

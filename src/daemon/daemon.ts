@@ -57,6 +57,7 @@ import { DEFAULT_BALANCE_SETTINGS } from '../balance/policy.js';
 import type { NodeView as PolicyNodeView } from '../balance/policy.js';
 import { nodeViewOf } from '../balance/node-view.js';
 import { isQueueLength } from '../balance/consent.js';
+import { requireSameOwner } from './same-owner.js';
 
 /** After start-up the speed is measured again this many times, this far apart. */
 const SPEED_RECHECKS = 10;
@@ -112,6 +113,8 @@ export class Daemon {
   private runners: RunnerPool | undefined;
   private balancer: HomeBalancer | undefined;
   private peers: PeerService | undefined;
+  /** The control API for every local user (config usersSocket), administration refused. */
+  private usersControl: ControlServer | undefined;
   private linkKey: Buffer = Buffer.alloc(0);
   /** host:port other nodes reach this one at. */
   private advertised: HostPort = { host: '127.0.0.1', port: 0 };
@@ -231,7 +234,16 @@ export class Daemon {
         (r) => d.handle(r),
         log.child({ component: 'control' }),
       );
+      if (config.usersSocket !== undefined) {
+        d.usersControl = await ControlServer.listen(
+          config.usersSocket,
+          (r) => d.handle(r),
+          log.child({ component: 'control', socket: 'users' }),
+          { forUsers: true },
+        );
+      }
     } catch (e) {
+      await d.control?.close();
       d.runners?.stop();
       await d.peers?.close();
       await transport.close();
@@ -310,6 +322,7 @@ export class Daemon {
       speed,
       epoch,
       controlSocket: config.controlSocket,
+      ...(config.usersSocket !== undefined && { usersSocket: config.usersSocket }),
       gossipIntervalMs: config.gossipIntervalMs,
       windowSize: config.windowSize,
       ...(config.windowMaxAgeMs !== undefined && { windowMaxAgeMs: config.windowMaxAgeMs }),
@@ -337,6 +350,7 @@ export class Daemon {
       this.balancer?.stop();
       this.flushDropLog(Infinity);
       await this.control?.close();
+      await this.usersControl?.close();
       this.runners?.stop();
       await this.peers?.close();
       await this.transport.close();
@@ -491,6 +505,7 @@ export class Daemon {
       case 'best':
         return this.best(request.args ?? {});
       case 'adopt':
+        requireSameOwner(request.args ?? {});
         return this.balancer!.adopt(request.args ?? {});
       case 'processes':
         return this.processes(request.args ?? {});

@@ -141,7 +141,7 @@ export class HostBackend implements SyscallBackend {
           if (rel[0] === '..')
             throw Object.assign(new Error(`${hostPath} is not below ${root}`), { code: 'EINVAL' });
         }
-        hostFd = fs.openSync(hostPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+        hostFd = openDirectory(hostPath);
       } catch (e) {
         this.closeAll();
         throw new OsmoError(
@@ -801,7 +801,7 @@ export class HostBackend implements SyscallBackend {
     const isDir = d.kind === 'directory';
     let hostFd: number;
     try {
-      hostFd = fs.openSync(d.hostPath, isDir ? C.O_RDONLY | C.O_DIRECTORY : access);
+      hostFd = isDir ? openDirectory(d.hostPath) : fs.openSync(d.hostPath, access);
     } catch (x) {
       return refuse(
         hostCode(x) === 'ENOENT'
@@ -885,4 +885,23 @@ export class HostBackend implements SyscallBackend {
 
 function follows(lookupFlags: number): boolean {
   return (lookupFlags & Lookupflags.SYMLINK_FOLLOW) !== 0;
+}
+
+/** Linux's O_PATH, which Node does not name. */
+const O_PATH = 0o10000000;
+
+/**
+ * Opens a directory to serve as an fd. One its user may not read (no r bit: /lost+found, a home
+ * of mode 0711) is opened as a mere path: the program then meets what its user meets there —
+ * EACCES when listing it, paths through it as far as the permissions go — instead of the whole
+ * run failing because the default view lists every top-level directory.
+ */
+function openDirectory(path: string): number {
+  const C = fs.constants;
+  try {
+    return fs.openSync(path, C.O_RDONLY | C.O_DIRECTORY);
+  } catch (e) {
+    if (hostCode(e) !== 'EACCES' || process.platform !== 'linux') throw e;
+    return fs.openSync(path, O_PATH | C.O_DIRECTORY);
+  }
 }
