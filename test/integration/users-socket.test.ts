@@ -24,27 +24,37 @@ function asNobodyUnavailable(): string | undefined {
 
 const skip = asNobodyUnavailable();
 
+/** How to run a command as the user nobody. */
+const AS_NOBODY = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'];
+
+/**
+ * Makes `dir` enterable by others and gives nobody a home of its own in it (runtime, state and
+ * cache directories); returns nobody's environment.
+ */
+function nobodyIn(dir: string): NodeJS.ProcessEnv {
+  chmodSync(dir, 0o755);
+  const home = join(dir, 'nobody');
+  mkdirSync(home, { mode: 0o700 });
+  execFileSync('chown', ['nobody:nogroup', home]);
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_RUNTIME_DIR: home,
+    XDG_STATE_HOME: home,
+    XDG_CACHE_HOME: join(home, 'cache'),
+  };
+}
+
 describe("the users' socket: every local user reaches a root daemon", { skip }, () => {
   const cluster = new Cluster();
   let dir = '';
   let usersSocket = '';
-  /** The environment and command prefix of the user nobody, with directories of its own. */
   let nobodyEnv: NodeJS.ProcessEnv = {};
-  const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'];
+  const asNobody = AS_NOBODY;
 
   before(async () => {
     dir = makeScratch();
-    chmodSync(dir, 0o755); // nobody must reach the users' socket and the fixtures through it
-    const home = join(dir, 'nobody');
-    mkdirSync(home, { mode: 0o700 });
-    execFileSync('chown', ['nobody:nogroup', home]);
-    nobodyEnv = {
-      PATH: process.env.PATH,
-      HOME: home,
-      XDG_RUNTIME_DIR: home,
-      XDG_STATE_HOME: home,
-      XDG_CACHE_HOME: join(home, 'cache'),
-    };
+    nobodyEnv = nobodyIn(dir); // nobody must reach the users' socket through dir
     usersSocket = join(dir, 'public', 'users.sock');
     const secretFile = writeSecret(dir, 'secret', 'users-socket-test-secret-01234567');
     const ports = await freeUdpPorts(2);
@@ -133,18 +143,14 @@ describe("an ordinary user's osmo run", { skip }, () => {
   it('runs with a directory it may not read in its view: EACCES inside, as on the host', async () => {
     const dir = makeScratch();
     try {
-      chmodSync(dir, 0o755);
+      const env = nobodyIn(dir);
       const closed = join(dir, 'closed');
       mkdirSync(closed, { mode: 0o700 }); // root's: nobody may neither list nor enter it
-      const home = join(dir, 'nobody');
-      mkdirSync(home, { mode: 0o700 });
-      execFileSync('chown', ['nobody:nogroup', home]);
-      const env = { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: home };
       // The default view preopens every top-level directory (/lost+found is such a one): one
       // the user could not open ended the run with "cannot preopen …: EACCES".
       const r = await osmo(
         ['run', '--dir', `${closed}:/closed`, fixture('readfile'), '/closed/x'],
-        { env, prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'] },
+        { env, prefix: AS_NOBODY },
       );
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /readfile: \/closed\/x: Permission denied/);
