@@ -50,7 +50,6 @@ describe("the users' socket: every local user reaches a root daemon", { skip }, 
   let dir = '';
   let usersSocket = '';
   let nobodyEnv: NodeJS.ProcessEnv = {};
-  const asNobody = AS_NOBODY;
 
   before(async () => {
     dir = makeScratch();
@@ -81,13 +80,16 @@ describe("the users' socket: every local user reaches a root daemon", { skip }, 
   });
 
   it('an ordinary user sees the cluster through it', async () => {
-    const r = await osmo(['status', '--daemon', usersSocket], { env: nobodyEnv, prefix: asNobody });
+    const r = await osmo(['status', '--daemon', usersSocket], {
+      env: nobodyEnv,
+      prefix: AS_NOBODY,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout.toString(), /cluster lab, seen from n1: 2 active nodes/);
     // The daemon's own socket stays the daemon's user's.
     const own = await osmo(['status', '--daemon', join(dir, 'n1.sock')], {
       env: nobodyEnv,
-      prefix: asNobody,
+      prefix: AS_NOBODY,
     });
     assert.equal(own.status, 69);
     assert.match(own.stderr, /EACCES/);
@@ -97,7 +99,7 @@ describe("the users' socket: every local user reaches a root daemon", { skip }, 
     // Its first step, run at home: the program away must print the same first line.
     const local = await osmo(['run', '-h', '-L', fixture('steps'), '1', '2000000'], {
       env: nobodyEnv,
-      prefix: asNobody,
+      prefix: AS_NOBODY,
     });
     assert.equal(local.status, 0, local.stderr);
     let listed = '';
@@ -105,12 +107,15 @@ describe("the users' socket: every local user reaches a root daemon", { skip }, 
       ['run', '--daemon', usersSocket, '-r', 'n2', fixture('steps'), '1000', '2000000'],
       {
         env: nobodyEnv,
-        prefix: asNobody,
+        prefix: AS_NOBODY,
         stdinNull: true,
         onStdout: (_chunk, child) => {
           if (listed !== '') return;
           listed = 'asked';
-          void osmo(['ps', '--json', '--daemon', usersSocket], { env: nobodyEnv, prefix: asNobody })
+          void osmo(['ps', '--json', '--daemon', usersSocket], {
+            env: nobodyEnv,
+            prefix: AS_NOBODY,
+          })
             .then((ps) => {
               listed = ps.stdout.toString();
             })
@@ -126,7 +131,7 @@ describe("the users' socket: every local user reaches a root daemon", { skip }, 
   it('administration is refused there, and works on the daemon own socket', async () => {
     const refused = await osmo(['ctl', 'block', '--daemon', usersSocket], {
       env: nobodyEnv,
-      prefix: asNobody,
+      prefix: AS_NOBODY,
     });
     assert.equal(refused.status, 2);
     assert.match(
