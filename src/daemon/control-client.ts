@@ -63,7 +63,9 @@ export class ControlClient {
         reject(
           new OsmoError(
             'E_NO_NODE',
-            `no daemon at ${path} (${e.code ?? e.message}); start one with \`osmo daemon\`, or point to it with --daemon PATH or OSMOSIS_DAEMON`,
+            e.code === 'EACCES'
+              ? `the daemon at ${path} is its own user's (EACCES); as another user, use its users' socket (usersSocket, e.g. /run/osmosis/users.sock) with --daemon PATH or OSMOSIS_DAEMON`
+              : `no daemon at ${path} (${e.code ?? e.message}); start one with \`osmo daemon\`, or point to it with --daemon PATH or OSMOSIS_DAEMON`,
           ),
         );
       });

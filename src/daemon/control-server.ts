@@ -137,7 +137,7 @@ export class ControlServer {
       server.listen(path, () => resolve());
     });
     chmodSync(path, forUsers ? 0o666 : 0o600);
-    if (forUsers) warnIfClosed(dirname(path), log);
+    if (forUsers) openToUsers(dirname(path), log);
     return new ControlServer(server, sockets, path);
   }
 
@@ -155,12 +155,25 @@ export class ControlServer {
   }
 }
 
-/** The users' socket is no use in a directory other users cannot enter (e.g. made 0700 by systemd). */
-function warnIfClosed(dir: string, log: Logger): void {
-  const mode = statSync(dir).mode & 0o777;
-  if ((mode & 0o001) === 0)
-    log.warn('usersSocket directory is closed to other users: make it 0755', {
+/**
+ * The users' socket is no use in a directory other users cannot enter. The daemon's own directory
+ * (made 0700 for the control socket beside it) is opened to 0755 — the control socket keeps its
+ * own 0600; one of another owner (e.g. made 0700 by systemd for root) is only warned about.
+ */
+function openToUsers(dir: string, log: Logger): void {
+  const st = statSync(dir);
+  const mode = st.mode & 0o777;
+  if ((mode & 0o005) === 0o005) return;
+  if (st.uid === process.getuid?.()) {
+    chmodSync(dir, mode | 0o055);
+    log.info('usersSocket directory opened to other users', {
       dir,
-      mode: mode.toString(8),
+      mode: (mode | 0o055).toString(8),
     });
+    return;
+  }
+  log.warn('usersSocket directory is closed to other users: make it 0755', {
+    dir,
+    mode: mode.toString(8),
+  });
 }
