@@ -169,7 +169,7 @@ export class GuestRunner {
         this.startFresh();
         return;
       case 'suspend':
-        void this.suspend();
+        void this.suspend(m.deputy);
         return;
       case 'checkpoint':
         void this.checkpoint(m.deputy);
@@ -375,7 +375,7 @@ export class GuestRunner {
    * Stop the program and stream its image from memory; keep it, stopped, until the deputy says
    * drop or resume (also when the link is cut on the way: the deputy comes back).
    */
-  private async suspend(): Promise<void> {
+  private async suspend(deputy: unknown): Promise<void> {
     const guest = this.runningGuest('suspend');
     if (guest === undefined) return;
     this.phase = 'suspending';
@@ -383,7 +383,7 @@ export class GuestRunner {
     const fault = this.host.fault;
     try {
       this.send({ t: 'image' });
-      await streamImageTo(link, guest, null, (sent) => {
+      await streamImageTo(link, guest, deputy ?? null, (sent) => {
         if (fault === undefined || this.faultFired || !('bytes' in fault) || sent < fault.bytes)
           return;
         if (fault.kind === 'exit-sending-image') this.host.crash?.();

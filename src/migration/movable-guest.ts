@@ -427,7 +427,8 @@ export class MovableGuest {
       const remote = this.remote;
       if (remote === undefined) return this.local.freeze(file, deputy);
       const started = performance.now();
-      await bringImage(remote, new ImageReceiver(file));
+      // With the deputy's state, as a freeze at home writes it: `osmo restart` can take it too.
+      await bringImage(remote, new ImageReceiver(file), deputy);
       remote.drop();
       this.remote = undefined;
       this.dropFallback();
@@ -469,9 +470,13 @@ export class MovableGuest {
  * arrive whole over a cut link, the program is parked there: it goes on there, and the error says
  * the move failed.
  */
-async function bringImage(source: RemotePlacement, into: IncomingImage): Promise<number> {
+async function bringImage(
+  source: RemotePlacement,
+  into: IncomingImage,
+  deputy?: unknown,
+): Promise<number> {
   try {
-    return await source.suspendInto(into);
+    return await source.suspendInto(into, deputy);
   } catch (error) {
     if (source.parked) await source.reattachAndResume();
     throw error;

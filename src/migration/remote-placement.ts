@@ -225,10 +225,12 @@ export class RemotePlacement {
    * here); the runner keeps its copy. Resolves with the image's size. If the link is cut on the
    * way the program stays parked there: {@link reattachAndResume} continues it.
    */
-  async suspendInto(into: IncomingImage): Promise<number> {
+  async suspendInto(into: IncomingImage, deputy?: unknown): Promise<number> {
     this.parking = true;
     try {
-      return (await this.imageAfter({ t: 'suspend' }, into)).bytes;
+      const request =
+        deputy === undefined ? { t: 'suspend' as const } : { t: 'suspend' as const, deputy };
+      return (await this.imageAfter(request, into)).bytes;
     } catch (error) {
       if (this.link.state === 'open') this.parking = false;
       throw error;

@@ -54,7 +54,8 @@ export type DeputyMessage =
   /** No image follows: start the program from its beginning (osmo run placed it here). */
   | { t: 'start' }
   /** Stop at the next tick or call and send the image (migration away, or freeze). */
-  | { t: 'suspend' }
+  /** `deputy` (a freeze) goes into the image's deputy section, so it can be restarted too. */
+  | { t: 'suspend'; deputy?: unknown }
   /** Send an image and go on (checkpoint); `deputy` goes into the image's deputy section. */
   | { t: 'checkpoint'; deputy: unknown }
   /** The image arrived and runs elsewhere: forget it and exit. */

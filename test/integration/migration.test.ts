@@ -227,6 +227,7 @@ for (const hosts of ['loopback', 'netns'] as const) {
           assert.equal(r.status, 0, `osmo ${verb}: ${r.stderr}`);
         });
       let acted: Promise<void> | undefined;
+      const copy = join(dir, 'frozen-away.osmosnap');
       const args = [fixture('steps'), '1000', '50000000'];
       const r = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args], {
         env,
@@ -244,7 +245,6 @@ for (const hosts of ['loopback', 'netns'] as const) {
             const frozen = (await ps()).find((p) => p.pid === away.pid);
             assert.equal(frozen?.state, 'frozen', 'osmo ps lists it frozen');
             assert.equal(frozen.where, 'n1');
-            const copy = join(dir, 'frozen-away.osmosnap');
             const ck = await osmo(['checkpoint', String(away.pid), '-o', copy], {
               env,
               prefix: atHome,
@@ -259,6 +259,15 @@ for (const hosts of ['loopback', 'netns'] as const) {
       await acted;
       assert.equal(r.status, 130, r.stderr);
       assert.match(r.stdout.toString(), /^step 1 \d+\n/);
+      // The frozen image carries the deputy's state, as one frozen at home does: it restarts.
+      const resumed = await osmo(['restart', copy], {
+        env,
+        prefix: atHome,
+        stdinNull: true,
+        onStdout: (_chunk, child) => child.kill('SIGINT'),
+      });
+      assert.equal(resumed.status, 130, resumed.stderr);
+      assert.match(resumed.stdout.toString(), /^step \d+ \d+\n/);
     });
 
     it('frees a place its program never took when the home withdraws it', async () => {
