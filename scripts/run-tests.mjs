@@ -31,6 +31,8 @@ const result = spawnSync(
     '--test-force-exit',
     ...files,
   ],
-  { stdio: 'inherit' },
+  // Tests name the daemons they start (--daemon); a daemon this host runs (its own default
+  // socket, /run/osmosis/…) must not be found by the ones that expect none.
+  { stdio: 'inherit', env: { ...process.env, OSMOSIS_DAEMON: 'none' } },
 );
 process.exit(result.status ?? 1);

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { requestOnce } from '../daemon/control-client.js';
 import { ADMIN_ACTIONS } from '../daemon/control-protocol.js';
 import type { AdminAction, AdminResult } from '../daemon/control-protocol.js';
-import { resolveDaemonSocket } from '../daemon/socket-path.js';
+import { requireDaemonSocket } from '../daemon/socket-path.js';
 import { fail } from './report.js';
 import { DAEMON_OPTION_HELP } from './status.js';
 
@@ -54,7 +54,7 @@ named), 2 bad invocation, 69 no daemon answering, 70 internal error.`,
         try {
           const waitMs = (opts.wait ?? DEFAULT_WAIT_SECONDS) * 1000;
           const result = await requestOnce(
-            resolveDaemonSocket(opts.daemon, process.env),
+            requireDaemonSocket(opts.daemon, process.env),
             'admin',
             { action, waitMs },
             action === 'bring' ? BRING_TIMEOUT_MS : waitMs + 15_000,

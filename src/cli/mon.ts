@@ -3,7 +3,7 @@
  * only here, by dynamic import, so other commands do not pay for React at start-up.
  */
 import type { Command } from 'commander';
-import { resolveDaemonSocket } from '../daemon/socket-path.js';
+import { requireDaemonSocket } from '../daemon/socket-path.js';
 import { fail, warn } from './report.js';
 import { DAEMON_OPTION_HELP } from './status.js';
 
@@ -68,7 +68,7 @@ Needs a terminal (80×24 is enough). Exit status: 0 quit, 2 bad invocation or no
       if ('CONTINUOUS_INTEGRATION' in process.env) process.env.CONTINUOUS_INTEGRATION = 'false';
       try {
         const { runMonitor } = await loadMonitor();
-        await runMonitor({ socket: resolveDaemonSocket(opts.daemon, process.env), refreshMs });
+        await runMonitor({ socket: requireDaemonSocket(opts.daemon, process.env), refreshMs });
       } catch (e) {
         process.exitCode = fail(e);
       }

@@ -41,8 +41,15 @@ export async function resolvePlacement(flags: PlacementFlags): Promise<Placement
     throw new OsmoError('E_USAGE', 'choose one of -L (never migrate automatically) and -l');
   const memoryBytes = flags.memory === undefined ? 0 : parseMegabytes(flags.memory);
   const socket = resolveDaemonSocket(flags.daemon, process.env);
-  const explicit = flags.best === true || flags.runOn !== undefined || flags.daemon !== undefined;
-  const daemon = await reachDaemon(socket, explicit);
+  const asked = flags.best === true || flags.runOn !== undefined;
+  const explicit = asked || (flags.daemon !== undefined && socket !== undefined);
+  if (socket === undefined && asked) {
+    throw new OsmoError(
+      'E_NO_NODE',
+      '-b and -r need a daemon, and OSMOSIS_DAEMON or --daemon is "none"',
+    );
+  }
+  const daemon = socket === undefined ? undefined : await reachDaemon(socket, explicit);
   const start: Placement['start'] =
     flags.runOn !== undefined
       ? { kind: 'node', node: flags.runOn }

@@ -14,5 +14,5 @@ import { prestartGuestWorker } from '../runtime/worker-pool.js';
 export function prestartForRun(args: readonly string[]): void {
   const flag = args.indexOf('--daemon');
   const socket = resolveDaemonSocket(flag >= 0 ? args[flag + 1] : undefined, process.env);
-  if (args.includes('-h') || !existsSync(socket)) prestartGuestWorker();
+  if (args.includes('-h') || socket === undefined || !existsSync(socket)) prestartGuestWorker();
 }

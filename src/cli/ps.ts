@@ -84,6 +84,7 @@ async function otherHomes(
   daemonOption: string | undefined,
 ): Promise<{ processes: readonly ProcessInfo[]; unanswered: readonly string[] } | undefined> {
   const socket = resolveDaemonSocket(daemonOption, process.env);
+  if (socket === undefined) return undefined;
   const named = daemonOption !== undefined || process.env.OSMOSIS_DAEMON !== undefined;
   if (!named && !existsSync(socket)) return undefined;
   try {

@@ -138,7 +138,7 @@ export function registerRun(program: Command): void {
     .option('-m, --memory <MB>', 'memory the program will need: only nodes with that much free')
     .option(
       '--daemon <SOCKET>',
-      "the local daemon's control socket (default: OSMOSIS_DAEMON or the usual place)",
+      "the local daemon's control socket (default: OSMOSIS_DAEMON or the usual places, see osmo status --help); none: run without one",
     )
     .helpOption('--help', 'display help for command')
     .passThroughOptions()

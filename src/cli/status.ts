@@ -2,12 +2,12 @@
 import type { Command } from 'commander';
 import { requestOnce } from '../daemon/control-client.js';
 import type { NodeView, StatusResult } from '../daemon/control-protocol.js';
-import { resolveDaemonSocket } from '../daemon/socket-path.js';
+import { requireDaemonSocket } from '../daemon/socket-path.js';
 import { fail } from './report.js';
 import { formatAge, formatBytes, formatLoad, pad } from './mon/format.js';
 
 export const DAEMON_OPTION_HELP =
-  'control socket of the daemon [default: $OSMOSIS_DAEMON, else the first you may use of $XDG_RUNTIME_DIR/osmosis/daemon.sock (or /tmp/osmosis-$UID/daemon.sock), /run/osmosis/daemon.sock, /run/osmosis/users.sock]';
+  'control socket of the daemon [default: $OSMOSIS_DAEMON, else the first you may use of $XDG_RUNTIME_DIR/osmosis/daemon.sock (or /tmp/osmosis-$UID/daemon.sock), /run/osmosis/daemon.sock, /run/osmosis/users.sock; "none": no daemon]';
 
 export function registerStatus(program: Command): void {
   program
@@ -27,7 +27,7 @@ Exit status: 0 shown, 2 bad invocation, 69 no daemon answering, 70 internal erro
     )
     .action(async (opts: { json?: boolean; dead?: boolean; daemon?: string }) => {
       try {
-        const status = await requestOnce(resolveDaemonSocket(opts.daemon, process.env), 'status');
+        const status = await requestOnce(requireDaemonSocket(opts.daemon, process.env), 'status');
         if (opts.json) process.stdout.write(JSON.stringify(status, null, 2) + '\n');
         else process.stdout.write(renderStatus(status, opts.dead ?? false));
       } catch (e) {

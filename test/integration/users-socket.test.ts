@@ -38,6 +38,7 @@ function nobodyIn(dir: string): NodeJS.ProcessEnv {
   execFileSync('chown', ['nobody:nogroup', home]);
   return {
     PATH: process.env.PATH,
+    OSMOSIS_DAEMON: 'none', // each test names the daemon it means, never one this host runs
     HOME: home,
     XDG_RUNTIME_DIR: home,
     XDG_STATE_HOME: home,

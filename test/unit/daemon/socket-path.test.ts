@@ -25,4 +25,8 @@ void test('resolveDaemonSocket: flag, then OSMOSIS_DAEMON, then the first socket
   assert.equal(resolveDaemonSocket(undefined, env, only(usersSocket)), usersSocket);
   // None usable: the user's own, so that the error names where a daemon was expected.
   assert.equal(resolveDaemonSocket(undefined, env, only()), own);
+  // "none": no daemon at all, whatever the host runs.
+  const all = only(own, rootSocket, usersSocket);
+  assert.equal(resolveDaemonSocket(undefined, { ...env, OSMOSIS_DAEMON: 'none' }, all), undefined);
+  assert.equal(resolveDaemonSocket('none', env, all), undefined);
 });
