@@ -1,4 +1,7 @@
-/** Where the control socket lives when nobody says: a private per-user directory. */
+/**
+ * Where clients find their daemon (their own, or one run for the host), and where a daemon puts
+ * its socket when nobody says.
+ */
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { OsmoError } from '../core/errors.js';
