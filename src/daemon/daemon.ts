@@ -542,13 +542,7 @@ export class Daemon {
       guests: () => this.runners?.guestList() ?? [],
       clusterOf: (node) => this.nodeByName(node)?.record.cluster,
       ownProgramsHere: () => this.balancer?.runningHere() ?? 0,
-      askHome: async (home, args) => {
-        const { host, port } = this.peerAddress(home);
-        const name = home;
-        return (await askPeer({ host, port, name }, this.linkKey, this.config.linkTls, 'expel', {
-          ...args,
-        })) as { to: string };
-      },
+      askHome: async (home, args) => (await this.askNode(home, 'expel', args)) as { to: string },
     });
     const survivors = this.runners.adoptSurvivors();
     if (survivors > 0) log.info('guests from before a restart', { guests: survivors });
@@ -719,7 +713,6 @@ export class Daemon {
     const node = typeof args.node === 'string' ? args.node : '';
     if (node === this.config.name)
       throw new OsmoError('E_USAGE', `${node} is this node: use "home" to run at home`);
-    const { host, port } = this.peerAddress(node);
     const request: AdmitRequest = {
       home: this.config.name,
       pid: typeof args.pid === 'number' ? args.pid : 0,
@@ -727,9 +720,7 @@ export class Daemon {
       moduleHash: typeof args.moduleHash === 'string' ? args.moduleHash : '',
       ...(typeof args.expectedQueue === 'number' && { expectedQueue: args.expectedQueue }),
     };
-    return (await askPeer({ host, port, name: node }, this.linkKey, this.config.linkTls, 'admit', {
-      ...request,
-    })) as PlaceResult;
+    return (await this.askNode(node, 'admit', request)) as PlaceResult;
   }
 
   /**
@@ -739,16 +730,13 @@ export class Daemon {
   private async withdraw(args: Record<string, unknown>): Promise<WithdrawResult> {
     const node = typeof args.node === 'string' ? args.node : '';
     const token = typeof args.token === 'string' ? args.token : '';
-    const { host, port } = this.peerAddress(node);
-    return (await askPeer(
-      { host, port, name: node },
-      this.linkKey,
-      this.config.linkTls,
-      'withdraw',
-      {
-        token,
-      },
-    )) as WithdrawResult;
+    return (await this.askNode(node, 'withdraw', { token })) as WithdrawResult;
+  }
+
+  /** Sends node request `op` over the authenticated node link of live node `node`. */
+  private askNode(node: string, op: string, args: object): Promise<unknown> {
+    const to = { ...this.peerAddress(node), name: node };
+    return askPeer(to, this.linkKey, this.config.linkTls, op, { ...args });
   }
 
   /** Where the node link of live node `node` is. */
@@ -784,14 +772,7 @@ export class Daemon {
       const name = nodeName(r.record);
       peers.push({
         name,
-        ask: () =>
-          askPeer(
-            { ...this.peerAddress(name), name },
-            this.linkKey,
-            this.config.linkTls,
-            'processes',
-            uid === undefined ? {} : { uid },
-          ),
+        ask: () => this.askNode(name, 'processes', uid === undefined ? {} : { uid }),
       });
     }
     return gatherProcesses(own, peers);
