@@ -405,7 +405,7 @@ export class MovableGuest {
       const frozen = this.frozenFile ?? this.local.frozenImageFile;
       if (frozen !== undefined) {
         const started = performance.now();
-        const bytes = copyImageFile(frozen, file);
+        const bytes = await copyImageFile(frozen, file);
         return { file, bytes, ms: performance.now() - started };
       }
       const remote = this.remote;

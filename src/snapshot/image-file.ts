@@ -7,6 +7,7 @@
 import {
   closeSync,
   copyFileSync,
+  fstatSync,
   fsyncSync,
   openSync,
   renameSync,
@@ -42,30 +43,64 @@ function writeError(path: string, cause: unknown): OsmoError {
   );
 }
 
-export async function writeImageFile(
+export function writeImageFile(
   path: string,
   image: SnapshotImage,
   options: WriteImageFileOptions = {},
 ): Promise<WriteImageResult> {
+  return replaceWhole(path, async (tmp) => {
+    const fd = openSync(tmp, 'wx', options.mode ?? 0o600);
+    let closed = false;
+    try {
+      const result = await writeImage(fdSink(fd), image, options);
+      fsyncSync(fd);
+      closeSync(fd);
+      closed = true;
+      return result;
+    } finally {
+      if (!closed) {
+        try {
+          closeSync(fd);
+        } catch {
+          // The write already failed; the close error adds nothing.
+        }
+      }
+    }
+  });
+}
+
+/**
+ * Copies a whole image file to `path` with the same guarantee as {@link writeImageFile} (FILE
+ * is the old content or the complete copy); resolves with its size. For a checkpoint of a frozen
+ * program, whose image is already on disk.
+ */
+export async function copyImageFile(from: string, path: string): Promise<number> {
+  if (from === path) return statSync(from).size;
+  return replaceWhole(path, (tmp) => {
+    copyFileSync(from, tmp);
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+      return fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/**
+ * Has `fill` write the whole new content into FILE.tmp-<pid>-<rand>, then renames it over `path`
+ * and makes the rename durable. On any failure the temporary file is removed and
+ * E_SNAPSHOT_WRITE is thrown.
+ */
+async function replaceWhole<R>(path: string, fill: (tmp: string) => R | Promise<R>): Promise<R> {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx', options.mode ?? 0o600);
-    const result = await writeImage(fdSink(fd), image, options);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
+    const result = await fill(tmp);
     renameSync(tmp, path);
     syncDirectory(dirname(path));
     return result;
   } catch (cause) {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // The write already failed; the close error adds nothing.
-      }
-    }
     try {
       unlinkSync(tmp);
     } catch {
@@ -73,35 +108,6 @@ export async function writeImageFile(
     }
     if (isOsmoError(cause) && cause.code === 'E_SNAPSHOT_WRITE' && cause.cause === undefined)
       throw cause;
-    throw writeError(path, cause);
-  }
-}
-
-/**
- * Copies a whole image file to `path` with the same guarantee as {@link writeImageFile} (FILE
- * is the old content or the complete copy); returns its size. For a checkpoint of a frozen
- * program, whose image is already on disk.
- */
-export function copyImageFile(from: string, path: string): number {
-  if (from === path) return statSync(from).size;
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  try {
-    copyFileSync(from, tmp);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    syncDirectory(dirname(path));
-    return statSync(path).size;
-  } catch (cause) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Never created, or already renamed: nothing to clean.
-    }
     throw writeError(path, cause);
   }
 }
