@@ -3,9 +3,10 @@
  * fresh datagrams for replays. It is max(last epoch + 1, Unix seconds), kept in the state dir, so
  * it grows even if the wall clock is stepped back.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsmoError } from '../core/errors.js';
+import { writeFileWhole } from '../platform/write-whole.js';
 
 export function nextEpoch(previous: number | undefined, unixSeconds: number): number {
   const candidate = Math.max((previous ?? 0) + 1, Math.floor(unixSeconds));
@@ -24,8 +25,7 @@ export function advanceEpoch(stateDir: string, unixSeconds: number): number {
       // first start
     }
     const epoch = nextEpoch(previous, unixSeconds);
-    writeFileSync(`${file}.tmp`, `${epoch}\n`, { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    writeFileWhole(file, `${epoch}\n`);
     return epoch;
   } catch (e) {
     throw new OsmoError(

@@ -5,8 +5,9 @@
  * (admission, load, `osmo status`) and could not expel them. Each record is written whole (a temp
  * file renamed over it) and removed when its runner ends.
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileWhole } from '../platform/write-whole.js';
 import type { GuestOf } from './runner-pool.js';
 
 export interface SurvivingGuest {
@@ -20,10 +21,7 @@ export class GuestRegistry {
   }
 
   record(runnerPid: number, guest: GuestOf): void {
-    const file = this.fileOf(runnerPid);
-    const temp = `${file}.tmp`;
-    writeFileSync(temp, JSON.stringify({ home: guest.home, pid: guest.pid }), { mode: 0o600 });
-    renameSync(temp, file);
+    writeFileWhole(this.fileOf(runnerPid), JSON.stringify({ home: guest.home, pid: guest.pid }));
   }
 
   forget(runnerPid: number): void {
