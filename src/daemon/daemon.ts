@@ -578,8 +578,9 @@ export class Daemon {
     if (op !== 'admit') throw new OsmoError('E_USAGE', `unknown node request "${op}"`);
     const request = admitRequestOf(args);
     const info = this.sampler.info();
-    const homeKnown = this.nodeByName(request.home) !== undefined;
-    const homeCluster = this.nodeByName(request.home)?.record.cluster;
+    const homeNode = this.nodeByName(request.home);
+    const homeKnown = homeNode !== undefined;
+    const homeCluster = homeNode?.record.cluster;
     const homePriority = this.evictions.rankOf(homeCluster);
     const verdict = decideAdmission(request, {
       node: this.config.name,
