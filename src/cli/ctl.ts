@@ -10,6 +10,7 @@ import type { AdminAction, AdminResult } from '../daemon/control-protocol.js';
 import { requireDaemonSocket } from '../daemon/socket-path.js';
 import { fail } from './report.js';
 import { DAEMON_OPTION_HELP } from './status.js';
+import { counted } from '../core/counted.js';
 
 const DEFAULT_WAIT_SECONDS = 60;
 /** A `bring` waits for every move; a move of a large program may take a while. */
@@ -79,7 +80,7 @@ export function renderAdmin(r: AdminResult): { text: string; complete: boolean }
       const guests = [...(r.guests ?? [])].sort(
         (x, y) => x.home.localeCompare(y.home) || x.pid - y.pid,
       );
-      lines.push(`${r.node}: ${state}; ${guests.length} guest${guests.length === 1 ? '' : 's'}`);
+      lines.push(`${r.node}: ${state}; ${counted(guests.length, 'guest')}`);
       for (const g of guests)
         lines.push(`  ${g.home}:${g.pid} ${g.running ? 'running' : 'on its way'}`);
       const ranks = Object.entries(r.clusterPriorities ?? {});
@@ -102,9 +103,7 @@ export function renderAdmin(r: AdminResult): { text: string; complete: boolean }
       break;
     case 'expel': {
       const expelled = r.expelled ?? [];
-      lines.push(
-        `${r.node}: ${state}; ${expelled.length} guest${expelled.length === 1 ? '' : 's'} expelled`,
-      );
+      lines.push(`${r.node}: ${state}; ${counted(expelled.length, 'guest')} expelled`);
       for (const g of expelled) {
         if (g.error !== undefined) complete = false;
         lines.push(
@@ -115,16 +114,14 @@ export function renderAdmin(r: AdminResult): { text: string; complete: boolean }
       if (remaining > 0) {
         complete = false;
         lines.push(
-          `${r.node}: ${remaining} guest${remaining === 1 ? '' : 's'} still here (try again, or wait longer with --wait)`,
+          `${r.node}: ${counted(remaining, 'guest')} still here (try again, or wait longer with --wait)`,
         );
       }
       break;
     }
     case 'bring': {
       const brought = r.brought ?? [];
-      lines.push(
-        `${r.node}: ${brought.length} program${brought.length === 1 ? '' : 's'} away from home`,
-      );
+      lines.push(`${r.node}: ${counted(brought.length, 'program')} away from home`);
       for (const p of brought) {
         if (p.result !== 'ok') complete = false;
         lines.push(`  ${p.pid} ${p.from} → home${p.result === 'ok' ? '' : ` failed: ${p.result}`}`);

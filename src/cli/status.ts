@@ -5,6 +5,7 @@ import type { NodeView, StatusResult } from '../daemon/control-protocol.js';
 import { requireDaemonSocket } from '../daemon/socket-path.js';
 import { fail } from './report.js';
 import { formatAge, formatBytes, formatLoad, pad } from './mon/format.js';
+import { counted } from '../core/counted.js';
 
 export const DAEMON_OPTION_HELP =
   'control socket of the daemon [default: $OSMOSIS_DAEMON, else the first you may use of $XDG_RUNTIME_DIR/osmosis/daemon.sock (or /tmp/osmosis-$UID/daemon.sock), /run/osmosis/daemon.sock, /run/osmosis/users.sock; "none": no daemon]';
@@ -40,7 +41,7 @@ export function renderStatus(status: StatusResult, showDead: boolean): string {
   const rows = status.nodes.filter((n) => n.alive || showDead);
   const alive = status.nodes.filter((n) => n.alive).length;
   const lines = [
-    `cluster ${status.cluster}, seen from ${status.node}: ${alive} active node${alive === 1 ? '' : 's'}`,
+    `cluster ${status.cluster}, seen from ${status.node}: ${counted(alive, 'active node')}`,
     `${pad('NAME', 12)} ${pad('ADDRESS', 21)} ${pad('AGE', 7, true)} ${pad('SPEED', 6, true)} ${pad('CPUS', 4, true)} ${pad('LOAD', 6, true)} ${pad('USED', 6, true)} ${pad('FREE', 6, true)} ${pad('GUESTS', 6, true)} STATUS`,
     ...rows.map((n) => statusRow(n)),
   ];

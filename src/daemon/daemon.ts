@@ -58,6 +58,7 @@ import type { NodeView as PolicyNodeView } from '../balance/policy.js';
 import { nodeViewOf } from '../balance/node-view.js';
 import { isQueueLength } from '../balance/consent.js';
 import { requireSameOwner } from './same-owner.js';
+import { counted } from '../core/counted.js';
 
 /** After start-up the speed is measured again this many times, this far apart. */
 const SPEED_RECHECKS = 10;
@@ -480,7 +481,7 @@ export class Daemon {
 
   private logDrop(from: string, reason: DropReason, count: number): void {
     this.log.warn(
-      `dropped ${count} datagram${count === 1 ? '' : 's'} from ${from}: ${DROP_TEXT[reason] ?? reason}`,
+      `dropped ${counted(count, 'datagram')} from ${from}: ${DROP_TEXT[reason] ?? reason}`,
       {
         peer: from,
         reason,

@@ -7,6 +7,7 @@ import { POLICIES, simulatePolicy } from './balance-sim.js';
 import type { PolicyName, PolicyOutcome } from './balance-sim.js';
 import { makeWorkload } from './balance-workload.js';
 import type { BalanceSimOptions } from './balance-workload.js';
+import { counted } from '../core/counted.js';
 
 /** Osmosis's makespan may exceed the ideal by this factor at most. */
 export const MAKESPAN_GOAL = 1.1;
@@ -165,7 +166,7 @@ export function formatReport(r: BalanceReport): string {
     `${r.scenario !== null ? `scenario ${r.scenario}` : 'balance'}` +
       `${r.description !== null ? ` — ${r.description}` : ''} (seed ${o.seed})`,
     `  ${r.cluster.nodes} nodes × ${o.cpus} cpu (speeds ${speeds}; capacity ${r.cluster.capacity.toFixed(1)}), ` +
-      `${o.memoryMb} MB each; ${o.homes} home${o.homes === 1 ? '' : 's'}; view ${o.viewSize === 0 ? 'all' : o.viewSize} nodes`,
+      `${o.memoryMb} MB each; ${counted(o.homes, 'home')}; view ${o.viewSize === 0 ? 'all' : o.viewSize} nodes`,
     `  ${w.jobs} jobs, ${arrivals}: Pareto α=${o.paretoAlpha} mean ${w.meanWorkSec.toFixed(1)} s ` +
       `(xm ${w.paretoScaleSec.toFixed(2)} s, longest ${w.maxWorkSec.toFixed(0)} s, Σ ${w.totalWorkSec.toFixed(0)} s), ` +
       `${o.jobMemoryMb} MB${extras.length > 0 ? `; ${extras.join('; ')}` : ''}`,

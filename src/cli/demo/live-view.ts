@@ -9,6 +9,7 @@ import React, { useEffect, useState } from 'react';
 import { bar, formatLoad, pad } from '../mon/format.js';
 import type { DemoSnapshot, DemoStore, JobRow } from './model.js';
 import { jobsPerNode, seconds } from './model.js';
+import { counted } from '../../core/counted.js';
 
 const h = React.createElement;
 
@@ -47,7 +48,7 @@ function Screen({ store, feed }: { store: DemoStore; feed: Feed }): React.ReactE
   const jobs = snap.jobs.slice(0, room);
   const more = snap.jobs.length - jobs.length;
   const done = snap.jobs.filter((j) => j.state === 'done').length;
-  const title = `osmo demo · ${snap.phase}${snap.run === undefined ? '' : ` · t=${seconds(snap.elapsedMs)} · ${done}/${snap.jobs.length} done · ${snap.migrations} migration${snap.migrations === 1 ? '' : 's'}`}`;
+  const title = `osmo demo · ${snap.phase}${snap.run === undefined ? '' : ` · t=${seconds(snap.elapsedMs)} · ${done}/${snap.jobs.length} done · ${counted(snap.migrations, 'migration')}`}`;
   return h(
     Box,
     { flexDirection: 'column' },

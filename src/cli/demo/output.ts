@@ -9,6 +9,7 @@
  */
 import type { DemoSnapshot, NodeRow } from './model.js';
 import { jobsPerNode, seconds } from './model.js';
+import { counted } from '../../core/counted.js';
 
 export interface DemoOutput {
   /** A line of progress: a phase, a job that started, moved or ended. */
@@ -21,7 +22,7 @@ export interface DemoOutput {
 
 export function nodeCell(n: NodeRow, jobs: number): string {
   const load = n.load === undefined ? '?' : n.load.toFixed(2);
-  return `${n.name} ${jobs} job${jobs === 1 ? '' : 's'} load ${load}${n.alive ? '' : ' (dead)'}`;
+  return `${n.name} ${counted(jobs, 'job')} load ${load}${n.alive ? '' : ' (dead)'}`;
 }
 
 /** `n1 5 jobs load 10.00 | n2 1 job load 2.00 | …`. */

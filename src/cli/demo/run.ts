@@ -41,6 +41,7 @@ import type { JobSpec } from './programs.js';
 import { formatSummary, summarise, summaryJson } from './summary.js';
 import type { RunRecord, SummaryInput } from './summary.js';
 import { Watcher } from './watch.js';
+import { counted } from '../../core/counted.js';
 
 export interface DemoOptions {
   readonly jobs: number;
@@ -354,7 +355,7 @@ class Demo {
     this.store.update((s) => ({ ...s, elapsedMs: lastEnd }));
     const snap: DemoSnapshot = this.store.snapshot;
     this.line(
-      `${kind === 'balanced' ? 'with migration' : 'without migration'}: all ${specs.length} jobs ended in ${seconds(lastEnd)}${kind === 'balanced' ? `, ${snap.migrations} migration${snap.migrations === 1 ? '' : 's'}` : ''}`,
+      `${kind === 'balanced' ? 'with migration' : 'without migration'}: all ${specs.length} jobs ended in ${seconds(lastEnd)}${kind === 'balanced' ? `, ${counted(snap.migrations, 'migration')}` : ''}`,
     );
     return {
       kind,

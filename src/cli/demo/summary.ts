@@ -4,6 +4,7 @@
  * the runs' records, formatted as text or JSON.
  */
 import type { JobRow, NodeRow, RunKind } from './model.js';
+import { counted } from '../../core/counted.js';
 
 export interface RunRecord {
   readonly kind: RunKind;
@@ -95,11 +96,11 @@ export function formatSummary(input: SummaryInput, summary: Summary): string[] {
   lines.push(
     input.confined
       ? `summary: ${nodes.length} nodes on this machine, confined to ${nodes.map((n) => `${n.name} ${share(n.cpuShare ?? 0)}`).join(', ')} CPU (${share(capacity)} CPUs in all)`
-      : `summary: ${nodes.length} nodes sharing this machine's ${input.cores} core${input.cores === 1 ? '' : 's'} (not confined), so the speed-up is bounded by ${share(capacity)}`,
+      : `summary: ${nodes.length} nodes sharing this machine's ${counted(input.cores, 'core')} (not confined), so the speed-up is bounded by ${share(capacity)}`,
   );
   const jobs = balanced.jobs.length;
   lines.push(
-    `  with migration     ${s1(summary.withMigrationMs).padStart(7)}   ${jobs} job${jobs === 1 ? '' : 's'} started at ${home}, ${summary.migrations} migration${summary.migrations === 1 ? '' : 's'}`,
+    `  with migration     ${s1(summary.withMigrationMs).padStart(7)}   ${counted(jobs, 'job')} started at ${home}, ${counted(summary.migrations, 'migration')}`,
   );
   if (summary.withoutMigrationMs !== undefined)
     lines.push(

@@ -9,6 +9,7 @@ import { ControlClient } from '../../daemon/control-client.js';
 import type { MigrationEvent, NodeView, StatusResult } from '../../daemon/control-protocol.js';
 import { REFERENCE_SPEED, utilisation } from '../../daemon/measure/load.js';
 import { bar, formatAge, formatBytes, formatLoad, pad } from './format.js';
+import { counted } from '../../core/counted.js';
 
 const h = React.createElement;
 
@@ -146,7 +147,7 @@ function Monitor({ options }: { options: MonitorOptions }): React.ReactElement {
   // Fixed columns: name 10, value 11, SPD 6, CPU 4, USED 6, FREE 6, G 3, STATUS 9, gaps 9.
   const barWidth = Math.max(8, width - 64 - 1);
 
-  const header = `osmo mon · ${status?.cluster ?? '?'} · from ${status?.node ?? '?'} · ${active} active node${active === 1 ? '' : 's'}${nodes.length > active ? `, ${nodes.length - active} dead` : ''} · view: ${view}`;
+  const header = `osmo mon · ${status?.cluster ?? '?'} · from ${status?.node ?? '?'} · ${counted(active, 'active node')}${nodes.length > active ? `, ${nodes.length - active} dead` : ''} · view: ${view}`;
   const columns = `${pad('NODE', 10)} ${pad(view.toUpperCase(), barWidth)} ${pad('', 11)} ${pad('SPD', 6, true)} ${pad('CPU', 4, true)} ${pad('USED', 6, true)} ${pad('FREE', 6, true)} ${pad('G', 3, true)} STATUS`;
   const lines = visible.map((n) => {
     const cell = viewCell(view, n, nodes);
