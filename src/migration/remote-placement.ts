@@ -228,8 +228,7 @@ export class RemotePlacement {
   async suspendInto(into: IncomingImage, deputy?: unknown): Promise<number> {
     this.parking = true;
     try {
-      const request =
-        deputy === undefined ? { t: 'suspend' as const } : { t: 'suspend' as const, deputy };
+      const request = { t: 'suspend' as const, ...(deputy !== undefined && { deputy }) };
       return (await this.imageAfter(request, into)).bytes;
     } catch (error) {
       if (this.link.state === 'open') this.parking = false;
