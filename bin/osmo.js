@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+// Node's default for SIGUSR1 opens a debugger on 127.0.0.1:9229 that any local user could attach
+// to (a runner holds a guest and its link to the deputy). A listener turns that off; `osmo run`
+// adds its own, which ends the program as a native one would end.
+process.on('SIGUSR1', () => {});
 // First: on Node ≥ 22.1 V8 reuses its compiled code of the bundle (src/cli/compile-cache.ts).
 import '../dist/bundle/compile-cache.js';
 // Boot a guest worker on the other core while the CLI loads (src/runtime/worker-pool.ts).

@@ -77,9 +77,10 @@ async function runDaemon(opts: Record<string, unknown>): Promise<number> {
   } catch (e) {
     return fail(e);
   }
+  // SIGHUP too: a daemon started in a terminal that closes shuts down in order (its guests'
+  // runners go on and report to the next daemon), not by the default action.
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(s, () => resolve(s));
   });
   log.info('shutting down', { signal });
   await daemon.stop();

@@ -66,5 +66,5 @@ Exit status:
   70       internal error in Osmosis
   74       an I/O error, e.g. the disk refused an image
   128+N    the program was ended by signal N (raised by itself, or sent to osmo run):
-           129 SIGHUP, 130 SIGINT, 143 SIGTERM
+           129 SIGHUP, 130 SIGINT, 131 SIGQUIT, 138 SIGUSR1, 140 SIGUSR2, 143 SIGTERM
   134      the program trapped (the trap is named on stderr)`;

@@ -10,6 +10,7 @@ import { PEER_PROCESSES_TIMEOUT_MS } from '../daemon/cluster-processes.js';
 import { resolveDaemonSocket } from '../daemon/socket-path.js';
 import { listProcesses } from '../process-control/discovery.js';
 import type { ProcessInfo } from '../process-control/types.js';
+import type { ProcessesResult } from '../daemon/control-protocol.js';
 import { pad, formatBytes } from './mon/format.js';
 import { fail, warn } from './report.js';
 import { DAEMON_OPTION_HELP } from './status.js';
@@ -33,7 +34,8 @@ export function registerPs(program: Command): void {
       `
 Columns: PID (of its osmo run on its home: the number osmo checkpoint/freeze/continue/migrate
 take there); HOME the node it was started on (its deputy's node; "local" without a daemon);
-STATE running, frozen (image on disk, memory freed), checkpointing or migrating; WHERE the node
+STATE running, frozen (image on disk, memory freed), checkpointing, migrating or stopped
+(its osmo run stopped by Ctrl-Z or SIGSTOP; a program away is held where it runs); WHERE the node
 it runs on; SINCE how long it has run there (since it started or last moved); CPU time used on
 every node (m:ss.s, or h:mm:ss); MEM its memory (0 while frozen); COMMAND.
 Processes of other homes come from their home daemons (as of their last reading, at most one
@@ -47,8 +49,10 @@ not private (the message says how to fix it), 70 internal error.`,
     .action(async (opts: { json?: boolean; local?: boolean; daemon?: string }) => {
       try {
         const unanswered: number[] = [];
+        const stopped: number[] = [];
         const here = await listProcesses({
           onSkip: (pid, reason, detail) => {
+            if (reason === 'stopped') stopped.push(pid);
             if (reason === 'timeout' || reason === 'error') {
               unanswered.push(pid);
               warn(`process ${pid} is not listed: ${detail}`);
@@ -60,7 +64,18 @@ not private (the message says how to fix it), 70 internal error.`,
         for (const node of elsewhere?.unanswered ?? []) {
           warn(`node ${node} did not answer: the processes started there are not listed`);
         }
-        const processes = mergeProcesses(here, elsewhere?.processes ?? []);
+        const processes = markStopped(
+          mergeProcesses(here, elsewhere?.processes ?? []),
+          stopped,
+          elsewhere?.node,
+        );
+        for (const pid of stopped.sort((a, b) => a - b)) {
+          if (!processes.some((p) => p.pid === pid && p.state === 'stopped')) {
+            warn(
+              `process ${pid} is stopped (Ctrl-Z or SIGSTOP) and not listed: fg, or kill -CONT ${pid}, continues it`,
+            );
+          }
+        }
         process.stdout.write(
           opts.json
             ? JSON.stringify(
@@ -80,9 +95,7 @@ not private (the message says how to fix it), 70 internal error.`,
  * This user's processes at every home, from the local daemon; undefined when no daemon runs here
  * (ps then lists this node's alone, as without a cluster). A daemon that fails is said on stderr.
  */
-async function otherHomes(
-  daemonOption: string | undefined,
-): Promise<{ processes: readonly ProcessInfo[]; unanswered: readonly string[] } | undefined> {
+async function otherHomes(daemonOption: string | undefined): Promise<ProcessesResult | undefined> {
   const socket = resolveDaemonSocket(daemonOption, process.env);
   if (socket === undefined) return undefined;
   const named = daemonOption !== undefined || process.env.OSMOSIS_DAEMON !== undefined;
@@ -114,6 +127,20 @@ export function mergeProcesses(
     .filter((p) => !seen.has(key(p)))
     .sort((a, b) => (a.home === b.home ? a.pid - b.pid : a.home < b.home ? -1 : 1));
   return [...here, ...others];
+}
+
+/**
+ * A stopped `osmo run` cannot answer: its row is its home daemon's last reading (this node is
+ * `homeNode`), shown as stopped. Without a daemon there is no row to show.
+ */
+export function markStopped(
+  processes: readonly ProcessInfo[],
+  stopped: readonly number[],
+  homeNode: string | undefined,
+): ProcessInfo[] {
+  return processes.map((p) =>
+    p.home === homeNode && stopped.includes(p.pid) ? { ...p, state: 'stopped' } : p,
+  );
 }
 
 export function renderPs(processes: readonly ProcessInfo[], nowMs = Date.now()): string {

@@ -157,6 +157,10 @@ wherever it runs, its files, terminal, clocks, pid and exit status are this node
 that refuses it leaves it at home. Such a program is instrumented like --preemptible;
 -h -L (home, never moved automatically) runs it uninstrumented.
 
+Signals sent to osmo run reach the program wherever it runs: Ctrl-Z stops it (a program away
+is held on its node) and fg or bg continues it; SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+the other signals that end a native program end it, with status 128+N.
+
 An instrumented program is re-entered 0.1, 1 and 10 s after it starts (and after each move)
 so that loops it is already in run V8's optimised code — up to 2x faster for a program whose
 work is one long loop. The first adds 8 MiB to the program's memory as osmo ps shows it (zero
@@ -228,8 +232,8 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       ...(placement.daemon === undefined ? {} : { homeDaemon: placement.daemon }),
       ...(away === undefined ? {} : { startAway: away }),
     });
-    if (away !== undefined) void startAway(session, away);
-    return await supervise(session, held);
+    const placed = away === undefined ? undefined : startAway(session, away);
+    return await supervise(session, held, placed);
   } catch (error) {
     return fail(error);
   } finally {

@@ -3,6 +3,7 @@
  * listens for the one link its admitted guest's deputy opens (proving the per-migration token),
  * then runs the guest (migration/guest-runner.ts) and exits when the guest ends or moves on.
  */
+import { guestLinkLiveness } from '../migration/guest-link-liveness.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,7 +59,10 @@ async function runRunner(host: string): Promise<void> {
     const assigned = order;
     LinkConnection.accept(socket, {
       key: deriveLinkKey(Buffer.from(assigned.token, 'hex'), 'runner'),
-      heartbeatMs: 1000,
+      ...guestLinkLiveness({
+        onPeerNotRunning: () =>
+          log.info('the deputy is silent but its host answers: waiting for it (stopped?)'),
+      }),
       tls: assigned.tls,
     }).then(
       (link) => {

@@ -1,4 +1,5 @@
 /** Runs a session to its end as the foreground command: signals end it, its outcome is our status. */
+import { constants } from 'node:os';
 import { OsmoError } from '../core/errors.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
 import { formatTrap } from '../runtime/trap.js';
@@ -10,11 +11,34 @@ import { ExitCode } from './exit-codes.js';
 import { fail, warn } from './report.js';
 import { adoptByDaemon } from './balance-registration.js';
 
-const SIGNAL_STATUS: readonly [NodeJS.Signals, number][] = [
-  ['SIGINT', ExitCode.SIGINT],
-  ['SIGTERM', ExitCode.SIGTERM],
-  ['SIGHUP', ExitCode.SIGHUP],
+/**
+ * Signals whose default action ends a native program, as the user sends them to `osmo run`: each
+ * ends the program, wherever it runs, with 128 + N. Not here: SIGKILL and SIGSTOP (uncatchable),
+ * SIGSEGV, SIGBUS, SIGFPE and SIGILL (Node cannot run JavaScript after a real one), SIGPIPE (Node
+ * ignores it; a write to a closed pipe reaches the program as EPIPE) and SIGTRAP (debuggers').
+ * SIGUSR1 matters most: Node's own default for it opens a debugger port on 127.0.0.1:9229.
+ */
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGABRT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGALRM',
+  'SIGVTALRM',
+  'SIGPROF',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGIO',
+  'SIGPWR',
+  'SIGSYS',
 ];
+
+const SIGNAL_STATUS: readonly [NodeJS.Signals, number][] = FORWARDED_SIGNALS.filter(
+  (s) => constants.signals[s] !== undefined,
+).map((s) => [s, 128 + constants.signals[s]]);
 
 export interface HeldSignals {
   /** The first signal that arrived while held, if any. */
@@ -23,7 +47,7 @@ export interface HeldSignals {
 }
 
 /**
- * Holds SIGINT/SIGTERM/SIGHUP from before the program starts until {@link supervise} serves
+ * Holds the forwarded signals from before the program starts until {@link supervise} serves
  * them: the guest thread may write to stdout at once (direct writes), and a signal sent on its
  * first output must end it with 128+N, not kill osmo with the default action.
  */
@@ -43,7 +67,15 @@ export function holdSignals(): HeldSignals {
   };
 }
 
-export async function supervise(session: DeputySession, held?: HeldSignals): Promise<number> {
+/**
+ * `placed`: settles once a program placed on another node at start runs there (or stayed home):
+ * the home daemon is told of it then, with where it runs.
+ */
+export async function supervise(
+  session: DeputySession,
+  held?: HeldSignals,
+  placed?: Promise<void>,
+): Promise<number> {
   const onSignal = (signal: NodeJS.Signals, code: number) => () => {
     void session.guest.kill({ kind: 'signal', signal, posix: code - 128 });
   };
@@ -52,13 +84,15 @@ export async function supervise(session: DeputySession, held?: HeldSignals): Pro
     onSignal(s, code),
   ]);
   for (const [s, h] of handlers) process.on(s, h);
+  const stopJob = jobControl(session);
   held?.release();
   const early = handlers.find(([s]) => s === held?.first);
   early?.[1]();
   // osmo ps / checkpoint / freeze / continue PID reach the program through this socket.
   let control: ProcessControlServer | undefined;
+  const controlled = sessionControl(session);
   try {
-    control = await startProcessControlServer(sessionControl(session));
+    control = await startProcessControlServer(controlled);
   } catch (error) {
     // The program runs all the same; only osmo ps/checkpoint/freeze cannot reach it.
     warn(
@@ -68,17 +102,45 @@ export async function supervise(session: DeputySession, held?: HeldSignals): Pro
   // The home daemon's balancer watches every program here (it counts in the load), and moves
   // those that may move (info says which).
   const daemon = session.options.homeDaemon;
-  const stopAdoption =
-    control !== undefined && daemon !== undefined
-      ? adoptByDaemon(daemon.socket, process.pid, control.path)
-      : undefined;
+  let ended = false;
+  let stopAdoption: (() => void) | undefined;
+  if (control !== undefined && daemon !== undefined) {
+    const path = control.path;
+    void (placed ?? Promise.resolve()).then(() => {
+      if (!ended)
+        stopAdoption = adoptByDaemon(daemon.socket, process.pid, path, () => controlled.info());
+    });
+  }
   try {
     return exitStatus(await session.guest.outcome);
   } finally {
+    ended = true;
     stopAdoption?.();
+    stopJob();
     for (const [s, h] of handlers) process.off(s, h);
     await control?.close();
   }
+}
+
+/**
+ * Ctrl-Z (SIGTSTP) stops the program wherever it runs, as a shell user expects: a program away
+ * is held on its node (it would go on computing, unseen, while its home is stopped), then this
+ * process stops itself; `fg`/`bg` (SIGCONT) continues both. Returns the function that ends it.
+ */
+function jobControl(session: DeputySession): () => void {
+  const onStop = (): void => {
+    void session.guest
+      .stopWithHome()
+      .catch(() => undefined)
+      .finally(() => process.kill(process.pid, 'SIGSTOP'));
+  };
+  const onContinue = (): void => session.guest.continueWithHome();
+  process.on('SIGTSTP', onStop);
+  process.on('SIGCONT', onContinue);
+  return () => {
+    process.off('SIGTSTP', onStop);
+    process.off('SIGCONT', onContinue);
+  };
 }
 
 function exitStatus(outcome: GuestOutcome): number {

@@ -24,6 +24,7 @@ import type { Logger } from '../platform/logger.js';
 import { ProcessControlClient } from '../process-control/client.js';
 import { openSocket } from '../process-control/client.js';
 import type { ProcessInfo } from '../process-control/types.js';
+import { parseProcessInfo } from '../process-control/protocol.js';
 import type { AdoptResult, MigrationEvent } from './control-protocol.js';
 
 /** The part of a process-control client the balancer uses (tests give a fake). */
@@ -133,14 +134,25 @@ export class HomeBalancer {
     ) {
       throw new OsmoError('E_USAGE', 'adopt needs {pid: a positive integer, socket: a path}');
     }
+    // What the program says of itself, until the first reading: one stopped at once (Ctrl-Z)
+    // would otherwise be missing from osmo ps until it is continued.
+    const told = parseProcessInfo(args.info);
+    const info = told?.pid === pid ? told : undefined;
     const now = this.options.clock.now();
     const known = this.programs.get(pid);
     if (known === undefined) {
-      this.programs.set(pid, { pid, socket, adoptedAtMs: now, moving: false });
+      this.programs.set(pid, {
+        pid,
+        socket,
+        adoptedAtMs: now,
+        moving: false,
+        ...(info !== undefined && { info }),
+      });
     } else {
       if (known.socket !== socket) this.dropReader(known);
       known.socket = socket;
       known.adoptedAtMs = now;
+      if (info !== undefined && known.last === undefined) known.info = info;
     }
     return {
       balancing: this.options.enabled,

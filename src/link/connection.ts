@@ -76,6 +76,13 @@ export interface LinkOptions {
    * set it (to the same value): an end without it sends no heartbeats.
    */
   heartbeatMs?: number;
+  /**
+   * Asked when the peer has been silent for 3 × `heartbeatMs`, with the address the link is
+   * connected to: true if the peer's host is up (host-probe.ts; the silence is then that of a
+   * process alive but not running, and the link waits another 3 × `heartbeatMs` before asking
+   * again), false to declare the link dead. Without it, silence is death.
+   */
+  peerHostUp?: (host: string, port: number) => Promise<boolean>;
   timers?: LinkTimers;
 }
 
@@ -105,12 +112,15 @@ export interface LinkStats {
   bytesReceived: number;
   heartbeatsSent: number;
   heartbeatsReceived: number;
+  /** Silences forgiven because the peer's host was up ({@link LinkOptions.peerHostUp}). */
+  silencesExcused: number;
 }
 
 interface ResolvedOptions {
   timeoutMs: number;
   maxFrameBytes: number;
   heartbeatMs: number | undefined;
+  peerHostUp: ((host: string, port: number) => Promise<boolean>) | undefined;
   timers: LinkTimers;
 }
 
@@ -149,6 +159,8 @@ export class LinkConnection {
   private receivedSinceTick = false;
   private lastSentAt = 0;
   private lastReceivedAt = 0;
+  /** When the heartbeat tick last ran: a late tick means this process was not running. */
+  private lastTickAt = 0;
   private readonly counters: LinkStats = {
     framesSent: 0,
     framesReceived: 0,
@@ -156,7 +168,10 @@ export class LinkConnection {
     bytesReceived: 0,
     heartbeatsSent: 0,
     heartbeatsReceived: 0,
+    silencesExcused: 0,
   };
+  /** A {@link LinkOptions.peerHostUp} question is out: the silence is not judged twice. */
+  private askingAboutSilence = false;
 
   private constructor(
     socket: net.Socket,
@@ -176,7 +191,7 @@ export class LinkConnection {
     socket.on('drain', () => this.onDrain());
     if (options.heartbeatMs !== undefined) {
       const timers = options.timers;
-      this.lastSentAt = this.lastReceivedAt = timers.now();
+      this.lastSentAt = this.lastReceivedAt = this.lastTickAt = timers.now();
       this.heartbeat = timers.setInterval(
         () => this.onHeartbeatTick(),
         Math.max(1, Math.floor(options.heartbeatMs / 2)),
@@ -396,8 +411,12 @@ export class LinkConnection {
     }
   }
 
-  /** Orderly close: queued frames are flushed, then GOODBYE and FIN. `closed` → undefined. */
-  close(): void {
+  /**
+   * Orderly close: queued frames are flushed, then GOODBYE and FIN; `closed` → undefined once
+   * the peer's FIN arrives. A peer that has not read everything by `waitMs` (default the link's
+   * timeout) loses what it has not read: the socket is then destroyed.
+   */
+  close(waitMs = this.options.timeoutMs): void {
     if (this.phase !== 'open') return;
     this.phase = 'closing';
     this.stopHeartbeat();
@@ -407,7 +426,7 @@ export class LinkConnection {
     this.closeTimer = setTimeout(() => {
       this.settle(undefined);
       this.socket.destroy();
-    }, this.options.timeoutMs).unref();
+    }, waitMs).unref();
   }
 
   /**
@@ -518,6 +537,12 @@ export class LinkConnection {
     if (this.phase !== 'open') return;
     const heartbeatMs = this.options.heartbeatMs!;
     const now = this.options.timers.now();
+    const sinceTick = now - this.lastTickAt;
+    this.lastTickAt = now;
+    // Ticks come every heartbeatMs / 2. One a whole period late means we did not run (stopped
+    // by Ctrl-Z or SIGSTOP, starved of CPU, swapped out): whatever the peer sent meanwhile is
+    // still unread in our socket, so that time is no evidence of its silence.
+    if (sinceTick >= heartbeatMs) this.lastReceivedAt = now;
     if (this.receivedSinceTick || this.readingPausedBy > 0) {
       this.receivedSinceTick = false;
       this.lastReceivedAt = now;
@@ -527,15 +552,28 @@ export class LinkConnection {
       this.lastSentAt = now;
     }
     const silentMs = now - this.lastReceivedAt;
-    if (silentMs >= 3 * heartbeatMs) {
-      this.fail(
-        new OsmoError(
-          'E_LINK',
-          `peer ${this.remote} went silent for ${Math.round(silentMs)} ms ` +
-            `(heartbeat every ${heartbeatMs} ms)`,
-        ),
-      );
-      return;
+    if (silentMs >= 3 * heartbeatMs && !this.askingAboutSilence) {
+      const silence = `peer ${this.remote} went silent for ${Math.round(silentMs)} ms (heartbeat every ${heartbeatMs} ms)`;
+      const ask = this.options.peerHostUp;
+      const host = this.socket.remoteAddress;
+      const port = this.socket.remotePort;
+      if (ask === undefined || host === undefined || port === undefined) {
+        this.fail(new OsmoError('E_LINK', silence));
+        return;
+      }
+      this.askingAboutSilence = true;
+      void ask(host, port)
+        .catch(() => false)
+        .then((up) => {
+          this.askingAboutSilence = false;
+          if (this.phase !== 'open') return;
+          if (!up) {
+            this.fail(new OsmoError('E_LINK', `${silence}, and its host does not answer`));
+            return;
+          }
+          this.counters.silencesExcused++;
+          this.lastReceivedAt = this.options.timers.now();
+        });
     }
     if (now - this.lastSentAt >= heartbeatMs) {
       this.lastSentAt = now;
@@ -731,6 +769,7 @@ function resolveOptions(o: LinkOptions): ResolvedOptions {
     timeoutMs,
     maxFrameBytes,
     heartbeatMs: o.heartbeatMs,
+    peerHostUp: o.peerHostUp,
     timers: o.timers ?? systemLinkTimers,
   };
 }

@@ -28,6 +28,13 @@ import { reentryAllowed } from '../runtime/tier-up.js';
 const FD_WRITE = syscallId('fdWrite');
 /** How long a parked image waits for its deputy to come back over a new link. */
 const PARKED_GRACE_MS = 60_000;
+/**
+ * How long an ended program's last output and outcome wait for its deputy to read them. The
+ * deputy may be stopped (Ctrl-Z) or starved; a runner that exited before it read them would
+ * lose both (the socket's unsent bytes die with the process, and the peer's next write draws a
+ * reset that discards what it had not read).
+ */
+const LAST_WORDS_WAIT_MS = 15 * 60_000;
 const FD_CLOSE = syscallId('fdClose');
 const FD_RENUMBER = syscallId('fdRenumber');
 /** Where a pipelined write's late failure is told, if no write comes after it (like NFS). */
@@ -70,6 +77,8 @@ export class GuestRunner {
   private imageBytesIn = 0;
   private imageStarted = 0;
   private imageReceivedMs: number | undefined;
+  /** Set while the user keeps the program stopped at its home (Ctrl-Z … fg). */
+  private userStop: Promise<void> | undefined;
   /** The daemon was told this guest runs here. */
   private counted = false;
 
@@ -169,10 +178,16 @@ export class GuestRunner {
         this.startFresh();
         return;
       case 'suspend':
-        void this.suspend(m.deputy);
+        void this.afterUserStop().then(() => this.suspend(m.deputy));
         return;
       case 'checkpoint':
-        void this.checkpoint(m.deputy);
+        void this.afterUserStop().then(() => this.checkpoint(m.deputy));
+        return;
+      case 'stop':
+        this.stopForUser();
+        return;
+      case 'cont':
+        void this.afterUserStop();
         return;
       case 'drop':
         this.end('moved on');
@@ -201,6 +216,28 @@ export class GuestRunner {
         return;
       }
     }
+  }
+
+  /**
+   * The user stopped the program at its home (Ctrl-Z): it stops here too rather than compute
+   * on unseen. Its deputy is stopped meanwhile; the link waits for it (guest-link-liveness.ts).
+   */
+  private stopForUser(): void {
+    const guest = this.guest;
+    if (this.phase !== 'running' || guest === undefined || this.userStop !== undefined) return;
+    this.host.log('stopped at home: holding the program');
+    this.userStop = guest.hold().catch(() => undefined); // it ended meanwhile: nothing to hold
+  }
+
+  /** Continues a program the user stopped ('cont', or any order that needs it running). */
+  private async afterUserStop(): Promise<void> {
+    const stop = this.userStop;
+    if (stop === undefined) return;
+    this.userStop = undefined;
+    await stop;
+    if (this.phase !== 'running' || this.guest?.isHeld !== true) return;
+    this.host.log('continued at home: the program goes on');
+    await this.guest.resumeHeld();
   }
 
   private nextImageFile(): string {
@@ -439,7 +476,7 @@ export class GuestRunner {
   private ended(outcome: GuestOutcome): void {
     if (this.phase === 'done') return;
     this.send({ t: 'outcome', outcome });
-    this.link.close();
+    this.link.close(LAST_WORDS_WAIT_MS);
     this.end('program ended');
   }
 
@@ -482,7 +519,9 @@ export class GuestRunner {
     void this.guest?.kill({ kind: 'exit', code: 0 });
     if (this.counted) this.host.running(false);
     this.host.log('guest gone', { why });
-    this.finish();
+    // Done once the deputy has everything this link still carries (see LAST_WORDS_WAIT_MS).
+    if (this.link.state === 'closing') void this.link.closed.then(() => this.finish());
+    else this.finish();
   }
 }
 

@@ -59,6 +59,8 @@ export interface MovableGuestOptions {
 }
 
 export const HOME = 'home';
+/** Longest a Ctrl-Z waits for the stop order to leave, before this process stops all the same. */
+const STOP_ORDER_WAIT_MS = 500;
 
 export class MovableGuest {
   readonly outcome: Promise<GuestOutcome>;
@@ -455,6 +457,18 @@ export class MovableGuest {
     }
     const plan = this.options.selfCheckpoint?.();
     if (plan !== undefined) void this.checkpoint(plan.file, plan.deputy).catch(() => undefined);
+  }
+
+  /**
+   * The user stopped this process (Ctrl-Z): a program away is held where it runs until
+   * {@link continueWithHome}. At home it needs nothing: it stops with the process.
+   */
+  async stopWithHome(): Promise<void> {
+    if (this.stateNow === 'running') await this.remote?.stopForUser(STOP_ORDER_WAIT_MS);
+  }
+
+  continueWithHome(): void {
+    this.remote?.contForUser();
   }
 
   async kill(outcome: GuestOutcome): Promise<void> {

@@ -4,6 +4,7 @@
  * one request at a time, in order), and drives the runner: suspend, checkpoint, drop, resume,
  * kill (docs/migration.md).
  */
+import { guestLinkLiveness } from './guest-link-liveness.js';
 import { OsmoError } from '../core/errors.js';
 import { LinkConnection, deriveLinkKey } from '../link/index.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
@@ -137,7 +138,7 @@ export class RemotePlacement {
       host: grant.host,
       port: grant.port,
       key: deriveLinkKey(Buffer.from(grant.token, 'hex'), 'runner'),
-      heartbeatMs: options.heartbeatMs ?? 1000,
+      ...guestLinkLiveness({ heartbeatMs: options.heartbeatMs }),
       tls: grant.tls === true,
     };
   }
@@ -323,6 +324,26 @@ export class RemotePlacement {
     const resumed = this.nextMessage('resumed');
     this.send({ t: 'resume' });
     await resumed;
+  }
+
+  /**
+   * The user stopped the program at home (Ctrl-Z): the runner holds it until {@link contForUser}.
+   * Resolves once the order is on its way (this process is about to stop: nothing it leaves in
+   * its own buffers would go out), or after `waitMs` if the link is congested.
+   */
+  async stopForUser(waitMs: number): Promise<void> {
+    if (this.link.state !== 'open') return;
+    this.send({ t: 'stop' });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.link.drain().catch(() => undefined),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  contForUser(): void {
+    if (this.link.state === 'open') this.send({ t: 'cont' });
   }
 
   kill(outcome: GuestOutcome): void {

@@ -11,6 +11,7 @@
  * deputy → runner   MSG {t:"suspend"} → runner: MSG {t:"image"} IMAGE… IMAGE_END, then waits
  *                   for MSG {t:"drop"} (it moved on: exit) or {t:"resume"} (it stays)
  * runner → deputy   MSG {t:"outcome"} when the program ends there
+ * deputy → runner   MSG {t:"stop"} … MSG {t:"cont"} (the user stopped it at home: Ctrl-Z, fg)
  * ```
  */
 import type { SerializedError } from '../core/errors.js';
@@ -62,6 +63,10 @@ export type DeputyMessage =
   | { t: 'drop' }
   /** The move failed: continue from the image kept here. */
   | { t: 'resume' }
+  /** The user stopped the program (Ctrl-Z at home): hold it, stopped, until 'cont'. */
+  | { t: 'stop' }
+  /** The user continued it (fg, bg, SIGCONT at home). */
+  | { t: 'cont' }
   /** End the program now (a signal at home). */
   | { t: 'kill'; outcome: GuestOutcome }
   /** A pipelined write failed at home: fail the next write, sync or close of that fd with it. */

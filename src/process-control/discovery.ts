@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { OsmoError, isOsmoError } from '../core/errors.js';
 import { ProcessControlClient, openSocket } from './client.js';
 import type { ClientTimeouts } from './client.js';
-import { isPidAlive } from './pid-alive.js';
+import { isPidAlive, isPidStopped } from './pid-alive.js';
 import { checkSocketDir, pidOfSocketName, resolveSocketDir, socketPath } from './socket-dir.js';
 import type { SocketDir, SocketDirOptions } from './socket-dir.js';
 import type { ProcessInfo } from './types.js';
@@ -25,6 +25,8 @@ export type SkipReason =
   | 'refused'
   /** No answer within the deadline (a busy or stuck process). */
   | 'timeout'
+  /** Stopped (Ctrl-Z, SIGSTOP): it cannot answer until continued, so it was not asked. */
+  | 'stopped'
   /** It answered, but not sensibly. */
   | 'error';
 
@@ -90,6 +92,10 @@ export async function listProcesses(options: ListOptions = {}): Promise<ProcessI
       const path = socketPath(where.dir, pid);
       if (removeIfStale(path, pid)) {
         skip(pid, 'stale', `removed ${path}`);
+        return undefined;
+      }
+      if (isPidStopped(pid)) {
+        skip(pid, 'stopped', `process ${pid} is stopped`);
         return undefined;
       }
       return probe(path, pid, deadlineMs, skip);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Whether a pid names a live process. Signal 0 checks without sending anything: ESRCH means no
  * such process; EPERM means it exists but belongs to someone else (alive, for our purpose: its
@@ -9,5 +11,20 @@ export function isPidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Whether the process is stopped (Ctrl-Z, SIGSTOP; state T or t in /proc/PID/stat): it cannot
+ * answer anything until continued. False when unknown (no /proc, gone).
+ */
+export function isPidStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // "pid (comm) S …": comm may hold spaces and parentheses, so the state follows the last ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't';
+  } catch {
+    return false;
   }
 }

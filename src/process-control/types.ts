@@ -4,13 +4,18 @@
  * `osmo checkpoint`, `osmo freeze` and `osmo continue` reach it through the socket.
  */
 
-export type ProcessState = 'running' | 'frozen' | 'checkpointing' | 'migrating';
+/**
+ * `stopped` is `osmo ps`'s own finding (its `osmo run` is stopped: Ctrl-Z, SIGSTOP; a program
+ * away is held where it runs): a stopped process cannot say anything itself.
+ */
+export type ProcessState = 'running' | 'frozen' | 'checkpointing' | 'migrating' | 'stopped';
 
 export const PROCESS_STATES: readonly ProcessState[] = [
   'running',
   'frozen',
   'checkpointing',
   'migrating',
+  'stopped',
 ];
 
 export interface ProcessInfo {

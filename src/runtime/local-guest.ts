@@ -343,6 +343,17 @@ export class LocalGuest {
     });
   }
 
+  /**
+   * Stops the program at its next suspension point and keeps it stopped here, its memory
+   * intact, until {@link resumeHeld} (the user stopped it at its home: Ctrl-Z).
+   */
+  hold(): Promise<void> {
+    return this.serialize(async () => {
+      await this.stopHere();
+      this.held = true;
+    });
+  }
+
   /** The held program goes on here. */
   resumeHeld(): Promise<void> {
     return this.serialize(() => {

@@ -171,8 +171,12 @@ describe('osmo daemon: a 5-node loopback cluster', () => {
     assert.match(plain.stdout.toString(), /4 active nodes/);
   });
 
-  test('SIGTERM stops a daemon gracefully with status 0', async () => {
+  test('SIGUSR1 leaves a daemon as it was; SIGTERM stops it gracefully with status 0', async () => {
     const d = nodes[3]!;
+    d.child.kill('SIGUSR1');
+    const alive = await osmo(['status', '--daemon', d.socket]);
+    assert.equal(alive.status, 0, `still serving after SIGUSR1: ${alive.stderr}`);
+    assert.ok(!d.raw.some((l) => l.includes('Debugger listening')), 'no debugger port opened');
     d.child.kill('SIGTERM');
     const { code } = await d.exited;
     assert.equal(code, 0);

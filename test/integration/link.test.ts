@@ -128,6 +128,10 @@ class FakeTimers implements LinkTimers {
     this.time += ms;
     for (const fn of [...this.fns]) fn();
   }
+  /** Advances `ms` in steps of `step`, firing the intervals at each, as a running process would. */
+  run(ms: number, step: number): void {
+    for (let t = 0; t < ms; t += step) this.advance(Math.min(step, ms - t));
+  }
   get active(): number {
     return this.fns.length;
   }
@@ -389,9 +393,9 @@ describe('link over loopback', () => {
     assert.equal(link.stats().framesReceived, 1);
 
     timers.advance(0); // the tick notes the echo as the last thing received (t = 100)
-    timers.advance(299);
+    timers.run(250, 50); // ticks every 50 ms, as the interval fires
     assert.equal(client.state, 'open');
-    timers.advance(1); // t = 400: silent for 3 × 100 ms
+    timers.advance(50); // t = 400: silent for 3 × 100 ms
     assert.equal(client.state, 'closed');
     const reason = await client.closed;
     assert.ok(isOsmoError(reason, 'E_LINK'));
@@ -401,6 +405,21 @@ describe('link over loopback', () => {
     );
     assert.equal(timers.active, 0, 'heartbeat timer stopped');
     assert.ok(isOsmoError(await link.closed, 'E_LINK'));
+  });
+
+  it('does not blame the peer for time this end did not run (stopped, starved)', T, async () => {
+    const timers = new FakeTimers();
+    const { server, accepted } = await startServer();
+    const client = await connect(server, { heartbeatMs: 100, timers });
+    await accepted.next(); // never heartbeats, never answers
+    // This process was stopped (Ctrl-Z) for 10 s: its first tick after comes 10 s late.
+    timers.advance(10_000);
+    assert.equal(client.state, 'open', 'what the peer sent meanwhile is still unread');
+    timers.run(250, 50);
+    assert.equal(client.state, 'open');
+    timers.advance(50); // silent for 3 × 100 ms of this end's running time
+    assert.equal(client.state, 'closed');
+    assert.match((await client.closed)?.message ?? '', /went silent for 300 ms/);
   });
 
   it('declares a silent peer dead with real timers', T, async () => {

@@ -21,6 +21,7 @@ import {
 import { createTopology, netnsUnavailable } from '../helpers/netns.js';
 import type { Topology } from '../helpers/netns.js';
 import { requestOnce } from '../../src/daemon/control-client.js';
+import type { ProcessInfo } from '../../src/process-control/types.js';
 import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
 
 const STEPS = 40;
@@ -327,6 +328,109 @@ for (const hosts of ['loopback', 'netns'] as const) {
     it('a signal sent to the home osmo run ends the program on its node', async () => {
       const r = await signalWhileAway('SIGINT');
       assert.equal(r.status, 130, r.stderr);
+      await runnerGone('killed');
+    });
+
+    /**
+     * Runs `steps` on n2 and, at its first line, stops its home `osmo run` with `stopSignal`;
+     * `whileStopped` runs then, before SIGCONT. Resolves with the run and the expected output
+     * (the same program run at home).
+     */
+    const stoppedWhileAway = async (
+      stopSignal: 'SIGTSTP' | 'SIGSTOP',
+      steps: number,
+      whileStopped: (pid: number) => Promise<void>,
+    ) => {
+      const args = [fixture('steps'), String(steps), '50000000']; // ~0.1 s a step
+
+      const expected = await osmo(['run', '-h', '-L', ...args], { env, stdinNull: true });
+      assert.equal(expected.status, 0, expected.stderr);
+      let acted: Promise<void> | undefined;
+      const r = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', '-L', ...args], {
+        env,
+        prefix: atHome,
+        stdinNull: true,
+        deadlineMs: 90_000,
+        onStdout: (_chunk, child) => {
+          acted ??= (async () => {
+            child.kill(stopSignal);
+            try {
+              await whileStopped(child.pid!);
+            } finally {
+              child.kill('SIGCONT');
+            }
+          })();
+        },
+      });
+      await acted;
+      return { r, expected: expected.stdout.toString() };
+    };
+    const n2 = () => cluster.daemons[1]!;
+    /** The next runner line on n2 (after those logged so far) with message `msg`. */
+    const nextRunnerLog = (msg: string) => {
+      const from = n2().lines.length;
+      return n2().waitForLog(
+        (l) => n2().lines.indexOf(l) >= from && l.component === 'runner' && l.msg === msg,
+        20_000,
+        `n2's runner: ${msg}`,
+      );
+    };
+
+    it(
+      'Ctrl-Z holds a program away where it runs, osmo ps says stopped, fg continues it',
+      { skip: hosts === 'netns' ? 'the same code path as on loopback' : undefined },
+      async () => {
+        const holding = nextRunnerLog('stopped at home: holding the program');
+        const waiting = nextRunnerLog(
+          'the deputy is silent but its host answers: waiting for it (stopped?)',
+        );
+        const continued = nextRunnerLog('continued at home: the program goes on');
+        const { r, expected } = await stoppedWhileAway('SIGTSTP', 10, async (pid) => {
+          await holding;
+          // Only the home daemon can tell (a stopped process answers nothing itself), once it
+          // has read the program: it may have been stopped before the daemon's first reading.
+          await until(
+            async () => {
+              const ps = await osmo(['ps', '--json', '--daemon', n1Socket], {
+                env,
+                prefix: atHome,
+              });
+              const rows = (JSON.parse(ps.stdout.toString()) as { processes: ProcessInfo[] })
+                .processes;
+              const row = rows.find((p) => p.pid === pid);
+              return row?.state === 'stopped' && row.where === 'n2' ? true : undefined;
+            },
+            20_000,
+            'osmo ps lists it stopped at n2',
+          );
+          // Stopped for longer than a link may be silent (3 heartbeats): it is waited for.
+          await waiting;
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.toString(), expected);
+        await continued;
+      },
+    );
+
+    it(
+      'a home stopped by SIGSTOP (no warning) longer than a link may be silent loses nothing',
+      { skip: hosts === 'netns' ? 'the same code path as on loopback' : undefined },
+      async () => {
+        const waiting = nextRunnerLog(
+          'the deputy is silent but its host answers: waiting for it (stopped?)',
+        );
+        // Long enough to still run on n2 when the silence is noticed (after 3 s).
+        const { r, expected } = await stoppedWhileAway('SIGSTOP', 60, async () => {
+          await waiting;
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.toString(), expected);
+      },
+    );
+
+    it('SIGUSR1 ends the program on its node as it ends a native one (138)', async () => {
+      const r = await signalWhileAway('SIGUSR1');
+      assert.equal(r.status, 138, r.stderr);
       await runnerGone('killed');
     });
 

@@ -179,6 +179,9 @@ describe('traps and signals', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
     ['SIGHUP', 129],
+    ['SIGQUIT', 131],
+    ['SIGUSR1', 138],
+    ['SIGUSR2', 140],
   ] as const) {
     it(`${signal} ends the program with ${status}`, async () => {
       let sent = false;
@@ -192,6 +195,8 @@ describe('traps and signals', () => {
       });
       assert.ok(sent, 'spin never reported that it started');
       assert.equal(r.status, status, r.stderr);
+      // Node's default for SIGUSR1 would have opened a debugger port instead.
+      assert.doesNotMatch(r.stderr, /Debugger listening/);
     });
   }
 

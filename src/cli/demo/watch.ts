@@ -32,6 +32,7 @@ export interface Move {
 }
 
 const LIVE: readonly JobState[] = ['running', 'migrating', 'frozen', 'checkpointing'];
+const isLive = (state: string): state is JobState => (LIVE as readonly string[]).includes(state);
 
 /** The snapshot with what one poll learnt; moves found are returned, not reported. */
 export function applyPoll(
@@ -56,7 +57,7 @@ export function applyPoll(
     if (p === undefined || !LIVE.includes(j.state)) return j;
     let next: JobRow = {
       ...j,
-      state: LIVE.includes(p.state) ? p.state : j.state,
+      state: isLive(p.state) ? p.state : j.state,
       cpuMs: p.cpuTimeMs,
     };
     if (p.where !== j.where && p.where !== '') {

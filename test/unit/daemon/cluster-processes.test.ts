@@ -1,5 +1,6 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import {
   homeProcesses,
   uidArgument,
 } from '../../../src/daemon/cluster-processes.js';
-import { mergeProcesses } from '../../../src/cli/ps.js';
+import { markStopped, mergeProcesses } from '../../../src/cli/ps.js';
+import { isPidStopped } from '../../../src/process-control/pid-alive.js';
 import type { ProcessInfo } from '../../../src/process-control/types.js';
 
 function info(home: string, pid: number, where = home): ProcessInfo {
@@ -139,3 +141,39 @@ void test('osmo ps lists each (home, pid) once: the fresh local reading first, t
     ],
   );
 });
+
+void test('osmo ps marks its own home stopped processes stopped, and no other home’s', () => {
+  const rows = [info('n1', 10, 'n2'), info('n2', 10), info('n1', 11)];
+  assert.deepEqual(
+    markStopped(rows, [10], 'n1').map((p) => [p.home, p.pid, p.state]),
+    [
+      ['n1', 10, 'stopped'],
+      ['n2', 10, 'running'],
+      ['n1', 11, 'running'],
+    ],
+  );
+  assert.deepEqual(
+    markStopped(rows, [10], undefined).map((p) => p.state),
+    ['running', 'running', 'running'],
+    'without a daemon no row is its home’s',
+  );
+});
+
+void test('a stopped process is told apart from a running one through /proc', async () => {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    await new Promise((resolve) => child.once('spawn', resolve));
+    assert.equal(isPidStopped(child.pid!), false);
+    child.kill('SIGSTOP');
+    await until(() => isPidStopped(child.pid!));
+    child.kill('SIGCONT');
+    await until(() => !isPidStopped(child.pid!));
+  } finally {
+    child.kill('SIGKILL');
+  }
+  assert.equal(isPidStopped(2 ** 22 + 1), false, 'no such process');
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 5));
+}

@@ -190,6 +190,42 @@ describe('HomeBalancer', () => {
     assert.throws(() => h.balancer.adopt({ pid: -1, socket: '' }), /adopt needs/);
   });
 
+  it('lists a program as it described itself when adopted, until it reads it', async () => {
+    const h = harness();
+    h.setView([node('n1', 0), node('n2', 0)]);
+    const said = (where: string): ProcessInfo => ({
+      pid: 601,
+      home: 'n1',
+      where,
+      state: 'running',
+      cpuTimeMs: 0,
+      memoryBytes: 1 << 20,
+      startedAt: new Date(0).toISOString(),
+      command: ['job'],
+      preemptible: true,
+    });
+    h.balancer.adopt({ pid: 601, socket: '/nowhere/601.sock', info: said('n2') });
+    // Stopped at once (Ctrl-Z), it may never answer a reading: osmo ps still lists it.
+    assert.deepEqual(
+      h.balancer.programInfos().map((p) => `${p.info.pid} ${p.info.where}`),
+      ['601 n2'],
+    );
+    h.balancer.adopt({ pid: 601, socket: '/nowhere/601.sock', info: said('n3') });
+    assert.equal(h.balancer.programInfos()[0]?.info.where, 'n3', 'a renewal says it anew');
+    // Not trusted for another pid, nor when it is not a ProcessInfo.
+    h.balancer.adopt({ pid: 602, socket: '/nowhere/602.sock', info: said('n2') });
+    h.balancer.adopt({ pid: 603, socket: '/nowhere/603.sock', info: { pid: 603 } });
+    assert.deepEqual(
+      h.balancer.programInfos().map((p) => p.info.pid),
+      [601],
+    );
+    // Once read, its own reading is what counts.
+    h.programs.set(601, { ...said('n1'), cpuTimeMs: 5 });
+    await h.balancer.tick();
+    h.balancer.adopt({ pid: 601, socket: '/nowhere/601.sock', info: said('n3') });
+    assert.equal(h.balancer.programInfos()[0]?.info.where, 'n1');
+  });
+
   it('sends an expelled program to another node than the expelling one, or home if it is -L', async () => {
     const h = harness();
     // n2 looks best, but it is the one expelling: never chosen.
