@@ -223,6 +223,12 @@ describe('osmo daemon: threshold windows (--window-max-age-ms)', () => {
         `${d.name} knows all 3 nodes`,
       );
     }
+    // Its terminal closing (SIGHUP) stops a daemon in order too, not by the default action.
+    const last = nodes[2]!;
+    last.child.kill('SIGHUP');
+    assert.equal((await last.exited).code, 0);
+    assert.ok(last.lines.some((l) => l.msg === 'shutting down' && l.signal === 'SIGHUP'));
+    assert.ok(last.lines.some((l) => l.msg === 'daemon stopped'));
   });
 });
 
