@@ -38,7 +38,7 @@ function waitStarted(child: ChildProcess): Promise<void> {
 
 const dir = mkdtempSync(join(tmpdir(), 'osmo-bench-'));
 const secret = join(dir, 'secret');
-writeFileSync(secret, 'bench-secret-0123456789abcdef\n');
+writeFileSync(secret, 'bench-secret-0123456789abcdef\n', { mode: 0o600 });
 const ports = await freeUdpPorts(N);
 const children: ChildProcess[] = [];
 try {

@@ -65,7 +65,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     key: 'secretFile',
     kind: 'path',
     defaultText: '(required)',
-    help: 'file with the cluster secret, at least 16 bytes',
+    help: 'file with the cluster secret, at least 16 bytes, not readable by every user (mode 600 or 640)',
   },
   {
     key: 'stateDir',

@@ -237,6 +237,12 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
         problems.push(
           `secretFile ${secretFile}: ${secret.length} bytes; use at least 16 (e.g. openssl rand -hex 32 > ${secretFile})`,
         );
+      // Whoever reads it can join the cluster as any node: send programs, take guests' links.
+      const mode = statSync(secretFile).mode & 0o777;
+      if ((mode & 0o004) !== 0)
+        problems.push(
+          `secretFile ${secretFile}: every user of this host may read it (mode ${mode.toString(8).padStart(4, '0')}), and with it act as any node of the cluster; chmod 600 ${secretFile} (640 to share it with a group)`,
+        );
     } catch (e) {
       problems.push(`secretFile ${secretFile}: cannot read it (${errnoText(e)})`);
     }

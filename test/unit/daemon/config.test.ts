@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isOsmoError } from '../../../src/core/errors.js';
@@ -10,7 +10,7 @@ import { repoRoot } from '../../helpers/osmo.js';
 function scratch(): { dir: string; secret: string; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'osmo-config-'));
   const secret = join(dir, 'secret');
-  writeFileSync(secret, 'a'.repeat(32));
+  writeFileSync(secret, 'a'.repeat(32), { mode: 0o600 });
   return { dir, secret, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -151,6 +151,24 @@ void test('secret file problems: missing and too short', () => {
         loadDaemonConfig({ env: {}, flags: { secretFile: join(s.dir, 'nope') } }),
       )[0]!,
       /cannot read it \(ENOENT\)/,
+    );
+  } finally {
+    s.done();
+  }
+});
+
+void test('a secret file every user may read is refused; one a group may read is not', () => {
+  const s = scratch();
+  try {
+    chmodSync(s.secret, 0o644);
+    assert.match(
+      problemsOf(() => loadDaemonConfig({ env: {}, flags: { secretFile: s.secret } })).join('\n'),
+      /every user of this host may read it \(mode 0644\).*chmod 600/,
+    );
+    chmodSync(s.secret, 0o640);
+    assert.equal(
+      loadDaemonConfig({ env: {}, flags: { secretFile: s.secret, name: 'n1' } }).secret.length,
+      32,
     );
   } finally {
     s.done();
