@@ -4,6 +4,7 @@
  * A program that may move is instrumented (preemptible); one pinned home with -h -L is not.
  */
 import { createHash } from 'node:crypto';
+import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { OsmoError } from '../core/errors.js';
 import { requestOnce } from '../daemon/control-client.js';
@@ -11,6 +12,21 @@ import { resolveDaemonSocket } from '../daemon/socket-path.js';
 import type { Mobility } from './deputy-session.js';
 import type { DeputySession } from './deputy-session.js';
 import { warn } from './report.js';
+
+/** The MOSIX placement flags, as `osmo run` and `osmo restart` take them. */
+export function addPlacementOptions(command: Command): Command {
+  return command
+    .option('-b, --best', 'start on the best node of the cluster (default when a daemon runs here)')
+    .option('-h, --home', 'start at home')
+    .option('-r, --run-on <NODE>', 'start on NODE (a name from osmo status)')
+    .option('-L, --lock', 'never migrate automatically (osmo migrate still can)')
+    .option('-l, --may-migrate', 'may migrate automatically (the default)')
+    .option('-m, --memory <MB>', 'memory the program will need: only nodes with that much free')
+    .option(
+      '--daemon <SOCKET>',
+      "the local daemon's control socket (default: OSMOSIS_DAEMON or the usual places, see osmo status --help); none: run without one",
+    );
+}
 
 export interface PlacementFlags {
   best?: boolean;
@@ -124,6 +140,18 @@ export async function startAway(session: DeputySession, node: string): Promise<v
     await session.startAway();
   } catch (error) {
     warn(`could not start the program on ${node} (${messageOf(error)}); it runs at home`);
+  }
+}
+
+/**
+ * A restarted program resumes here, then moves to `node` (an image has no "start there": it
+ * must be read here first); if the move fails it goes on here, and stderr says why.
+ */
+export async function moveAfterRestore(session: DeputySession, node: string): Promise<void> {
+  try {
+    await session.migrate(node);
+  } catch (error) {
+    warn(`could not move the program to ${node} (${messageOf(error)}); it runs at home`);
   }
 }
 

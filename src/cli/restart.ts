@@ -15,31 +15,50 @@ import { DeputySession, imageDir } from './deputy-session.js';
 import { PROC_SELF, ProcSelfFiles } from './proc-self.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { fail } from './report.js';
-import { preemptibleModule } from './run.js';
+import { instrumentedProgram } from './run.js';
+import {
+  addPlacementOptions,
+  mobilityOf,
+  moveAfterRestore,
+  resolvePlacement,
+  startNodeOf,
+} from './placement.js';
+import type { PlacementFlags } from './placement.js';
 import { originsAfterImage } from '../runtime/guest-clocks.js';
 import { holdSignals, supervise } from './supervise.js';
 import type { HeldSignals } from './supervise.js';
 
+interface RestartOptions extends PlacementFlags {
+  force?: boolean;
+}
+
 export function registerRestart(program: Command): void {
-  program
+  const command = program
     .command('restart')
     .description('resume a program from a checkpoint or freeze image [mosrun -R]')
     .argument('<image>', 'an image written by osmo checkpoint, osmo freeze or --checkpoint-file')
-    .option('--force', 'restart even where files or stdin cannot be restored faithfully')
+    .option('--force', 'restart even where files or stdin cannot be restored faithfully');
+  addPlacementOptions(command)
+    .helpOption('--help', 'display help for command')
     .addHelpText(
       'after',
       `
 The program must still be at the path it was started from, unchanged (its sha256 is checked).
 Bad images (corrupted, truncated, another format version, another program) are refused
 with exit status 2 and never resumed.
+
+This node is the restarted program's home. When a daemon runs here it is a program of the
+cluster like any osmo run: it resumes here, then goes to the best node (-b, the default) or
+the one -r names; the balancer moves it (-L: never by itself) and osmo migrate can.
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (image: string, opts: { force?: boolean }) => {
-      process.exitCode = await restart(image, opts.force === true);
+    .action(async (image: string, opts: RestartOptions) => {
+      process.exitCode = await restart(image, opts);
     });
 }
 
-async function restart(file: string, force: boolean): Promise<number> {
+async function restart(file: string, opts: RestartOptions): Promise<number> {
+  const force = opts.force === true;
   let backend: HostBackend | undefined;
   let held: HeldSignals | undefined;
   let procSelf: ProcSelfFiles | undefined;
@@ -57,7 +76,10 @@ async function restart(file: string, force: boolean): Promise<number> {
       );
     }
     checkStdin(deputy, force);
-    const module = await preemptibleModule(program);
+    const placement = await resolvePlacement(opts);
+    const instrumented = await instrumentedProgram(program);
+    const mobility = mobilityOf(placement, instrumented.bytes);
+    const away = mobility === undefined ? undefined : await startNodeOf(placement);
     // /proc/self is made anew, at the same place in the preopens (so fd numbers match).
     procSelf = new ProcSelfFiles(imageDir());
     const dirOfProcSelf = procSelf.dir;
@@ -71,7 +93,7 @@ async function restart(file: string, force: boolean): Promise<number> {
     held = holdSignals();
     const session = new DeputySession({
       program,
-      module,
+      module: instrumented.module,
       preemptible: true,
       args: deputy.args,
       env: deputy.env,
@@ -85,8 +107,11 @@ async function restart(file: string, force: boolean): Promise<number> {
       clocks: originsAfterImage(meta.counters, true),
       ...(deputy.checkpointFile === undefined ? {} : { checkpointFile: deputy.checkpointFile }),
       ...(deputy.checkpointKeep === undefined ? {} : { checkpointKeep: deputy.checkpointKeep }),
+      ...(mobility === undefined ? {} : { mobility }),
+      ...(placement.daemon === undefined ? {} : { homeDaemon: placement.daemon }),
     });
-    return await supervise(session, held);
+    const placed = away === undefined ? undefined : moveAfterRestore(session, away);
+    return await supervise(session, held, placed);
   } catch (error) {
     return fail(error);
   } finally {

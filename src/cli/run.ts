@@ -14,7 +14,13 @@ import { DeputySession, imageDir } from './deputy-session.js';
 import { ProcSelfFiles } from './proc-self.js';
 import { holdSignals, supervise } from './supervise.js';
 import type { HeldSignals } from './supervise.js';
-import { mobilityOf, resolvePlacement, startAway, startNodeOf } from './placement.js';
+import {
+  addPlacementOptions,
+  mobilityOf,
+  resolvePlacement,
+  startAway,
+  startNodeOf,
+} from './placement.js';
 import type { PlacementFlags } from './placement.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { collect, parseEnvAssignment, parseSize } from './options.js';
@@ -105,7 +111,7 @@ export function environmentFor(inherit: boolean, assignments: readonly string[])
 }
 
 export function registerRun(program: Command): void {
-  program
+  const command = program
     .command('run')
     .description('run a WASI program with this node as its home')
     .argument('<program>', 'a wasm32-wasi command module (.wasm)')
@@ -129,17 +135,8 @@ export function registerRun(program: Command): void {
     )
     .option('--checkpoint-file <FILE>', 'where checkpoints go [mosrun -C]; implies --preemptible')
     .option('--checkpoint-every <MINUTES>', 'take a checkpoint every MINUTES [mosrun -A]')
-    .option('--checkpoint-keep <N>', 'keep the N latest checkpoints as FILE.1 … FILE.N [mosrun -N]')
-    .option('-b, --best', 'start on the best node of the cluster (default when a daemon runs here)')
-    .option('-h, --home', 'start at home')
-    .option('-r, --run-on <NODE>', 'start on NODE (a name from osmo status)')
-    .option('-L, --lock', 'never migrate automatically (osmo migrate still can)')
-    .option('-l, --may-migrate', 'may migrate automatically (the default)')
-    .option('-m, --memory <MB>', 'memory the program will need: only nodes with that much free')
-    .option(
-      '--daemon <SOCKET>',
-      "the local daemon's control socket (default: OSMOSIS_DAEMON or the usual places, see osmo status --help); none: run without one",
-    )
+    .option('--checkpoint-keep <N>', 'keep the N latest checkpoints as FILE.1 … FILE.N [mosrun -N]');
+  addPlacementOptions(command)
     .helpOption('--help', 'display help for command')
     .passThroughOptions()
     .addHelpText(
@@ -244,10 +241,6 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
 }
 
 /** The program instrumented for preemption (docs/adr/0006), from the on-disk cache when it can. */
-export async function preemptibleModule(program: Program): Promise<WebAssembly.Module> {
-  return (await instrumentedProgram(program)).module;
-}
-
 export async function instrumentedProgram(
   program: Program,
 ): Promise<{ module: WebAssembly.Module; bytes: Uint8Array }> {

@@ -271,6 +271,59 @@ for (const hosts of ['loopback', 'netns'] as const) {
       assert.match(resumed.stdout.toString(), /^step \d+ \d+\n/);
     });
 
+    it(
+      'restarts an image as a program of the cluster: on the node -r names, and it moves',
+      { skip: hosts === 'netns' ? 'the same code path as on loopback' : undefined },
+      async () => {
+        const args = [fixture('steps'), '20', '50000000'];
+        const expected = await osmo(['run', '-h', '-L', ...args], { env, stdinNull: true });
+        assert.equal(expected.status, 0, expected.stderr);
+        const image = join(dir, 'to-restart.osmosnap');
+        let taken: Promise<void> | undefined;
+        const first = await osmo(['run', '-h', '-L', '--preemptible', ...args], {
+          env,
+          prefix: atHome,
+          stdinNull: true,
+          onStdout: (_chunk, child) => {
+            taken ??= osmo(['checkpoint', String(child.pid), '-o', image], { env, prefix: atHome })
+              .then((ck) => assert.equal(ck.status, 0, ck.stderr))
+              .finally(() => child.kill('SIGINT'));
+          },
+        });
+        await taken;
+        assert.equal(first.status, 130, first.stderr);
+
+        let moved: Promise<void> | undefined;
+        const restarted = await osmo(['restart', '--daemon', n1Socket, '-r', 'n2', image], {
+          env,
+          prefix: atHome,
+          stdinNull: true,
+          deadlineMs: 60_000,
+          onStdout: (_chunk, child) => {
+            moved ??= (async () => {
+              await until(
+                async () => {
+                  const ps = await osmo(['ps', '--json', '--daemon', n1Socket], { env });
+                  const rows = (JSON.parse(ps.stdout.toString()) as { processes: ProcessInfo[] })
+                    .processes;
+                  const row = rows.find((p) => p.pid === child.pid);
+                  return row?.home === 'n1' && row.where === 'n2' ? true : undefined;
+                },
+                20_000,
+                'the restarted program runs on n2, its home n1',
+              );
+              const m = await osmo(['migrate', String(child.pid), 'n3'], { env, prefix: atHome });
+              assert.equal(m.status, 0, m.stderr);
+            })();
+          },
+        });
+        await moved;
+        assert.equal(restarted.status, 0, restarted.stderr);
+        const out = restarted.stdout.toString();
+        assert.ok(out.length > 0 && expected.stdout.toString().endsWith(out), out);
+      },
+    );
+
     it('frees a place its program never took when the home withdraws it', async () => {
       const n2Socket = join(dir, 'n2.sock');
       const guestsOnN2 = async () =>
