@@ -135,7 +135,10 @@ export function registerRun(program: Command): void {
     )
     .option('--checkpoint-file <FILE>', 'where checkpoints go [mosrun -C]; implies --preemptible')
     .option('--checkpoint-every <MINUTES>', 'take a checkpoint every MINUTES [mosrun -A]')
-    .option('--checkpoint-keep <N>', 'keep the N latest checkpoints as FILE.1 … FILE.N [mosrun -N]');
+    .option(
+      '--checkpoint-keep <N>',
+      'keep the N latest checkpoints as FILE.1 … FILE.N [mosrun -N]',
+    );
   addPlacementOptions(command)
     .helpOption('--help', 'display help for command')
     .passThroughOptions()
