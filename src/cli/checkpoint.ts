@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { isOsmoError, OsmoError } from '../core/errors.js';
 import { connectProcess } from '../process-control/discovery.js';
+import { isPidStopped } from '../process-control/pid-alive.js';
 import type { ProcessControlClient } from '../process-control/client.js';
 import type { ImageResult } from '../process-control/types.js';
 import { ExitCode } from './exit-codes.js';
@@ -18,7 +19,7 @@ export const PROCESS_EXIT_HELP = `
 Exit status:
   0   done
   1   the process could not do it (the reason is on stderr: e.g. not frozen, already frozen,
-      disk full); it goes on as it was
+      disk full, stopped by Ctrl-Z); it goes on as it was
   2   bad invocation, or the socket directory is not private (owned by another user, or
       group/other permissions): fix it as the message says
   3   no Osmosis process with that PID of yours on this node (osmo ps lists them)
@@ -42,7 +43,16 @@ export async function withProcess(
 ): Promise<void> {
   let client: ProcessControlClient;
   try {
-    client = await connectProcess(parsePid(pidText));
+    const pid = parsePid(pidText);
+    // A stopped process accepts the connection (its kernel does) but would never answer.
+    if (isPidStopped(pid)) {
+      warn(
+        `process ${pid} is stopped (Ctrl-Z or SIGSTOP) and cannot act: continue it first (fg, or kill -CONT ${pid})`,
+      );
+      process.exitCode = EXIT_REFUSED;
+      return;
+    }
+    client = await connectProcess(pid);
   } catch (e) {
     process.exitCode = fail(e);
     return;

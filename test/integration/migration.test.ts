@@ -456,6 +456,10 @@ for (const hosts of ['loopback', 'netns'] as const) {
             20_000,
             'osmo ps lists it stopped at n2',
           );
+          // Asked to act, it says at once why it cannot (it would never answer).
+          const m = await osmo(['migrate', String(pid), 'n3'], { env, prefix: atHome });
+          assert.equal(m.status, 1, m.stderr);
+          assert.match(m.stderr, /is stopped \(Ctrl-Z or SIGSTOP\).*kill -CONT/);
           // Stopped for longer than a link may be silent (3 heartbeats): it is waited for.
           await waiting;
         });
