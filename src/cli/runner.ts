@@ -86,10 +86,14 @@ async function runRunner(host: string): Promise<void> {
         });
         void runner.done.then(finished);
       },
-      (error: unknown) =>
+      (error: unknown) => {
+        // One that said nothing at all is the deputy asking whether this host is up, while
+        // this process did not run (guest-link-liveness.ts): no stranger, nothing to report.
+        if (socket.bytesRead === 0) return;
         log.warn('rejected a link', {
           error: error instanceof Error ? error.message : String(error),
-        }),
+        });
+      },
     );
   });
   let expiry: NodeJS.Timeout | undefined;

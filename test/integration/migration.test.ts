@@ -485,6 +485,53 @@ for (const hosts of ['loopback', 'netns'] as const) {
       },
     );
 
+    it(
+      'a runner stopped longer than a link may be silent: the home waits, nothing is lost',
+      { skip: hosts === 'netns' ? 'the same code path as on loopback' : undefined },
+      async () => {
+        const args = [fixture('steps'), '60', '50000000'];
+        const expected = await osmo(['run', '-h', '-L', ...args], { env, stdinNull: true });
+        const from = n2().lines.length;
+        let acted: Promise<void> | undefined;
+        const r = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', '-L', ...args], {
+          env,
+          prefix: atHome,
+          stdinNull: true,
+          deadlineMs: 90_000,
+          onStdout: (_chunk, child) => {
+            acted ??= (async () => {
+              const admitted = await n2().waitForLog(
+                (l) =>
+                  n2().lines.indexOf(l) >= from &&
+                  l.msg === 'guest admitted' &&
+                  l.pid === child.pid,
+                20_000,
+                'n2 admitted it',
+              );
+              // The runner is the process listening on the port n2 gave it.
+              const listening = execFileSync(
+                'ss',
+                ['-tlnpH', `sport = :${String(admitted.port)}`],
+                {
+                  encoding: 'utf8',
+                },
+              );
+              const runner = Number(/pid=(\d+)/.exec(listening)?.[1]);
+              assert.ok(runner > 0, listening);
+              // Stopped for 4.5 s, the fault itself: past 3 heartbeats of silence the home asks
+              // whether n2's host is up (it is), where it used to declare the program lost.
+              process.kill(runner, 'SIGSTOP');
+              await new Promise((resolve) => setTimeout(resolve, 4_500));
+              process.kill(runner, 'SIGCONT');
+            })();
+          },
+        });
+        await acted;
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.toString(), expected.stdout.toString());
+      },
+    );
+
     it('SIGUSR1 ends the program on its node as it ends a native one (138)', async () => {
       const r = await signalWhileAway('SIGUSR1');
       assert.equal(r.status, 138, r.stderr);
