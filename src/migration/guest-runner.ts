@@ -281,6 +281,7 @@ export class GuestRunner {
       env: offer.env,
       handler: this.relay(),
       strace: offer.strace,
+      ...(offer.strace && { onTrace: (line: string) => this.send({ t: 'trace', line }) }),
       directStdioWrites: false,
       restoreStream: fromImage,
       reentry: reentryAllowed(this.module),

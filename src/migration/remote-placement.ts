@@ -4,6 +4,7 @@
  * one request at a time, in order), and drives the runner: suspend, checkpoint, drop, resume,
  * kill (docs/migration.md).
  */
+import { writeSync } from 'node:fs';
 import { guestLinkLiveness } from './guest-link-liveness.js';
 import { OsmoError } from '../core/errors.js';
 import { LinkConnection, deriveLinkKey } from '../link/index.js';
@@ -417,6 +418,11 @@ export class RemotePlacement {
     }
     if (m.t === 'cancel-waits') {
       this.cancelWait();
+      return;
+    }
+    if (m.t === 'trace') {
+      // Where a program at home traces to: this process's stderr (guest-worker.ts).
+      writeSync(2, m.line);
       return;
     }
     const i = this.waiters.findIndex((w) => w(m));

@@ -83,6 +83,8 @@ export type RunnerMessage =
   /** An image follows (IMAGE… IMAGE_END); its size when it comes from a file (a checkpoint). */
   | { t: 'image'; bytes?: number }
   | { t: 'outcome'; outcome: GuestOutcome }
+  /** One --strace line: the deputy prints it on its stderr, as at home. */
+  | { t: 'trace'; line: string }
   /** The guest waits in a call the deputy is serving and a suspension is wanted: give it up if you can. */
   | { t: 'cancel-waits' }
   | { t: 'info'; cpuTimeMs: number; memoryBytes: number };

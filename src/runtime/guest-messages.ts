@@ -19,6 +19,8 @@ export interface GuestStart {
   clocks: ClockOrigins;
   /** Print every system call to stderr (fd 2 of this process). */
   strace: boolean;
+  /** Send the strace lines to the host thread instead (a runner: they belong to the deputy's stderr). */
+  straceToHost?: boolean;
   /** Checkpoint by itself at these tick counts (OSMOSIS_CHECKPOINT_TICKS, for reproducible tests). */
   checkpointAtTicks?: bigint[];
   /** Re-enter the program early in its life for V8's optimised code (tier-up.ts). */
@@ -79,6 +81,8 @@ export type GuestEvent =
   /** An image streamed in could not be loaded: nothing ran; the worker ends. */
   | { kind: 'restore-failed'; error: SerializedError }
   /** The worker ended after a freeze; its image holds the program. */
-  | { kind: 'stopped' };
+  | { kind: 'stopped' }
+  /** One strace line (GuestStart.straceToHost). */
+  | { kind: 'trace'; line: string };
 
 export type WorkerMessage = GuestOutcome | GuestEvent;

@@ -90,10 +90,9 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
         record(name, args, errno, ns) {
           const shown = args.map((a) => (typeof a === 'bigint' ? `${a}` : String(a))).join(', ');
           const result = errno < 0 ? '' : ` = ${errno} ${errnoName(errno)}`;
-          writeSync(
-            2,
-            `[strace] ${name}(${shown})${result} <${(Number(ns) / 1e3).toFixed(1)} µs>\n`,
-          );
+          const line = `[strace] ${name}(${shown})${result} <${(Number(ns) / 1e3).toFixed(1)} µs>\n`;
+          if (start.straceToHost === true) toHost({ kind: 'trace', line } satisfies WorkerMessage);
+          else writeSync(2, line);
         },
       }
     : undefined;

@@ -32,6 +32,8 @@ export interface LocalGuestOptions {
   handler: RequestHandler;
   clocks?: ClockOrigins;
   strace?: boolean;
+  /** Where strace lines go when not to this process's stderr (a runner sends them home). */
+  onTrace?: (line: string) => void;
   /** Let the guest thread write stdout/stderr itself (direct-writes.ts); default true. */
   directStdioWrites?: boolean;
   /** Native stack of the guest thread; deep recursion needs more than Node's default. */
@@ -431,6 +433,7 @@ export class LocalGuest {
       env: o.env,
       clocks: clocks ?? { monotonicOffsetNs: 0n, cpuOffsetNs: 0n },
       strace: o.strace ?? false,
+      ...(o.onTrace === undefined ? {} : { straceToHost: true }),
       ...(restoreFrom === undefined
         ? {}
         : restoreFrom === FROM_STREAM
@@ -478,6 +481,9 @@ export class LocalGuest {
       }
       case 'image-piece':
         this.onPiece?.(m.data, m.slot);
+        return;
+      case 'trace':
+        this.options.onTrace?.(m.line);
         return;
       case 'image-written':
       case 'image-failed':

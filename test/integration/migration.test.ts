@@ -324,6 +324,17 @@ for (const hosts of ['loopback', 'netns'] as const) {
       },
     );
 
+    it('--strace traces a program on another node on its home stderr, as at home', async () => {
+      const r = await osmo(
+        ['run', '--daemon', n1Socket, '-r', 'n2', '-L', '--strace', fixture('upper')],
+        { env, prefix: atHome, input: 'away\n' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.toString(), 'AWAY\n');
+      assert.match(r.stderr, /^\[strace\] fd_read\(0, .*\) = 0 SUCCESS/m);
+      assert.match(r.stderr, /^\[strace\] fd_write\(1, .*\) = 0 SUCCESS/m);
+    });
+
     it('frees a place its program never took when the home withdraws it', async () => {
       const n2Socket = join(dir, 'n2.sock');
       const guestsOnN2 = async () =>
