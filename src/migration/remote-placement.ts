@@ -421,8 +421,10 @@ export class RemotePlacement {
       return;
     }
     if (m.t === 'trace') {
-      // Where a program at home traces to: this process's stderr (guest-worker.ts).
-      writeSync(2, m.line);
+      // Where a program at home traces to: this process's stderr (guest-worker.ts). Text from
+      // another node never carries control characters to the user's terminal.
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      writeSync(2, m.line.replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '?'));
       return;
     }
     const i = this.waiters.findIndex((w) => w(m));
