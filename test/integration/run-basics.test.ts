@@ -229,6 +229,13 @@ describe('bad input: one line, exit 2', () => {
     assertOneLine(r.stderr, /cannot read program .*nope\.wasm: no such file/);
   });
 
+  it('a file name with an escape sequence reaches the terminal without it', async () => {
+    const r = await osmo(['run', join(dir, 'red\x1b[31mname.wasm')]);
+    assert.equal(r.status, 2);
+    assertOneLine(r.stderr, /cannot read program .*red\?\[31mname\.wasm: no such file/);
+    assert.ok(!r.stderr.includes('\x1b'), 'no ESC on stderr');
+  });
+
   it('not a wasm file', async () => {
     const p = join(dir, 'text.wasm');
     writeFileSync(p, 'this is text\n');
