@@ -124,6 +124,11 @@ export async function startNodeOf(placement: Placement): Promise<string | undefi
       const best = await requestOnce(daemon.socket, 'best', {
         memoryBytes: placement.memoryBytes,
       });
+      if (best.roomy === false) {
+        warn(
+          `no node has ${Math.round(placement.memoryBytes / 2 ** 20)} MiB free (-m): the program starts ${best.self ? 'at home' : `on ${best.node}`}`,
+        );
+      }
       if (best.self) return undefined;
       node = best.node;
     }

@@ -89,6 +89,8 @@ export interface BestResult {
   /** The node to start on; the own node's name when no other is better enough. */
   readonly node: string;
   readonly self: boolean;
+  /** Whether `node` has the memory asked for free (false: no live node has; absent: older daemon). */
+  readonly roomy?: boolean;
 }
 
 /** op → result type. Append only: clients of an older version must keep working. */

@@ -784,7 +784,8 @@ export class Daemon {
   private best(args: Record<string, unknown>): BestResult {
     const memoryBytes = typeof args.memoryBytes === 'number' ? args.memoryBytes : 0;
     const node = this.balancer!.startNode(memoryBytes);
-    return { node, self: node === this.config.name };
+    const free = this.policyView().find((v) => v.name === node)?.freeMemBytes ?? 0;
+    return { node, self: node === this.config.name, roomy: free >= memoryBytes };
   }
 
   /** Every live node, this one included, as the balancing policy sees it. */

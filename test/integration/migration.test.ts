@@ -324,6 +324,21 @@ for (const hosts of ['loopback', 'netns'] as const) {
       },
     );
 
+    it('-m more than any node has free: it says so and starts at home', async () => {
+      const r = await osmo(
+        ['run', '--daemon', n1Socket, '-m', '100000000', fixture('exit_code'), '0'],
+        {
+          env,
+          prefix: atHome,
+        },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        /^osmo: no node has 100000000 MiB free \(-m\): the program starts at home$/m,
+      );
+    });
+
     it('--strace traces a program on another node on its home stderr, as at home', async () => {
       const r = await osmo(
         ['run', '--daemon', n1Socket, '-r', 'n2', '-L', '--strace', fixture('upper')],
