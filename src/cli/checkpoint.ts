@@ -43,18 +43,18 @@ export async function withProcess(
 ): Promise<void> {
   let client: ProcessControlClient;
   try {
-    const pid = parsePid(pidText);
-    // A stopped process accepts the connection (its kernel does) but would never answer.
-    if (isPidStopped(pid)) {
-      warn(
-        `process ${pid} is stopped (Ctrl-Z or SIGSTOP) and cannot act: continue it first (fg, or kill -CONT ${pid})`,
-      );
-      process.exitCode = EXIT_REFUSED;
-      return;
-    }
-    client = await connectProcess(pid);
+    client = await connectProcess(parsePid(pidText));
   } catch (e) {
     process.exitCode = fail(e);
+    return;
+  }
+  // A stopped process accepts the connection (its kernel does) but would never answer.
+  if (isPidStopped(client.pid)) {
+    client.close();
+    warn(
+      `process ${client.pid} is stopped (Ctrl-Z or SIGSTOP) and cannot act: continue it first (fg, or kill -CONT ${client.pid})`,
+    );
+    process.exitCode = EXIT_REFUSED;
     return;
   }
   try {
