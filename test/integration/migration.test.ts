@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -411,17 +412,14 @@ for (const hosts of ['loopback', 'netns'] as const) {
     });
 
     /**
-     * Runs `steps` on n2 and, at its first line, stops its home `osmo run` with `stopSignal`;
-     * `whileStopped` runs then, before SIGCONT. Resolves with the run and the expected output
-     * (the same program run at home).
+     * Runs `steps` (~0.1 s each) on n2 and, at its first line, calls `atFirstLine` with its home
+     * `osmo run`. Resolves with the run and the expected output (the program run at home).
      */
-    const stoppedWhileAway = async (
-      stopSignal: 'SIGTSTP' | 'SIGSTOP',
+    const whileAway = async (
       steps: number,
-      whileStopped: (pid: number) => Promise<void>,
-    ) => {
-      const args = [fixture('steps'), String(steps), '50000000']; // ~0.1 s a step
-
+      atFirstLine: (child: ChildProcess) => Promise<void>,
+    ): Promise<{ r: Awaited<ReturnType<typeof osmo>>; expected: string }> => {
+      const args = [fixture('steps'), String(steps), '50000000'];
       const expected = await osmo(['run', '-h', '-L', ...args], { env, stdinNull: true });
       assert.equal(expected.status, 0, expected.stderr);
       let acted: Promise<void> | undefined;
@@ -431,19 +429,26 @@ for (const hosts of ['loopback', 'netns'] as const) {
         stdinNull: true,
         deadlineMs: 90_000,
         onStdout: (_chunk, child) => {
-          acted ??= (async () => {
-            child.kill(stopSignal);
-            try {
-              await whileStopped(child.pid!);
-            } finally {
-              child.kill('SIGCONT');
-            }
-          })();
+          acted ??= atFirstLine(child);
         },
       });
       await acted;
       return { r, expected: expected.stdout.toString() };
     };
+    /** Stops the home `osmo run` with `stopSignal`; `whileStopped` runs before SIGCONT. */
+    const stoppedWhileAway = (
+      stopSignal: 'SIGTSTP' | 'SIGSTOP',
+      steps: number,
+      whileStopped: (pid: number) => Promise<void>,
+    ) =>
+      whileAway(steps, async (child) => {
+        child.kill(stopSignal);
+        try {
+          await whileStopped(child.pid!);
+        } finally {
+          child.kill('SIGCONT');
+        }
+      });
     const n2 = () => cluster.daemons[1]!;
     /** The next runner line on n2 (after those logged so far) with message `msg`. */
     const nextRunnerLog = (msg: string) => {
@@ -515,46 +520,29 @@ for (const hosts of ['loopback', 'netns'] as const) {
       'a runner stopped longer than a link may be silent: the home waits, nothing is lost',
       { skip: hosts === 'netns' ? 'the same code path as on loopback' : undefined },
       async () => {
-        const args = [fixture('steps'), '60', '50000000'];
-        const expected = await osmo(['run', '-h', '-L', ...args], { env, stdinNull: true });
         const from = n2().lines.length;
-        let acted: Promise<void> | undefined;
-        const r = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', '-L', ...args], {
-          env,
-          prefix: atHome,
-          stdinNull: true,
-          deadlineMs: 90_000,
-          onStdout: (_chunk, child) => {
-            acted ??= (async () => {
-              const admitted = await n2().waitForLog(
-                (l) =>
-                  n2().lines.indexOf(l) >= from &&
-                  l.msg === 'guest admitted' &&
-                  l.pid === child.pid,
-                20_000,
-                'n2 admitted it',
-              );
-              // The runner is the process listening on the port n2 gave it.
-              const listening = execFileSync(
-                'ss',
-                ['-tlnpH', `sport = :${String(admitted.port)}`],
-                {
-                  encoding: 'utf8',
-                },
-              );
-              const runner = Number(/pid=(\d+)/.exec(listening)?.[1]);
-              assert.ok(runner > 0, listening);
-              // Stopped for 4.5 s, the fault itself: past 3 heartbeats of silence the home asks
-              // whether n2's host is up (it is), where it used to declare the program lost.
-              process.kill(runner, 'SIGSTOP');
-              await new Promise((resolve) => setTimeout(resolve, 4_500));
-              process.kill(runner, 'SIGCONT');
-            })();
-          },
+        // Its program stops with it: it need only outlast the moment it is stopped.
+        const { r, expected } = await whileAway(10, async (child) => {
+          const admitted = await n2().waitForLog(
+            (l) =>
+              n2().lines.indexOf(l) >= from && l.msg === 'guest admitted' && l.pid === child.pid,
+            20_000,
+            'n2 admitted it',
+          );
+          // The runner is the process listening on the port n2 gave it.
+          const listening = execFileSync('ss', ['-tlnpH', `sport = :${String(admitted.port)}`], {
+            encoding: 'utf8',
+          });
+          const runner = Number(/pid=(\d+)/.exec(listening)?.[1]);
+          assert.ok(runner > 0, listening);
+          // Stopped for 4.5 s, the fault itself: past 3 heartbeats of silence the home asks
+          // whether n2's host is up (it is), where it used to declare the program lost.
+          process.kill(runner, 'SIGSTOP');
+          await new Promise((resolve) => setTimeout(resolve, 4_500));
+          process.kill(runner, 'SIGCONT');
         });
-        await acted;
         assert.equal(r.status, 0, r.stderr);
-        assert.equal(r.stdout.toString(), expected.stdout.toString());
+        assert.equal(r.stdout.toString(), expected);
       },
     );
 
