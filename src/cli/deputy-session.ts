@@ -21,7 +21,7 @@ import type { SyscallBackend } from '../wasi/backend.js';
 import type { ProcSelfFiles } from './proc-self.js';
 import type { Preopen } from './run.js';
 import { warn } from './report.js';
-import { RemoteCpu, SyscallCounters } from './process-profile.js';
+import { RemoteUsage, SyscallCounters } from './process-profile.js';
 import { reentryAllowed } from '../runtime/tier-up.js';
 
 export interface SessionOptions {
@@ -86,8 +86,10 @@ export class DeputySession {
   readonly guest: MovableGuest;
   readonly startedAt = new Date();
   readonly counters = new SyscallCounters();
-  /** CPU used on other nodes; only a program that can move has any. */
-  readonly remoteCpu: RemoteCpu | undefined;
+  /** CPU used and memory held on other nodes; only a program that can move has any. */
+  readonly remoteUsage: RemoteUsage | undefined;
+  /** The memory last seen: a program just moved is as big as before until its runner says. */
+  private lastMemoryBytes = 0;
   private checkpoints = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Checkpoint settings; the program may change them through /proc/self. */
@@ -161,11 +163,11 @@ export class DeputySession {
       };
       options.procSelf.refresh();
     }
-    this.remoteCpu =
-      options.mobility === undefined ? undefined : new RemoteCpu(() => this.guest.placement);
+    this.remoteUsage =
+      options.mobility === undefined ? undefined : new RemoteUsage(() => this.guest.placement);
     void this.guest.outcome.then(() => {
       clearInterval(this.timer);
-      this.remoteCpu?.stop();
+      this.remoteUsage?.stop();
     });
   }
 
@@ -218,6 +220,17 @@ export class DeputySession {
     return this.guest.freeze(target, this.deputyState());
   }
 
+  /** The program's linear memory wherever it runs; 0 while frozen (its image holds it). */
+  get memoryBytes(): number {
+    if (this.guest.state === 'frozen') return 0;
+    const now =
+      this.guest.placement === undefined
+        ? this.guest.memoryBytesHere
+        : (this.remoteUsage?.memoryBytes ?? 0);
+    if (now > 0) this.lastMemoryBytes = now;
+    return this.lastMemoryBytes;
+  }
+
   /**
    * Moves the program to node `to`, or home ("home" or this node's own name). `expectedQueue`
    * goes with the admission request (an automatic move's view of `to`).
@@ -232,7 +245,7 @@ export class DeputySession {
         `cannot migrate process ${process.pid}: no daemon was running on this node when it started (start \`osmo daemon\`, then run the program again)`,
       );
     }
-    return this.guest.migrate(admittedBy(mobility, to, expectedQueue));
+    return this.guest.migrate(admittedBy(mobility, to, expectedQueue, this.memoryBytes));
   }
 
   /**
@@ -264,11 +277,15 @@ export class DeputySession {
   }
 }
 
-/** A move target whose daemon is asked, through the one here, to admit this program. */
+/**
+ * A move target whose daemon is asked, through the one here, to admit this program: it needs
+ * the memory it has (`memoryBytes`) or what -m said, whichever is more.
+ */
 function admittedBy(
   mobility: Mobility,
   node: string,
   expectedQueue?: number,
+  memoryBytes = 0,
 ): Exclude<MoveTarget, 'home'> {
   return {
     node,
@@ -281,7 +298,7 @@ function admittedBy(
         {
           node,
           pid: process.pid,
-          memoryBytes: mobility.memoryBytes,
+          memoryBytes: Math.max(mobility.memoryBytes, memoryBytes),
           moduleHash: mobility.moduleHash,
           ...(expectedQueue !== undefined && { expectedQueue }),
         },

@@ -29,10 +29,14 @@ export class SyscallCounters {
   }
 }
 
-/** CPU time used away from home: the runners' own clocks, polled while the program is away. */
-export class RemoteCpu {
+/**
+ * CPU time used away from home (the runners' own clocks) and the program's memory there, polled
+ * while the program is away.
+ */
+export class RemoteUsage {
   private retiredMs = 0;
-  private current: { placement: RemotePlacement; cpuTimeMs: number } | undefined;
+  private current:
+    { placement: RemotePlacement; cpuTimeMs: number; memoryBytes: number } | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(placementNow: () => RemotePlacement | undefined, periodMs = 1000) {
@@ -40,12 +44,15 @@ export class RemoteCpu {
       const placement = placementNow();
       if (placement !== this.current?.placement) {
         this.retiredMs += this.current?.cpuTimeMs ?? 0;
-        this.current = placement === undefined ? undefined : { placement, cpuTimeMs: 0 };
+        this.current =
+          placement === undefined ? undefined : { placement, cpuTimeMs: 0, memoryBytes: 0 };
       }
       if (placement === undefined) return;
       placement.info().then(
         (info) => {
-          if (this.current?.placement === placement) this.current.cpuTimeMs = info.cpuTimeMs;
+          if (this.current?.placement !== placement) return;
+          this.current.cpuTimeMs = info.cpuTimeMs;
+          this.current.memoryBytes = info.memoryBytes;
         },
         () => undefined, // the link is gone: the placement's outcome says what happened
       );
@@ -55,6 +62,11 @@ export class RemoteCpu {
 
   get totalMs(): number {
     return this.retiredMs + (this.current?.cpuTimeMs ?? 0);
+  }
+
+  /** The program's memory where it runs now, as last read (0 until then, or at home). */
+  get memoryBytes(): number {
+    return this.current?.memoryBytes ?? 0;
   }
 
   stop(): void {

@@ -211,7 +211,7 @@ export class GuestRunner {
         this.send({
           t: 'info',
           cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000),
-          memoryBytes: process.memoryUsage().rss,
+          memoryBytes: this.guest?.memoryBytes ?? 0,
         });
         return;
       }

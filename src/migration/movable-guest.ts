@@ -103,6 +103,11 @@ export class MovableGuest {
     return this.remote;
   }
 
+  /** The program's memory when it runs here (0 away or frozen: see RemoteUsage for away). */
+  get memoryBytesHere(): number {
+    return this.remote === undefined && this.stateNow !== 'frozen' ? this.local.memoryBytes : 0;
+  }
+
   /** When it arrived where it runs now (started, or its last move). */
   get arrivedAt(): Date {
     return this.arrived;

@@ -36,9 +36,26 @@ export const Ctl = {
   /** First of POSTED_WRITE_SLOTS words: nonzero if the guest may post its writes to that fd
    * without waiting for their answer (posted-writes.ts). After the DIRECT_WRITES words. */
   POSTED_WRITES: DIRECT_WRITES_AT + DIRECT_WRITE_SLOTS,
+  /**
+   * The guest's linear memory in 64 KiB pages, as the guest last noted it (guest writes, at each
+   * system call and tick: memory.grow has no hook): what `osmo ps` and the balancer call its memory.
+   */
+  MEMORY_PAGES: DIRECT_WRITES_AT + DIRECT_WRITE_SLOTS + POSTED_WRITE_SLOTS,
 } as const;
 
-const CONTROL_BYTES = 4 * (Ctl.POSTED_WRITES + POSTED_WRITE_SLOTS);
+const CONTROL_BYTES = 4 * (Ctl.MEMORY_PAGES + 1);
+
+/** Notes the guest's memory size for its host thread (Ctl.MEMORY_PAGES). */
+export function noteMemorySize(control: Int32Array, memory: WebAssembly.Memory): void {
+  Atomics.store(control, Ctl.MEMORY_PAGES, memory.buffer.byteLength / WASM_PAGE_BYTES);
+}
+
+/** The guest's memory size as last noted, in bytes. */
+export function notedMemoryBytes(control: Int32Array): number {
+  return Atomics.load(control, Ctl.MEMORY_PAGES) * WASM_PAGE_BYTES;
+}
+
+const WASM_PAGE_BYTES = 65_536;
 export const DEFAULT_REGION_BYTES = 1 << 20;
 
 export interface ChannelLayout {

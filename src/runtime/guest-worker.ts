@@ -9,7 +9,7 @@ import type { SerializedError } from '../core/errors.js';
 import { Errno, errnoName, MODULE_NAME } from '../wasi/abi.js';
 import { createWasiImports } from '../wasi/imports.js';
 import type { GuestContext, SyscallTracer } from '../wasi/imports.js';
-import { ChannelClient, ChannelStopped, Ctl } from './channel.js';
+import { ChannelClient, ChannelStopped, Ctl, noteMemorySize } from './channel.js';
 import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
 import { createChannelPort } from './channel-port.js';
 import { withDirectWrites } from './direct-writes.js';
@@ -105,6 +105,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
     () => {
       if (bound.memory === undefined)
         throw new OsmoError('E_INTERNAL', 'guest memory used before instantiation');
+      noteMemorySize(client.layout.control, bound.memory);
       return bound.memory;
     },
     tracer,
@@ -128,6 +129,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   const instance = new WebAssembly.Instance(start.module, imports);
   const memory = instance.exports.memory as WebAssembly.Memory;
   bound.memory = memory;
+  noteMemorySize(client.layout.control, memory);
   preemption?.attach(instance);
   if (preemption && start.checkpointAtTicks !== undefined)
     preemption.suspendAtTicks(start.checkpointAtTicks);
@@ -160,6 +162,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
     }
     output.stdout = counters.stdoutBytes ?? 0n;
     output.stderr = counters.stderrBytes ?? 0n;
+    noteMemorySize(client.layout.control, memory); // the image's size, grown into the memory
     toHost({ kind: 'restored' } satisfies WorkerMessage);
   }
   const entry = instance.exports._start as () => void;

@@ -7,7 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import { OsmoError } from '../core/errors.js';
 import type { SerializedError } from '../core/errors.js';
 import type { RequestHandler } from './channel.js';
-import { ChannelServer, createChannelBuffer, Ctl, layoutOf } from './channel.js';
+import { ChannelServer, createChannelBuffer, Ctl, layoutOf, notedMemoryBytes } from './channel.js';
 import { DirectWriteGrants, revokingHandler } from './direct-writes.js';
 import { POSTED_OP_BIT, PostedWriteFlags } from './posted-writes.js';
 import { SUSPEND_ERRNO } from './preemption.js';
@@ -181,6 +181,11 @@ export class LocalGuest {
   /** The image a freeze wrote here, while the program stays frozen. */
   get frozenImageFile(): string | undefined {
     return this.stateNow === 'frozen' ? this.frozenImage : undefined;
+  }
+
+  /** The program's linear memory, as it last noted it; 0 while frozen (its image holds it). */
+  get memoryBytes(): number {
+    return this.stateNow === 'frozen' ? 0 : notedMemoryBytes(this.control);
   }
 
   /** Stopped for a move, memory intact (streamImage), until resumed or released. */

@@ -7,7 +7,7 @@
 import type { SnapshotGlobal, SnapshotStack } from '../snapshot/types.js';
 import { ASYNCIFY_REWINDING, ASYNCIFY_UNWINDING, TICK_NAME } from '../instrument/contract.js';
 import type { AsyncifyExports, InstrumentMarker } from '../instrument/contract.js';
-import { Ctl } from './channel.js';
+import { Ctl, noteMemorySize } from './channel.js';
 import { REENTRY_MAX_FRAMES, REENTRY_MAX_MEMORY_BYTES, type ReentrySchedule } from './tier-up.js';
 import {
   fitsUsualRegion,
@@ -67,6 +67,7 @@ export class GuestPreemption {
       [TICK_NAME]: (): number => {
         if (this.rewindEndsHere()) return this.marker.tickInterval;
         this.ticks++;
+        if (this.memory !== undefined) noteMemorySize(this.control, this.memory);
         if (this.selfSuspendAt[0] === this.ticks) {
           this.selfSuspendAt.shift();
           this.beginUnwind();

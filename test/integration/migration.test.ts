@@ -325,6 +325,48 @@ for (const hosts of ['loopback', 'netns'] as const) {
       },
     );
 
+    it("osmo ps shows a program's own memory where it runs, 0 while frozen", async () => {
+      const row = async (pid: number): Promise<ProcessInfo | undefined> =>
+        (
+          JSON.parse(
+            (await osmo(['ps', '--json', '--daemon', n1Socket], { env })).stdout.toString(),
+          ) as { processes: ProcessInfo[] }
+        ).processes.find((p) => p.pid === pid);
+      let checked: Promise<void> | undefined;
+      const r = await osmo(
+        ['run', '--daemon', n1Socket, '-r', 'n2', '-L', fixture('big'), '64', '100000'],
+        {
+          env,
+          prefix: atHome,
+          stdinNull: true,
+          deadlineMs: 60_000,
+          onStdout: (_chunk, child) => {
+            checked ??= (async () => {
+              // Its linear memory (64 MiB and the allocator's and re-entry's share), read on n2:
+              // not the runner's RSS, nor its home osmo run's.
+              const away = await until(
+                async () => {
+                  const p = await row(child.pid!);
+                  return p?.where === 'n2' && p.memoryBytes > 0 ? p : undefined;
+                },
+                20_000,
+                'n2 reports its memory',
+              );
+              assert.ok(
+                away.memoryBytes >= 64 << 20 && away.memoryBytes <= 80 << 20,
+                `${away.memoryBytes}`,
+              );
+              const frozen = await osmo(['freeze', String(child.pid)], { env, prefix: atHome });
+              assert.equal(frozen.status, 0, frozen.stderr);
+              assert.equal((await row(child.pid!))?.memoryBytes, 0);
+            })().finally(() => child.kill('SIGINT'));
+          },
+        },
+      );
+      await checked;
+      assert.equal(r.status, 130, r.stderr);
+    });
+
     it('-m more than any node has free: it says so and starts at home', async () => {
       const r = await osmo(
         ['run', '--daemon', n1Socket, '-m', '100000000', fixture('exit_code'), '0'],

@@ -9,6 +9,7 @@ import { readMarker } from '../../../src/instrument/contract.js';
 import { newStubState, ProcExit, stubWasi } from '../../../src/instrument/stub-wasi.js';
 import { runGuest } from '../../../src/instrument/test-driver.js';
 import { GuestPreemption } from '../../../src/runtime/preemption.js';
+import { createChannelBuffer, layoutOf } from '../../../src/runtime/channel.js';
 import {
   REENTRY_AFTER_MS,
   REENTRY_MAX_FRAMES,
@@ -37,7 +38,7 @@ function runWithReentries(
 ): { out: string; reentered: number; code: number; grownNonZero: number; grownBytes: number } {
   assert.ok(marker !== undefined, 'the module must be instrumented');
   const host = newStubState(args);
-  const control = new Int32Array(new SharedArrayBuffer(64));
+  const control = layoutOf(createChannelBuffer(1024)).control;
   const schedule = new ReentrySchedule(() => 0, [0, 0, 0]);
   const preemption = new GuestPreemption(marker, control, (why) => assert.fail(why), schedule);
   const bound: { memory?: WebAssembly.Memory } = {};
