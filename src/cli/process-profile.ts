@@ -36,7 +36,8 @@ export class SyscallCounters {
 export class RemoteUsage {
   private retiredMs = 0;
   private current:
-    { placement: RemotePlacement; cpuTimeMs: number; memoryBytes: number } | undefined;
+    | { placement: RemotePlacement; cpuTimeMs: number; memoryBytes: number; asking: boolean }
+    | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(placementNow: () => RemotePlacement | undefined, periodMs = 1000) {
@@ -45,14 +46,20 @@ export class RemoteUsage {
       if (placement !== this.current?.placement) {
         this.retiredMs += this.current?.cpuTimeMs ?? 0;
         this.current =
-          placement === undefined ? undefined : { placement, cpuTimeMs: 0, memoryBytes: 0 };
+          placement === undefined
+            ? undefined
+            : { placement, cpuTimeMs: 0, memoryBytes: 0, asking: false };
       }
-      if (placement === undefined) return;
-      placement.info().then(
+      const current = this.current;
+      // One question at a time: a runner that does not run (stopped, starved) answers late,
+      // and the link waits for it; questions must not pile up meanwhile.
+      if (current === undefined || current.asking) return;
+      current.asking = true;
+      current.placement.info().then(
         (info) => {
-          if (this.current?.placement !== placement) return;
-          this.current.cpuTimeMs = info.cpuTimeMs;
-          this.current.memoryBytes = info.memoryBytes;
+          current.asking = false;
+          current.cpuTimeMs = info.cpuTimeMs;
+          current.memoryBytes = info.memoryBytes;
         },
         () => undefined, // the link is gone: the placement's outcome says what happened
       );
