@@ -12,7 +12,14 @@ import { connectProcess } from '../../src/process-control/discovery.js';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
 import type { DaemonProcess } from './daemon-harness.js';
-import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+import {
+  Cluster,
+  freeUdpPorts,
+  status,
+  until,
+  writeSecret,
+  untilSeesAlive,
+} from './daemon-harness.js';
 
 interface Listed {
   pid: number;
@@ -55,14 +62,7 @@ describe('automatic load balancing', () => {
       if (i === 0) n1 = d;
     }
     home = join(dir, 'n1.sock');
-    await until(
-      async () => {
-        const s = await status(home);
-        return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
-      },
-      20_000,
-      'n1 sees all three nodes',
-    );
+    await untilSeesAlive(home, 3, 'n1 sees all three nodes');
   });
 
   after(async () => {

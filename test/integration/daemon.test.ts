@@ -19,6 +19,7 @@ import {
   status,
   until,
   writeSecret,
+  untilSeesAlive,
 } from './daemon-harness.js';
 import type { DaemonProcess } from './daemon-harness.js';
 
@@ -68,13 +69,11 @@ describe('osmo daemon: a 5-node loopback cluster', () => {
     const boundMs = 10 * maxAgeIntervals * INTERVAL_MS + 3000;
     const started = Date.now();
     for (const d of nodes) {
-      const s = await until(
-        async () => {
-          const st = await status(d.socket);
-          return st && st.nodes.filter((n) => n.alive).length === N ? st : undefined;
-        },
-        boundMs - (Date.now() - started),
+      const s = await untilSeesAlive(
+        d.socket,
+        N,
         `${d.name} knows all ${N} nodes`,
+        boundMs - (Date.now() - started),
       );
       assert.deepEqual(s.nodes.map((n) => n.name).sort(), ['n1', 'n2', 'n3', 'n4', 'n5']);
       const self = s.nodes.find((n) => n.self)!;
@@ -217,14 +216,7 @@ describe('osmo daemon: threshold windows (--window-max-age-ms)', () => {
     );
     for (const line of started) assert.equal(line.windowMaxAgeMs, 300);
     for (const d of nodes) {
-      await until(
-        async () => {
-          const st = await status(d.socket);
-          return st && st.nodes.filter((n) => n.alive).length === 3 ? st : undefined;
-        },
-        15_000,
-        `${d.name} knows all 3 nodes`,
-      );
+      await untilSeesAlive(d.socket, 3, `${d.name} knows all 3 nodes`, 15_000);
     }
     // Its terminal closing (SIGHUP) stops a daemon in order too, not by the default action.
     const last = nodes[2]!;

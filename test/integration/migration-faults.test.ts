@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { seededRandom } from '../../src/core/random.js';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import type { DaemonProcess, StartOptions } from './daemon-harness.js';
-import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+import { Cluster, freeUdpPorts, until, writeSecret, untilSeesAlive } from './daemon-harness.js';
 
 const SEED = 20261121;
 const ITERATIONS = '150000000';
@@ -62,16 +62,7 @@ describe('migration under faults', () => {
       }
     }
     home = join(dir, 'n1.sock');
-    await until(
-      async () => {
-        const s = await status(home);
-        return s !== undefined && s.nodes.filter((n) => n.alive).length === nodes.length
-          ? s
-          : undefined;
-      },
-      20_000,
-      'n1 sees all nodes',
-    );
+    await untilSeesAlive(home, nodes.length, 'n1 sees all nodes');
   });
 
   after(async () => {

@@ -23,7 +23,14 @@ import { createTopology, netnsUnavailable } from '../helpers/netns.js';
 import type { Topology } from '../helpers/netns.js';
 import { requestOnce } from '../../src/daemon/control-client.js';
 import type { ProcessInfo } from '../../src/process-control/types.js';
-import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+import {
+  Cluster,
+  freeUdpPorts,
+  status,
+  until,
+  writeSecret,
+  untilSeesAlive,
+} from './daemon-harness.js';
 
 const STEPS = 40;
 const ITERATIONS = '2000000';
@@ -64,14 +71,7 @@ for (const hosts of ['loopback', 'netns'] as const) {
       }
       atHome = topology?.prefix(0) ?? [];
       n1Socket = join(dir, 'n1.sock');
-      await until(
-        async () => {
-          const s = await status(n1Socket);
-          return s !== undefined && s.nodes.filter((n) => n.alive).length === 3 ? s : undefined;
-        },
-        20_000,
-        'n1 sees all three nodes',
-      );
+      await untilSeesAlive(n1Socket, 3, 'n1 sees all three nodes');
     });
 
     after(async () => {

@@ -14,9 +14,9 @@ import {
   Cluster,
   freeUdpPorts,
   startWaiting,
-  status,
   until,
   writeSecret,
+  untilSeesAlive,
 } from './daemon-harness.js';
 
 interface PsJson {
@@ -56,14 +56,7 @@ describe('osmo ps across the cluster', () => {
       mkdirSync(home, { mode: 0o700 });
       envs.push(privateEnv(home));
     }
-    await until(
-      async () => {
-        const s = await status(sockets[0]!);
-        return s !== undefined && s.nodes.filter((n) => n.alive).length === 2 ? s : undefined;
-      },
-      20_000,
-      'n1 sees both nodes',
-    );
+    await untilSeesAlive(sockets[0]!, 2, 'n1 sees both nodes');
     for (const i of [0, 1])
       programs.push(await startWaiting(['--daemon', sockets[i]!, '-h', '-L'], envs[i]!));
   });

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
-import { Cluster, freeUdpPorts, status, until, writeSecret } from './daemon-harness.js';
+import { Cluster, freeUdpPorts, writeSecret, untilSeesAlive } from './daemon-harness.js';
 
 function asNobodyUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (to run commands as the user nobody)';
@@ -68,11 +68,7 @@ describe("the users' socket: every local user reaches a root daemon", { skip }, 
         extra: i === 0 ? ['--users-socket', usersSocket] : [],
       });
     }
-    await until(
-      async () => ((await status(join(dir, 'n1.sock')))?.nodes.length === 2 ? true : undefined),
-      20_000,
-      'n1 sees both nodes',
-    );
+    await untilSeesAlive(join(dir, 'n1.sock'), 2, 'n1 sees both nodes');
   });
 
   after(async () => {
