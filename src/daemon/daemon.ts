@@ -287,19 +287,17 @@ export class Daemon {
       // is still starting: identical nodes read 9 700 to 15 000 here, and the balancer would
       // move programs to the "fast" one. A few more measurements, once warm, keep the fastest.
       let rechecks = 0;
-      d.tasks.push(
-        new PeriodicTask(
-          clock,
-          SPEED_RECHECK_INTERVAL_MS,
-          Math.random(),
-          () => {
-            if (rechecks >= SPEED_RECHECKS) return;
-            rechecks++;
-            d.recheckSpeed();
-          },
-          onError('speed re-measurement'),
-        ),
+      const recheck: PeriodicTask = new PeriodicTask(
+        clock,
+        SPEED_RECHECK_INTERVAL_MS,
+        Math.random(),
+        () => {
+          if (++rechecks >= SPEED_RECHECKS) recheck.stop();
+          d.recheckSpeed();
+        },
+        onError('speed re-measurement'),
       );
+      d.tasks.push(recheck);
     }
     if (config.discovery) {
       // First beacon soon (a new node wants company), then at the configured period.

@@ -22,7 +22,7 @@ export function isPidStopped(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // "pid (comm) S …": comm may hold spaces and parentheses, so the state follows the last ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    const state = stat[stat.lastIndexOf(')') + 2];
     return state === 'T' || state === 't';
   } catch {
     return false;
