@@ -115,7 +115,7 @@ export class DeputySession {
       ...(options.checkpointAtTicks === undefined
         ? {}
         : { checkpointAtTicks: options.checkpointAtTicks }),
-      selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),
+      selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: () => this.deputyState() }),
       cancelWaits: () => options.backend.cancelWaits(),
       deferStart: options.startAway !== undefined,
     });
@@ -139,7 +139,7 @@ export class DeputySession {
       writesMerged: (count) => (this.counters.syscalls += count),
       scratchFile: (purpose) => join(imageDir(), `${process.pid}.${purpose}.osmosnap`),
       cancelWaits: () => options.backend.cancelWaits(),
-      selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: this.deputyState() }),
+      selfCheckpoint: () => ({ file: this.nextCheckpointFile(), deputy: () => this.deputyState() }),
       notice: warn,
     });
     this.checkpointFile = options.checkpointFile;
@@ -208,7 +208,7 @@ export class DeputySession {
   /** Takes a checkpoint into `file`, or the next of the configured checkpoint files. */
   checkpoint(file?: string): Promise<ImageWritten> {
     this.requirePreemptible('checkpoint');
-    return this.guest.checkpoint(file ?? this.nextCheckpointFile(), this.deputyState());
+    return this.guest.checkpoint(file ?? this.nextCheckpointFile(), () => this.deputyState());
   }
 
   /** Freezes into `file`, else FILE.frozen next to --checkpoint-file, else the frozen directory. */
@@ -217,7 +217,7 @@ export class DeputySession {
     const base = this.checkpointFile;
     const target =
       file ?? (base === undefined ? join(imageDir(), `${process.pid}.osmosnap`) : `${base}.frozen`);
-    return this.guest.freeze(target, this.deputyState());
+    return this.guest.freeze(target, () => this.deputyState());
   }
 
   /** The program's linear memory wherever it runs; 0 while frozen (its image holds it). */

@@ -15,7 +15,7 @@ import { encodeResponse } from '../protocol/syscall-codec.js';
 import { syscallId } from '../protocol/syscall-table.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
-import { LocalGuest } from '../runtime/local-guest.js';
+import { LocalGuest, NO_DEPUTY_STATE } from '../runtime/local-guest.js';
 import { POSTED_OP_BIT } from '../runtime/posted-writes.js';
 import type { ImageFeed } from '../runtime/local-guest.js';
 import { ok } from '../wasi/backend.js';
@@ -81,6 +81,9 @@ export class GuestRunner {
   private userStop: Promise<void> | undefined;
   /** The daemon was told this guest runs here. */
   private counted = false;
+  /** A 'state?' sent to the deputy, waiting for its answer. */
+  private stateWaiter:
+    { resolve: (state: unknown) => void; reject: (e: Error) => void } | undefined;
 
   constructor(
     private link: LinkConnection,
@@ -178,11 +181,18 @@ export class GuestRunner {
         this.startFresh();
         return;
       case 'suspend':
-        void this.afterUserStop().then(() => this.suspend(m.deputy));
+        void this.afterUserStop().then(() => this.suspend(m.withState === true));
         return;
       case 'checkpoint':
-        void this.afterUserStop().then(() => this.checkpoint(m.deputy));
+        void this.afterUserStop().then(() => this.checkpoint());
         return;
+      case 'state': {
+        const waiter = this.stateWaiter;
+        this.stateWaiter = undefined;
+        if (m.error !== undefined) waiter?.reject(OsmoError.fromJSON(m.error));
+        else waiter?.resolve(m.deputy ?? null);
+        return;
+      }
       case 'stop':
         this.stopForUser();
         return;
@@ -399,6 +409,21 @@ export class GuestRunner {
     };
   }
 
+  /**
+   * The deputy's state for an image, asked once the program has stopped here: the deputy answers
+   * after serving every call sent before the question (runner-wire.ts 'state?').
+   */
+  private askDeputyState(): Promise<unknown> {
+    this.stateWaiter?.reject(new OsmoError('E_PROTO_DECODE', 'a second state question'));
+    return new Promise((resolve, reject) => {
+      this.stateWaiter = { resolve, reject };
+      if (!this.send({ t: 'state?' })) {
+        this.stateWaiter = undefined;
+        reject(new OsmoError('E_LINK', 'the link to the deputy is gone'));
+      }
+    });
+  }
+
   /** The guest when it runs here; otherwise tells the deputy why `what` cannot be done. */
   private runningGuest(what: string): LocalGuest | undefined {
     if (this.guest !== undefined && this.phase === 'running') return this.guest;
@@ -413,7 +438,7 @@ export class GuestRunner {
    * Stop the program and stream its image from memory; keep it, stopped, until the deputy says
    * drop or resume (also when the link is cut on the way: the deputy comes back).
    */
-  private async suspend(deputy: unknown): Promise<void> {
+  private async suspend(withState: boolean): Promise<void> {
     const guest = this.runningGuest('suspend');
     if (guest === undefined) return;
     this.phase = 'suspending';
@@ -421,7 +446,8 @@ export class GuestRunner {
     const fault = this.host.fault;
     try {
       this.send({ t: 'image' });
-      await streamImageTo(link, guest, deputy ?? null, (sent) => {
+      const deputy = withState ? () => this.askDeputyState() : NO_DEPUTY_STATE;
+      await streamImageTo(link, guest, deputy, (sent) => {
         if (fault === undefined || this.faultFired || !('bytes' in fault) || sent < fault.bytes)
           return;
         if (fault.kind === 'exit-sending-image') this.host.crash?.();
@@ -442,12 +468,12 @@ export class GuestRunner {
   }
 
   /** An image for the deputy to keep (a checkpoint); the program goes on. */
-  private async checkpoint(deputy: unknown): Promise<void> {
+  private async checkpoint(): Promise<void> {
     const guest = this.runningGuest('checkpoint');
     if (guest === undefined) return;
     const file = this.nextImageFile();
     try {
-      const written = await guest.checkpoint(file, deputy);
+      const written = await guest.checkpoint(file, () => this.askDeputyState());
       this.send({ t: 'image', bytes: written.bytes });
       await sendImageFile(this.link, file);
     } catch (error) {
@@ -482,6 +508,8 @@ export class GuestRunner {
   }
 
   private linkLost(error: OsmoError | undefined): void {
+    this.stateWaiter?.reject(error ?? new OsmoError('E_LINK', 'the link to the deputy was lost'));
+    this.stateWaiter = undefined;
     if (this.phase === 'done') return;
     if (this.phase === 'parked' || this.phase === 'suspending') {
       // Its image may or may not have reached home: keep it, stopped, for the deputy to come

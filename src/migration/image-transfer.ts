@@ -10,7 +10,7 @@ import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { OsmoError } from '../core/errors.js';
 import type { LinkConnection } from '../link/index.js';
-import type { LocalGuest } from '../runtime/local-guest.js';
+import type { DeputyStateOf, LocalGuest } from '../runtime/local-guest.js';
 import { Frame, IMAGE_CHUNK_BYTES } from './runner-wire.js';
 
 /** Sends the file's bytes as IMAGE frames and IMAGE_END; resolves when all are handed to the socket. */
@@ -46,7 +46,7 @@ export async function sendImageFile(
 export async function streamImageTo(
   link: LinkConnection,
   guest: LocalGuest,
-  deputy: unknown,
+  deputy: DeputyStateOf,
   /** Called after each piece with the bytes sent so far (fault injection). */
   onProgress?: (sent: number) => void,
 ): Promise<number> {

@@ -11,7 +11,8 @@ import { OsmoError } from '../core/errors.js';
 import { originsAfterImage } from '../runtime/guest-clocks.js';
 import type { ClockOrigins } from '../runtime/guest-clocks.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
-import type { ImageWritten, LocalGuest } from '../runtime/local-guest.js';
+import { NO_DEPUTY_STATE } from '../runtime/local-guest.js';
+import type { DeputyStateOf, ImageWritten, LocalGuest } from '../runtime/local-guest.js';
 import type { LinkConnection } from '../link/index.js';
 import { copyImageFile, openImageFile } from '../snapshot/index.js';
 import { ImageReceiver, ImageRelay, streamImageTo } from './image-transfer.js';
@@ -48,7 +49,7 @@ export interface MovableGuestOptions {
   scratchFile: (purpose: string) => string;
   cancelWaits: () => boolean;
   /** Where a checkpoint the program asks for goes, and the deputy's state for it. */
-  selfCheckpoint?: () => { file: string; deputy: unknown };
+  selfCheckpoint?: () => { file: string; deputy: DeputyStateOf };
   heartbeatMs?: number;
   /** Whether writes to an fd may be answered on the node before they are done at home. */
   pipelinable?: (fd: number) => boolean;
@@ -222,7 +223,7 @@ export class MovableGuest {
     let bytes = 0;
     try {
       const placement = await this.moveIn(grant, async (link) => {
-        bytes = await streamImageTo(link, this.local, null);
+        bytes = await streamImageTo(link, this.local, NO_DEPUTY_STATE);
         return bytes;
       });
       this.adopt(placement);
@@ -241,7 +242,7 @@ export class MovableGuest {
     try {
       if (this.remote === placement && placement.syscallsServed === 0) {
         const file = this.fallbackFile();
-        await this.local.writeHeld(file, null);
+        await this.local.writeHeld(file, NO_DEPUTY_STATE);
         this.setFallback(placement, file);
       }
     } catch {
@@ -406,7 +407,7 @@ export class MovableGuest {
     this.fallback = undefined;
   }
 
-  checkpoint(file: string, deputy: unknown): Promise<ImageWritten> {
+  checkpoint(file: string, deputy: DeputyStateOf): Promise<ImageWritten> {
     return this.serialize(async () => {
       // Frozen, the program has not run since its image was written: that image is the checkpoint.
       const frozen = this.frozenFile ?? this.local.frozenImageFile;
@@ -429,7 +430,7 @@ export class MovableGuest {
   }
 
   /** Freezing a program that runs elsewhere brings it home, frozen (its memory freed there). */
-  freeze(file: string, deputy: unknown): Promise<ImageWritten> {
+  freeze(file: string, deputy: DeputyStateOf): Promise<ImageWritten> {
     return this.serialize(async () => {
       const remote = this.remote;
       if (remote === undefined) return this.local.freeze(file, deputy);
@@ -492,7 +493,7 @@ export class MovableGuest {
 async function bringImage(
   source: RemotePlacement,
   into: IncomingImage,
-  deputy?: unknown,
+  deputy?: DeputyStateOf,
 ): Promise<number> {
   try {
     return await source.suspendInto(into, deputy);

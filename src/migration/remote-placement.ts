@@ -13,6 +13,7 @@ import { syscallId } from '../protocol/syscall-table.js';
 import { DEFAULT_REGION_BYTES } from '../runtime/channel.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
+import type { DeputyStateOf } from '../runtime/local-guest.js';
 import { SUSPEND_ERRNO } from '../runtime/preemption.js';
 import { cancelWaitWhenPossible } from '../runtime/cancel-wait.js';
 import { ImageReceiver } from './image-transfer.js';
@@ -70,9 +71,12 @@ export class RemotePlacement {
   private readonly queue: { type: number; payload: Buffer }[] = [];
   private serving = false;
   /** The request being served asynchronously (an object per request: see isCurrent). */
-  private current: { op: number } | undefined;
+  /** The call being served; `performed` once its effect happened (it can no longer be abandoned). */
+  private current: { op: number; performed: boolean } | undefined;
   private waiters: ((m: RunnerMessage) => boolean)[] = [];
   private receiver: IncomingImage | undefined;
+  /** The deputy's state for the image being asked for, if it carries one. */
+  private deputyState: DeputyStateOf | undefined;
   private receivedBytes = 0;
   private imageStarted = 0;
   /** First → last byte of the latest image that moved between here and there, at the receiver. */
@@ -227,11 +231,11 @@ export class RemotePlacement {
    * here); the runner keeps its copy. Resolves with the image's size. If the link is cut on the
    * way the program stays parked there: {@link reattachAndResume} continues it.
    */
-  async suspendInto(into: IncomingImage, deputy?: unknown): Promise<number> {
+  async suspendInto(into: IncomingImage, deputy?: DeputyStateOf): Promise<number> {
     this.parking = true;
     try {
-      const request = { t: 'suspend' as const, ...(deputy !== undefined && { deputy }) };
-      return (await this.imageAfter(request, into)).bytes;
+      const request = { t: 'suspend' as const, ...(deputy !== undefined && { withState: true }) };
+      return (await this.imageAfter(request, into, deputy)).bytes;
     } catch (error) {
       if (this.link.state === 'open') this.parking = false;
       throw error;
@@ -268,9 +272,12 @@ export class RemotePlacement {
   }
 
   /** A checkpoint taken there, written into `file` here; the program goes on. */
-  async checkpointInto(file: string, deputy: unknown): Promise<{ file: string; bytes: number }> {
+  async checkpointInto(
+    file: string,
+    deputy: DeputyStateOf,
+  ): Promise<{ file: string; bytes: number }> {
     const receiver = new ImageReceiver(file);
-    const { bytes, announced } = await this.imageAfter({ t: 'checkpoint', deputy }, receiver);
+    const { bytes, announced } = await this.imageAfter({ t: 'checkpoint' }, receiver, deputy);
     if (announced !== undefined && bytes !== announced) {
       receiver.abort();
       throw new OsmoError(
@@ -284,11 +291,14 @@ export class RemotePlacement {
   /**
    * Sends `request` and takes the image the runner answers with into `into`. The receiver is in
    * place before the request leaves: IMAGE frames may arrive in the same read as the announcement.
+   * `deputy` answers the runner's 'state?' once the program has stopped there.
    */
   private async imageAfter(
     request: DeputyMessage,
     into: IncomingImage,
+    deputy?: DeputyStateOf,
   ): Promise<{ bytes: number; announced: number | undefined }> {
+    this.deputyState = deputy;
     const done = new Promise<number>((resolve, reject) => {
       this.receiver = into;
       this.receivedBytes = 0;
@@ -420,6 +430,10 @@ export class RemotePlacement {
       this.cancelWait();
       return;
     }
+    if (m.t === 'state?') {
+      void this.answerStateQuestion();
+      return;
+    }
     if (m.t === 'trace') {
       // Where a program at home traces to: this process's stderr (guest-worker.ts). Text from
       // another node never carries control characters to the user's terminal.
@@ -431,10 +445,32 @@ export class RemotePlacement {
     if (i >= 0) this.waiters.splice(i, 1);
   }
 
+  /**
+   * The program stopped there for an image that carries the deputy's state. The calls it made
+   * before it stopped are ahead of this question on the link: the state is taken once they have
+   * been served, so it is what the program saw (local-guest.ts DeputyStateOf).
+   */
+  private async answerStateQuestion(): Promise<void> {
+    const stateOf = this.deputyState;
+    await this.idle();
+    try {
+      if (stateOf === undefined) throw new OsmoError('E_PROTO_DECODE', 'no image wants a state');
+      this.send({ t: 'state', deputy: (await stateOf()) ?? null });
+    } catch (error) {
+      this.send({
+        t: 'state',
+        error: {
+          code: 'E_INTERNAL',
+          message: error instanceof Error ? error.message : String(error),
+        },
+      });
+    }
+  }
+
   /** A suspension is wanted while the deputy waits on the guest's read or poll: give it up. */
   private cancelWait(): void {
     const c = this.current;
-    if (c === undefined) return;
+    if (c === undefined || c.performed) return;
     cancelWaitWhenPossible(
       c.op,
       this.options.cancelWaits,
@@ -480,15 +516,19 @@ export class RemotePlacement {
 
   private async serveOne(payload: Buffer): Promise<void> {
     const request = new DataView(payload.buffer, payload.byteOffset, payload.length);
-    const token = { op: payload.length >= 2 ? request.getUint16(0, true) : -1 };
+    const token = { op: payload.length >= 2 ? request.getUint16(0, true) : -1, performed: false };
     this.current = token;
     const response = this.responseView();
-    const n = await this.options.handler(
+    const result = this.options.handler(
       request,
       payload.length,
       response,
       () => this.current === token,
     );
+    // Done at once (a file read: its offset moved): a 'cancel-waits' handled before this
+    // function goes on must not answer it "suspend" — the guest would read the next block.
+    if (!(result instanceof Promise)) token.performed = true;
+    const n = await result;
     if (this.current !== token) return; // answered early (cancelWait)
     this.current = undefined;
     if (token.op === PATH_OPEN && n >= 8 && response.getUint32(0, true) === 0) {

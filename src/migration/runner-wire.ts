@@ -8,6 +8,9 @@
  * runner → deputy   MSG {t:"resumed"} | MSG {t:"failed"}
  * runner → deputy   SYSCALL … ; deputy → runner SYSCALL_ANSWER           (one at a time)
  * runner → deputy   SYSCALL_WRITE (pipelined write: no answer unless it fails)
+ * deputy → runner   MSG {t:"checkpoint"} | {t:"suspend", withState} → runner stops the program,
+ *                   runner → deputy MSG {t:"state?"}, deputy → runner MSG {t:"state"} (its fd
+ *                   table once the calls before the question are served), then as below
  * deputy → runner   MSG {t:"suspend"} → runner: MSG {t:"image"} IMAGE… IMAGE_END, then waits
  *                   for MSG {t:"drop"} (it moved on: exit) or {t:"resume"} (it stays)
  * runner → deputy   MSG {t:"outcome"} when the program ends there
@@ -54,11 +57,16 @@ export type DeputyMessage =
     }
   /** No image follows: start the program from its beginning (osmo run placed it here). */
   | { t: 'start' }
-  /** Stop at the next tick or call and send the image (migration away, or freeze). */
-  /** `deputy` (a freeze) goes into the image's deputy section, so it can be restarted too. */
-  | { t: 'suspend'; deputy?: unknown }
-  /** Send an image and go on (checkpoint); `deputy` goes into the image's deputy section. */
-  | { t: 'checkpoint'; deputy: unknown }
+  /**
+   * Stop at the next tick or call and send the image (migration away, or freeze). With
+   * `withState` (a freeze) the runner asks for the deputy's state once the program has stopped
+   * ('state?') and puts it into the image's deputy section, so it can be restarted too.
+   */
+  | { t: 'suspend'; withState?: boolean }
+  /** Send an image and go on (checkpoint); its deputy section is asked for as for a freeze. */
+  | { t: 'checkpoint' }
+  /** The answer to 'state?': the deputy's state now, or why there is none. */
+  | { t: 'state'; deputy?: unknown; error?: SerializedError }
   /** The image arrived and runs elsewhere: forget it and exit. */
   | { t: 'drop' }
   /** The move failed: continue from the image kept here. */
@@ -87,6 +95,11 @@ export type RunnerMessage =
   | { t: 'trace'; line: string }
   /** The guest waits in a call the deputy is serving and a suspension is wanted: give it up if you can. */
   | { t: 'cancel-waits' }
+  /**
+   * The program stopped for an image that carries the deputy's state: that state, once every
+   * call sent before this has been served. Asked earlier, calls still on the link were missing.
+   */
+  | { t: 'state?' }
   | { t: 'info'; cpuTimeMs: number; memoryBytes: number };
 
 export function encodeMessage(m: DeputyMessage | RunnerMessage): Buffer {

@@ -52,7 +52,7 @@ export interface LocalGuestOptions {
   /** Re-enter an instrumented program early for V8's optimised code (tier-up.ts reentryAllowed). */
   reentry?: boolean;
   /** Where a checkpoint the guest took by itself goes, and the deputy's state for it. */
-  selfCheckpoint?: () => { file: string; deputy: unknown };
+  selfCheckpoint?: () => { file: string; deputy: DeputyStateOf };
   /**
    * Makes the deputy's waiting reads and polls give up without consuming anything; false when
    * one cannot be taken back (HostBackend.cancelWaits). Lets a guest blocked in such a call be
@@ -80,6 +80,17 @@ function suspendingHandler(handler: RequestHandler, control: Int32Array): Reques
     return handler(request, length, response, isCurrent);
   };
 }
+
+/**
+ * The deputy's part of an image (fd table, args, env…), asked for once the program has stopped
+ * and may return a promise. What the deputy holds then is what the program saw: asked any
+ * earlier, a call served between the request and the stop would be missing from it (for a
+ * program away, the calls still on their way over the link: a restart re-read or skipped them).
+ */
+export type DeputyStateOf = () => unknown;
+
+/** For a move's image: the deputy stays where it is, with its own state. */
+export const NO_DEPUTY_STATE: DeputyStateOf = () => null;
 
 export interface ImageWritten {
   file: string;
@@ -194,12 +205,12 @@ export class LocalGuest {
   }
 
   /** Writes an image and lets the program go on. */
-  checkpoint(file: string, deputy: unknown): Promise<ImageWritten> {
+  checkpoint(file: string, deputy: DeputyStateOf): Promise<ImageWritten> {
     return this.serialize(() => this.suspendTo(file, deputy, 'resume'));
   }
 
   /** Writes an image and ends the worker (memory freed); {@link continue} resumes it. */
-  freeze(file: string, deputy: unknown): Promise<ImageWritten> {
+  freeze(file: string, deputy: DeputyStateOf): Promise<ImageWritten> {
     return this.serialize(async () => {
       const written = await this.suspendTo(file, deputy, 'stop');
       this.frozenImage = file;
@@ -284,10 +295,14 @@ export class LocalGuest {
    * or {@link releaseHeld} (it runs elsewhere now); {@link writeHeld} may save it meanwhile.
    * If the image cannot be sent whole, rejects with the program still held.
    */
-  streamImage(consume: ImageConsumer, deputy: unknown): Promise<{ bytes: number; ms: number }> {
+  streamImage(
+    consume: ImageConsumer,
+    deputyOf: DeputyStateOf,
+  ): Promise<{ bytes: number; ms: number }> {
     return this.serialize(async () => {
       await this.stopHere();
       this.held = true;
+      const deputy = await deputyOf();
       let failure: Error | undefined;
       const failed = (error: unknown): void => {
         failure ??=
@@ -332,9 +347,10 @@ export class LocalGuest {
   }
 
   /** Writes the held program's image to `file`; it stays held. */
-  writeHeld(file: string, deputy: unknown): Promise<ImageWritten> {
+  writeHeld(file: string, deputyOf: DeputyStateOf): Promise<ImageWritten> {
     return this.serialize(async () => {
       if (!this.held) throw new OsmoError('E_USAGE', 'the process is not held');
+      const deputy = await deputyOf();
       const written = this.nextEvent();
       this.thread.postMessage({
         kind: 'write-image',
@@ -541,11 +557,18 @@ export class LocalGuest {
 
   private async suspendTo(
     file: string,
-    deputy: unknown,
+    deputyOf: DeputyStateOf,
     then: 'resume' | 'stop',
   ): Promise<ImageWritten> {
     await this.stopHere();
     try {
+      let deputy: unknown;
+      try {
+        deputy = await deputyOf();
+      } catch (error) {
+        this.thread.postMessage({ kind: 'resume' } satisfies ImagePlan); // no image: it goes on
+        throw error;
+      }
       if (then === 'stop') this.expectExit = true;
       // Listen for the worker's end before it can happen: its 'exit' may come right behind the
       // 'image-written' message, before this function gets to run again (seen under load).
@@ -599,18 +622,20 @@ export class LocalGuest {
   private async writeSelfCheckpoint(): Promise<void> {
     Atomics.store(this.control, Ctl.SUSPEND, 0);
     const plan = this.options.selfCheckpoint?.();
-    const written = this.nextEvent();
-    if (plan === undefined) {
-      // Nobody to write it for: go on without an image.
-      this.thread.postMessage({
-        kind: 'write-image',
-        file: '',
-        deputy: null,
-        then: 'resume',
-      } satisfies ImagePlan);
-    } else {
-      this.thread.postMessage({ kind: 'write-image', ...plan, then: 'resume' } satisfies ImagePlan);
+    let image: { file: string; deputy: unknown } | undefined;
+    try {
+      if (plan !== undefined) image = { file: plan.file, deputy: await plan.deputy() };
+    } catch {
+      image = undefined;
     }
+    const written = this.nextEvent();
+    // Without a plan or the deputy's state there is nobody to write it for: it goes on without.
+    this.thread.postMessage({
+      kind: 'write-image',
+      file: image?.file ?? '',
+      deputy: image?.deputy ?? null,
+      then: 'resume',
+    } satisfies ImagePlan);
     await written;
   }
 
