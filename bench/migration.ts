@@ -9,6 +9,9 @@
  *              vs a local checkpoint of the same process and vs the same bytes sent over a bare
  *              link between two processes (link-transfer.ts)
  *
+ *   read-ahead a program away reading a file at home in order (20 MiB in 1 KiB blocks, 200 MiB in
+ *              32 KiB), with read-ahead and with every read a round trip, vs the same at home
+ *
  *   link       (root only) three network namespaces on a bridge, each host's link `tc tbf rate
  *              1gbit`: a 256 MiB dense program moved across it, as % of the nominal link (request
  *              → running, and the image's time on the wire) and vs a bare TCP transfer over the
@@ -20,7 +23,7 @@
  *              machines, as MOSIX measured): the slowdown of running away
  *
  *   npm run build && node dist/bench/migration.js [--rounds N] [--sizes 16,256,1024]
- *     [--no-link | --link-only]
+ *     [--no-link | --link-only | --read-ahead-only]
  *     [--table1 [--table1-only] [--table1-rounds N (home/away pairs per program, default 2)]]
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -359,8 +362,56 @@ async function linkSection(): Promise<void> {
   }
 }
 
+/**
+ * A program away reading a file at home in order (tests/fixtures/c/readsum.c), with read-ahead
+ * and without (OSMOSIS_READ_AHEAD=off), against the same run at home; A/B/A/B, medians.
+ */
+function readAheadSection(socket: string): void {
+  console.log('\n### Reading a file at home in order (wall s, medians; A/B/A/B)\n');
+  console.log(
+    '| file, block | at home | away, read-ahead | away, every read a round trip | ahead / home | off / ahead |',
+  );
+  console.log('|---|---|---|---|---|---|');
+  const program = join(root, 'tests', 'fixtures', 'wasm', 'readsum.wasm');
+  for (const [mib, block] of [
+    [20, 1024],
+    [200, 32768],
+  ] as const) {
+    const file = join(dir, `read-${mib}.bin`);
+    const data = Buffer.alloc(mib << 20);
+    for (let i = 0; i < data.length; i += 4096) data[i] = i & 0xff;
+    writeFileSync(file, data);
+    const timed = (where: string[], readAhead: string): number => {
+      const started = performance.now();
+      const r = spawnSync(
+        process.execPath,
+        [osmoBin, 'run', ...where, '-L', program, file, String(block)],
+        {
+          env: { ...env, OSMOSIS_READ_AHEAD: readAhead },
+          encoding: 'utf8',
+        },
+      );
+      if (r.status !== 0) throw new Error(`readsum: ${r.stderr}`);
+      return (performance.now() - started) / 1000;
+    };
+    const home: number[] = [];
+    const ahead: number[] = [];
+    const off: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      home.push(timed(['-h'], 'on'));
+      ahead.push(timed(['--daemon', socket, '-r', 'n2'], 'on'));
+      off.push(timed(['--daemon', socket, '-r', 'n2'], 'off'));
+    }
+    const [h, a, o] = [median(home), median(ahead), median(off)];
+    console.log(
+      `| ${mib} MiB, ${block} B | ${fmt(h)} | ${fmt(a)} | ${fmt(o)} | ${fmt(a / h)} | ${fmt(o / a)} |`,
+    );
+  }
+}
+
 async function allSections(): Promise<void> {
   const socket = await startCluster();
+  readAheadSection(socket);
   console.log('### Remote system call round trip (µs; fd_fdstat_get, 20 000 calls)\n');
   console.log(
     '| round | at home p50 / p99 | away on n2 p50 / p99 | bare TCP ping-pong p50 / p99 | away / TCP p50 |',
@@ -397,7 +448,8 @@ async function allSections(): Promise<void> {
 }
 
 try {
-  if (argv.includes('--table1-only')) await table1Section();
+  if (argv.includes('--read-ahead-only')) readAheadSection(await startCluster());
+  else if (argv.includes('--table1-only')) await table1Section();
   else if (argv.includes('--link-only')) await linkSection();
   else await allSections();
 } finally {

@@ -135,6 +135,16 @@ export class DeputySession {
         },
       },
       pipelinable: (fd) => options.backend.writeCanBePipelined(fd, controlFiles),
+      // `OSMOSIS_READ_AHEAD=off`: every read a round trip (to measure what it gains).
+      ...(process.env.OSMOSIS_READ_AHEAD === 'off'
+        ? {}
+        : {
+            readAhead: {
+              offsetOf: (fd: number) => options.backend.readAheadOffset(fd, controlFiles),
+              readAt: (fd: number, dest: Uint8Array, at: bigint) =>
+                options.backend.readAheadAt(fd, dest, at),
+            },
+          }),
       // Merged pipelined writes still count as the system calls the program made.
       writesMerged: (count) => (this.counters.syscalls += count),
       scratchFile: (purpose) => join(imageDir(), `${process.pid}.${purpose}.osmosnap`),

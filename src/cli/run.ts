@@ -167,6 +167,11 @@ work is one long loop. The first adds 8 MiB to the program's memory as osmo ps s
 after use, so images skip it; every later re-entry, checkpoint or move reuses it); a program
 with a memory maximum (--max-memory) or a stack deeper than 2000 frames is not re-entered.
 OSMOSIS_REENTRY=off turns it off.
+
+A program away that reads a file of this node in order gets the bytes that follow with each
+answer (up to 512 KiB) and reads them there with no round trip; it sees a change made here to
+that file within 1 s, and at once after any write, seek or open of its own.
+OSMOSIS_READ_AHEAD=off turns it off.
 ${EXIT_CODES_HELP}`,
     )
     .action(async (prog: string, args: string[], opts: RunOptions) => {

@@ -208,6 +208,28 @@ export class HostBackend implements SyscallBackend {
     return e.filetype === Filetype.REGULAR_FILE;
   }
 
+  /**
+   * The offset of `fd` if bytes of it may be read ahead for a program away (a regular file open
+   * for reading, not a control file under `exceptUnder`, whose reads act); else undefined.
+   */
+  readAheadOffset(fd: number, exceptUnder?: string): bigint | undefined {
+    const e = this.table.lookup(fd, Rights.FD_READ);
+    if (isErrno(e) || e.kind !== 'file' || e.filetype !== Filetype.REGULAR_FILE) return undefined;
+    if (exceptUnder !== undefined && e.hostPath.startsWith(`${exceptUnder}/`)) return undefined;
+    return e.offset;
+  }
+
+  /** Reads `fd` at `at` into `dest` without moving its offset (read-ahead); 0 on any failure. */
+  readAheadAt(fd: number, dest: Uint8Array, at: bigint): number {
+    const e = this.table.get(fd);
+    if (e?.kind !== 'file') return 0;
+    try {
+      return fs.readSync(e.hostFd, dest, 0, dest.length, at);
+    } catch {
+      return 0; // the read itself will meet the error and report it
+    }
+  }
+
   /** Every fd whose writes may be pipelined now (see {@link writeCanBePipelined}). */
   pipelinableFds(exceptUnder?: string): number[] {
     return this.table

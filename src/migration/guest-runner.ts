@@ -385,6 +385,13 @@ export class GuestRunner {
         // The link is full: the guest waits, which is the back-pressure wanted.
         return this.link.drain().then(() => encodeResponse(response, op, ok(n)));
       }
+      if (posted) {
+        // Any other posted request (a seek paying for reads served from bytes read ahead,
+        // runtime/read-ahead.ts): performed at home in order, no answer comes back.
+        // Nobody reads the answer: errno 0 alone, whatever the call's result.
+        if (this.link.send(Frame.SYSCALL_POSTED, bytes)) return encodeResponse(response, op, 0);
+        return this.link.drain().then(() => encodeResponse(response, op, 0));
+      }
       const fd = length >= 8 ? request.getUint32(4, true) : -1;
       return new Promise<number>((resolve) => {
         this.answer = (payload) => {

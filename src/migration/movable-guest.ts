@@ -18,7 +18,12 @@ import { copyImageFile, openImageFile } from '../snapshot/index.js';
 import { ImageReceiver, ImageRelay, streamImageTo } from './image-transfer.js';
 import type { IncomingImage } from './image-transfer.js';
 import { RemotePlacement } from './remote-placement.js';
-import type { PlacementOptions, ProgramOffer, RunnerGrant } from './remote-placement.js';
+import type {
+  PlacementOptions,
+  ProgramOffer,
+  ReadAheadSource,
+  RunnerGrant,
+} from './remote-placement.js';
 
 export type MovableState = 'running' | 'checkpointing' | 'frozen' | 'migrating';
 
@@ -55,6 +60,8 @@ export interface MovableGuestOptions {
   pipelinable?: (fd: number) => boolean;
   /** Pipelined writes performed together as one (RemotePlacement): for the syscall counters. */
   writesMerged?: (count: number) => void;
+  /** The deputy's files, to send bytes ahead of a program away reading one in order. */
+  readAhead?: ReadAheadSource;
   /** Tells the user something they should know (a node died; the program went on at home). */
   notice?: (text: string) => void;
 }
@@ -330,6 +337,7 @@ export class MovableGuest {
       ...(this.options.writesMerged === undefined
         ? {}
         : { writesMerged: this.options.writesMerged }),
+      ...(this.options.readAhead === undefined ? {} : { readAhead: this.options.readAhead }),
     };
   }
 

@@ -9,7 +9,7 @@ import { guestLinkLiveness } from './guest-link-liveness.js';
 import { OsmoError } from '../core/errors.js';
 import { LinkConnection, deriveLinkKey } from '../link/index.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
-import { syscallId } from '../protocol/syscall-table.js';
+import { RESPONSE_DATA_OFFSET, syscallId } from '../protocol/syscall-table.js';
 import { DEFAULT_REGION_BYTES } from '../runtime/channel.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
@@ -17,6 +17,7 @@ import type { DeputyStateOf } from '../runtime/local-guest.js';
 import { SUSPEND_ERRNO } from '../runtime/preemption.js';
 import { cancelWaitWhenPossible } from '../runtime/cancel-wait.js';
 import { ImageReceiver } from './image-transfer.js';
+import { ReadAheadWindows } from './read-ahead-window.js';
 import type { IncomingImage } from './image-transfer.js';
 import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
 import type { DeputyMessage, RunnerMessage } from './runner-wire.js';
@@ -55,12 +56,25 @@ export interface PlacementOptions {
   pipelinable?: (fd: number) => boolean;
   /** `count` pipelined writes were performed as one (the handler saw one call): for counters. */
   writesMerged?: (count: number) => void;
+  /** Where bytes of a file the program reads in order come from, to send them ahead. */
+  readAhead?: ReadAheadSource;
+}
+
+/** A deputy's files, for read-ahead (HostBackend.readAheadOffset / readAheadAt). */
+export interface ReadAheadSource {
+  /** The fd's offset if it may be read ahead (a regular file the program reads), else undefined. */
+  offsetOf(fd: number): bigint | undefined;
+  /** Reads at `at` without moving the offset; the count (0 at the end or on a failure). */
+  readAt(fd: number, dest: Uint8Array, at: bigint): number;
 }
 
 /** At most this many bytes of consecutive pipelined writes are performed as one. */
 const MERGE_LIMIT_BYTES = 1 << 20;
 
 const FD_WRITE = syscallId('fdWrite');
+const FD_READ = syscallId('fdRead');
+const FD_CLOSE = syscallId('fdClose');
+const FD_RENUMBER = syscallId('fdRenumber');
 const PATH_OPEN = syscallId('pathOpen');
 
 export class RemotePlacement {
@@ -75,6 +89,8 @@ export class RemotePlacement {
   private current: { op: number; performed: boolean } | undefined;
   private waiters: ((m: RunnerMessage) => boolean)[] = [];
   private receiver: IncomingImage | undefined;
+  /** Read-ahead per fd (read-ahead-window.ts). */
+  private readonly windows = new ReadAheadWindows();
   /** The deputy's state for the image being asked for, if it carries one. */
   private deputyState: DeputyStateOf | undefined;
   private receivedBytes = 0;
@@ -375,6 +391,7 @@ export class RemotePlacement {
       switch (type) {
         case Frame.SYSCALL:
         case Frame.SYSCALL_WRITE:
+        case Frame.SYSCALL_POSTED:
           this.queue.push({ type, payload });
           if (!this.serving) void this.serve();
           return;
@@ -496,6 +513,7 @@ export class RemotePlacement {
         if (this.served++ === 0) this.markFirstSyscall();
         if (next.type === Frame.SYSCALL_WRITE)
           await this.servePipelinedWrite(this.withFollowingWrites(next.payload));
+        else if (next.type === Frame.SYSCALL_POSTED) await this.servePosted(next.payload);
         else await this.serveOne(next.payload);
       }
     } finally {
@@ -531,12 +549,45 @@ export class RemotePlacement {
     const n = await result;
     if (this.current !== token) return; // answered early (cancelWait)
     this.current = undefined;
+    const length = token.op === FD_READ ? this.withBytesAhead(request, payload.length, n) : n;
+    if ((token.op === FD_CLOSE || token.op === FD_RENUMBER) && payload.length >= 8)
+      this.windows.forget(request.getUint32(4, true));
     if (token.op === PATH_OPEN && n >= 8 && response.getUint32(0, true) === 0) {
       const fd = response.getUint32(4, true);
       // Before the answer, on the same ordered link: the runner knows it when the guest does.
       if (this.options.pipelinable?.(fd) === true) this.send({ t: 'pipeline', fd });
     }
-    this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, n)));
+    this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, length)));
+  }
+
+  /**
+   * After the answer to an fd_read (`n` bytes long, in this.response): the bytes of the file that
+   * follow, when the program reads it in order (read-ahead-window.ts), appended to the answer
+   * with their count at @12. The answer's new length.
+   */
+  private withBytesAhead(request: DataView, requestLength: number, n: number): number {
+    const source = this.options.readAhead;
+    if (source === undefined || requestLength < 12 || n < RESPONSE_DATA_OFFSET) return n;
+    if (this.response.readUInt32LE(0) !== 0) return n;
+    const fd = request.getUint32(4, true);
+    const end = source.offsetOf(fd);
+    if (end === undefined) return n;
+    const read = this.response.readUInt32LE(4);
+    // What the guest's response region holds after the read's own bytes.
+    const room = DEFAULT_REGION_BYTES - n;
+    const want = this.windows.afterRead(fd, end, read, request.getUint32(8, true), room);
+    if (want === 0) return n;
+    const got = source.readAt(fd, this.response.subarray(n, n + want), end);
+    if (got === 0) return n;
+    this.windows.sent(fd, got);
+    this.response.writeUInt32LE(got, 12);
+    return n + got;
+  }
+
+  /** A request the runner answered already (runner-wire.ts SYSCALL_POSTED): perform it. */
+  private async servePosted(payload: Buffer): Promise<void> {
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+    await this.options.handler(view, payload.length, this.responseView(), () => true);
   }
 
   /**

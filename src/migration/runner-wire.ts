@@ -8,6 +8,7 @@
  * runner → deputy   MSG {t:"resumed"} | MSG {t:"failed"}
  * runner → deputy   SYSCALL … ; deputy → runner SYSCALL_ANSWER           (one at a time)
  * runner → deputy   SYSCALL_WRITE (pipelined write: no answer unless it fails)
+ * runner → deputy   SYSCALL_POSTED (a posted seek for reads served from bytes read ahead)
  * deputy → runner   MSG {t:"checkpoint"} | {t:"suspend", withState} → runner stops the program,
  *                   runner → deputy MSG {t:"state?"}, deputy → runner MSG {t:"state"} (its fd
  *                   table once the calls before the question are served), then as below
@@ -34,6 +35,8 @@ export const Frame = {
   SYSCALL_ANSWER: 13,
   /** An fd_write request the runner already answered (the fd is pipelined). */
   SYSCALL_WRITE: 14,
+  /** Another request the guest posted (a seek paying for reads served ahead): no answer. */
+  SYSCALL_POSTED: 15,
 } as const;
 
 /** Image bytes per IMAGE frame read from a file: large enough for link speed, small enough to interleave. */

@@ -6,7 +6,9 @@
  *   | subs (u32 count + 32 bytes each)
  * Response: u32 errno, then on success the result:
  *   u32 | u64 | fdstat | filestat | bytes (u32 length + bytes) | dirents | events
- *   | count/recv: u32 n @4, u32 roflags @8, the n bytes @16 (RESPONSE_DATA_OFFSET).
+ *   | count/recv: u32 n @4, u32 roflags @8, u32 ahead @12 (0 here; read-ahead: bytes of the
+ *     file that follow, placed after the data by a deputy serving a program away), the n bytes
+ *     @16 (RESPONSE_DATA_OFFSET).
  *
  * Decoding never trusts a length: every read is bounds-checked and a bad message raises
  * E_PROTO_DECODE. 'data' arguments decode as views into the request buffer (no copy) and 'dest'
@@ -311,6 +313,7 @@ export function encodeResponse(
         typeof v === 'number' ? { size: v, roflags: 0 } : (v as { size: number; roflags: number });
       c.putU32(r.size);
       c.putU32(r.roflags);
+      c.putU32(0); // bytes read ahead after the data (docs/protocol.md): none unless added
       c.pos = RESPONSE_DATA_OFFSET + r.size;
       if (c.pos > view.byteLength) overflow('read data');
       break;

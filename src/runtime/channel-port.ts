@@ -12,16 +12,29 @@ import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
 import type { ChannelClient } from './channel.js';
 import { SUSPEND_ERRNO, SuspendRequested } from './preemption.js';
 import { mayPost, POSTED_OP_BIT } from './posted-writes.js';
+import { ReadAhead } from './read-ahead.js';
+import { Whence } from '../wasi/abi.js';
 
 /** Request bytes reserved for everything but the payload of a write. */
 const HEADER_RESERVE = 64;
 
-export function createChannelPort(client: ChannelClient): GuestSyscalls {
+/** The guest's port, and what it owes its deputy (./read-ahead.ts) before a message to the host. */
+export type ChannelPort = GuestSyscalls & { settleReadAhead(): void };
+
+export function createChannelPort(client: ChannelClient): ChannelPort {
   const { request, response } = client.layout;
   const maxRead = response.byteLength - RESPONSE_DATA_OFFSET;
   const maxWrite = request.byteLength - HEADER_RESERVE;
+  const readAhead = new ReadAhead();
+  const fdSeek = SYSCALL_IDS.get('fdSeek') ?? -1;
+
+  /** Moves the deputy's offsets by what reads served from bytes read ahead consumed. */
+  function pay(owed: readonly [number, number][]): void {
+    for (const [fd, bytes] of owed) post(fdSeek, [fd, BigInt(bytes), Whence.CUR], []);
+  }
 
   function call(op: number, args: readonly ClientArg[]): Result<ResultValue> {
+    pay(readAhead.before(op, typeof args[0] === 'number' ? args[0] : undefined));
     // A posted write may still be in the request region: it goes first.
     client.settle();
     const length = encodeRequest(request, op, args);
@@ -81,10 +94,12 @@ export function createChannelPort(client: ChannelClient): GuestSyscalls {
     return { ok: true, value: n };
   }
 
-  port.fdWrite = (fd: number, data: readonly Uint8Array[]) =>
-    chunked(data, (p) =>
+  port.fdWrite = (fd: number, data: readonly Uint8Array[]) => {
+    pay(readAhead.before(fdWrite, fd)); // a posted write does not pass through call()
+    return chunked(data, (p) =>
       mayPost(client.layout.control, fd) ? post(fdWrite, [fd, p], p) : call(fdWrite, [fd, p]),
     );
+  };
   port.fdPwrite = (fd: number, data: readonly Uint8Array[], offset: bigint) =>
     chunked(data, (p, done) => call(fdPwrite, [fd, p, offset + BigInt(done)]));
   port.sockSend = (fd: number, data: readonly Uint8Array[], flags: number) =>
@@ -92,13 +107,27 @@ export function createChannelPort(client: ChannelClient): GuestSyscalls {
   const fdRead = id('fdRead');
   const fdPread = id('fdPread');
   const sockRecv = id('sockRecv');
-  port.fdRead = (fd: number, length: number) => call(fdRead, [fd, Math.min(length, maxRead)]);
+  port.fdRead = (fd: number, length: number): Result<Uint8Array> => {
+    const held = readAhead.take(fd, length);
+    if (held !== undefined) return { ok: true, value: held };
+    const r = call(fdRead, [fd, Math.min(length, maxRead)]) as Result<Uint8Array>;
+    // The bytes that follow, if the deputy sent some (u32 @12; they follow the read's own).
+    const ahead = r.ok ? response.getUint32(12, true) : 0;
+    const from = RESPONSE_DATA_OFFSET + (r.ok ? r.value.length : 0);
+    if (ahead > 0 && from + ahead <= response.byteLength) {
+      const at = response.byteOffset + from;
+      readAhead.keep(fd, new Uint8Array(response.buffer.slice(at, at + ahead)));
+    }
+    return r;
+  };
   port.fdPread = (fd: number, length: number, offset: bigint) =>
     call(fdPread, [fd, Math.min(length, maxRead), offset]);
   port.sockRecv = (fd: number, length: number, flags: number) =>
     call(sockRecv, [fd, Math.min(length, maxRead), flags]);
 
-  return port as unknown as GuestSyscalls;
+  port.settleReadAhead = () => pay(readAhead.settle());
+
+  return port as unknown as ChannelPort;
 }
 
 /** Splits a list of chunks into groups of at most `limit` bytes, without copying. */

@@ -46,7 +46,9 @@ class GuestEnd extends Error {
 async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
   const client = new ChannelClient(start.channel);
   channel = client;
-  const port = countOutput(withDirectWrites(createChannelPort(client), client.layout.control));
+  const channelPort = createChannelPort(client);
+  settleReadAhead = () => channelPort.settleReadAhead();
+  const port = countOutput(withDirectWrites(channelPort, client.layout.control));
   // Replaced once an image streamed in tells where its clocks stood.
   let clocks = createGuestClocks(start.clocks);
   const preemptible = readMarker(start.module) !== undefined;
@@ -247,13 +249,17 @@ const parent = parentOrNull;
 
 /** The guest's channel, once it runs: messages to the host thread wait for its posted writes. */
 let channel: ChannelClient | undefined;
+/** Pays the deputy's offsets for reads served from bytes read ahead (./read-ahead.ts). */
+let settleReadAhead: (() => void) | undefined;
 
 /**
- * A message to the host thread, after the guest's posted writes (./posted-writes.ts) have been
- * taken: an exit, a suspension or an image never overtakes a write the program made before it.
+ * A message to the host thread, after the guest's posted writes (./posted-writes.ts) and the
+ * offsets its reads owe (./read-ahead.ts) have been taken: an exit, a suspension or an image
+ * never overtakes a write the program made before it, and the deputy's offsets are what it read.
  */
 function toHost(message: WorkerMessage, transfer?: ArrayBuffer[]): void {
   try {
+    settleReadAhead?.();
     channel?.settle();
   } catch {
     // The deputy stopped the guest: nothing waits for its answers any more.

@@ -213,61 +213,69 @@ for (const hosts of ['loopback', 'netns'] as const) {
       assert.equal(refused.stdout.toString(), local.stdout.toString());
     });
 
-    it('checkpoints and a move while a program away reads a file at home lose no block', async () => {
-      // 8 MiB read in 256-byte blocks: nearly always a read is on its way when the program is
-      // stopped. Each checkpoint must hold the file offset the program saw (not the deputy's at
-      // the request: reads still on the link were missing, so a restart read them twice), and a
-      // read the deputy had done must reach the program (an early "suspend" answer dropped it).
-      const input = join(dir, 'input.bin');
-      const data = Buffer.alloc(8 << 20);
-      for (let i = 0, x = 7; i < data.length; i++)
-        data[i] = (x = (x * 1103515245 + 12345) >>> 8) & 0xff;
-      writeFileSync(input, data);
-      const args = [fixture('readsum'), input, '256'];
-      const local = await osmo(['run', '-h', '-L', ...args], { env, stdinNull: true });
-      assert.equal(local.status, 0, local.stderr);
-      const images = [join(dir, 'reading-1.osmosnap'), join(dir, 'reading-2.osmosnap')];
-      let acted: Promise<void> | undefined;
-      const act = async (...argv: string[]): Promise<void> => {
-        const r = await osmo(argv, { env, prefix: atHome });
-        assert.equal(r.status, 0, `osmo ${argv.join(' ')}: ${r.stderr}`);
-      };
-      const r = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args], {
-        env,
-        prefix: atHome,
-        stdinNull: true,
-        deadlineMs: 120_000,
-        onSpawn: (child) => {
-          acted = (async () => {
-            await until(
-              async () => {
-                const listed = await osmo(['ps', '--json'], { env, prefix: atHome });
-                const all = (JSON.parse(listed.stdout.toString()) as { processes: ProcessInfo[] })
-                  .processes;
-                return all.find((p) => p.pid === child.pid && p.where === 'n2');
-              },
-              20_000,
-              'the program reads on n2',
-            );
-            await act('checkpoint', String(child.pid), '-o', images[0]!);
-            await act('migrate', String(child.pid), 'n3');
-            await act('checkpoint', String(child.pid), '-o', images[1]!);
-          })();
-        },
-      });
-      await acted;
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout.toString(), local.stdout.toString(), 'the program that moved');
-      for (const image of images) {
-        const again = await osmo(['restart', '-h', image], {
-          env,
+    for (const variant of [
+      // 8 MiB in 256-byte blocks, every read a round trip: nearly always one is on its way when
+      // the program is stopped. Each checkpoint must hold the file offset the program saw (not
+      // the deputy's at the request: reads still on the link were missing, so a restart read
+      // them twice), and a read the deputy had done must reach the program (an early "suspend"
+      // answer dropped it).
+      { name: 'every read a round trip', readAhead: 'off', mib: 8, spin: '0' },
+      // With read-ahead most reads are served on the node from bytes sent ahead: stopped between
+      // them (at a tick), the offsets they owe must reach home before the image and the move.
+      { name: 'read ahead', readAhead: 'on', mib: 2, spin: '100000' },
+    ]) {
+      it(`checkpoints and a move while a program away reads a file at home lose no block (${variant.name})`, async () => {
+        const input = join(dir, `input-${variant.readAhead}.bin`);
+        const data = Buffer.alloc(variant.mib << 20);
+        for (let i = 0, x = 7; i < data.length; i++)
+          data[i] = (x = (x * 1103515245 + 12345) >>> 8) & 0xff;
+        writeFileSync(input, data);
+        const args = [fixture('readsum'), input, '256', variant.spin];
+        const local = await osmo(['run', '-h', '-L', ...args], { env, stdinNull: true });
+        assert.equal(local.status, 0, local.stderr);
+        const images = [1, 2].map((i) => join(dir, `reading-${variant.readAhead}-${i}.osmosnap`));
+        let acted: Promise<void> | undefined;
+        const act = async (...argv: string[]): Promise<void> => {
+          const r = await osmo(argv, { env, prefix: atHome });
+          assert.equal(r.status, 0, `osmo ${argv.join(' ')}: ${r.stderr}`);
+        };
+        const r = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args], {
+          env: { ...env, OSMOSIS_READ_AHEAD: variant.readAhead },
           prefix: atHome,
           stdinNull: true,
+          deadlineMs: 120_000,
+          onSpawn: (child) => {
+            acted = (async () => {
+              await until(
+                async () => {
+                  const listed = await osmo(['ps', '--json'], { env, prefix: atHome });
+                  const all = (JSON.parse(listed.stdout.toString()) as { processes: ProcessInfo[] })
+                    .processes;
+                  return all.find((p) => p.pid === child.pid && p.where === 'n2');
+                },
+                20_000,
+                'the program reads on n2',
+              );
+              await act('checkpoint', String(child.pid), '-o', images[0]!);
+              await act('migrate', String(child.pid), 'n3');
+              await act('checkpoint', String(child.pid), '-o', images[1]!);
+            })();
+          },
         });
-        assert.equal(again.status, 0, again.stderr);
-        assert.equal(again.stdout.toString(), local.stdout.toString(), `restarted ${image}`);
-      }
-    });
+        await acted;
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.toString(), local.stdout.toString(), 'the program that moved');
+        for (const image of images) {
+          const again = await osmo(['restart', '-h', image], {
+            env,
+            prefix: atHome,
+            stdinNull: true,
+          });
+          assert.equal(again.status, 0, again.stderr);
+          assert.equal(again.stdout.toString(), local.stdout.toString(), `restarted ${image}`);
+        }
+      });
+    }
 
     it('freezes a program that started on another node home, and continues it', async () => {
       // Started on n2 (never run at home): freezing brings its image home and ends its thread;

@@ -1,0 +1,92 @@
+/**
+ * Read-ahead, the guest's side: a program on another node reading a file at home sequentially
+ * gets, with the answer to a read, the bytes that follow (the deputy's side decides how many:
+ * migration/read-ahead-window.ts). Its next reads of that fd are served from them in the guest
+ * thread, with no round trip; what they consumed is owed to the deputy's offset and paid with
+ * one posted `fd_seek(fd, n, CUR)` before the guest's next request or message to its host
+ * thread — so the deputy, an image and every call see the offset the program saw.
+ *
+ * What the guest holds is dropped by any call that could change a file or an offset (a write
+ * to a file, a seek, an open, a close…; writes to stdout and stderr keep it) and after
+ * HELD_FOR_MS: data read ahead is never older than that, like a short attribute cache.
+ */
+import { SYSCALL_IDS } from '../protocol/syscall-table.js';
+
+/** How long bytes read ahead may be served: a file changed at home shows within this. */
+export const HELD_FOR_MS = 1000;
+
+const id = (name: string): number => SYSCALL_IDS.get(name) ?? -1;
+
+/** Calls that change no file and no offset: what the guest holds of a file stays true. */
+const KEEPS = new Set(
+  [
+    'fdAdvise',
+    'fdDatasync',
+    'fdFdstatGet',
+    'fdFilestatGet',
+    'fdPread',
+    'fdPrestatName',
+    'fdRead',
+    'fdReaddir',
+    'fdSync',
+    'fdTell',
+    'pathFilestatGet',
+    'pathReadlink',
+    'pollOneoff',
+    'sockRecv',
+  ].map(id),
+);
+const FD_WRITE = id('fdWrite');
+
+interface Held {
+  readonly data: Uint8Array;
+  pos: number;
+  readonly at: number;
+}
+
+export class ReadAhead {
+  private readonly held = new Map<number, Held>();
+  /** Bytes served here per fd that the deputy's offset has not moved by yet. */
+  private readonly owed = new Map<number, number>();
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /** Up to `length` bytes of `fd` from what arrived ahead, or undefined (ask the deputy). */
+  take(fd: number, length: number): Uint8Array | undefined {
+    const h = this.held.get(fd);
+    if (h === undefined || length === 0) return undefined;
+    if (this.now() - h.at > HELD_FOR_MS) {
+      this.held.delete(fd);
+      return undefined;
+    }
+    const n = Math.min(length, h.data.length - h.pos);
+    const out = h.data.subarray(h.pos, h.pos + n);
+    h.pos += n;
+    if (h.pos === h.data.length) this.held.delete(fd);
+    this.owed.set(fd, (this.owed.get(fd) ?? 0) + n);
+    return out;
+  }
+
+  /** Bytes of `fd` that follow the read just answered (a copy: the channel's region is reused). */
+  keep(fd: number, data: Uint8Array): void {
+    if (data.length > 0) this.held.set(fd, { data, pos: 0, at: this.now() });
+  }
+
+  /**
+   * Before request `op` (on `fd`, if it has one) goes to the deputy: drops what no longer holds,
+   * and returns the offsets owed, which the caller must pay first (posted seeks), in this order.
+   */
+  before(op: number, fd: number | undefined): [fd: number, bytes: number][] {
+    const keeps = KEEPS.has(op) || (op === FD_WRITE && (fd === 1 || fd === 2));
+    if (!keeps) this.held.clear();
+    return this.settle();
+  }
+
+  /** The offsets owed, now (before a message to the host thread: a stop, an image, an exit). */
+  settle(): [fd: number, bytes: number][] {
+    if (this.owed.size === 0) return [];
+    const owed = [...this.owed];
+    this.owed.clear();
+    return owed;
+  }
+}
