@@ -17,6 +17,8 @@ import { adoptByDaemon } from './balance-registration.js';
  * SIGSEGV, SIGBUS, SIGFPE and SIGILL (Node cannot run JavaScript after a real one), SIGPIPE (Node
  * ignores it; a write to a closed pipe reaches the program as EPIPE) and SIGTRAP (debuggers').
  * SIGUSR1 matters most: Node's own default for it opens a debugger port on 127.0.0.1:9229.
+ * SIGPROF is V8's sampling clock under `node --cpu-prof`: then it is left to V8 (a profiled
+ * `osmo run` died of its first tick).
  */
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
   'SIGINT',
@@ -36,8 +38,10 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
   'SIGSYS',
 ];
 
+const PROFILED = process.execArgv.some((a) => a.startsWith('--cpu-prof'));
+
 const SIGNAL_STATUS: readonly [NodeJS.Signals, number][] = FORWARDED_SIGNALS.filter(
-  (s) => constants.signals[s] !== undefined,
+  (s) => constants.signals[s] !== undefined && !(PROFILED && s === 'SIGPROF'),
 ).map((s) => [s, 128 + constants.signals[s]]);
 
 export interface HeldSignals {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, osmoBin, removeScratch, repoRoot } from '../helpers/osmo.js';
@@ -130,6 +130,17 @@ describe('stdio', () => {
       { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     assert.equal(out.trimEnd(), 'y\ny\ny\ny\ny\n status=3');
+  });
+
+  it('runs under node --cpu-prof (SIGPROF is then the profiler clock, not forwarded)', () => {
+    const profiles = join(dir, 'profiles');
+    const out = execFileSync(
+      process.execPath,
+      ['--cpu-prof', '--cpu-prof-dir', profiles, osmoBin, 'run', fixture('steps'), '3', '20000000'],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, OSMOSIS_DAEMON: 'none' } },
+    );
+    assert.match(out, /^step 1 /);
+    assert.ok(readdirSync(profiles).some((f) => f.endsWith('.cpuprofile')));
   });
 
   it('reports a character device for stdio on a terminal', () => {
