@@ -37,11 +37,12 @@ export class ProcSelfFiles {
     for (const f of FILES) writeFileSync(join(this.dir, f), '', { mode: 0o600 });
   }
 
-  /** The preopen, placed before a final "." (relative paths keep winning ties) or last. */
+  /**
+   * The preopen, after the user's own: their fds are those of a run without it (3, 4, … in the
+   * order of --dir), whether the program is preemptible or not, at home or away.
+   */
   placeIn(preopens: Preopen[]): Preopen[] {
-    const own: Preopen = { guestPath: PROC_SELF, hostPath: this.dir };
-    const last = preopens[preopens.length - 1];
-    return last?.guestPath === '.' ? [...preopens.slice(0, -1), own, last] : [...preopens, own];
+    return [...preopens, { guestPath: PROC_SELF, hostPath: this.dir }];
   }
 
   /** Writes the current settings into the files, so a read shows them. */

@@ -37,6 +37,7 @@ const PARKED_GRACE_MS = 60_000;
 const LAST_WORDS_WAIT_MS = 15 * 60_000;
 const FD_CLOSE = syscallId('fdClose');
 const FD_RENUMBER = syscallId('fdRenumber');
+const FD_SET_RIGHTS = syscallId('fdFdstatSetRights');
 /** Where a pipelined write's late failure is told, if no write comes after it (like NFS). */
 const REPORTS_WRITE_FAILURE = new Set([FD_CLOSE, syscallId('fdSync'), syscallId('fdDatasync')]);
 
@@ -361,7 +362,8 @@ export class GuestRunner {
       // A posted write (runtime/posted-writes.ts): nobody reads its answer.
       const posted = (raw & POSTED_OP_BIT) !== 0;
       const op = raw & ~POSTED_OP_BIT;
-      if ((op === FD_CLOSE || op === FD_RENUMBER) && length >= 8) {
+      // Closing, renumbering or dropping rights ends pipelining: a write must then fail at once.
+      if ((op === FD_CLOSE || op === FD_RENUMBER || op === FD_SET_RIGHTS) && length >= 8) {
         this.setPipelined(request.getUint32(4, true), false);
         if (op === FD_RENUMBER && length >= 12)
           this.setPipelined(request.getUint32(8, true), false);

@@ -688,6 +688,23 @@ for (const hosts of ['loopback', 'netns'] as const) {
       },
     );
 
+    it('the WASI conformance programs pass on another node as at home', async () => {
+      // Every call served at home through the link (pipelined writes, read-ahead and all): a
+      // write after fd_fdstat_set_rights took FD_WRITE away must fail at once (the runner used to
+      // answer it "done"), and the preopens keep the fds they have in a run at home.
+      for (const program of ['files', 'dirs', 'misc']) {
+        const scratch = join(dir, `conformance-${program}`);
+        mkdirSync(scratch);
+        const view = ['--dir', `${scratch}:/`, '--dir', `${scratch}:.`];
+        const r = await osmo(
+          ['run', '--daemon', n1Socket, '-r', 'n2', '-L', ...view, fixture(program), '/'],
+          { env, prefix: atHome, stdinNull: true, deadlineMs: 60_000 },
+        );
+        assert.equal(r.status, 0, `${program} away:\n${r.stdout.toString()}\n${r.stderr}`);
+        assert.doesNotMatch(r.stdout.toString(), /FAIL/);
+      }
+    });
+
     it('a guest whose deputy dies is killed (no orphans)', async () => {
       const r = await signalWhileAway('SIGKILL');
       assert.equal(r.signal, 'SIGKILL');

@@ -61,6 +61,16 @@ describe('wasi_snapshot_preview1 conformance', () => {
         removeScratch(scratchDir);
       }
     });
+    // Preemptible, a program also sees /proc/self: its own preopens keep their fds (3, 4, …).
+    it(`${program}, preemptible`, async () => {
+      const scratchDir = makeScratch();
+      try {
+        const r = await osmo(['run', '--preemptible', ...view(scratchDir), fixture(program), '/']);
+        assertAllOk(r, minChecks);
+      } finally {
+        removeScratch(scratchDir);
+      }
+    });
   }
 
   it('clocks', async () => {
