@@ -9,8 +9,9 @@
  *              vs a local checkpoint of the same process and vs the same bytes sent over a bare
  *              link between two processes (link-transfer.ts)
  *
- *   read-ahead a program away reading a file at home in order (20 MiB in 1 KiB blocks, 200 MiB in
- *              32 KiB), with read-ahead and with every read a round trip, vs the same at home
+ *   read-ahead programs away reading files at home: one in order (20 MiB in 1 KiB blocks, 200 MiB
+ *              in 32 KiB), 2 000 small ones; with read-ahead and with every read a round trip,
+ *              vs the same at home
  *
  *   link       (root only) three network namespaces on a bridge, each host's link `tc tbf rate
  *              1gbit`: a 256 MiB dense program moved across it, as % of the nominal link (request
@@ -28,7 +29,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -363,35 +364,25 @@ async function linkSection(): Promise<void> {
 }
 
 /**
- * A program away reading a file at home in order (tests/fixtures/c/readsum.c), with read-ahead
- * and without (OSMOSIS_READ_AHEAD=off), against the same run at home; A/B/A/B, medians.
+ * Programs away reading files at home: one file in order (tests/fixtures/c/readsum.c), and many
+ * small files one after the other (bench/kernels/readmany.c); with read-ahead and without
+ * (OSMOSIS_READ_AHEAD=off: every read, end of file and close a round trip), against the same run
+ * at home; A/B/C interleaved, medians.
  */
 function readAheadSection(socket: string): void {
-  console.log('\n### Reading a file at home in order (wall s, medians; A/B/A/B)\n');
+  console.log('\n### Reading files at home (wall s, medians; A/B/C interleaved)\n');
   console.log(
-    '| file, block | at home | away, read-ahead | away, every read a round trip | ahead / home | off / ahead |',
+    '| input | at home | away, read-ahead | away, every read a round trip | ahead / home | off / ahead |',
   );
   console.log('|---|---|---|---|---|---|');
-  const program = join(root, 'tests', 'fixtures', 'wasm', 'readsum.wasm');
-  for (const [mib, block] of [
-    [20, 1024],
-    [200, 32768],
-  ] as const) {
-    const file = join(dir, `read-${mib}.bin`);
-    const data = Buffer.alloc(mib << 20);
-    for (let i = 0; i < data.length; i += 4096) data[i] = i & 0xff;
-    writeFileSync(file, data);
+  const compare = (label: string, program: string, args: string[]): void => {
     const timed = (where: string[], readAhead: string): number => {
       const started = performance.now();
-      const r = spawnSync(
-        process.execPath,
-        [osmoBin, 'run', ...where, '-L', program, file, String(block)],
-        {
-          env: { ...env, OSMOSIS_READ_AHEAD: readAhead },
-          encoding: 'utf8',
-        },
-      );
-      if (r.status !== 0) throw new Error(`readsum: ${r.stderr}`);
+      const r = spawnSync(process.execPath, [osmoBin, 'run', ...where, '-L', program, ...args], {
+        env: { ...env, OSMOSIS_READ_AHEAD: readAhead },
+        encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(`${label}: ${r.stderr}`);
       return (performance.now() - started) / 1000;
     };
     const home: number[] = [];
@@ -403,10 +394,24 @@ function readAheadSection(socket: string): void {
       off.push(timed(['--daemon', socket, '-r', 'n2'], 'off'));
     }
     const [h, a, o] = [median(home), median(ahead), median(off)];
-    console.log(
-      `| ${mib} MiB, ${block} B | ${fmt(h)} | ${fmt(a)} | ${fmt(o)} | ${fmt(a / h)} | ${fmt(o / a)} |`,
-    );
+    console.log(`| ${label} | ${fmt(h)} | ${fmt(a)} | ${fmt(o)} | ${fmt(a / h)} | ${fmt(o / a)} |`);
+  };
+  const readsum = join(root, 'tests', 'fixtures', 'wasm', 'readsum.wasm');
+  for (const [mib, block] of [
+    [20, 1024],
+    [200, 32768],
+  ] as const) {
+    const file = join(dir, `read-${mib}.bin`);
+    const data = Buffer.alloc(mib << 20);
+    for (let i = 0; i < data.length; i += 4096) data[i] = i & 0xff;
+    writeFileSync(file, data);
+    compare(`${mib} MiB in ${block} B reads`, readsum, [file, String(block)]);
   }
+  const many = join(dir, 'many');
+  mkdirSync(many, { recursive: true });
+  const files = 2000;
+  for (let i = 0; i < files; i++) writeFileSync(join(many, `f${i}`), Buffer.alloc(3000, i & 0xff));
+  compare(`${files} files of 3000 B`, join(kernels, 'readmany.wasm'), [many, String(files)]);
 }
 
 async function allSections(): Promise<void> {

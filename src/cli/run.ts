@@ -169,8 +169,9 @@ with a memory maximum (--max-memory) or a stack deeper than 2000 frames is not r
 OSMOSIS_REENTRY=off turns it off.
 
 A program away that reads a file of this node in order gets the bytes that follow with each
-answer (up to 512 KiB) and reads them there with no round trip; it sees a change made here to
-that file within 1 s, and at once after any write, seek or open of its own.
+answer (up to 512 KiB), and where the file ends, and reads them there with no round trip; it
+sees a change made here to that file within 1 s, and at once after any write, seek or open of
+its own.
 OSMOSIS_READ_AHEAD=off turns it off.
 ${EXIT_CODES_HELP}`,
     )

@@ -70,6 +70,8 @@ export class GuestRunner {
   private feed: ImageFeed | undefined;
   private guest: LocalGuest | undefined;
   private readonly pipelined = new Set<number>();
+  /** Fds of files open only for reading: their close is answered here at once (runner-wire.ts). */
+  private readonly closeQuietly = new Set<number>();
   private readonly writeErrors = new Map<number, number>();
   private answer: ((payload: Buffer) => void) | undefined;
   private images = 0;
@@ -217,6 +219,9 @@ export class GuestRunner {
       case 'pipeline':
         this.setPipelined(m.fd, true);
         return;
+      case 'close-quietly':
+        this.closeQuietly.add(m.fd);
+        return;
       case 'info?': {
         const cpu = process.cpuUsage();
         this.send({
@@ -363,10 +368,15 @@ export class GuestRunner {
       const posted = (raw & POSTED_OP_BIT) !== 0;
       const op = raw & ~POSTED_OP_BIT;
       // Closing, renumbering or dropping rights ends pipelining: a write must then fail at once.
+      const quiet =
+        op === FD_CLOSE && length >= 8 && this.closeQuietly.delete(request.getUint32(4, true));
       if ((op === FD_CLOSE || op === FD_RENUMBER || op === FD_SET_RIGHTS) && length >= 8) {
         this.setPipelined(request.getUint32(4, true), false);
-        if (op === FD_RENUMBER && length >= 12)
+        if (op === FD_RENUMBER) this.closeQuietly.delete(request.getUint32(4, true));
+        if (op === FD_RENUMBER && length >= 12) {
           this.setPipelined(request.getUint32(8, true), false);
+          this.closeQuietly.delete(request.getUint32(8, true));
+        }
       }
       const bytes = Buffer.from(new Uint8Array(request.buffer, request.byteOffset, length));
       if (posted) bytes.writeUInt16LE(op, 0);
@@ -387,9 +397,10 @@ export class GuestRunner {
         // The link is full: the guest waits, which is the back-pressure wanted.
         return this.link.drain().then(() => encodeResponse(response, op, ok(n)));
       }
-      if (posted) {
+      if (posted || quiet) {
         // Any other posted request (a seek paying for reads served from bytes read ahead,
-        // runtime/read-ahead.ts): performed at home in order, no answer comes back.
+        // runtime/read-ahead.ts), or the close of a file open only for reading (it cannot fail):
+        // performed at home in order, no answer comes back.
         // Nobody reads the answer: errno 0 alone, whatever the call's result.
         if (this.link.send(Frame.SYSCALL_POSTED, bytes)) return encodeResponse(response, op, 0);
         return this.link.drain().then(() => encodeResponse(response, op, 0));

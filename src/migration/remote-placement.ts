@@ -14,6 +14,7 @@ import { DEFAULT_REGION_BYTES } from '../runtime/channel.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
 import type { DeputyStateOf } from '../runtime/local-guest.js';
+import { AHEAD_EOF_BIT } from '../runtime/read-ahead.js';
 import { SUSPEND_ERRNO } from '../runtime/preemption.js';
 import { cancelWaitWhenPossible } from '../runtime/cancel-wait.js';
 import { ImageReceiver } from './image-transfer.js';
@@ -550,12 +551,13 @@ export class RemotePlacement {
     if (this.current !== token) return; // answered early (cancelWait)
     this.current = undefined;
     const length = token.op === FD_READ ? this.withBytesAhead(request, payload.length, n) : n;
-    if ((token.op === FD_CLOSE || token.op === FD_RENUMBER) && payload.length >= 8)
-      this.windows.forget(request.getUint32(4, true));
+    this.forgetClosed(token.op, request, payload.length);
     if (token.op === PATH_OPEN && n >= 8 && response.getUint32(0, true) === 0) {
       const fd = response.getUint32(4, true);
       // Before the answer, on the same ordered link: the runner knows it when the guest does.
       if (this.options.pipelinable?.(fd) === true) this.send({ t: 'pipeline', fd });
+      else if (this.options.readAhead?.offsetOf(fd) !== undefined)
+        this.send({ t: 'close-quietly', fd });
     }
     this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, length)));
   }
@@ -573,9 +575,12 @@ export class RemotePlacement {
     const end = source.offsetOf(fd);
     if (end === undefined) return n;
     const read = this.response.readUInt32LE(4);
+    const asked = request.getUint32(8, true);
     // What the guest's response region holds after the read's own bytes.
     const room = DEFAULT_REGION_BYTES - n;
-    const want = this.windows.afterRead(fd, end, read, request.getUint32(8, true), room);
+    const want = this.windows.afterRead(fd, end, read, asked, room);
+    // A short read of a regular file ended at its end: the next read there returns 0.
+    if (read > 0 && read < asked) this.response.writeUInt32LE(AHEAD_EOF_BIT >>> 0, 12);
     if (want === 0) return n;
     const got = source.readAt(fd, this.response.subarray(n, n + want), end);
     if (got === 0) return n;
@@ -588,6 +593,13 @@ export class RemotePlacement {
   private async servePosted(payload: Buffer): Promise<void> {
     const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
     await this.options.handler(view, payload.length, this.responseView(), () => true);
+    this.forgetClosed(payload.length >= 2 ? view.getUint16(0, true) : -1, view, payload.length);
+  }
+
+  /** A closed or renumbered fd: what read-ahead knew of it is for another file now. */
+  private forgetClosed(op: number, request: DataView, length: number): void {
+    if ((op === FD_CLOSE || op === FD_RENUMBER) && length >= 8)
+      this.windows.forget(request.getUint32(4, true));
   }
 
   /**

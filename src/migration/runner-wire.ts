@@ -35,7 +35,10 @@ export const Frame = {
   SYSCALL_ANSWER: 13,
   /** An fd_write request the runner already answered (the fd is pipelined). */
   SYSCALL_WRITE: 14,
-  /** Another request the guest posted (a seek paying for reads served ahead): no answer. */
+  /**
+   * A request the runner answered already, performed in order and never answered: a seek the
+   * guest posted to pay for reads served ahead, or the close of a file open only for reading.
+   */
   SYSCALL_POSTED: 15,
 } as const;
 
@@ -84,6 +87,11 @@ export type DeputyMessage =
   | { t: 'write-failed'; fd: number; errno: number }
   /** The fd path_open is about to return is a regular file: pipeline its writes. */
   | { t: 'pipeline'; fd: number }
+  /**
+   * The fd path_open is about to return is a regular file open only for reading: its close
+   * cannot fail, and the runner may answer it at once and send it on (SYSCALL_POSTED).
+   */
+  | { t: 'close-quietly'; fd: number }
   | { t: 'info?' };
 
 /** Runner → deputy. */

@@ -7,12 +7,14 @@
 import { encodeRequest, decodeResponse } from '../protocol/syscall-codec.js';
 import type { ClientArg, ResultValue } from '../protocol/syscall-codec.js';
 import { RESPONSE_DATA_OFFSET, SYSCALL_IDS, SYSCALLS } from '../protocol/syscall-table.js';
+import type { Fdstat } from '../wasi/abi.js';
 import type { Result } from '../wasi/backend.js';
 import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
 import type { ChannelClient } from './channel.js';
 import { SUSPEND_ERRNO, SuspendRequested } from './preemption.js';
 import { mayPost, POSTED_OP_BIT } from './posted-writes.js';
-import { ReadAhead } from './read-ahead.js';
+import { AHEAD_EOF_BIT, ReadAhead } from './read-ahead.js';
+import { FdstatCache } from './fdstat-cache.js';
 import { Whence } from '../wasi/abi.js';
 
 /** Request bytes reserved for everything but the payload of a write. */
@@ -26,6 +28,7 @@ export function createChannelPort(client: ChannelClient): ChannelPort {
   const maxRead = response.byteLength - RESPONSE_DATA_OFFSET;
   const maxWrite = request.byteLength - HEADER_RESERVE;
   const readAhead = new ReadAhead();
+  const fdstats = new FdstatCache();
   const fdSeek = SYSCALL_IDS.get('fdSeek') ?? -1;
 
   /** Moves the deputy's offsets by what reads served from bytes read ahead consumed. */
@@ -35,6 +38,7 @@ export function createChannelPort(client: ChannelClient): ChannelPort {
 
   function call(op: number, args: readonly ClientArg[]): Result<ResultValue> {
     pay(readAhead.before(op, typeof args[0] === 'number' ? args[0] : undefined));
+    fdstats.before(op, args);
     // A posted write may still be in the request region: it goes first.
     client.settle();
     const length = encodeRequest(request, op, args);
@@ -104,6 +108,14 @@ export function createChannelPort(client: ChannelClient): ChannelPort {
     chunked(data, (p, done) => call(fdPwrite, [fd, p, offset + BigInt(done)]));
   port.sockSend = (fd: number, data: readonly Uint8Array[], flags: number) =>
     chunked(data, (p) => call(sockSend, [fd, p, flags]));
+  const fdFdstatGet = id('fdFdstatGet');
+  port.fdFdstatGet = (fd: number): Result<Fdstat> => {
+    const known = fdstats.get(fd);
+    if (known !== undefined) return { ok: true, value: known };
+    const r = call(fdFdstatGet, [fd]) as Result<Fdstat>;
+    if (r.ok) fdstats.answered(fd, r.value);
+    return r;
+  };
   const fdRead = id('fdRead');
   const fdPread = id('fdPread');
   const sockRecv = id('sockRecv');
@@ -111,12 +123,15 @@ export function createChannelPort(client: ChannelClient): ChannelPort {
     const held = readAhead.take(fd, length);
     if (held !== undefined) return { ok: true, value: held };
     const r = call(fdRead, [fd, Math.min(length, maxRead)]) as Result<Uint8Array>;
-    // The bytes that follow, if the deputy sent some (u32 @12; they follow the read's own).
-    const ahead = r.ok ? response.getUint32(12, true) : 0;
+    // The bytes that follow, if the deputy sent some (u32 @12; they follow the read's own), and
+    // whether the file ends after them.
+    const word = r.ok ? response.getUint32(12, true) : 0;
+    const ahead = word & ~AHEAD_EOF_BIT;
     const from = RESPONSE_DATA_OFFSET + (r.ok ? r.value.length : 0);
-    if (ahead > 0 && from + ahead <= response.byteLength) {
+    if (word !== 0 && from + ahead <= response.byteLength) {
       const at = response.byteOffset + from;
-      readAhead.keep(fd, new Uint8Array(response.buffer.slice(at, at + ahead)));
+      const data = new Uint8Array(response.buffer.slice(at, at + ahead));
+      readAhead.keep(fd, data, (word & AHEAD_EOF_BIT) !== 0);
     }
     return r;
   };

@@ -6,6 +6,9 @@
  * one posted `fd_seek(fd, n, CUR)` before the guest's next request or message to its host
  * thread — so the deputy, an image and every call see the offset the program saw.
  *
+ * With the answer to a short read (the end of a regular file) comes the word that the file ends
+ * there, so the read that finds the end (0 bytes) needs no round trip either.
+ *
  * What the guest holds is dropped by any call that could change a file or an offset (a write
  * to a file, a seek, an open, a close…; writes to stdout and stderr keep it) and after
  * HELD_FOR_MS: data read ahead is never older than that, like a short attribute cache.
@@ -38,9 +41,14 @@ const KEEPS = new Set(
 );
 const FD_WRITE = id('fdWrite');
 
+/** Set in an answer's `ahead` word: the file ends right after the bytes sent (its next read: 0). */
+export const AHEAD_EOF_BIT = 0x8000_0000;
+
 interface Held {
   readonly data: Uint8Array;
   pos: number;
+  /** The file ends where `data` does: a read there returns 0 bytes. */
+  readonly eof: boolean;
   readonly at: number;
 }
 
@@ -59,17 +67,25 @@ export class ReadAhead {
       this.held.delete(fd);
       return undefined;
     }
+    if (h.pos === h.data.length) {
+      // All consumed and the file known to end there: the read at its end, answered here.
+      this.held.delete(fd);
+      return new Uint8Array(0);
+    }
     const n = Math.min(length, h.data.length - h.pos);
     const out = h.data.subarray(h.pos, h.pos + n);
     h.pos += n;
-    if (h.pos === h.data.length) this.held.delete(fd);
+    if (h.pos === h.data.length && !h.eof) this.held.delete(fd);
     this.owed.set(fd, (this.owed.get(fd) ?? 0) + n);
     return out;
   }
 
-  /** Bytes of `fd` that follow the read just answered (a copy: the channel's region is reused). */
-  keep(fd: number, data: Uint8Array): void {
-    if (data.length > 0) this.held.set(fd, { data, pos: 0, at: this.now() });
+  /**
+   * Bytes of `fd` that follow the read just answered (a copy: the channel's region is reused);
+   * `eof`: the file ends right after them.
+   */
+  keep(fd: number, data: Uint8Array, eof = false): void {
+    if (data.length > 0 || eof) this.held.set(fd, { data, pos: 0, eof, at: this.now() });
   }
 
   /**

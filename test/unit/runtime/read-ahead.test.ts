@@ -48,3 +48,14 @@ test('bytes read ahead are not served once older than HELD_FOR_MS', () => {
   assert.equal(ra.take(3, 1), undefined);
   assert.deepEqual(ra.settle(), [[3, 1]], 'what was consumed before is still owed');
 });
+
+test('the end of a file known with the answer: the read that finds it is answered here', () => {
+  const ra = new ReadAhead(() => 0);
+  ra.keep(3, new Uint8Array(0), true);
+  assert.equal(ra.take(3, 100)?.length, 0, 'end of file, no request');
+  assert.equal(ra.take(3, 100), undefined, 'once: the next read asks the deputy again');
+  ra.keep(4, bytes(3), true);
+  assert.equal(ra.take(4, 100)?.length, 3);
+  assert.equal(ra.take(4, 100)?.length, 0);
+  assert.deepEqual(ra.settle(), [[4, 3]]);
+});
