@@ -16,7 +16,7 @@ import { syscallId } from '../protocol/syscall-table.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
 import { LocalGuest, NO_DEPUTY_STATE } from '../runtime/local-guest.js';
-import { POSTED_OP_BIT } from '../runtime/posted-writes.js';
+import { POSTED_OP_BIT, Posting } from '../runtime/posted-writes.js';
 import type { ImageFeed } from '../runtime/local-guest.js';
 import { ok } from '../wasi/backend.js';
 import { sendImageFile, streamImageTo } from './image-transfer.js';
@@ -220,7 +220,7 @@ export class GuestRunner {
         this.setPipelined(m.fd, true);
         return;
       case 'close-quietly':
-        this.closeQuietly.add(m.fd);
+        this.setQuietClose(m.fd, true);
         return;
       case 'info?': {
         const cpu = process.cpuUsage();
@@ -360,6 +360,14 @@ export class GuestRunner {
     else flags?.forbid(fd);
   }
 
+  /** The close of `fd` cannot fail (runner-wire.ts 'close-quietly'): the guest may post it. */
+  private setQuietClose(fd: number, on: boolean): void {
+    if (on) this.closeQuietly.add(fd);
+    else this.closeQuietly.delete(fd);
+    if (on) this.guest?.postedWrites.allow(fd, Posting.CLOSE);
+    else this.guest?.postedWrites.forbid(fd, Posting.CLOSE);
+  }
+
   /** System calls go to the deputy; writes to pipelined fds are answered here at once. */
   private relay(): RequestHandler {
     return (request, length, response, isCurrent) => {
@@ -369,13 +377,13 @@ export class GuestRunner {
       const op = raw & ~POSTED_OP_BIT;
       // Closing, renumbering or dropping rights ends pipelining: a write must then fail at once.
       const quiet =
-        op === FD_CLOSE && length >= 8 && this.closeQuietly.delete(request.getUint32(4, true));
+        op === FD_CLOSE && length >= 8 && this.closeQuietly.has(request.getUint32(4, true));
       if ((op === FD_CLOSE || op === FD_RENUMBER || op === FD_SET_RIGHTS) && length >= 8) {
         this.setPipelined(request.getUint32(4, true), false);
-        if (op === FD_RENUMBER) this.closeQuietly.delete(request.getUint32(4, true));
+        if (op !== FD_SET_RIGHTS) this.setQuietClose(request.getUint32(4, true), false);
         if (op === FD_RENUMBER && length >= 12) {
           this.setPipelined(request.getUint32(8, true), false);
-          this.closeQuietly.delete(request.getUint32(8, true));
+          this.setQuietClose(request.getUint32(8, true), false);
         }
       }
       const bytes = Buffer.from(new Uint8Array(request.buffer, request.byteOffset, length));

@@ -14,11 +14,11 @@ import { DEFAULT_REGION_BYTES } from '../runtime/channel.js';
 import type { RequestHandler } from '../runtime/channel.js';
 import type { GuestOutcome } from '../runtime/guest-messages.js';
 import type { DeputyStateOf } from '../runtime/local-guest.js';
-import { AHEAD_EOF_BIT } from '../runtime/read-ahead.js';
+import { AHEAD_EOF_BIT, OPEN_AHEAD_WORD } from '../runtime/read-ahead.js';
 import { SUSPEND_ERRNO } from '../runtime/preemption.js';
 import { cancelWaitWhenPossible } from '../runtime/cancel-wait.js';
 import { ImageReceiver } from './image-transfer.js';
-import { ReadAheadWindows } from './read-ahead-window.js';
+import { FIRST_WINDOW, ReadAheadWindows } from './read-ahead-window.js';
 import type { IncomingImage } from './image-transfer.js';
 import { Frame, decodeMessage, encodeMessage } from './runner-wire.js';
 import type { DeputyMessage, RunnerMessage } from './runner-wire.js';
@@ -550,14 +550,16 @@ export class RemotePlacement {
     const n = await result;
     if (this.current !== token) return; // answered early (cancelWait)
     this.current = undefined;
-    const length = token.op === FD_READ ? this.withBytesAhead(request, payload.length, n) : n;
+    let length = token.op === FD_READ ? this.withBytesAhead(request, payload.length, n) : n;
     this.forgetClosed(token.op, request, payload.length);
     if (token.op === PATH_OPEN && n >= 8 && response.getUint32(0, true) === 0) {
       const fd = response.getUint32(4, true);
       // Before the answer, on the same ordered link: the runner knows it when the guest does.
       if (this.options.pipelinable?.(fd) === true) this.send({ t: 'pipeline', fd });
-      else if (this.options.readAhead?.offsetOf(fd) !== undefined)
+      else if (this.options.readAhead?.offsetOf(fd) !== undefined) {
         this.send({ t: 'close-quietly', fd });
+        length = this.withFirstBytes(fd, n);
+      }
     }
     this.link.send(Frame.SYSCALL_ANSWER, Buffer.from(this.response.subarray(0, length)));
   }
@@ -587,6 +589,27 @@ export class RemotePlacement {
     this.windows.sent(fd, got);
     this.response.writeUInt32LE(got, 12);
     return n + got;
+  }
+
+  /**
+   * After the answer to a path_open of a file open only for reading (`n` bytes): its first bytes
+   * and the ahead word (at OPEN_AHEAD_WORD, the bytes from RESPONSE_DATA_OFFSET), as after a read:
+   * a small file is then read with no round trip of its own. The answer's new length.
+   */
+  private withFirstBytes(fd: number, n: number): number {
+    const source = this.options.readAhead;
+    if (source === undefined || n > RESPONSE_DATA_OFFSET) return n;
+    const got = source.readAt(
+      fd,
+      this.response.subarray(RESPONSE_DATA_OFFSET, RESPONSE_DATA_OFFSET + FIRST_WINDOW),
+      0n,
+    );
+    this.windows.opened(fd, got);
+    // Fewer than asked: the file ends there (an empty file too).
+    const word = (got < FIRST_WINDOW ? AHEAD_EOF_BIT : 0) + got;
+    this.response.fill(0, n, RESPONSE_DATA_OFFSET);
+    this.response.writeUInt32LE(word >>> 0, OPEN_AHEAD_WORD);
+    return RESPONSE_DATA_OFFSET + got;
   }
 
   /** A request the runner answered already (runner-wire.ts SYSCALL_POSTED): perform it. */

@@ -12,8 +12,8 @@ import type { Result } from '../wasi/backend.js';
 import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
 import type { ChannelClient } from './channel.js';
 import { SUSPEND_ERRNO, SuspendRequested } from './preemption.js';
-import { mayPost, POSTED_OP_BIT } from './posted-writes.js';
-import { AHEAD_EOF_BIT, ReadAhead } from './read-ahead.js';
+import { mayPost, POSTED_OP_BIT, Posting } from './posted-writes.js';
+import { AHEAD_EOF_BIT, OPEN_AHEAD_WORD, ReadAhead } from './read-ahead.js';
 import { FdstatCache } from './fdstat-cache.js';
 import { Whence } from '../wasi/abi.js';
 
@@ -30,6 +30,16 @@ export function createChannelPort(client: ChannelClient): ChannelPort {
   const readAhead = new ReadAhead();
   const fdstats = new FdstatCache();
   const fdSeek = SYSCALL_IDS.get('fdSeek') ?? -1;
+
+  /** Keeps the bytes of `fd` an answer carried ahead: their word at `wordAt`, they at `from`. */
+  function keepAhead(fd: number, wordAt: number, from: number): void {
+    const word = response.getUint32(wordAt, true);
+    const ahead = word & ~AHEAD_EOF_BIT;
+    if (word === 0 || from + ahead > response.byteLength) return;
+    const at = response.byteOffset + from;
+    const data = new Uint8Array(response.buffer.slice(at, at + ahead));
+    readAhead.keep(fd, data, (word & AHEAD_EOF_BIT) !== 0);
+  }
 
   /** Moves the deputy's offsets by what reads served from bytes read ahead consumed. */
   function pay(owed: readonly [number, number][]): void {
@@ -125,14 +135,26 @@ export function createChannelPort(client: ChannelClient): ChannelPort {
     const r = call(fdRead, [fd, Math.min(length, maxRead)]) as Result<Uint8Array>;
     // The bytes that follow, if the deputy sent some (u32 @12; they follow the read's own), and
     // whether the file ends after them.
-    const word = r.ok ? response.getUint32(12, true) : 0;
-    const ahead = word & ~AHEAD_EOF_BIT;
-    const from = RESPONSE_DATA_OFFSET + (r.ok ? r.value.length : 0);
-    if (word !== 0 && from + ahead <= response.byteLength) {
-      const at = response.byteOffset + from;
-      const data = new Uint8Array(response.buffer.slice(at, at + ahead));
-      readAhead.keep(fd, data, (word & AHEAD_EOF_BIT) !== 0);
+    if (r.ok) keepAhead(fd, 12, RESPONSE_DATA_OFFSET + r.value.length);
+    return r;
+  };
+  const fdClose = id('fdClose');
+  port.fdClose = (fd: number): number => {
+    if (!mayPost(client.layout.control, fd, Posting.CLOSE)) {
+      const r = call(fdClose, [fd]);
+      return r.ok ? 0 : r.errno;
     }
+    // A file open only for reading (posted-writes.ts Posting.CLOSE): its close cannot fail.
+    pay(readAhead.before(fdClose, fd));
+    fdstats.before(fdClose, [fd]);
+    post(fdClose, [fd], []);
+    return 0;
+  };
+  const pathOpen = id('pathOpen');
+  port.pathOpen = (...args: ClientArg[]): Result<number> => {
+    response.setUint32(OPEN_AHEAD_WORD, 0, true); // an answer without first bytes leaves it so
+    const r = call(pathOpen, args) as Result<number>;
+    if (r.ok) keepAhead(r.value, OPEN_AHEAD_WORD, RESPONSE_DATA_OFFSET);
     return r;
   };
   port.fdPread = (fd: number, length: number, offset: bigint) =>

@@ -17,20 +17,33 @@ import { Ctl, POSTED_WRITE_SLOTS } from './channel.js';
 /** Set in a request's op (u16) when the guest does not wait for the answer. */
 export const POSTED_OP_BIT = 0x8000;
 
-/** Deputy side: which fds the guest may post writes to. */
+/** What the guest may post for an fd: bits of its control word. */
+export const Posting = {
+  /** Its writes (a pipelined fd). */
+  WRITES: 1,
+  /** Its close (a file open only for reading, whose close cannot fail: runner-wire.ts). */
+  CLOSE: 2,
+} as const;
+
+/** Deputy side: what the guest may post per fd. */
 export class PostedWriteFlags {
   constructor(private readonly control: Int32Array) {}
 
-  allow(fd: number): void {
-    if (fd >= 0 && fd < POSTED_WRITE_SLOTS) Atomics.store(this.control, Ctl.POSTED_WRITES + fd, 1);
+  allow(fd: number, what: number = Posting.WRITES): void {
+    if (fd >= 0 && fd < POSTED_WRITE_SLOTS) Atomics.or(this.control, Ctl.POSTED_WRITES + fd, what);
   }
 
-  forbid(fd: number): void {
-    if (fd >= 0 && fd < POSTED_WRITE_SLOTS) Atomics.store(this.control, Ctl.POSTED_WRITES + fd, 0);
+  forbid(fd: number, what: number = Posting.WRITES): void {
+    if (fd >= 0 && fd < POSTED_WRITE_SLOTS)
+      Atomics.and(this.control, Ctl.POSTED_WRITES + fd, ~what);
   }
 }
 
-/** Guest side: whether a write to `fd` may be posted now. */
-export function mayPost(control: Int32Array, fd: number): boolean {
-  return fd >= 0 && fd < POSTED_WRITE_SLOTS && Atomics.load(control, Ctl.POSTED_WRITES + fd) !== 0;
+/** Guest side: whether `what` (a write by default) on `fd` may be posted now. */
+export function mayPost(control: Int32Array, fd: number, what: number = Posting.WRITES): boolean {
+  return (
+    fd >= 0 &&
+    fd < POSTED_WRITE_SLOTS &&
+    (Atomics.load(control, Ctl.POSTED_WRITES + fd) & what) !== 0
+  );
 }

@@ -7,7 +7,8 @@
  * thread — so the deputy, an image and every call see the offset the program saw.
  *
  * With the answer to a short read (the end of a regular file) comes the word that the file ends
- * there, so the read that finds the end (0 bytes) needs no round trip either.
+ * there, so the read that finds the end (0 bytes) needs no round trip either; and with the answer
+ * to the open of a file only for reading come its first bytes (a small file: all of it).
  *
  * What the guest holds is dropped by any call that could change a file or an offset (a write
  * to a file, a seek, an open, a close…; writes to stdout and stderr keep it) and after
@@ -40,9 +41,17 @@ const KEEPS = new Set(
   ].map(id),
 );
 const FD_WRITE = id('fdWrite');
+const FD_CLOSE = id('fdClose');
 
 /** Set in an answer's `ahead` word: the file ends right after the bytes sent (its next read: 0). */
 export const AHEAD_EOF_BIT = 0x8000_0000;
+
+/**
+ * Where the answer to a path_open carries its ahead word (the first bytes of a file opened only
+ * for reading follow from RESPONSE_DATA_OFFSET). The guest zeroes it before asking: an answer
+ * without it (at home, or any other file) is 8 bytes long and leaves it 0.
+ */
+export const OPEN_AHEAD_WORD = 8;
 
 interface Held {
   readonly data: Uint8Array;
@@ -95,6 +104,8 @@ export class ReadAhead {
   before(op: number, fd: number | undefined): [fd: number, bytes: number][] {
     const keeps = KEEPS.has(op) || (op === FD_WRITE && (fd === 1 || fd === 2));
     if (!keeps) this.held.clear();
+    // A closed fd's offset goes with it: what it owes need not be paid.
+    if (op === FD_CLOSE && fd !== undefined) this.owed.delete(fd);
     return this.settle();
   }
 

@@ -48,3 +48,10 @@ test('a read elsewhere, a short read or no room stops it', () => {
   w.forget(4);
   assert.equal(w.afterRead(4, 300n, 100, 100, ROOM), 0, 'a closed fd starts again');
 });
+
+test("a file's first bytes sent with its open: the first read after them is in order", () => {
+  const w = new ReadAheadWindows();
+  w.opened(3, FIRST_WINDOW);
+  const end = BigInt(FIRST_WINDOW) + 4096n;
+  assert.equal(w.afterRead(3, end, 4096, 4096, ROOM), 2 * FIRST_WINDOW);
+});

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { ChannelServer, createChannelBuffer, layoutOf } from '../../../src/runtime/channel.js';
-import { POSTED_OP_BIT, PostedWriteFlags, mayPost } from '../../../src/runtime/posted-writes.js';
+import {
+  POSTED_OP_BIT,
+  PostedWriteFlags,
+  Posting,
+  mayPost,
+} from '../../../src/runtime/posted-writes.js';
 import { encodeResponse } from '../../../src/protocol/syscall-codec.js';
 import { SYSCALL_IDS } from '../../../src/protocol/syscall-table.js';
 import { err, ok } from '../../../src/wasi/backend.js';
@@ -16,6 +21,20 @@ const FD_WRITE = SYSCALL_IDS.get('fdWrite')!;
 const EIO = 29;
 
 describe('posted writes', () => {
+  it("an fd's writes and its close are allowed and forbidden apart", () => {
+    const control = layoutOf(createChannelBuffer(1 << 12)).control;
+    const flags = new PostedWriteFlags(control);
+    flags.allow(7, Posting.CLOSE);
+    assert.equal(mayPost(control, 7), false, 'writes: not allowed');
+    assert.equal(mayPost(control, 7, Posting.CLOSE), true);
+    flags.allow(7);
+    flags.forbid(7);
+    assert.equal(mayPost(control, 7, Posting.CLOSE), true, 'forbidding writes keeps the close');
+    flags.forbid(7, Posting.CLOSE);
+    assert.equal(mayPost(control, 7, Posting.CLOSE), false);
+    assert.equal(mayPost(control, 99, Posting.CLOSE), false, 'beyond the slots: never');
+  });
+
   it('go out without waiting, in order, and are all taken before the guest says anything', async () => {
     const sab = createChannelBuffer(1 << 16);
     const flags = new PostedWriteFlags(layoutOf(sab).control);

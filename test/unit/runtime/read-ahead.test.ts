@@ -59,3 +59,12 @@ test('the end of a file known with the answer: the read that finds it is answere
   assert.equal(ra.take(4, 100)?.length, 0);
   assert.deepEqual(ra.settle(), [[4, 3]]);
 });
+
+test('a closed fd owes nothing: its offset goes with it', () => {
+  const ra = new ReadAhead(() => 0);
+  ra.keep(3, bytes(8));
+  ra.keep(4, bytes(8));
+  ra.take(3, 5);
+  ra.take(4, 2);
+  assert.deepEqual(ra.before(op('fdClose'), 3), [[4, 2]]);
+});
