@@ -152,7 +152,11 @@ export function createChannelPort(client: ChannelClient): ChannelPort {
   };
   const pathOpen = id('pathOpen');
   port.pathOpen = (...args: ClientArg[]): Result<number> => {
-    response.setUint32(OPEN_AHEAD_WORD, 0, true); // an answer without first bytes leaves it so
+    // Owed seeks first (their answers are written here too), then the word an answer without
+    // first bytes leaves as it is: 0.
+    pay(readAhead.before(pathOpen, typeof args[0] === 'number' ? args[0] : undefined));
+    client.settle();
+    response.setUint32(OPEN_AHEAD_WORD, 0, true);
     const r = call(pathOpen, args) as Result<number>;
     if (r.ok) keepAhead(r.value, OPEN_AHEAD_WORD, RESPONSE_DATA_OFFSET);
     return r;
