@@ -705,6 +705,31 @@ for (const hosts of ['loopback', 'netns'] as const) {
       }
     });
 
+    it('a program away reads what it wrote over bytes already sent ahead to it', async () => {
+      // Eight 4 KiB blocks 'a'…'h': from the second read on, read-ahead sends the rest; after the
+      // third block the program overwrites the fourth through another fd (an open: what it held
+      // is dropped) and must read 'X' there, as at home.
+      const file = join(dir, 'rewrite.txt');
+      const blocks = 'abcdefgh';
+      const fresh = (): void =>
+        writeFileSync(file, Buffer.concat([...blocks].map((c) => Buffer.alloc(4096, c))));
+      fresh();
+      const home = await osmo(['run', '-h', '-L', fixture('rewrite'), file], { env });
+      assert.equal(home.status, 0, home.stderr);
+      assert.equal(home.stdout.toString(), 'abcXefgh\n');
+      fresh();
+      const away = await osmo(
+        ['run', '--daemon', n1Socket, '-r', 'n2', '-L', fixture('rewrite'), file],
+        {
+          env,
+          prefix: atHome,
+          stdinNull: true,
+        },
+      );
+      assert.equal(away.status, 0, away.stderr);
+      assert.equal(away.stdout.toString(), home.stdout.toString());
+    });
+
     it('a guest whose deputy dies is killed (no orphans)', async () => {
       const r = await signalWhileAway('SIGKILL');
       assert.equal(r.signal, 'SIGKILL');
