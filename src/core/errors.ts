@@ -69,6 +69,12 @@ export class OsmoError extends Error {
   }
 }
 
+/** Any error as it crosses a thread or a link: an OsmoError as itself, anything else as E_INTERNAL. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof OsmoError) return error.toJSON();
+  return { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
 export function isOsmoError(value: unknown, code?: ErrorCode): value is OsmoError {
   return (
     typeof value === 'object' &&

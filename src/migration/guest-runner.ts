@@ -8,8 +8,7 @@
  */
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { OsmoError, isOsmoError } from '../core/errors.js';
-import type { SerializedError } from '../core/errors.js';
+import { OsmoError, isOsmoError, serializeError } from '../core/errors.js';
 import type { LinkConnection } from '../link/index.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
 import { syscallId } from '../protocol/syscall-table.js';
@@ -329,7 +328,7 @@ export class GuestRunner {
       }
       void guest.outcome.then((o) => this.ended(o));
     } catch (error) {
-      this.send({ t: 'failed', error: serialized(error) });
+      this.send({ t: 'failed', error: serializeError(error) });
       this.end('could not resume');
     }
   }
@@ -491,7 +490,7 @@ export class GuestRunner {
       this.phase = guest.isHeld ? 'parked' : 'running';
       // A send cut short by a lost link is no news to a deputy that came back over a new one:
       // told there, it would take the 'failed' as the answer to its 'resume'.
-      if (this.link === link) this.send({ t: 'failed', error: serialized(error) });
+      if (this.link === link) this.send({ t: 'failed', error: serializeError(error) });
     }
   }
 
@@ -505,7 +504,7 @@ export class GuestRunner {
       this.send({ t: 'image', bytes: written.bytes });
       await sendImageFile(this.link, file);
     } catch (error) {
-      this.send({ t: 'failed', error: serialized(error) });
+      this.send({ t: 'failed', error: serializeError(error) });
     } finally {
       removeQuietly(file);
     }
@@ -523,7 +522,7 @@ export class GuestRunner {
       this.phase = 'running';
       this.send({ t: 'resumed' });
     } catch (error) {
-      this.send({ t: 'failed', error: serialized(error) });
+      this.send({ t: 'failed', error: serializeError(error) });
       this.end('could not resume');
     }
   }
@@ -580,11 +579,6 @@ export class GuestRunner {
     if (this.link.state === 'closing') void this.link.closed.then(() => this.finish());
     else this.finish();
   }
-}
-
-function serialized(error: unknown): SerializedError {
-  if (isOsmoError(error)) return error.toJSON();
-  return { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
 function removeQuietly(file: string): void {

@@ -6,7 +6,7 @@
  */
 import { writeSync } from 'node:fs';
 import { guestLinkLiveness } from './guest-link-liveness.js';
-import { OsmoError } from '../core/errors.js';
+import { OsmoError, serializeError } from '../core/errors.js';
 import { LinkConnection, deriveLinkKey } from '../link/index.js';
 import { encodeResponse } from '../protocol/syscall-codec.js';
 import { RESPONSE_DATA_OFFSET, syscallId } from '../protocol/syscall-table.js';
@@ -475,13 +475,7 @@ export class RemotePlacement {
       if (stateOf === undefined) throw new OsmoError('E_PROTO_DECODE', 'no image wants a state');
       this.send({ t: 'state', deputy: (await stateOf()) ?? null });
     } catch (error) {
-      this.send({
-        t: 'state',
-        error: {
-          code: 'E_INTERNAL',
-          message: error instanceof Error ? error.message : String(error),
-        },
-      });
+      this.send({ t: 'state', error: serializeError(error) });
     }
   }
 

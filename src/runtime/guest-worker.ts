@@ -4,8 +4,7 @@
  */
 import { writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { OsmoError } from '../core/errors.js';
-import type { SerializedError } from '../core/errors.js';
+import { OsmoError, serializeError } from '../core/errors.js';
 import { Errno, errnoName, MODULE_NAME } from '../wasi/abi.js';
 import { createWasiImports } from '../wasi/imports.js';
 import type { GuestContext, SyscallTracer } from '../wasi/imports.js';
@@ -154,7 +153,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
         // Nothing ran: the host thread keeps the program where it was and ends this worker.
         toHost({
           kind: 'restore-failed',
-          error: serialize(error),
+          error: serializeError(error),
         } satisfies WorkerMessage);
         return undefined;
       }
@@ -217,7 +216,7 @@ async function heldUntilDecided(
       if (plan.kind === 'write-image' && plan.then !== 'hold') return plan.then;
     } catch (error) {
       // Disk full or the like: the program goes on as if nothing happened, unless held.
-      toHost({ kind: 'image-failed', error: serialize(error) } satisfies WorkerMessage);
+      toHost({ kind: 'image-failed', error: serializeError(error) } satisfies WorkerMessage);
       if (plan.kind === 'write-image' && plan.then !== 'hold') return 'resume';
     }
   }
@@ -235,12 +234,6 @@ function countOutput(port: GuestSyscalls): GuestSyscalls {
     return r;
   };
   return port;
-}
-
-function serialize(error: unknown): SerializedError {
-  return error instanceof OsmoError
-    ? error.toJSON()
-    : { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
 const parentOrNull = parentPort;
@@ -389,6 +382,6 @@ parent.once('message', (start: GuestStart) => {
   };
   run(start).then(
     (outcome) => over(outcome ?? { kind: 'stopped' }),
-    (error: unknown) => over({ kind: 'error', error: serialize(error) }),
+    (error: unknown) => over({ kind: 'error', error: serializeError(error) }),
   );
 });

@@ -4,8 +4,7 @@
  * preemptible (instrumented) program — checkpoints, freezes and continues it.
  */
 import type { Worker } from 'node:worker_threads';
-import { OsmoError } from '../core/errors.js';
-import type { SerializedError } from '../core/errors.js';
+import { OsmoError, serializeError } from '../core/errors.js';
 import type { RequestHandler } from './channel.js';
 import { ChannelServer, createChannelBuffer, Ctl, layoutOf, notedMemoryBytes } from './channel.js';
 import { DirectWriteGrants, revokingHandler } from './direct-writes.js';
@@ -155,7 +154,7 @@ export class LocalGuest {
     this.servedBy = revokingHandler(options.handler, grants);
     const handler = suspendingHandler(this.servedBy, this.control);
     this.server = new ChannelServer(sab, handler, (error) =>
-      this.finish({ kind: 'error', error: toSerialized(error) }),
+      this.finish({ kind: 'error', error: serializeError(error) }),
     );
     this.server.start();
     if (options.deferStart === true) {
@@ -466,7 +465,7 @@ export class LocalGuest {
     const worker = takeGuestWorker(o.stackSizeMb);
     worker.postMessage(start);
     worker.on('message', (m: WorkerMessage) => this.dispatch(m));
-    worker.on('error', (error) => this.finish({ kind: 'error', error: toSerialized(error) }));
+    worker.on('error', (error) => this.finish({ kind: 'error', error: serializeError(error) }));
     worker.on('exit', (code) => {
       if (this.expectExit || worker !== this.worker) return;
       this.finish({
@@ -646,9 +645,4 @@ export class LocalGuest {
     this.server.stop();
     this.settle(o);
   }
-}
-
-function toSerialized(error: unknown): SerializedError {
-  if (error instanceof OsmoError) return error.toJSON();
-  return { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
