@@ -204,7 +204,7 @@ export class HostBackend implements SyscallBackend {
     const e = this.table.lookup(fd, Rights.FD_WRITE);
     if (isErrno(e)) return false;
     if (!e.ownsHostFd) return (fd === 1 || fd === 2) && e.filetype !== Filetype.DIRECTORY;
-    if (exceptUnder !== undefined && e.hostPath.startsWith(`${exceptUnder}/`)) return false;
+    if (isUnder(e.hostPath, exceptUnder)) return false;
     return e.filetype === Filetype.REGULAR_FILE;
   }
 
@@ -215,7 +215,7 @@ export class HostBackend implements SyscallBackend {
   readAheadOffset(fd: number, exceptUnder?: string): bigint | undefined {
     const e = this.table.lookup(fd, Rights.FD_READ);
     if (isErrno(e) || e.kind !== 'file' || e.filetype !== Filetype.REGULAR_FILE) return undefined;
-    if (exceptUnder !== undefined && e.hostPath.startsWith(`${exceptUnder}/`)) return undefined;
+    if (isUnder(e.hostPath, exceptUnder)) return undefined;
     return e.offset;
   }
 
@@ -926,4 +926,9 @@ function openDirectory(path: string): number {
     if (hostCode(e) !== 'EACCES' || process.platform !== 'linux') throw e;
     return fs.openSync(path, O_PATH | C.O_DIRECTORY);
   }
+}
+
+/** Whether `path` lies in directory `dir` (none given: no). */
+function isUnder(path: string, dir: string | undefined): boolean {
+  return dir !== undefined && path.startsWith(`${dir}/`);
 }

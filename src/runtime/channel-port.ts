@@ -6,7 +6,12 @@
  */
 import { encodeRequest, decodeResponse } from '../protocol/syscall-codec.js';
 import type { ClientArg, ResultValue } from '../protocol/syscall-codec.js';
-import { RESPONSE_DATA_OFFSET, SYSCALL_IDS, SYSCALLS } from '../protocol/syscall-table.js';
+import {
+  RESPONSE_DATA_OFFSET,
+  SYSCALL_IDS,
+  SYSCALLS,
+  syscallId,
+} from '../protocol/syscall-table.js';
 import type { Fdstat } from '../wasi/abi.js';
 import type { Result } from '../wasi/backend.js';
 import type { GuestSyscalls } from '../wasi/guest-syscalls.js';
@@ -29,7 +34,7 @@ export function createChannelPort(client: ChannelClient): ChannelPort {
   const maxWrite = request.byteLength - HEADER_RESERVE;
   const readAhead = new ReadAhead();
   const fdstats = new FdstatCache();
-  const fdSeek = SYSCALL_IDS.get('fdSeek') ?? -1;
+  const fdSeek = syscallId('fdSeek');
 
   /** Keeps the bytes of `fd` an answer carried ahead: their word at `wordAt`, they at `from`. */
   function keepAhead(fd: number, wordAt: number, from: number): void {

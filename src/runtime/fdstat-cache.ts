@@ -5,15 +5,19 @@
  * shares, so its type, flags and rights change only by the program's own `fd_fdstat_set_flags`,
  * `fd_fdstat_set_rights`, `fd_close` or `fd_renumber` — which drop the entry here first.
  */
-import { SYSCALL_IDS } from '../protocol/syscall-table.js';
+import { syscallId } from '../protocol/syscall-table.js';
+import type { SyscallName } from '../protocol/syscall-table.js';
 import type { Fdstat } from '../wasi/abi.js';
 import { Filetype } from '../wasi/abi.js';
 
-const id = (name: string): number => SYSCALL_IDS.get(name) ?? -1;
-const CHANGES_FDSTAT = new Set(
-  ['fdFdstatSetFlags', 'fdFdstatSetRights', 'fdClose', 'fdRenumber'].map(id),
-);
-const FD_RENUMBER = id('fdRenumber');
+const CHANGE_NAMES: readonly SyscallName[] = [
+  'fdFdstatSetFlags',
+  'fdFdstatSetRights',
+  'fdClose',
+  'fdRenumber',
+];
+const CHANGES_FDSTAT = new Set(CHANGE_NAMES.map((name) => syscallId(name)));
+const FD_RENUMBER = syscallId('fdRenumber');
 
 export class FdstatCache {
   private readonly known = new Map<number, Fdstat>();

@@ -14,34 +14,32 @@
  * to a file, a seek, an open, a close…; writes to stdout and stderr keep it) and after
  * HELD_FOR_MS: data read ahead is never older than that, like a short attribute cache.
  */
-import { SYSCALL_IDS } from '../protocol/syscall-table.js';
+import { syscallId } from '../protocol/syscall-table.js';
+import type { SyscallName } from '../protocol/syscall-table.js';
 
 /** How long bytes read ahead may be served: a file changed at home shows within this. */
 export const HELD_FOR_MS = 1000;
 
-const id = (name: string): number => SYSCALL_IDS.get(name) ?? -1;
-
 /** Calls that change no file and no offset: what the guest holds of a file stays true. */
-const KEEPS = new Set(
-  [
-    'fdAdvise',
-    'fdDatasync',
-    'fdFdstatGet',
-    'fdFilestatGet',
-    'fdPread',
-    'fdPrestatName',
-    'fdRead',
-    'fdReaddir',
-    'fdSync',
-    'fdTell',
-    'pathFilestatGet',
-    'pathReadlink',
-    'pollOneoff',
-    'sockRecv',
-  ].map(id),
-);
-const FD_WRITE = id('fdWrite');
-const FD_CLOSE = id('fdClose');
+const KEEP_NAMES: readonly SyscallName[] = [
+  'fdAdvise',
+  'fdDatasync',
+  'fdFdstatGet',
+  'fdFilestatGet',
+  'fdPread',
+  'fdPrestatName',
+  'fdRead',
+  'fdReaddir',
+  'fdSync',
+  'fdTell',
+  'pathFilestatGet',
+  'pathReadlink',
+  'pollOneoff',
+  'sockRecv',
+];
+const KEEPS = new Set(KEEP_NAMES.map((name) => syscallId(name)));
+const FD_WRITE = syscallId('fdWrite');
+const FD_CLOSE = syscallId('fdClose');
 
 /** Set in an answer's `ahead` word: the file ends right after the bytes sent (its next read: 0). */
 export const AHEAD_EOF_BIT = 0x8000_0000;

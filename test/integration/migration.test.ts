@@ -46,6 +46,13 @@ for (const hosts of ['loopback', 'netns'] as const) {
     let topology: Topology | undefined;
     /** How to run osmo on the home node. */
     let atHome: string[] = [];
+    /** The user's processes as `osmo ps --json` lists them on the home node. */
+    const psAtHome = async (): Promise<ProcessInfo[]> =>
+      (
+        JSON.parse((await osmo(['ps', '--json'], { env, prefix: atHome })).stdout.toString()) as {
+          processes: ProcessInfo[];
+        }
+      ).processes;
 
     before(async () => {
       dir = makeScratch();
@@ -247,12 +254,7 @@ for (const hosts of ['loopback', 'netns'] as const) {
           onSpawn: (child) => {
             acted = (async () => {
               await until(
-                async () => {
-                  const listed = await osmo(['ps', '--json'], { env, prefix: atHome });
-                  const all = (JSON.parse(listed.stdout.toString()) as { processes: ProcessInfo[] })
-                    .processes;
-                  return all.find((p) => p.pid === child.pid && p.where === 'n2');
-                },
+                async () => (await psAtHome()).find((p) => p.pid === child.pid && p.where === 'n2'),
                 20_000,
                 'the program reads on n2',
               );
@@ -282,12 +284,6 @@ for (const hosts of ['loopback', 'netns'] as const) {
       // the home osmo run must stay, frozen, until `osmo continue`. It used to exit 13 (nothing
       // held its event loop: stdin is not a pipe here) and the program was gone. The program
       // would run for minutes; once continued it is interrupted.
-      const ps = async (): Promise<{ pid: number; state: string; where: string }[]> =>
-        (
-          JSON.parse((await osmo(['ps', '--json'], { env, prefix: atHome })).stdout.toString()) as {
-            processes: { pid: number; state: string; where: string }[];
-          }
-        ).processes;
       const control = (verb: string, pid: number) =>
         osmo([verb, String(pid)], { env, prefix: atHome }).then((r) => {
           assert.equal(r.status, 0, `osmo ${verb}: ${r.stderr}`);
@@ -303,12 +299,12 @@ for (const hosts of ['loopback', 'netns'] as const) {
         onStdout: (_chunk, child) => {
           acted ??= (async () => {
             const away = await until(
-              async () => (await ps()).find((p) => p.where === 'n2'),
+              async () => (await psAtHome()).find((p) => p.where === 'n2'),
               20_000,
               'the program runs on n2',
             );
             await control('freeze', away.pid);
-            const frozen = (await ps()).find((p) => p.pid === away.pid);
+            const frozen = (await psAtHome()).find((p) => p.pid === away.pid);
             assert.equal(frozen?.state, 'frozen', 'osmo ps lists it frozen');
             assert.equal(frozen.where, 'n1');
             const ck = await osmo(['checkpoint', String(away.pid), '-o', copy], {
@@ -318,7 +314,7 @@ for (const hosts of ['loopback', 'netns'] as const) {
             assert.equal(ck.status, 0, `a frozen program's checkpoint: ${ck.stderr}`);
             assert.ok(readFileSync(copy).length > 0);
             await control('continue', away.pid);
-            assert.equal((await ps()).find((p) => p.pid === away.pid)?.state, 'running');
+            assert.equal((await psAtHome()).find((p) => p.pid === away.pid)?.state, 'running');
           })().finally(() => child.kill('SIGINT'));
         },
       });
