@@ -46,8 +46,11 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /** TLS-PSK identity; the PSK itself is the link key. */
 export const TLS_PSK_IDENTITY = 'osmosis';
 const TLS_CIPHERS = 'PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305';
-/** Payloads up to this size are copied next to their header (one small write beats writev). */
-const COPY_THRESHOLD = 1024;
+/**
+ * Payloads up to this size are copied next to their header (one small write beats writev): the
+ * caller may change or reuse such a payload as soon as {@link LinkConnection.send} returns.
+ */
+export const SEND_COPIES_UP_TO_BYTES = 1024;
 
 /**
  * Time for the heartbeat. The default reads `performance.now()` and unrefs its interval; a test
@@ -329,7 +332,8 @@ export class LinkConnection {
       const length = payload.length;
       this.checkSendSize(length);
       this.counters.bytesSent += FRAME_HEADER_BYTES + length;
-      if (length <= COPY_THRESHOLD) return socket.write(encodeFrame(type, payload), flushed);
+      if (length <= SEND_COPIES_UP_TO_BYTES)
+        return socket.write(encodeFrame(type, payload), flushed);
       socket.cork();
       socket.write(encodeFrameHeader(type, length));
       const ok = socket.write(payload, flushed);

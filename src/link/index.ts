@@ -35,6 +35,7 @@ export {
   DEFAULT_MAX_FRAME_BYTES,
   FIRST_USER_FRAME_TYPE,
   LinkConnection,
+  SEND_COPIES_UP_TO_BYTES,
   formatHostPort,
   systemLinkTimers,
 } from './connection.js';
