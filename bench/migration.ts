@@ -65,8 +65,9 @@ function osmo(args: string[]): { status: number | null; stdout: string; stderr: 
 async function startCluster(topology?: Topology, tag = ''): Promise<string> {
   const secret = join(dir, 'secret');
   writeFileSync(secret, 'benchmark-secret-0123456789abcdef\n', { mode: 0o600 });
-  // A third node, for moves from one node to another.
-  const ports = topology === undefined ? await freeUdpPorts(3) : [5301, 5301, 5301];
+  // On loopback a third node, for moves from one node to another; in namespaces one per host
+  // (Table I has two: a third daemon outside them would never join, and this would wait forever).
+  const ports = topology === undefined ? await freeUdpPorts(3) : topology.addresses.map(() => 5301);
   const hostOf = (i: number): string => topology?.addresses[i] ?? '127.0.0.1';
   for (const [i, port] of ports.entries()) {
     const name = `n${i + 1}`;
