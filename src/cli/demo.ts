@@ -64,7 +64,9 @@ function positive(text: string, option: string, integer: boolean, max: number): 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run a 4-node cluster on this machine and watch programs spread out and come back')
+    .description(
+      'run a 4-node cluster on this machine and watch programs started at one node spread out',
+    )
     .option('--jobs <n>', 'number of jobs', '8')
     .option('--scale <x>', 'work per job, × the default (about 1.6 s of CPU each)', '1')
     .option('--no-monitor', 'print only the summary')
