@@ -28,6 +28,11 @@ export const ADMIN_ONLY_OPS: readonly ControlRequest['op'][] = ['admin'];
 export interface ControlServerOptions {
   /** The users' socket: open to every local user, administration refused. */
   readonly forUsers?: boolean;
+  /**
+   * A request succeeded but its client was gone before the answer reached it: what the answer
+   * gave (a place on another node) must be given back, or it stays taken until it times out.
+   */
+  readonly onUndelivered?: (request: ControlRequest, result: unknown) => void;
 }
 
 export class ControlServer {
@@ -113,7 +118,17 @@ export class ControlServer {
               },
             )
             .then((response) => {
-              if (socket.writable) socket.write(encodeLine(response));
+              const undelivered = (): void => {
+                if (response.ok) options.onUndelivered?.(parsed.request, response.result);
+              };
+              if (!socket.writable) {
+                undelivered();
+                return;
+              }
+              // A client that closed its end may still look writable; the write then fails.
+              socket.write(encodeLine(response), (error) => {
+                if (error) undelivered();
+              });
             });
         }
         if (lines.overflow) {

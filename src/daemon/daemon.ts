@@ -230,17 +230,19 @@ export class Daemon {
     transport.onReceive((from, bytes) => d.onDatagram(from, bytes));
     try {
       await d.startGuestService(log);
+      const onUndelivered = (r: ControlRequest, result: unknown): void => d.undelivered(r, result);
       d.control = await ControlServer.listen(
         config.controlSocket,
         (r) => d.handle(r),
         log.child({ component: 'control' }),
+        { onUndelivered },
       );
       if (config.usersSocket !== undefined) {
         d.usersControl = await ControlServer.listen(
           config.usersSocket,
           (r) => d.handle(r),
           log.child({ component: 'control', socket: 'users' }),
-          { forUsers: true },
+          { forUsers: true, onUndelivered },
         );
       }
     } catch (e) {
@@ -731,6 +733,20 @@ export class Daemon {
     const node = typeof args.node === 'string' ? args.node : '';
     const token = typeof args.token === 'string' ? args.token : '';
     return (await this.askNode(node, 'withdraw', { token })) as WithdrawResult;
+  }
+
+  /**
+   * The deputy that asked for a place on another node was gone before the answer reached it
+   * (its program ended meanwhile): nobody will come to that place, so it is given back at once
+   * instead of counting as a guest there until the runner gives up waiting (10 s).
+   */
+  private undelivered(request: ControlRequest, result: unknown): void {
+    if (request.op !== 'place') return;
+    const { node, token } = result as PlaceResult;
+    this.log.info('place given back', { node, reason: 'the deputy that asked is gone' });
+    void Promise.resolve()
+      .then(() => this.askNode(node, 'withdraw', { token }))
+      .catch(() => undefined); // Best effort: the runner there gives up by itself anyway.
   }
 
   /** Sends node request `op` over the authenticated node link of live node `node`. */

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -23,6 +24,7 @@ import {
 import { createTopology, netnsUnavailable } from '../helpers/netns.js';
 import type { Topology } from '../helpers/netns.js';
 import { requestOnce } from '../../src/daemon/control-client.js';
+import { CONTROL_VERSION, encodeLine } from '../../src/daemon/control-protocol.js';
 import type { ProcessInfo } from '../../src/process-control/types.js';
 import {
   Cluster,
@@ -526,6 +528,40 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
         'the place is free again',
       );
       assert.deepEqual(await withdraw(grant.token), { freed: false });
+    });
+
+    it('gives a place back at once when the deputy that asked for it is gone before the answer', async () => {
+      const n2Socket = join(dir, 'n2.sock');
+      const given = cluster.daemons[0]!.waitForLog(
+        (l) => l.msg === 'place given back' && l.node === 'n2',
+        10_000,
+        "n1: 'place given back'",
+      );
+      const withdrawn = cluster.daemons[1]!.waitForLog(
+        (l) => l.msg === 'guest withdrawn',
+        10_000,
+        "n2: 'guest withdrawn'",
+      );
+      // A deputy whose program ends while its move waits for admission: it asks, then is gone.
+      const asker = createConnection(n1Socket);
+      asker.on('error', () => undefined);
+      asker.end(
+        encodeLine({
+          v: CONTROL_VERSION,
+          id: 1,
+          op: 'place',
+          args: { node: 'n2', pid: 4343, memoryBytes: 0, moduleHash: 'b'.repeat(64) },
+        }),
+      );
+      asker.destroySoon();
+      await Promise.all([given, withdrawn]);
+      // Free well before the 10 s after which the runner there would give up by itself.
+      await until(
+        async () =>
+          (await status(n2Socket))?.nodes.find((n) => n.self)?.guests === 0 ? true : undefined,
+        5_000,
+        'the place on n2 is free again',
+      );
     });
 
     /**
