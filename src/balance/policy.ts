@@ -52,6 +52,11 @@ export interface ProcessProfile {
   readonly syscallsPerSec: number;
   /** Bytes of I/O through home per second. */
   readonly ioBytesPerSec: number;
+  /**
+   * Away, measured where it runs: the fraction of the last interval its calls waited on home.
+   * Used instead of the estimate from its call rate (which assumes remoteSyscallSec a call).
+   */
+  readonly homeWaitShare?: number;
   /** When it arrived where it runs (started, or its last move). */
   readonly residentSinceMs: number;
   /**
@@ -92,7 +97,10 @@ export interface BalanceSettings {
   readonly minExpectedWorkSec: number;
   /** Processes using less of a CPU than this are waiting, not computing: they stay. */
   readonly idleCpuShare: number;
-  /** A process does not go back to the node it came from before this long there. */
+  /**
+   * A process does not go back to the node it came from before this long there — except home,
+   * when it waits on the network longer than it computes.
+   */
   readonly noReturnMs: number;
 }
 
@@ -318,8 +326,12 @@ function betterPlace(
   const saving = releaseCost(current, p, lnBase);
   const qualifying: { t: Working; cost: number; thereSec: number }[] = [];
   const returning = nowMs - p.residentSinceMs < s.noReturnMs ? p.cameFrom : undefined;
+  // The no-return rule stops ping-pong on load; a program that now waits on its home longer than
+  // it computes (its work changed character: it computed away, now it reads home's files) is not
+  // that, and every second it stays away costs it more than a second.
+  const goingHomeForIo = waitsOnHome(p, s);
   for (const t of candidates(p, nodes, s)) {
-    if (t.view.name === returning) continue;
+    if (t.view.name === returning && !(goingHomeForIo && t.view.name === s.home)) continue;
     if (calm && t.view.speed < current.view.speed * s.stability) continue;
     const thereSec = expectedSec(p, t, s, 1);
     // The margin is additive on the load, as MOSIX's rule: a ratio on the finishing time would
@@ -333,7 +345,17 @@ function betterPlace(
     if (cost >= saving && t.view.name !== s.home) continue;
     qualifying.push({ t, cost, thereSec });
   }
-  const chosen = twoChoices(qualifying, random);
+  // A process that waits on home as long as it computes goes home when it would finish soonest
+  // there of all: the waits it leaves behind are no load figure that stale views could send
+  // every home's programs after. (Opportunity cost does not see them: two idle nodes cost the
+  // same, and the choice between them would be random.)
+  const home = qualifying.find((q) => q.t.view.name === s.home);
+  const chosen =
+    home !== undefined &&
+    goingHomeForIo &&
+    qualifying.every((q) => q === home || home.thereSec < q.thereSec)
+      ? home
+      : twoChoices(qualifying, random);
   if (chosen === undefined) return undefined;
   return {
     id: p.id,
@@ -382,12 +404,24 @@ function effectiveShare(
   const queue = Math.max(1, node.runQueue + joining);
   const share = (speed / REFERENCE_SPEED) * Math.min(1, cpus / queue);
   if (node.view.name === s.home) return share;
-  // Calls and bytes per second of CPU it gets: a starved I/O-heavy process is not a light one.
+  // Each CPU-second there also waits this long on the network.
+  return share / (1 + networkWaitPerCpuSec(p, s) * awayWeight);
+}
+
+/** Away from home and waiting on it at least as long as it computes. */
+function waitsOnHome(p: ProcessProfile, s: BalanceSettings): boolean {
+  return p.where !== s.home && networkWaitPerCpuSec(p, s) >= 1;
+}
+
+/**
+ * Seconds `p` waits on the network, away from home, per second of CPU it gets: its system calls'
+ * round trips and its bytes through home, counted per CPU-second because a starved I/O-heavy
+ * process is not a light one. Measured while it is away; estimated from its calls at home.
+ */
+function networkWaitPerCpuSec(p: ProcessProfile, s: BalanceSettings): number {
   const perCpuSec = 1 / Math.max(p.cpuShare, 0.01);
-  const away =
-    (p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / s.linkBytesPerSec) * perCpuSec;
-  // Each CPU-second there also waits `away` seconds on the network.
-  return share / (1 + away * awayWeight);
+  if (p.where !== s.home && p.homeWaitShare !== undefined) return p.homeWaitShare * perCpuSec;
+  return (p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / s.linkBytesPerSec) * perCpuSec;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * `osmo demo`: the project's main job on one machine — a 4-node cluster, CPU-bound programs
- * started at one node, the balancer spreading them out, and the makespan against the same jobs
- * without migration. The work is in demo/run.ts, loaded only when the command runs.
+ * `osmo demo`: the project's main job on one machine — a 4-node cluster, programs started at one
+ * node, the balancer spreading them out and bringing back the ones that turn to reading home's
+ * files, and the makespan against the same jobs without migration. The work is in demo/run.ts, loaded only when the command runs.
  */
 import type { Command } from 'commander';
 import { warn } from './report.js';
@@ -14,8 +14,10 @@ What it does:
      n1, n2, n3 get 0.5 CPU and speed 5000, n4 0.25 CPU and speed 2500; otherwise they run
      unconfined (speeds 10000, 10000, 10000, 5000) on this machine's shared cores, and says so
   3. starts 4 node daemons n1..n4 (real \`osmo daemon\` processes) and waits until n1 sees all
-  4. starts the jobs — the bundled programs primes, mandel, nbody in turn — at home on n1
-     (\`osmo run -h\`); the balancer moves them while they run
+  4. starts the jobs — the bundled programs primes, mandel, nbody, lookup in turn — at home on
+     n1 (\`osmo run -h\`); the balancer moves them while they run. lookup computes a table,
+     then reads it back at random from n1's disk: away, each read is a round trip to n1, and
+     the balancer brings it home (reason "home")
   5. shows where every job runs: a live screen on a terminal; otherwise a line per event
      ("t=3.2s job 4 (primes) n1 -> n3") and, each second it changed, a line with every node
   6. runs the same jobs again on a fresh set of nodes with the balancer off (the baseline)
@@ -65,10 +67,10 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(
-      'run a 4-node cluster on this machine and watch programs started at one node spread out',
+      'run a 4-node cluster on this machine and watch programs started at one node spread out and come back',
     )
     .option('--jobs <n>', 'number of jobs', '8')
-    .option('--scale <x>', 'work per job, × the default (about 1.6 s of CPU each)', '1')
+    .option('--scale <x>', 'work per job, × the default (about 1.2–1.8 s of CPU each)', '1')
     .option('--no-monitor', 'print only the summary')
     .option('--no-baseline', 'skip the run without migration (no speed-up figure)')
     .option('--no-confine', 'do not confine the nodes to CPU quotas, even when possible')

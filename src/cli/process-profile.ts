@@ -35,20 +35,30 @@ export class SyscallCounters {
  */
 export class RemoteUsage {
   private retiredMs = 0;
+  private retiredWaitMs = 0;
   private current:
-    | { placement: RemotePlacement; cpuTimeMs: number; memoryBytes: number; asking: boolean }
+    | {
+        placement: RemotePlacement;
+        cpuTimeMs: number;
+        homeWaitMs: number;
+        memoryBytes: number;
+        asking: boolean;
+      }
     | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(placementNow: () => RemotePlacement | undefined, periodMs = 1000) {
+  // A quarter of the balancer's default interval: read once a second, the figure moved in steps
+  // of a whole second and the balancer saw a busy program away use 0 or 2 s of CPU per second.
+  constructor(placementNow: () => RemotePlacement | undefined, periodMs = 250) {
     this.timer = setInterval(() => {
       const placement = placementNow();
       if (placement !== this.current?.placement) {
         this.retiredMs += this.current?.cpuTimeMs ?? 0;
+        this.retiredWaitMs += this.current?.homeWaitMs ?? 0;
         this.current =
           placement === undefined
             ? undefined
-            : { placement, cpuTimeMs: 0, memoryBytes: 0, asking: false };
+            : { placement, cpuTimeMs: 0, homeWaitMs: 0, memoryBytes: 0, asking: false };
       }
       const current = this.current;
       // One question at a time: a runner that does not run (stopped, starved) answers late,
@@ -59,6 +69,7 @@ export class RemoteUsage {
         (info) => {
           current.asking = false;
           current.cpuTimeMs = info.cpuTimeMs;
+          current.homeWaitMs = info.homeWaitMs ?? 0;
           current.memoryBytes = info.memoryBytes;
         },
         () => undefined, // the link is gone: the placement's outcome says what happened
@@ -69,6 +80,11 @@ export class RemoteUsage {
 
   get totalMs(): number {
     return this.retiredMs + (this.current?.cpuTimeMs ?? 0);
+  }
+
+  /** Time its calls waited on home while it ran elsewhere, as the runners measured it. */
+  get homeWaitMs(): number {
+    return this.retiredWaitMs + (this.current?.homeWaitMs ?? 0);
   }
 
   /** The program's memory where it runs now, as last read (0 until then, or at home). */

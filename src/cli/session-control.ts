@@ -14,12 +14,15 @@ export function sessionControl(session: DeputySession): ProcessControl {
   return {
     info(): ProcessInfo {
       const cpu = process.cpuUsage();
+      const awayCpuTimeMs = session.remoteUsage?.totalMs ?? 0;
       return {
         pid: process.pid,
         home,
         where: session.guest.where === HOME ? home : session.guest.where,
         state: session.guest.state,
-        cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000) + (session.remoteUsage?.totalMs ?? 0),
+        cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000) + awayCpuTimeMs,
+        awayCpuTimeMs,
+        awayHomeWaitMs: session.remoteUsage?.homeWaitMs ?? 0,
         memoryBytes: session.memoryBytes,
         startedAt: session.startedAt.toISOString(),
         command: session.options.args,

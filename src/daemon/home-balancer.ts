@@ -62,6 +62,11 @@ export interface HomeBalancerOptions {
 interface Reading {
   readonly atMs: number;
   readonly cpuTimeMs: number;
+  /** Of it, what was used where it ran at the reading: at home, or away. */
+  readonly cpuTimeThereMs: number;
+  readonly where: string;
+  /** Its calls' waits on home while away, so far (undefined: a deputy that does not say). */
+  readonly homeWaitMs: number | undefined;
   readonly syscalls: number;
   readonly ioBytes: number;
 }
@@ -298,9 +303,20 @@ export class HomeBalancer {
   private observe(p: Program, info: ProcessInfo): void {
     if (info.pid !== p.pid) throw new OsmoError('E_PROTO_DECODE', 'another process answered');
     const now = this.options.clock.now();
+    // Its share of the CPU where it runs: away, its home's part (the deputy serving its calls) is
+    // not CPU it takes there — counted in, a program reading home's files looks CPU-bound.
+    const awayCpu = info.awayCpuTimeMs;
     const reading: Reading = {
       atMs: now,
       cpuTimeMs: info.cpuTimeMs,
+      cpuTimeThereMs:
+        awayCpu === undefined
+          ? info.cpuTimeMs
+          : info.where === this.options.home
+            ? info.cpuTimeMs - awayCpu
+            : awayCpu,
+      where: info.where,
+      homeWaitMs: info.awayHomeWaitMs,
       syscalls: info.syscalls ?? 0,
       ioBytes: info.ioBytes ?? 0,
     };
@@ -309,12 +325,21 @@ export class HomeBalancer {
     p.last = reading;
     if (previous === undefined || now <= previous.atMs) return;
     const seconds = (now - previous.atMs) / 1000;
+    const sameNode = previous.where === reading.where;
+    const away = reading.where !== this.options.home;
     p.profile = {
       id: p.pid,
       where: info.where,
       // What it needs where it goes: what it uses, or what -m said it will, whichever is more.
       memoryBytes: Math.max(info.memoryBytes, info.memoryNeedBytes ?? 0),
-      cpuShare: clamp01((reading.cpuTimeMs - previous.cpuTimeMs) / 1000 / seconds),
+      // Across a move the readings count different places: all of its CPU, for that once.
+      cpuShare: clamp01(
+        (sameNode
+          ? reading.cpuTimeThereMs - previous.cpuTimeThereMs
+          : reading.cpuTimeMs - previous.cpuTimeMs) /
+          1000 /
+          seconds,
+      ),
       workDoneSec: info.cpuTimeMs / 1000,
       syscallsPerSec: Math.max(0, reading.syscalls - previous.syscalls) / seconds,
       ioBytesPerSec: Math.max(0, reading.ioBytes - previous.ioBytes) / seconds,
@@ -322,6 +347,9 @@ export class HomeBalancer {
       movable: info.movable === true && info.state === 'running',
       ...(info.migrations === undefined ? {} : { migrations: info.migrations }),
       ...(info.cameFrom === undefined ? {} : { cameFrom: info.cameFrom }),
+      ...(away && sameNode && reading.homeWaitMs !== undefined && previous.homeWaitMs !== undefined
+        ? { homeWaitShare: clamp01((reading.homeWaitMs - previous.homeWaitMs) / 1000 / seconds) }
+        : {}),
     };
   }
 

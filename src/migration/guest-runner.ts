@@ -81,6 +81,8 @@ export class GuestRunner {
   private readonly closeQuietly = new Set<number>();
   private readonly writeErrors = new Map<number, number>();
   private answer: ((payload: Buffer) => void) | undefined;
+  /** Time the program's calls waited on home here (the balancer's measure of an I/O phase). */
+  private homeWaitMs = 0;
   private images = 0;
   private grace: NodeJS.Timeout | undefined;
   private faultFired = false;
@@ -235,6 +237,7 @@ export class GuestRunner {
           t: 'info',
           cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000),
           memoryBytes: this.guest?.memoryBytes ?? 0,
+          homeWaitMs: Math.round(this.homeWaitMs),
         });
         return;
       }
@@ -376,7 +379,21 @@ export class GuestRunner {
   }
 
   /** System calls go to the deputy; writes to pipelined fds are answered here at once. */
+  /** The relay, timing every call the guest has to wait for (an answer, or the link draining). */
   private relay(): RequestHandler {
+    const relayOne = this.relayOne();
+    return (request, length, response, isCurrent) => {
+      const answered = relayOne(request, length, response, isCurrent);
+      if (typeof answered === 'number') return answered;
+      const sentAt = performance.now();
+      return answered.then((n) => {
+        this.homeWaitMs += performance.now() - sentAt;
+        return n;
+      });
+    };
+  }
+
+  private relayOne(): RequestHandler {
     return (request, length, response, isCurrent) => {
       const raw = request.getUint16(0, true);
       // A posted write (runtime/posted-writes.ts): nobody reads its answer.

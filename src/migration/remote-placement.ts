@@ -381,7 +381,7 @@ export class RemotePlacement {
     this.settle(outcome);
   }
 
-  async info(): Promise<{ cpuTimeMs: number; memoryBytes: number }> {
+  async info(): Promise<{ cpuTimeMs: number; memoryBytes: number; homeWaitMs?: number }> {
     const info = this.nextMessage('info');
     this.send({ t: 'info?' });
     return info;

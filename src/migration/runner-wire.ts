@@ -111,7 +111,11 @@ export type RunnerMessage =
    * call sent before this has been served. Asked earlier, calls still on the link were missing.
    */
   | { t: 'state?' }
-  | { t: 'info'; cpuTimeMs: number; memoryBytes: number };
+  /**
+   * The runner's CPU time, the program's memory, and how long its calls waited on home so far:
+   * from sending each to its answer, and for the link to drain (older runners do not send it).
+   */
+  | { t: 'info'; cpuTimeMs: number; memoryBytes: number; homeWaitMs?: number };
 
 export function encodeMessage(m: DeputyMessage | RunnerMessage): Buffer {
   return Buffer.from(JSON.stringify(m), 'utf8');

@@ -212,6 +212,8 @@ export function parseProcessInfo(value: unknown): ProcessInfo | undefined {
   if (isCount(v.migrations)) info.migrations = v.migrations;
   if (typeof v.cameFrom === 'string') info.cameFrom = v.cameFrom;
   if (isCount(v.syscalls)) info.syscalls = v.syscalls;
+  if (isCount(v.awayCpuTimeMs)) info.awayCpuTimeMs = v.awayCpuTimeMs;
+  if (isCount(v.awayHomeWaitMs)) info.awayHomeWaitMs = v.awayHomeWaitMs;
   if (isCount(v.ioBytes)) info.ioBytes = v.ioBytes;
   return info;
 }

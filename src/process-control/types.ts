@@ -28,6 +28,16 @@ export interface ProcessInfo {
   state: ProcessState;
   /** CPU time the program used so far, carried across checkpoints and restarts. */
   cpuTimeMs: number;
+  /**
+   * Of cpuTimeMs, what the runners of other nodes used for it (the rest is its home's: the
+   * program itself while there, and its deputy serving its system calls wherever it runs).
+   */
+  awayCpuTimeMs?: number;
+  /**
+   * Time its system calls waited on home while it ran on other nodes (their runners measure it:
+   * from sending a call to its answer): the balancer's measure of how much it talks to home.
+   */
+  awayHomeWaitMs?: number;
   /** Guest linear memory; 0 while frozen (the image is on disk). */
   memoryBytes: number;
   /** ISO 8601. */

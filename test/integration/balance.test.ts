@@ -6,10 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectProcess } from '../../src/process-control/discovery.js';
-import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
+import {
+  fixture,
+  makeScratch,
+  osmo,
+  privateEnv,
+  removeScratch,
+  repoRoot,
+} from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
 import type { DaemonProcess } from './daemon-harness.js';
 import {
@@ -114,6 +122,35 @@ describe('automatic load balancing', () => {
       for (const child of children) child.kill('SIGTERM');
     }
     for (const r of await Promise.all(runs)) assert.equal(r.status, 143, r.stderr);
+  });
+
+  it('brings a program home when its work turns to reading home files, with reason home', async () => {
+    const table = join(dir, 'lookup.dat');
+    let pid = 0;
+    // Started on n2, where it computes its table (no gain in moving: n1 is as idle as n2); then
+    // it reads the table at random, each read a round trip to n1 — until it is brought home.
+    const run = osmo(
+      ['run', '--daemon', home, '-r', 'n2', join(repoRoot, 'examples', 'lookup.wasm'), table],
+      {
+        env,
+        stdinNull: true,
+        deadlineMs: 90_000,
+        onSpawn: (child) => (pid = child.pid!),
+      },
+    );
+    const moved = await n1!.waitForLog(
+      (l) => l.msg === 'automatic migration' && l.pid === pid,
+      60_000,
+      'an automatic migration of the lookup program',
+    );
+    assert.deepEqual([moved.from, moved.to, moved.reason], ['n2', 'n1', 'home']);
+    const r = await run;
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout.toString(),
+      /^lookup .*lookup\.dat: 65536 records, 60000 lookups, checksum [0-9a-f]{16} \(cpu [\d.]+ s\)$/m,
+    );
+    assert.equal(existsSync(table), false, 'the program removed its table');
   });
 
   it("asks the target's consent: a move counting on fewer processes than run there is refused", async () => {

@@ -59,10 +59,10 @@ interface JsonSummary {
 }
 
 describe('osmo demo', () => {
-  test('a short run: 3 jobs, summary as JSON, nothing left behind', async () => {
+  test('a short run: 4 jobs, summary as JSON, nothing left behind', async () => {
     let demoPid: number | undefined;
     const r = await osmo(
-      ['demo', '--jobs', '3', '--scale', '0.2', '--no-monitor', '--no-baseline', '--json'],
+      ['demo', '--jobs', '4', '--scale', '0.2', '--no-monitor', '--no-baseline', '--json'],
       { stdinNull: true, deadlineMs: 90_000, onSpawn: (c) => (demoPid = c.pid) },
     );
     assert.equal(r.status, 0, r.stderr);
@@ -72,7 +72,7 @@ describe('osmo demo', () => {
     const jobs = s.runs.balanced.jobs;
     assert.deepEqual(
       jobs.map((j) => j.id),
-      [1, 2, 3],
+      [1, 2, 3, 4],
     );
     for (const j of jobs) {
       assert.equal(j.exitCode, 0, `job ${j.id}`);
@@ -81,9 +81,13 @@ describe('osmo demo', () => {
     assert.match(jobs[0]!.result, /^primes below \d+: \d+ \(cpu [\d.]+ s\)$/);
     assert.match(jobs[1]!.result, /^mandelbrot \d+x\d+: checksum [0-9a-f]{16}, /);
     assert.match(jobs[2]!.result, /^nbody \d+ steps: energy /);
+    assert.match(
+      jobs[3]!.result,
+      /^lookup lookup-4\.dat: \d+ records, \d+ lookups, checksum [0-9a-f]{16} \(cpu [\d.]+ s\)$/,
+    );
     assert.ok(s.withMigrationMs > 0);
-    // Every process it started: 3 preparing runs, 4 daemons, 3 jobs (and the runners found).
-    assert.ok(s.pids.length >= 10, `pids: ${s.pids.join(' ')}`);
+    // Every process it started: 4 preparing runs, 4 daemons, 4 jobs (and the runners found).
+    assert.ok(s.pids.length >= 12, `pids: ${s.pids.join(' ')}`);
     for (const pid of [...s.runs.balanced.nodePids, ...jobs.map((j) => j.pid)])
       assert.ok(s.pids.includes(pid), `pid ${pid} listed`);
     assertGone(s.pids, 'json run');
@@ -135,8 +139,8 @@ describe('osmo demo', () => {
       /^ {4}job {2}1 primes \d+ +n1( -> n\d)* +ended on n\d at [\d.]+ s, cpu [\d.]+ s$/m,
     );
     const pids = stoppedPids(out);
-    // 3 preparing runs + 2 × (4 daemons + 3 jobs), plus the runners.
-    assert.ok(pids.length >= 17, `pids: ${pids.join(' ')}`);
+    // 4 preparing runs (one per program) + 2 × (4 daemons + 3 jobs), plus the runners.
+    assert.ok(pids.length >= 18, `pids: ${pids.join(' ')}`);
     assertGone(pids, 'run with baseline');
     const dir = /^state directory (\S+)$/m.exec(out)?.[1];
     assert.ok(dir !== undefined);

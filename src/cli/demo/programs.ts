@@ -1,7 +1,8 @@
 /**
- * The bundled CPU-bound programs the demo runs (examples/*.c, committed as .wasm) and how big a
- * job of each is. Sizes are calibrated so a job takes about 1.6 s of CPU on the machine the project
- * is developed on (instrumented, as a program that may move is); `--scale` multiplies the work.
+ * The bundled programs the demo runs (examples/*.c, committed as .wasm) and how big a job of each
+ * is: three that only compute and one that computes, then reads its home's disk. Sizes are
+ * calibrated so a job takes about 1.2–1.6 s of CPU at home on the machine the project is developed
+ * on (instrumented, as a program that may move is); `--scale` multiplies the work.
  * Each program prints one line ending in "(cpu S s)", its own CPU time, which the summary sums.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,27 +12,43 @@ import { OsmoError } from '../../core/errors.js';
 
 export interface DemoProgram {
   readonly name: string;
-  /** The argument for `scale` × the calibrated work. */
-  readonly argFor: (scale: number) => string;
+  /** The arguments of job `id` for `scale` × the calibrated work. */
+  readonly argsFor: (scale: number, id: number) => string[];
   /** The smallest run, used to fill the instrumentation cache before anything is timed. */
-  readonly warmArg: string;
+  readonly warmArgs: readonly string[];
 }
 
 export const PROGRAMS: readonly DemoProgram[] = [
   // Trial division to N costs about N^1.5 / ln N: the work scales as N^(3/2).
   {
     name: 'primes',
-    argFor: (s) => String(Math.max(10, Math.round(6_300_000 * s ** (2 / 3)))),
-    warmArg: '10',
+    argsFor: (s) => [String(Math.max(10, Math.round(6_300_000 * s ** (2 / 3))))],
+    warmArgs: ['10'],
   },
   // A SIZE × SIZE grid: the work scales as SIZE².
   {
     name: 'mandel',
-    argFor: (s) => String(Math.max(1, Math.round(1240 * Math.sqrt(s)))),
-    warmArg: '1',
+    argsFor: (s) => [String(Math.max(1, Math.round(1240 * Math.sqrt(s))))],
+    warmArgs: ['1'],
   },
   // Linear in the steps.
-  { name: 'nbody', argFor: (s) => String(Math.max(1, Math.round(13_000_000 * s))), warmArg: '1' },
+  {
+    name: 'nbody',
+    argsFor: (s) => [String(Math.max(1, Math.round(13_000_000 * s)))],
+    warmArgs: ['1'],
+  },
+  // Computes a table (linear in the records), then reads it back at random from its home's
+  // disk: the one whose work changes character, so the home's balancer brings it back. Its file
+  // lies in the demo's directory (the jobs' working directory) and is removed by the program.
+  {
+    name: 'lookup',
+    argsFor: (s, id) => [
+      `lookup-${id}.dat`,
+      String(Math.max(16, Math.round(72_000 * s))),
+      String(Math.max(1, Math.round(20_000 * s))),
+    ],
+    warmArgs: ['lookup-warm.dat', '16', '1'],
+  },
 ];
 
 export interface JobSpec {
@@ -50,7 +67,7 @@ export function demoJobs(count: number, scale: number, examplesDir: string): Job
       id: i + 1,
       program,
       wasm: join(examplesDir, `${program.name}.wasm`),
-      args: [program.argFor(scale)],
+      args: program.argsFor(scale, i + 1),
     };
   });
 }

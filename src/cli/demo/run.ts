@@ -185,7 +185,7 @@ class Demo {
               '--preemptible',
               '-h',
               join(this.examples, `${p.name}.wasm`),
-              p.warmArg,
+              ...p.warmArgs,
             ],
             { env: this.env, cwd: this.dir, stdio: ['ignore', 'ignore', fd] },
           );

@@ -118,11 +118,15 @@ export function formatSummary(input: SummaryInput, summary: Summary): string[] {
     );
   } else lines.push('  ideal                    -   a job did not report its CPU time');
   lines.push('  where the jobs ran (with migration):');
+  // Columns as wide as their longest entry, so that every path and end line up.
+  const command = (j: (typeof balanced.jobs)[number]) => `${j.program} ${j.args.join(' ')}`;
+  const commandWidth = Math.max(18, ...balanced.jobs.map((j) => command(j).length));
+  const trailWidth = Math.max(16, ...balanced.jobs.map((j) => j.trail.join(' -> ').length));
   for (const j of balanced.jobs) {
     const cpu = j.reportedCpuSec === undefined ? '' : `, cpu ${j.reportedCpuSec.toFixed(2)} s`;
     const end = j.endedMs === undefined ? 'did not end' : `ended on ${j.where} at ${s1(j.endedMs)}`;
     lines.push(
-      `    job ${String(j.id).padStart(2)} ${`${j.program} ${j.args.join(' ')}`.padEnd(18)} ${j.trail.join(' -> ').padEnd(16)} ${end}${cpu}`,
+      `    job ${String(j.id).padStart(2)} ${command(j).padEnd(commandWidth)} ${j.trail.join(' -> ').padEnd(trailWidth)} ${end}${cpu}`,
     );
   }
   return lines;

@@ -118,6 +118,29 @@ describe('decideMoves', () => {
     );
   });
 
+  it('lets a process that now waits on home more than it computes come home before that', () => {
+    const readingHome = (syscallsPerSec: number, residentMs = 5000, migrations = 1) =>
+      decide(
+        [node('home', 0), node('a', 1), node('b', 0)],
+        [
+          job(1, 'a', {
+            cameFrom: 'home',
+            migrations,
+            residentSinceMs: NOW - residentMs,
+            cpuShare: 0.3,
+            syscallsPerSec,
+          }),
+        ],
+      );
+    // 3000 calls/s × 100 µs per CPU-second of 0.3: 1 s of waiting per second of CPU.
+    assert.deepEqual(
+      readingHome(3000).map((m) => [m.to, m.reason]),
+      [['home', 'home']],
+    );
+    // Waiting less than it computes: the no-return rule holds, whatever it would gain.
+    assert.deepEqual(readingHome(2900), []);
+  });
+
   it('never sends a process to a node without the free memory it needs', () => {
     const procs = [1, 2, 3].map((id) => job(id, 'home', { memoryBytes: 2 * GB }));
     const moves = decide(

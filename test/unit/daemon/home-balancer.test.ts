@@ -134,6 +134,49 @@ describe('HomeBalancer', () => {
     assert.deepEqual(h.expectedQueues, [0, 0]);
   });
 
+  /**
+   * A program that left home 5 s ago (the no-return time is 10 s) for n2, read for two seconds:
+   * each second its deputy at home is busy (all of cpuTimeMs grows by 1000 ms), while its runner
+   * on n2 uses `awayCpuMs`, makes `calls` and, if given, measures `waitMs` of waiting on home.
+   */
+  const readingHomeAway = async (per: { awayCpuMs: number; calls: number; waitMs?: number }) => {
+    const h = harness();
+    h.setView([node('n1', 0), node('n2', 1)]);
+    h.add(201, {
+      where: 'n2',
+      cameFrom: 'n1',
+      migrations: 1,
+      since: new Date(Date.now() - 5000).toISOString(),
+      awayCpuTimeMs: 0,
+      ...(per.waitMs === undefined ? {} : { awayHomeWaitMs: 0 }),
+    });
+    for (let second = 0; second < 2; second++) {
+      const p = h.programs.get(201)!;
+      p.awayCpuTimeMs! += per.awayCpuMs;
+      p.syscalls! += per.calls;
+      if (per.waitMs !== undefined) p.awayHomeWaitMs! += per.waitMs;
+      await h.second();
+    }
+    return h;
+  };
+
+  it("reads a program away by its runner's CPU, not its deputy's: one reading home's files comes home", async () => {
+    // 3000 calls × 100 µs per 0.3 s of its runner's CPU: it waits as long as it computes.
+    const h = await readingHomeAway({ awayCpuMs: 300, calls: 3000 });
+    assert.deepEqual(h.migrations, [[201, 'home']]);
+    const logged = h.lines.find((l) => l.msg === 'automatic migration');
+    assert.equal(logged?.reason, 'home');
+  });
+
+  it('takes the waits on home a runner measured over the estimate from the call rate', async () => {
+    // 1000 calls a second would be 0.1 s of waiting by the estimate (100 µs each); the runner
+    // measured 0.8 s: each call takes that long from a node whose CPU it shares.
+    const h = await readingHomeAway({ awayCpuMs: 300, calls: 1000, waitMs: 800 });
+    assert.deepEqual(h.migrations, [[201, 'home']]);
+    // Without the measure, the estimate keeps it away until the no-return time is over.
+    assert.deepEqual((await readingHomeAway({ awayCpuMs: 300, calls: 1000 })).migrations, []);
+  });
+
   it('records a refused move and keeps the program', async () => {
     const h = harness({ refuse: true });
     h.setView([node('n1', 2), node('n2', 0)]);
