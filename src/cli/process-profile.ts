@@ -40,7 +40,8 @@ export class RemoteUsage {
     | {
         placement: RemotePlacement;
         cpuTimeMs: number;
-        homeWaitMs: number;
+        /** Undefined: its runner does not measure it (an older version). */
+        homeWaitMs: number | undefined;
         memoryBytes: number;
         asking: boolean;
       }
@@ -69,7 +70,7 @@ export class RemoteUsage {
         (info) => {
           current.asking = false;
           current.cpuTimeMs = info.cpuTimeMs;
-          current.homeWaitMs = info.homeWaitMs ?? 0;
+          current.homeWaitMs = info.homeWaitMs;
           current.memoryBytes = info.memoryBytes;
         },
         () => undefined, // the link is gone: the placement's outcome says what happened
@@ -82,9 +83,14 @@ export class RemoteUsage {
     return this.retiredMs + (this.current?.cpuTimeMs ?? 0);
   }
 
-  /** Time its calls waited on home while it ran elsewhere, as the runners measured it. */
-  get homeWaitMs(): number {
-    return this.retiredWaitMs + (this.current?.homeWaitMs ?? 0);
+  /**
+   * Time its calls waited on home while it ran elsewhere, as the runners measured it; undefined
+   * when the runner it runs on does not measure it (then the balancer estimates it).
+   */
+  get homeWaitMs(): number | undefined {
+    const current = this.current;
+    if (current === undefined) return this.retiredWaitMs;
+    return current.homeWaitMs === undefined ? undefined : this.retiredWaitMs + current.homeWaitMs;
   }
 
   /** The program's memory where it runs now, as last read (0 until then, or at home). */

@@ -15,6 +15,7 @@ export function sessionControl(session: DeputySession): ProcessControl {
     info(): ProcessInfo {
       const cpu = process.cpuUsage();
       const awayCpuTimeMs = session.remoteUsage?.totalMs ?? 0;
+      const homeWaitMs = session.remoteUsage === undefined ? 0 : session.remoteUsage.homeWaitMs;
       return {
         pid: process.pid,
         home,
@@ -22,7 +23,7 @@ export function sessionControl(session: DeputySession): ProcessControl {
         state: session.guest.state,
         cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000) + awayCpuTimeMs,
         awayCpuTimeMs,
-        awayHomeWaitMs: session.remoteUsage?.homeWaitMs ?? 0,
+        ...(homeWaitMs === undefined ? {} : { awayHomeWaitMs: homeWaitMs }),
         memoryBytes: session.memoryBytes,
         startedAt: session.startedAt.toISOString(),
         command: session.options.args,
