@@ -30,11 +30,41 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
+/** Namespace names carry their creator's pid: `osmo-hub-<pid36>x<hex>`, `osmo-<pid36>x<hex>-<i>`. */
+const OURS = /^osmo-(?:hub-)?([0-9a-z]+)x[0-9a-f]+(?:-\d+)?$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes the namespaces a test or benchmark run left behind when it was killed before its
+ * destroy() (a test file over the runner's time limit): those whose creator is gone.
+ */
+export function removeStaleNamespaces(): string[] {
+  const listed = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  const stale = listed
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => {
+      const pid = OURS.exec(name)?.[1];
+      return pid !== undefined && !alive(parseInt(pid, 36));
+    });
+  for (const ns of stale) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  return stale;
+}
+
 export function createTopology(
   n: number,
   options: { rate?: string; cpuPerHost?: boolean } = {},
 ): Topology {
-  const tag = randomBytes(3).toString('hex');
+  removeStaleNamespaces();
+  const tag = `${process.pid.toString(36)}x${randomBytes(2).toString('hex')}`;
   const net = 100 + (randomBytes(1)[0]! % 100);
   const hub = `osmo-hub-${tag}`;
   const hosts = Array.from({ length: n }, (_, i) => `osmo-${tag}-${i + 1}`);
