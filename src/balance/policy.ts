@@ -420,9 +420,19 @@ function waitsOnHome(p: ProcessProfile, s: BalanceSettings): boolean {
  */
 function networkWaitPerCpuSec(p: ProcessProfile, s: BalanceSettings): number {
   const perCpuSec = 1 / Math.max(p.cpuShare, 0.01);
-  if (p.where !== s.home && p.homeWaitShare !== undefined) return p.homeWaitShare * perCpuSec;
-  return (p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / s.linkBytesPerSec) * perCpuSec;
+  const estimate = p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / s.linkBytesPerSec;
+  if (p.where === s.home || p.homeWaitShare === undefined) return estimate * perCpuSec;
+  // A call waits longer than a few round trips only when its node starves the runner of CPU
+  // (a quota's throttling: 50–100 ms), which the CPU share already counts; uncapped, two such
+  // calls a second made a starved CPU-bound program look as if it waited on home.
+  const cap =
+    p.syscallsPerSec * s.remoteSyscallSec * MAX_ROUND_TRIPS_PER_CALL +
+    p.ioBytesPerSec / s.linkBytesPerSec;
+  return Math.min(p.homeWaitShare, cap) * perCpuSec;
 }
+
+/** The most a measured call is charged, in round trips (remoteSyscallSec). */
+const MAX_ROUND_TRIPS_PER_CALL = 10;
 
 /**
  * Seconds `p` is expected to need to finish on `node`, counted `joining` times in its run queue

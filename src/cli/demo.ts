@@ -1,7 +1,8 @@
 /**
  * `osmo demo`: the project's main job on one machine — a 4-node cluster, programs started at one
  * node, the balancer spreading them out and bringing back the ones that turn to reading home's
- * files, and the makespan against the same jobs without migration. The work is in demo/run.ts, loaded only when the command runs.
+ * files, and the makespan against the same jobs without migration. The work is in demo/run.ts,
+ * loaded only when the command runs.
  */
 import type { Command } from 'commander';
 import { warn } from './report.js';

@@ -48,8 +48,9 @@ export class RemoteUsage {
     | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  // A quarter of the balancer's default interval: read once a second, the figure moved in steps
-  // of a whole second and the balancer saw a busy program away use 0 or 2 s of CPU per second.
+  // A quarter of the balancer's default interval: read once a second, as often as the balancer
+  // reads it, the figure moves in whole steps, and a busy program away could show 0 or 2 s of CPU
+  // in one second of the balancer's.
   constructor(placementNow: () => RemotePlacement | undefined, periodMs = 250) {
     this.timer = setInterval(() => {
       const placement = placementNow();

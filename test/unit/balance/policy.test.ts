@@ -141,6 +141,31 @@ describe('decideMoves', () => {
     assert.deepEqual(readingHome(2900), []);
   });
 
+  it('charges a measured call at most 10 round trips: a starved CPU-bound process is not one waiting on home', () => {
+    const starved = (syscallsPerSec: number) =>
+      decide(
+        [node('home', 0), node('a', 6)],
+        [
+          job(1, 'a', {
+            cameFrom: 'home',
+            migrations: 1,
+            residentSinceMs: NOW - 5000,
+            cpuShare: 0.08,
+            syscallsPerSec,
+            // Its few calls wait out the quota's throttling of its runner: 0.1 s a second.
+            homeWaitShare: 0.1,
+          }),
+        ],
+      );
+    // 2 calls a second: charged 2 ms, not 100 — it stays until the no-return time is over.
+    assert.deepEqual(starved(2), []);
+    // 100 calls a second may wait that long on home: it comes home at once.
+    assert.deepEqual(
+      starved(100).map((m) => [m.to, m.reason]),
+      [['home', 'home']],
+    );
+  });
+
   it('never sends a process to a node without the free memory it needs', () => {
     const procs = [1, 2, 3].map((id) => job(id, 'home', { memoryBytes: 2 * GB }));
     const moves = decide(
