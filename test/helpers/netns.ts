@@ -9,6 +9,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { pidExists } from '../../src/platform/pid.js';
 
 export interface Topology {
   readonly hosts: readonly string[];
@@ -33,15 +34,6 @@ export function netnsUnavailable(): string | undefined {
 /** Namespace names carry their creator's pid: `osmo-hub-<pid36>x<hex>`, `osmo-<pid36>x<hex>-<i>`. */
 const OURS = /^osmo-(?:hub-)?([0-9a-z]+)x[0-9a-f]+(?:-\d+)?$/;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Deletes the namespaces a test or benchmark run left behind when it was killed before its
  * destroy() (a test file over the runner's time limit): those whose creator is gone.
@@ -53,7 +45,7 @@ export function removeStaleNamespaces(): string[] {
     .map((line) => line.split(' ')[0] ?? '')
     .filter((name) => {
       const pid = OURS.exec(name)?.[1];
-      return pid !== undefined && !alive(parseInt(pid, 36));
+      return pid !== undefined && !pidExists(parseInt(pid, 36));
     });
   for (const ns of stale) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   return stale;

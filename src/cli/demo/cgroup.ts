@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { OsmoError } from '../../core/errors.js';
+import { pidExists } from '../../platform/pid.js';
 
 export const CGROUP_V1_CPU = '/sys/fs/cgroup/cpu';
 export const CFS_PERIOD_US = 100_000;
@@ -53,15 +54,6 @@ export function removeStaleGroups(root = CGROUP_V1_CPU): string[] {
     }
   }
   return removed;
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class CpuConfinement {

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
+import { pidExists } from '../../platform/pid.js';
 
 export interface Started {
   readonly pid: number;
@@ -29,18 +30,9 @@ function procStat(pid: number): { state: string; ppid: number } | undefined {
   }
 }
 
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** `pid` exists and is not a zombie. */
 export function isAlive(pid: number): boolean {
-  return exists(pid) && procStat(pid)?.state !== 'Z';
+  return pidExists(pid) && procStat(pid)?.state !== 'Z';
 }
 
 /**
@@ -48,7 +40,7 @@ export function isAlive(pid: number): boolean {
  * one left to an init that may never do so (a parent that died first).
  */
 function unreaped(pid: number): boolean {
-  if (!exists(pid)) return false;
+  if (!pidExists(pid)) return false;
   const st = procStat(pid);
   return !(st?.state === 'Z' && st.ppid === 1);
 }
