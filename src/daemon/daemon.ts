@@ -744,9 +744,8 @@ export class Daemon {
     if (request.op !== 'place') return;
     const { node, token } = result as PlaceResult;
     this.log.info('place given back', { node, reason: 'the deputy that asked is gone' });
-    void Promise.resolve()
-      .then(() => this.askNode(node, 'withdraw', { token }))
-      .catch(() => undefined); // Best effort: the runner there gives up by itself anyway.
+    // Best effort, as a deputy's own withdraw: the runner there gives up by itself anyway.
+    this.withdraw({ node, token }).catch(() => undefined);
   }
 
   /** Sends node request `op` over the authenticated node link of live node `node`. */

@@ -378,7 +378,6 @@ export class GuestRunner {
     else this.guest?.postedWrites.forbid(fd, Posting.CLOSE);
   }
 
-  /** System calls go to the deputy; writes to pipelined fds are answered here at once. */
   /** The relay, timing every call the guest has to wait for (an answer, or the link draining). */
   private relay(): RequestHandler {
     const relayOne = this.relayOne();
@@ -393,6 +392,7 @@ export class GuestRunner {
     };
   }
 
+  /** System calls go to the deputy; writes to pipelined fds are answered here at once. */
   private relayOne(): RequestHandler {
     return (request, length, response, isCurrent) => {
       const raw = request.getUint16(0, true);
