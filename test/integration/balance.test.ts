@@ -20,14 +20,7 @@ import {
 } from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
 import type { DaemonProcess } from './daemon-harness.js';
-import {
-  Cluster,
-  freeUdpPorts,
-  status,
-  until,
-  writeSecret,
-  untilSeesAlive,
-} from './daemon-harness.js';
+import { Cluster, startNodes, status, until, untilSeesAlive } from './daemon-harness.js';
 
 interface Listed {
   pid: number;
@@ -45,30 +38,23 @@ describe('automatic load balancing', () => {
   before(async () => {
     dir = makeScratch();
     env = privateEnv(dir);
-    const secretFile = writeSecret(dir, 'secret', 'balance-test-secret-0123456789');
-    const ports = await freeUdpPorts(3);
-    for (const [i, port] of ports.entries()) {
-      const d = cluster.start({
-        name: `n${i + 1}`,
-        port,
-        peers: ports,
-        secretFile,
-        dir,
-        extra: [
-          '--cpus',
-          '1',
-          '--load-source',
-          'osmosis',
-          '--load-sample-interval-ms',
-          '200',
-          '--balance-interval-ms',
-          '300',
-          '--min-residency-ms',
-          '600',
-        ],
-      });
-      if (i === 0) n1 = d;
-    }
+    [n1] = await startNodes(cluster, {
+      dir,
+      secret: 'balance-test-secret-0123456789',
+      nodes: 3,
+      extra: [
+        '--cpus',
+        '1',
+        '--load-source',
+        'osmosis',
+        '--load-sample-interval-ms',
+        '200',
+        '--balance-interval-ms',
+        '300',
+        '--min-residency-ms',
+        '600',
+      ],
+    });
     home = join(dir, 'n1.sock');
     await untilSeesAlive(home, 3, 'n1 sees all three nodes');
   });

@@ -9,16 +9,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
-import type { DaemonProcess, StartOptions, WaitingProgram } from './daemon-harness.js';
+import type { DaemonProcess, WaitingProgram } from './daemon-harness.js';
 import {
   Cluster,
-  freeUdpPorts,
+  startNodes,
   startWaiting,
   status,
   until,
   untilSeesAlive,
   whereIs,
-  writeSecret,
 } from './daemon-harness.js';
 
 describe('osmo ctl: block, expel, bring', () => {
@@ -27,29 +26,19 @@ describe('osmo ctl: block, expel, bring', () => {
   let env: NodeJS.ProcessEnv = {};
   let n1: DaemonProcess | undefined;
   let n2: DaemonProcess | undefined;
-  let n2Options: StartOptions | undefined;
   const socket = (name: string): string => join(dir, `${name}.sock`);
   const programs: WaitingProgram[] = [];
 
   before(async () => {
     dir = makeScratch();
     env = privateEnv(dir);
-    const secretFile = writeSecret(dir, 'secret', 'ctl-test-secret-0123456789abcdef');
-    const ports = await freeUdpPorts(3);
-    for (const [i, port] of ports.entries()) {
-      const options: StartOptions = {
-        name: `n${i + 1}`,
-        port,
-        peers: ports,
-        secretFile,
-        dir,
-        // Nothing moves by itself: every move here is the administrator's.
-        extra: ['--balance', 'false', '--balance-interval-ms', '200'],
-      };
-      const d = cluster.start(options);
-      if (i === 0) n1 = d;
-      if (i === 1) [n2, n2Options] = [d, options];
-    }
+    [n1, n2] = await startNodes(cluster, {
+      dir,
+      secret: 'ctl-test-secret-0123456789abcdef',
+      nodes: 3,
+      // Nothing moves by itself: every move here is the administrator's.
+      extra: ['--balance', 'false', '--balance-interval-ms', '200'],
+    });
     await untilSeesAlive(socket('n1'), 3, 'n1 sees all three nodes', 20_000);
   });
 
@@ -186,7 +175,7 @@ describe('osmo ctl: block, expel, bring', () => {
     assert.equal(await where(p.child.pid!), 'n2');
     n2!.child.kill('SIGKILL');
     await n2!.exited;
-    n2 = cluster.start(n2Options!);
+    n2 = cluster.start(n2!.options);
     const adopted = await n2.waitForLog(
       (l) => l.msg === 'guests from before a restart',
       20_000,

@@ -13,7 +13,10 @@ import type { RunResult } from '../helpers/osmo.js';
 import type { ProcessInfo } from '../../src/process-control/types.js';
 import type { StatusResult } from '../../src/daemon/control-protocol.js';
 
-export { freeUdpPorts } from '../helpers/ports.js';
+import { freeUdpPorts } from '../helpers/ports.js';
+import type { Topology } from '../helpers/netns.js';
+
+export { freeUdpPorts };
 
 export function writeSecret(dir: string, name: string, text: string): string {
   const path = join(dir, name);
@@ -32,12 +35,18 @@ export class DaemonProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: (() => void)[] = [];
 
+  readonly name: string;
+  readonly port: number;
+  readonly socket: string;
+
   constructor(
-    readonly name: string,
-    readonly port: number,
-    readonly socket: string,
+    /** What it was started with: `cluster.start(d.options)` starts it again. */
+    readonly options: StartOptions,
     readonly child: ChildProcess,
   ) {
+    this.name = options.name;
+    this.port = options.port;
+    this.socket = join(options.dir, `${options.name}.sock`);
     let pending = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
@@ -151,7 +160,7 @@ export class Cluster {
       env: { ...process.env, ...o.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    const d = new DaemonProcess(o.name, o.port, join(o.dir, `${o.name}.sock`), child);
+    const d = new DaemonProcess(o, child);
     this.daemons.push(d);
     return d;
   }
@@ -164,6 +173,55 @@ export class Cluster {
       }),
     );
   }
+}
+
+/** One node of {@link startNodes}. */
+export interface NodeSpec {
+  /** Default n1, n2, … by position. */
+  readonly name?: string;
+  readonly extra?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface NodesSpec {
+  readonly dir: string;
+  /** The cluster secret (written to `dir`/secret, mode 0600). */
+  readonly secret: string;
+  /** The nodes, or how many (named n1, n2, …). */
+  readonly nodes: number | readonly NodeSpec[];
+  /** Flags every node gets before its own. */
+  readonly extra?: readonly string[];
+  /** Each node a host of its own (a namespace, port 5301 at its address) instead of loopback. */
+  readonly topology?: Topology;
+}
+
+/**
+ * Starts a cluster whose nodes all know each other (each lists all as peers), in order, and
+ * returns them; `untilSeesAlive` tells when they found each other.
+ */
+export async function startNodes(cluster: Cluster, spec: NodesSpec): Promise<DaemonProcess[]> {
+  const nodes = typeof spec.nodes === 'number' ? Array<NodeSpec>(spec.nodes).fill({}) : spec.nodes;
+  const secretFile = writeSecret(spec.dir, 'secret', spec.secret);
+  const topology = spec.topology;
+  const ports = topology === undefined ? await freeUdpPorts(nodes.length) : nodes.map(() => 5301);
+  return nodes.map((node, i) =>
+    cluster.start({
+      name: node.name ?? `n${i + 1}`,
+      port: ports[i]!,
+      peers: ports,
+      secretFile,
+      dir: spec.dir,
+      extra: [...(spec.extra ?? []), ...(node.extra ?? [])],
+      ...(node.env === undefined ? {} : { env: node.env }),
+      ...(topology === undefined
+        ? {}
+        : {
+            host: topology.addresses[i]!,
+            peerHosts: topology.addresses,
+            netns: topology.hosts[i]!,
+          }),
+    }),
+  );
 }
 
 export async function status(socket: string): Promise<StatusResult | undefined> {

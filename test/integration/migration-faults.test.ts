@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { seededRandom } from '../../src/core/random.js';
 import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
-import type { DaemonProcess, StartOptions } from './daemon-harness.js';
-import { Cluster, freeUdpPorts, until, writeSecret, untilSeesAlive } from './daemon-harness.js';
+import type { DaemonProcess } from './daemon-harness.js';
+import { Cluster, startNodes, until, untilSeesAlive } from './daemon-harness.js';
 
 const SEED = 20261121;
 const ITERATIONS = '150000000';
@@ -24,7 +24,6 @@ describe('migration under faults', () => {
   let env: NodeJS.ProcessEnv = {};
   let home = '';
   let n2: DaemonProcess | undefined;
-  let n2Options: StartOptions | undefined;
   const random = seededRandom(SEED);
   // Somewhere inside the image (the program's image is ~200 KB): a different spot per seed.
   const exitAt = 1 + random.int(150_000);
@@ -34,33 +33,20 @@ describe('migration under faults', () => {
   before(async () => {
     dir = makeScratch();
     env = privateEnv(dir);
-    const secretFile = writeSecret(dir, 'secret', 'migration-faults-secret-0123456789');
-    const ports = await freeUdpPorts(7);
-    const nodes: [string, NodeJS.ProcessEnv, string[]][] = [
-      ['n1', {}, []],
-      ['n2', {}, []],
-      ['refuser', {}, ['--accept-guests', 'false']],
-      ['crasher', { OSMOSIS_FAULT: `exit-at-image-byte:${exitAt}` }, []],
-      ['cutter', { OSMOSIS_FAULT: `cut-at-image-byte:${cutAt}` }, []],
-      ['dier', { OSMOSIS_FAULT: 'exit-after-resume' }, []],
-      ['snipper', { OSMOSIS_FAULT: `cut-sending-image:${cutSendingAt}` }, []],
+    const nodes = [
+      { name: 'n1' },
+      { name: 'n2' },
+      { name: 'refuser', extra: ['--accept-guests', 'false'] },
+      { name: 'crasher', env: { OSMOSIS_FAULT: `exit-at-image-byte:${exitAt}` } },
+      { name: 'cutter', env: { OSMOSIS_FAULT: `cut-at-image-byte:${cutAt}` } },
+      { name: 'dier', env: { OSMOSIS_FAULT: 'exit-after-resume' } },
+      { name: 'snipper', env: { OSMOSIS_FAULT: `cut-sending-image:${cutSendingAt}` } },
     ];
-    for (const [i, [name, extraEnv, extra]] of nodes.entries()) {
-      const o: StartOptions = {
-        name,
-        port: ports[i]!,
-        peers: ports,
-        secretFile,
-        dir,
-        env: extraEnv,
-        extra,
-      };
-      const d = cluster.start(o);
-      if (name === 'n2') {
-        n2 = d;
-        n2Options = o;
-      }
-    }
+    [, n2] = await startNodes(cluster, {
+      dir,
+      secret: 'migration-faults-secret-0123456789',
+      nodes,
+    });
     home = join(dir, 'n1.sock');
     await untilSeesAlive(home, nodes.length, 'n1 sees all nodes');
   });
@@ -183,7 +169,7 @@ describe('migration under faults', () => {
             assert.equal(toN2.status, 0, toN2.stderr);
             n2!.child.kill('SIGKILL');
             await n2!.exited;
-            n2 = cluster.start(n2Options!);
+            n2 = cluster.start(n2!.options);
             await n2.waitForLog((l) => l.msg === 'daemon started', 20_000, 'n2 restarted');
             const back = await migrate(pid, 'home');
             assert.equal(back.status, 0, back.stderr);

@@ -26,14 +26,7 @@ import type { Topology } from '../helpers/netns.js';
 import { requestOnce } from '../../src/daemon/control-client.js';
 import { CONTROL_VERSION, encodeLine } from '../../src/daemon/control-protocol.js';
 import type { ProcessInfo } from '../../src/process-control/types.js';
-import {
-  Cluster,
-  freeUdpPorts,
-  status,
-  until,
-  writeSecret,
-  untilSeesAlive,
-} from './daemon-harness.js';
+import { Cluster, startNodes, status, until, untilSeesAlive } from './daemon-harness.js';
 
 const STEPS = 40;
 const ITERATIONS = '2000000';
@@ -65,25 +58,13 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
     before(async () => {
       dir = makeScratch();
       env = privateEnv(dir);
-      const secretFile = writeSecret(dir, 'secret', 'migration-test-secret-0123456789');
       topology = hosts === 'netns' ? createTopology(3) : undefined;
-      const ports = topology === undefined ? await freeUdpPorts(3) : [5301, 5301, 5301];
-      for (const [i, port] of ports.entries()) {
-        cluster.start({
-          name: `n${i + 1}`,
-          port,
-          peers: ports,
-          secretFile,
-          dir,
-          ...(topology === undefined
-            ? {}
-            : {
-                host: topology.addresses[i]!,
-                peerHosts: topology.addresses,
-                netns: topology.hosts[i]!,
-              }),
-        });
-      }
+      await startNodes(cluster, {
+        dir,
+        secret: 'migration-test-secret-0123456789',
+        nodes: 3,
+        ...(topology === undefined ? {} : { topology }),
+      });
       atHome = topology?.prefix(0) ?? [];
       n1Socket = join(dir, 'n1.sock');
       await untilSeesAlive(n1Socket, 3, 'n1 sees all three nodes');

@@ -12,12 +12,11 @@ import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helper
 import type { DaemonProcess, WaitingProgram } from './daemon-harness.js';
 import {
   Cluster,
-  freeUdpPorts,
+  startNodes,
   startWaiting,
   until,
   untilSeesAlive,
   whereIs,
-  writeSecret,
 } from './daemon-harness.js';
 
 describe('the priority method', () => {
@@ -31,32 +30,16 @@ describe('the priority method', () => {
   before(async () => {
     dir = makeScratch();
     env = privateEnv(dir);
-    const secretFile = writeSecret(dir, 'secret', 'priority-test-secret-0123456789ab');
-    const ports = await freeUdpPorts(3);
-    const nodes: [string, string, string[]][] = [
-      ['n1', 'partner', []],
-      ['n2', 'lab', []],
-      ['n3', 'lab', ['--cluster-priorities', 'partner=1']],
-    ];
-    for (const [i, [name, clusterName, extra]] of nodes.entries()) {
-      const d = cluster.start({
-        name,
-        port: ports[i]!,
-        peers: ports,
-        secretFile,
-        dir,
-        extra: [
-          '--cluster',
-          clusterName,
-          '--balance',
-          'false',
-          '--balance-interval-ms',
-          '200',
-          ...extra,
-        ],
-      });
-      if (name === 'n3') n3 = d;
-    }
+    [, , n3] = await startNodes(cluster, {
+      dir,
+      secret: 'priority-test-secret-0123456789ab',
+      nodes: [
+        { extra: ['--cluster', 'partner'] },
+        { extra: ['--cluster', 'lab'] },
+        { extra: ['--cluster', 'lab', '--cluster-priorities', 'partner=1'] },
+      ],
+      extra: ['--balance', 'false', '--balance-interval-ms', '200'],
+    });
     for (const name of ['n1', 'n2', 'n3']) {
       await untilSeesAlive(socket(name), 3, `${name} sees all three nodes`, 20_000);
     }

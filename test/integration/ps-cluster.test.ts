@@ -10,14 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ProcessInfo } from '../../src/process-control/types.js';
 import { makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
 import type { DaemonProcess, WaitingProgram } from './daemon-harness.js';
-import {
-  Cluster,
-  freeUdpPorts,
-  startWaiting,
-  until,
-  writeSecret,
-  untilSeesAlive,
-} from './daemon-harness.js';
+import { Cluster, startNodes, startWaiting, until, untilSeesAlive } from './daemon-harness.js';
 
 interface PsJson {
   processes: ProcessInfo[];
@@ -31,28 +24,21 @@ describe('osmo ps across the cluster', () => {
   /** Each home's environment: its own socket directory, as on a host of its own. */
   const envs: NodeJS.ProcessEnv[] = [];
   const sockets: string[] = [];
-  const daemons: DaemonProcess[] = [];
+  let daemons: DaemonProcess[] = [];
   const programs: WaitingProgram[] = [];
 
   before(async () => {
     dir = makeScratch();
-    const secretFile = writeSecret(dir, 'secret', 'ps-cluster-test-secret-0123456789');
-    const ports = await freeUdpPorts(2);
-    for (const [i, port] of ports.entries()) {
-      const name = `n${i + 1}`;
-      daemons.push(
-        cluster.start({
-          name,
-          port,
-          peers: ports,
-          secretFile,
-          dir,
-          // Nothing moves by itself: where each program runs is the test's business.
-          extra: ['--balance', 'false', '--balance-interval-ms', '200'],
-        }),
-      );
-      sockets.push(join(dir, `${name}.sock`));
-      const home = join(dir, `home-${name}`);
+    daemons = await startNodes(cluster, {
+      dir,
+      secret: 'ps-cluster-test-secret-0123456789',
+      nodes: 2,
+      // Nothing moves by itself: where each program runs is the test's business.
+      extra: ['--balance', 'false', '--balance-interval-ms', '200'],
+    });
+    for (const d of daemons) {
+      sockets.push(d.socket);
+      const home = join(dir, `home-${d.name}`);
       mkdirSync(home, { mode: 0o700 });
       envs.push(privateEnv(home));
     }

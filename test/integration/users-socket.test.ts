@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
-import { Cluster, freeUdpPorts, writeSecret, untilSeesAlive } from './daemon-harness.js';
+import { Cluster, startNodes, untilSeesAlive } from './daemon-harness.js';
 
 function asNobodyUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (to run commands as the user nobody)';
@@ -56,18 +56,11 @@ describe("the users' socket: every local user reaches a root daemon", { skip }, 
     dir = makeScratch();
     nobodyEnv = nobodyIn(dir); // nobody must reach the users' socket through dir
     usersSocket = join(dir, 'public', 'users.sock');
-    const secretFile = writeSecret(dir, 'secret', 'users-socket-test-secret-01234567');
-    const ports = await freeUdpPorts(2);
-    for (const [i, port] of ports.entries()) {
-      cluster.start({
-        name: `n${i + 1}`,
-        port,
-        peers: ports,
-        secretFile,
-        dir,
-        extra: i === 0 ? ['--users-socket', usersSocket] : [],
-      });
-    }
+    await startNodes(cluster, {
+      dir,
+      secret: 'users-socket-test-secret-01234567',
+      nodes: [{ extra: ['--users-socket', usersSocket] }, {}],
+    });
     await untilSeesAlive(join(dir, 'n1.sock'), 2, 'n1 sees both nodes');
   });
 
