@@ -64,6 +64,20 @@ describe('decideMoves', () => {
     assert.deepEqual(moves, []);
   });
 
+  it('a calm home sends its process only to a node faster by the stability factor', () => {
+    const home = node('home', 1, { speed: 5000 });
+    const lone = [job(1, 'home', { cpuShare: 1 })];
+    // Idle, four CPUs and 1.2 × faster: the process would finish sooner there by more than
+    // minGain, but a home under its threshold keeps it.
+    const wide = node('a', 0, { speed: 6000, cpus: 4 });
+    assert.deepEqual(decide([home, wide], lone), []);
+    const moves = decide([home, wide, node('b', 0, { speed: 20_000 })], lone);
+    assert.deepEqual(
+      moves.map((m) => [m.id, m.to, m.reason]),
+      [[1, 'b', 'speed']],
+    );
+  });
+
   it('spreads an overloaded home over idle nodes, one process each', () => {
     const procs = [1, 2, 3, 4].map((id) => job(id, 'home'));
     const moves = decide([node('home', 4), node('a', 0), node('b', 0), node('c', 0)], procs);
