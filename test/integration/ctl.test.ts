@@ -2,12 +2,24 @@
  * `osmo ctl` [mosctl]: three real daemons on loopback (n1 the home). A blocked node refuses
  * guests and says so; `expel` empties a node — a program started with -L goes home, a movable one
  * to wherever its home chooses, never the expelling node — and `bring` calls a home's programs
- * back. Each program ends with the output of a run that never moved.
+ * back. The example systemd unit's ExecStop expels a node's guests when the machine shuts down,
+ * and only then. Each program ends with the output of a run that never moved.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
+import {
+  fixture,
+  makeScratch,
+  osmo,
+  osmoBin,
+  privateEnv,
+  removeScratch,
+  repoRoot,
+} from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
 import type { DaemonProcess, WaitingProgram } from './daemon-harness.js';
 import {
@@ -19,6 +31,8 @@ import {
   untilSeesAlive,
   whereIs,
 } from './daemon-harness.js';
+
+const execFileAsync = promisify(execFile);
 
 describe('osmo ctl: block, expel, bring', () => {
   const cluster = new Cluster();
@@ -162,6 +176,48 @@ describe('osmo ctl: block, expel, bring', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout.toString(), 'ready\ngot: line\n');
     }
+  });
+
+  it("the systemd unit's ExecStop expels the guests when the machine shuts down, only then", async () => {
+    const unit = readFileSync(join(repoRoot, 'examples', 'osmosis.service'), 'utf8');
+    const execStop = /^ExecStop=\/bin\/sh -c '(.*)'$/m.exec(unit)?.[1];
+    assert.ok(execStop !== undefined, "the unit stops with ExecStop=/bin/sh -c '…'");
+    // systemd turns $$ into $; osmo and systemctl come from PATH, as they do under systemd.
+    const script = execStop.replaceAll('$$', '$');
+    const bin = join(dir, 'unit-bin');
+    mkdirSync(bin, { recursive: true });
+    const systemctl = '#!/bin/sh\n[ "$1" = is-system-running ] && echo "$SYSTEM_STATE"\n';
+    writeFileSync(join(bin, 'systemctl'), systemctl, { mode: 0o755 });
+    const osmoSh = `#!/bin/sh\nexec "${process.execPath}" "${osmoBin}" "$@"\n`;
+    writeFileSync(join(bin, 'osmo'), osmoSh, { mode: 0o755 });
+    const stop = (state: string): Promise<{ stdout: string; stderr: string }> =>
+      execFileAsync('/bin/sh', ['-c', script], {
+        env: {
+          ...env,
+          PATH: `${bin}:${process.env.PATH ?? ''}`,
+          OSMOSIS_DAEMON: socket('n3'),
+          SYSTEM_STATE: state,
+        },
+        timeout: 90_000,
+      });
+
+    const p = await start(['-r', 'n3', '-L']);
+    const pid = p.child.pid!;
+    await knownAt(pid, 'n3');
+    // A restart or a plain stop (the machine runs on): the guest stays, it outlives the daemon.
+    for (const state of ['running', 'degraded']) assert.equal((await stop(state)).stdout, '');
+    assert.equal(await where(pid), 'n3');
+    // The machine shuts down: the node is blocked and its guest sent away (-L: home).
+    const down = await stop('stopping');
+    assert.match(down.stdout, /^n3: blocked \(takes no new guests\); 1 guest expelled\n/);
+    assert.match(down.stdout, new RegExp(`  n1:${pid} → n1 \\(home\\)`));
+    assert.equal(await where(pid), 'n1');
+
+    assert.equal((await ctl('n3', 'unblock')).status, 0);
+    p.child.stdin!.end('line\n');
+    const done = await p.done;
+    assert.equal(done.status, 0, done.stderr);
+    assert.equal(done.stdout.toString(), 'ready\ngot: line\n');
   });
 
   it('refuses an unknown action with exit 2 and names the actions', async () => {
