@@ -12,9 +12,8 @@ import { fixture, makeScratch, osmo, osmoBin, removeScratch, repoRoot } from '..
 import type { RunResult } from '../helpers/osmo.js';
 import type { ProcessInfo } from '../../src/process-control/types.js';
 import type { StatusResult } from '../../src/daemon/control-protocol.js';
-
-import { freeUdpPorts } from '../helpers/ports.js';
 import type { Topology } from '../helpers/netns.js';
+import { freeUdpPorts } from '../helpers/ports.js';
 
 export { freeUdpPorts };
 
