@@ -265,7 +265,10 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       { name: 'every read a round trip', readAhead: 'off', mib: 8, spin: '0' },
       // With read-ahead most reads are served on the node from bytes sent ahead: stopped between
       // them (at a tick), the offsets they owe must reach home before the image and the move.
-      { name: 'read ahead', readAhead: 'on', mib: 2, spin: '100000' },
+      // ~6 s of computing between the reads: the program must still be reading after a
+      // checkpoint, a move and a second checkpoint (each an osmo command, ~0.5 s); with ~2 s it
+      // had ended before the second one in a CI run.
+      { name: 'read ahead', readAhead: 'on', mib: 2, spin: '300000' },
     ]) {
       it(`checkpoints and a move while a program away reads a file at home lose no block (${variant.name})`, async () => {
         const input = join(dir, `input-${variant.readAhead}.bin`);
