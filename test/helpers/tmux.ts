@@ -29,9 +29,41 @@ export class TmuxServer {
         return Promise.resolve(re.test(s) ? s : undefined);
       },
       deadlineMs,
-      `${what}; screen:\n${this.lastScreen(session)}`,
+      `${what}; screen:\n${this.lastScreen(session)}\nprocesses of the pane:\n${this.paneProcesses(session)}`,
       50,
     );
+  }
+
+  /**
+   * What runs in the session's pane (for a failure's report: a blank screen says nothing of
+   * whether the command is stuck, waiting or gone).
+   */
+  private paneProcesses(session: string): string {
+    try {
+      const root = Number(this.run('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+      const ps = spawnSync('ps', ['-e', '-o', 'pid=,ppid=,stat=,etime=,time=,args='], {
+        encoding: 'utf8',
+      });
+      const rows = ps.stdout.split('\n').map((line) => {
+        const [pid, ppid] = line.trim().split(/\s+/, 2).map(Number);
+        return { pid, ppid, line };
+      });
+      const mine = new Set([root]);
+      for (let grew = true; grew;) {
+        grew = false;
+        for (const r of rows)
+          if (r.ppid !== undefined && mine.has(r.ppid) && r.pid !== undefined && !mine.has(r.pid)) {
+            mine.add(r.pid);
+            grew = true;
+          }
+      }
+      return rows
+        .filter((r) => r.pid !== undefined && mine.has(r.pid))
+        .map((r) => r.line)
+        .join('\n');
+    } catch (e) {
+      return `(unknown: ${(e as Error).message})`;
+    }
   }
 
   kill(): void {
