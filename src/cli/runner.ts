@@ -38,7 +38,24 @@ async function runRunner(host: string): Promise<void> {
     throw new OsmoError('E_USAGE', 'osmo runner is started by osmo daemon, not by hand');
   }
   const log = stderrLogger('info', { component: 'runner', pid: process.pid });
-  const dir = mkdtempSync(join(tmpdir(), 'osmo-runner-'));
+  // Made when an image first needs it, and removed however the runner ends short of SIGKILL: a
+  // spare that never got a guest, ended by its daemon's stop, used to leave an empty one behind
+  // (thousands in /tmp after a day of tests).
+  let dir: string | undefined;
+  const imageDir = (): string => (dir ??= mkdtempSync(join(tmpdir(), 'osmo-runner-')));
+  const removeDir = (): void => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  };
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+  ] as const) {
+    process.once(signal, () => {
+      removeDir();
+      process.exit(code);
+    });
+  }
   const fault = parseFault(process.env.OSMOSIS_FAULT);
   if (process.env.OSMOSIS_FAULT !== undefined && fault === undefined)
     log.warn('OSMOSIS_FAULT not understood: ignored', { value: process.env.OSMOSIS_FAULT });
@@ -72,7 +89,7 @@ async function runRunner(host: string): Promise<void> {
         }
         clearTimeout(expiry);
         runner = new GuestRunner(link, {
-          dir,
+          imageDir,
           cachedModule: (hash) =>
             assigned.module?.hash === hash ? assigned.module.bytes : undefined,
           moduleReceived: (hash, bytes) => notify({ t: 'module', hash, bytes }),
@@ -80,7 +97,7 @@ async function runRunner(host: string): Promise<void> {
           log: (message, fields) => log.info(message, fields),
           ...(fault === undefined ? {} : { fault }),
           crash: () => {
-            rmSync(dir, { recursive: true, force: true });
+            removeDir();
             process.exit(70);
           },
         });
@@ -121,7 +138,7 @@ async function runRunner(host: string): Promise<void> {
     await done;
   } finally {
     server.close();
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
   }
   // Worker threads and the IPC channel may still hold the loop: this process's work is over.
   process.exit(0);

@@ -49,8 +49,8 @@ const FD_SET_RIGHTS = syscallId('fdFdstatSetRights');
 const REPORTS_WRITE_FAILURE = new Set([FD_CLOSE, syscallId('fdSync'), syscallId('fdDatasync')]);
 
 export interface RunnerHost {
-  /** A directory of this runner's own for images. */
-  readonly dir: string;
+  /** A directory of this runner's own for images (made on first use: most runners need none). */
+  readonly imageDir: () => string;
   /** A module this node already holds (the daemon's cache), by instrumented-module hash. */
   cachedModule(hash: string): Uint8Array | undefined;
   /** A module arrived from a deputy: the daemon may keep it for the next guest. */
@@ -267,7 +267,7 @@ export class GuestRunner {
   }
 
   private nextImageFile(): string {
-    return join(this.host.dir, `image-${++this.images}.osmosnap`);
+    return join(this.host.imageDir(), `image-${++this.images}.osmosnap`);
   }
 
   /**
@@ -536,15 +536,17 @@ export class GuestRunner {
   private async checkpoint(): Promise<void> {
     const guest = this.runningGuest('checkpoint');
     if (guest === undefined) return;
-    const file = this.nextImageFile();
+    let file: string | undefined;
     try {
+      // Inside: a directory that cannot be made fails this checkpoint, not the runner.
+      file = this.nextImageFile();
       const written = await guest.checkpoint(file, () => this.askDeputyState());
       this.send({ t: 'image', bytes: written.bytes });
       await sendImageFile(this.link, file);
     } catch (error) {
       this.send({ t: 'failed', error: serializeError(error) });
     } finally {
-      removeQuietly(file);
+      if (file !== undefined) removeQuietly(file);
     }
   }
 

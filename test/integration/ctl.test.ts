@@ -7,7 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -40,16 +49,25 @@ describe('osmo ctl: block, expel, bring', () => {
   let env: NodeJS.ProcessEnv = {};
   let n1: DaemonProcess | undefined;
   let n2: DaemonProcess | undefined;
+  let n3: DaemonProcess | undefined;
   const socket = (name: string): string => join(dir, `${name}.sock`);
+  /**
+   * n3's temporary directory (its runners', through TMPDIR): like /tmp, one its runners can
+   * write to whichever user they run as (nobody, under a root daemon).
+   */
+  let n3TmpDir = '';
+  const n3Tmp = (): string => n3TmpDir;
   const programs: WaitingProgram[] = [];
 
   before(async () => {
     dir = makeScratch();
     env = privateEnv(dir);
-    [n1, n2] = await startNodes(cluster, {
+    n3TmpDir = mkdtempSync(join(tmpdir(), 'osmo-ctl-n3-'));
+    chmodSync(n3TmpDir, 0o1777);
+    [n1, n2, n3] = await startNodes(cluster, {
       dir,
       secret: 'ctl-test-secret-0123456789abcdef',
-      nodes: 3,
+      nodes: [{}, {}, { env: { TMPDIR: n3Tmp() } }],
       // Nothing moves by itself: every move here is the administrator's.
       extra: ['--balance', 'false', '--balance-interval-ms', '200'],
     });
@@ -61,6 +79,7 @@ describe('osmo ctl: block, expel, bring', () => {
     await Promise.all(programs.map((p) => p.done));
     await cluster.stopAll();
     removeScratch(dir);
+    rmSync(n3TmpDir, { recursive: true, force: true });
   });
 
   const ctl = (node: string, action: string, ...extra: string[]): Promise<RunResult> =>
@@ -220,6 +239,36 @@ describe('osmo ctl: block, expel, bring', () => {
     assert.equal(done.stdout.toString(), 'ready\ngot: line\n');
   });
 
+  it('a runner leaves no directory behind: spares make none, a signalled one removes its own', async () => {
+    const runnerDirs = (): string[] =>
+      readdirSync(n3Tmp()).filter((name) => name.startsWith('osmo-runner-'));
+    // n3's spares have been waiting since the start, and guests came and went.
+    assert.deepEqual(runnerDirs(), []);
+    const p = await start(['-r', 'n3', '-L']);
+    const pid = p.child.pid!;
+    await knownAt(pid, 'n3');
+    const image = join(dir, 'on-n3.osmosnap');
+    const ck = await osmo(['checkpoint', String(pid), '-o', image], { env, deadlineMs: 30_000 });
+    if (ck.status !== 0) {
+      p.child.stdin!.end();
+      assert.fail(`${ck.stderr}\nthe program: ${(await p.done).stderr.toString()}`);
+    }
+    assert.equal(runnerDirs().length, 1, 'the checkpoint on n3 gave its runner a directory');
+    // SIGTERM to every runner of n3, the guest's too (the program is lost, as its home says).
+    const runners = childPids(n3!.child.pid!).filter((child) =>
+      readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').includes('runner'),
+    );
+    assert.ok(runners.length >= 2, `n3 runs its guest's runner and spares: ${runners.join(' ')}`);
+    for (const runner of runners) process.kill(runner, 'SIGTERM');
+    await until(
+      () => Promise.resolve(runnerDirs().length === 0 ? true : undefined),
+      10_000,
+      'the runner removed its directory',
+    );
+    const done = await p.done;
+    assert.notEqual(done.status, 0, 'its program was lost with its runner');
+  });
+
   it('refuses an unknown action with exit 2 and names the actions', async () => {
     const r = await ctl('n1', 'reboot');
     assert.equal(r.status, 2);
@@ -270,3 +319,20 @@ describe('osmo ctl: block, expel, bring', () => {
     assert.equal(done.stdout.toString(), 'ready\ngot: line\n');
   });
 });
+
+/** The pids whose parent is `parent` (from /proc). */
+function childPids(parent: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid …; comm may hold spaces and parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) out.push(Number(name));
+    } catch {
+      // It ended while we looked.
+    }
+  }
+  return out;
+}
