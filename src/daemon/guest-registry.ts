@@ -7,6 +7,7 @@
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pidExists } from '../platform/pid.js';
 import { writeFileWhole } from '../platform/write-whole.js';
 import type { GuestOf } from './runner-pool.js';
 
@@ -67,11 +68,7 @@ function parseGuest(path: string): GuestOf | undefined {
  * pid reused by another program after a reboot or a long time is not a runner).
  */
 export function isRunnerAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!pidExists(pid)) return false;
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('runner');
   } catch {

@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { OsmoError, isOsmoError } from '../core/errors.js';
 import { ProcessControlClient, openSocket } from './client.js';
 import type { ClientTimeouts } from './client.js';
-import { isPidAlive, isPidStopped } from './pid-alive.js';
+import { pidExists } from '../platform/pid.js';
+import { isPidStopped } from './pid-alive.js';
 import { checkSocketDir, pidOfSocketName, resolveSocketDir, socketPath } from './socket-dir.js';
 import type { SocketDir, SocketDirOptions } from './socket-dir.js';
 import type { ProcessInfo } from './types.js';
@@ -137,7 +138,8 @@ async function probe(
 
 /** Removes the socket file if its pid is dead; true if the pid is dead. */
 function removeIfStale(path: string, pid: number): boolean {
-  if (isPidAlive(pid)) return false;
+  // Another user's (EPERM) counts as alive: its socket file is not ours to remove.
+  if (pidExists(pid)) return false;
   try {
     unlinkSync(path);
   } catch {
