@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { OsmoError } from '../core/errors.js';
+import { ExitCode } from './exit-codes.js';
 import { ASSIGNMENT_TIMEOUT_MS } from '../daemon/runner-ipc.js';
 import type { RunnerNotice, RunnerOrder } from '../daemon/runner-ipc.js';
 import { LinkConnection, deriveLinkKey } from '../link/index.js';
@@ -46,14 +47,10 @@ async function runRunner(host: string): Promise<void> {
   const removeDir = (): void => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   };
-  for (const [signal, code] of [
-    ['SIGTERM', 143],
-    ['SIGINT', 130],
-    ['SIGHUP', 129],
-  ] as const) {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.once(signal, () => {
       removeDir();
-      process.exit(code);
+      process.exit(ExitCode[signal]);
     });
   }
   const fault = parseFault(process.env.OSMOSIS_FAULT);

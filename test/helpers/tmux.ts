@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { until } from '../integration/daemon-harness.js';
+import { descendants } from '../../src/cli/demo/processes.js';
 
 export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
@@ -40,27 +41,10 @@ export class TmuxServer {
    */
   private paneProcesses(session: string): string {
     try {
-      const root = Number(this.run('display-message', '-p', '-t', session, '#{pane_pid}').trim());
-      const ps = spawnSync('ps', ['-e', '-o', 'pid=,ppid=,stat=,etime=,time=,args='], {
-        encoding: 'utf8',
-      });
-      const rows = ps.stdout.split('\n').map((line) => {
-        const [pid, ppid] = line.trim().split(/\s+/, 2).map(Number);
-        return { pid, ppid, line };
-      });
-      const mine = new Set([root]);
-      for (let grew = true; grew;) {
-        grew = false;
-        for (const r of rows)
-          if (r.ppid !== undefined && mine.has(r.ppid) && r.pid !== undefined && !mine.has(r.pid)) {
-            mine.add(r.pid);
-            grew = true;
-          }
-      }
-      return rows
-        .filter((r) => r.pid !== undefined && mine.has(r.pid))
-        .map((r) => r.line)
-        .join('\n');
+      const pane = Number(this.run('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+      const pids = [pane, ...descendants([pane])].join(',');
+      return spawnSync('ps', ['-o', 'pid,stat,etime,time,args', '-p', pids], { encoding: 'utf8' })
+        .stdout;
     } catch (e) {
       return `(unknown: ${(e as Error).message})`;
     }

@@ -30,6 +30,7 @@ import {
   repoRoot,
 } from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
+import { descendants } from '../../src/cli/demo/processes.js';
 import type { DaemonProcess, WaitingProgram } from './daemon-harness.js';
 import {
   Cluster,
@@ -255,7 +256,7 @@ describe('osmo ctl: block, expel, bring', () => {
     }
     assert.equal(runnerDirs().length, 1, 'the checkpoint on n3 gave its runner a directory');
     // SIGTERM to every runner of n3, the guest's too (the program is lost, as its home says).
-    const runners = childPids(n3!.child.pid!).filter((child) =>
+    const runners = descendants([n3!.child.pid!]).filter((child) =>
       readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').includes('runner'),
     );
     assert.ok(runners.length >= 2, `n3 runs its guest's runner and spares: ${runners.join(' ')}`);
@@ -319,20 +320,3 @@ describe('osmo ctl: block, expel, bring', () => {
     assert.equal(done.stdout.toString(), 'ready\ngot: line\n');
   });
 });
-
-/** The pids whose parent is `parent` (from /proc). */
-function childPids(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // pid (comm) state ppid …; comm may hold spaces and parentheses.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent) out.push(Number(name));
-    } catch {
-      // It ended while we looked.
-    }
-  }
-  return out;
-}
