@@ -84,8 +84,16 @@ export interface BalanceSettings {
   readonly minResidencyMs: number;
   /** Processes per CPU under which the home keeps its processes home. */
   readonly homeLoadThreshold: number;
-  /** What an image costs to move: its bytes over this. */
+  /**
+   * What an image costs to move: its bytes over this — and what a process's bytes through home
+   * cost it away — until the link to a node has been measured.
+   */
   readonly linkBytesPerSec: number;
+  /**
+   * The rate measured between home and `node` (./link-rates.ts), if it has been: a move's
+   * image crosses the links of both its ends that are not home.
+   */
+  readonly measuredLinkBytesPerSec?: (node: string) => number | undefined;
   /** The time one system call costs a process away from home (the round trip). */
   readonly remoteSyscallSec: number;
   /** Free memory under this fraction of the total makes a node push processes away. */
@@ -194,6 +202,11 @@ export function chooseStart(input: {
   readonly nodes: readonly NodeView[];
   readonly pending?: readonly PendingMove[];
   readonly memoryBytes: number;
+  /**
+   * A program that runs and must leave this node (expelled) carries its image from there, which
+   * each target is charged; a new program carries none.
+   */
+  readonly leaving?: string;
   readonly settings: BalanceSettings;
   readonly random: Random;
 }): string {
@@ -213,11 +226,17 @@ export function chooseStart(input: {
   };
   const home = nodes.get(s.home);
   if (home === undefined) return s.home;
-  // At home it joins the run queue too: compare with it counted everywhere.
-  const hereSec = expectedSec(newcomer, home, s, 1);
+  // It needs its memory where it starts, but a new program carries none there (its module is
+  // fetched by hash, its memory made there): no image to charge. At home it joins the run queue
+  // too: compare with it counted everywhere.
+  const starting =
+    input.leaving === undefined
+      ? { ...newcomer, memoryBytes: 0 }
+      : { ...newcomer, where: input.leaving };
+  const hereSec = expectedSec(starting, home, s, 1);
   // The soonest finish wins (in logarithms, so that near-best means within a ratio).
   const qualifying = candidates(newcomer, nodes, s)
-    .map((t) => ({ t, cost: Math.log(expectedSec(newcomer, t, s, 1)) }))
+    .map((t) => ({ t, cost: Math.log(expectedSec(starting, t, s, 1)) }))
     .filter((o) => o.cost + Math.log(START_ADVANTAGE) < Math.log(hereSec));
   return nearBest(qualifying, s.nearBest, input.random)?.t.view.name ?? s.home;
 }
@@ -405,12 +424,12 @@ function effectiveShare(
   const share = (speed / REFERENCE_SPEED) * Math.min(1, cpus / queue);
   if (node.view.name === s.home) return share;
   // Each CPU-second there also waits this long on the network.
-  return share / (1 + networkWaitPerCpuSec(p, s) * awayWeight);
+  return share / (1 + networkWaitPerCpuSec(p, node.view.name, s) * awayWeight);
 }
 
 /** Away from home and waiting on it at least as long as it computes. */
 function waitsOnHome(p: ProcessProfile, s: BalanceSettings): boolean {
-  return p.where !== s.home && networkWaitPerCpuSec(p, s) >= 1;
+  return p.where !== s.home && networkWaitPerCpuSec(p, p.where, s) >= 1;
 }
 
 /**
@@ -418,17 +437,29 @@ function waitsOnHome(p: ProcessProfile, s: BalanceSettings): boolean {
  * round trips and its bytes through home, counted per CPU-second because a starved I/O-heavy
  * process is not a light one. Measured while it is away; estimated from its calls at home.
  */
-function networkWaitPerCpuSec(p: ProcessProfile, s: BalanceSettings): number {
+function networkWaitPerCpuSec(p: ProcessProfile, node: string, s: BalanceSettings): number {
   const perCpuSec = 1 / Math.max(p.cpuShare, 0.01);
-  const estimate = p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / s.linkBytesPerSec;
+  const link = linkBytesPerSec(node, s);
+  const estimate = p.syscallsPerSec * s.remoteSyscallSec + p.ioBytesPerSec / link;
   if (p.where === s.home || p.homeWaitShare === undefined) return estimate * perCpuSec;
   // A call waits longer than a few round trips only when its node starves the runner of CPU
   // (a quota's throttling: 50–100 ms), which the CPU share already counts; uncapped, two such
   // calls a second made a starved CPU-bound program look as if it waited on home.
   const cap =
-    p.syscallsPerSec * s.remoteSyscallSec * MAX_ROUND_TRIPS_PER_CALL +
-    p.ioBytesPerSec / s.linkBytesPerSec;
+    p.syscallsPerSec * s.remoteSyscallSec * MAX_ROUND_TRIPS_PER_CALL + p.ioBytesPerSec / link;
   return Math.min(p.homeWaitShare, cap) * perCpuSec;
+}
+
+/** Bytes a second between home and `node`: measured, else the configured rate. */
+function linkBytesPerSec(node: string, s: BalanceSettings): number {
+  if (node === s.home) return Infinity;
+  return s.measuredLinkBytesPerSec?.(node) ?? s.linkBytesPerSec;
+}
+
+/** Seconds `p`'s image takes from where it is to `node` (through home if neither is home). */
+function moveSec(p: ProcessProfile, node: string, s: BalanceSettings): number {
+  const rate = Math.min(linkBytesPerSec(p.where, s), linkBytesPerSec(node, s));
+  return Number.isFinite(rate) ? p.memoryBytes / rate : 0;
 }
 
 /** The most a measured call is charged, in round trips (remoteSyscallSec). */
@@ -449,7 +480,7 @@ function expectedSec(
   const work = Math.max(p.workDoneSec, s.minExpectedWorkSec);
   const share = effectiveShare(p, node, s, joining, awayWeight);
   const run = share > 0 ? work / share : Infinity;
-  return run + (joining > 0 ? p.memoryBytes / s.linkBytesPerSec : 0);
+  return run + (joining > 0 ? moveSec(p, node.view.name, s) : 0);
 }
 
 function utilisation(node: Working, extraProcesses: number, extraBytes: number) {

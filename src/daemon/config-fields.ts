@@ -240,6 +240,14 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     max: 86_400_000,
   },
   {
+    key: 'linkMbit',
+    kind: 'number',
+    defaultText: '800',
+    help: "the rate the balancer charges a move's image to a node whose link no move has measured yet (a move of 4 MiB or more measures it), Mbit/s",
+    min: 1,
+    max: 1_000_000,
+  },
+  {
     key: 'maxLocalProcesses',
     kind: 'int',
     defaultText: '0 (no limit)',

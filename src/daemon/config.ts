@@ -76,6 +76,8 @@ export interface DaemonConfig {
   readonly balance: boolean;
   readonly balanceIntervalMs: number;
   readonly minResidencyMs: number;
+  /** What a link carries until a move has measured it, Mbit/s. */
+  readonly linkMbit: number;
   /** Flood control: most programs of this home running here at once (more are frozen); 0 = no limit. */
   readonly maxLocalProcesses: number;
   /** Flood control: how long a frozen program waits before it trades places with a running one. */
@@ -313,6 +315,7 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     balance: (values.balance as boolean | undefined) ?? true,
     balanceIntervalMs: (values.balanceIntervalMs as number | undefined) ?? 1000,
     minResidencyMs: (values.minResidencyMs as number | undefined) ?? 3000,
+    linkMbit: (values.linkMbit as number | undefined) ?? 800,
     maxLocalProcesses: (values.maxLocalProcesses as number | undefined) ?? 0,
     frozenTurnMs: (values.frozenTurnMs as number | undefined) ?? 60_000,
     maxDatagramBytes: (values.maxDatagramBytes as number | undefined) ?? 16_384,

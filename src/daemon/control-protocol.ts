@@ -55,6 +55,11 @@ export interface StatusResult {
   /** This home's programs the balancer watches, and its latest automatic migrations. */
   readonly homeProcesses?: number;
   readonly migrations?: readonly MigrationEvent[];
+  /**
+   * Bytes a second of the link between this node and each node it moved a large image to or
+   * from (what its balancer charges a move); nodes not measured yet are not listed.
+   */
+  readonly linkBytesPerSec?: Readonly<Record<string, number>>;
 }
 
 export interface StatsResult {

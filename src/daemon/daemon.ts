@@ -220,6 +220,7 @@ export class Daemon {
         ...DEFAULT_BALANCE_SETTINGS,
         home: config.name,
         minResidencyMs: config.minResidencyMs,
+        linkBytesPerSec: (config.linkMbit * 1e6) / 8,
       },
       view: () => d.policyView(),
       maxLocalProcesses: config.maxLocalProcesses,
@@ -846,6 +847,7 @@ export class Daemon {
       nodes,
       homeProcesses: this.balancer?.watched ?? 0,
       migrations: this.balancer?.latestMigrations() ?? [],
+      linkBytesPerSec: this.balancer?.measuredLinks() ?? {},
     };
   }
 

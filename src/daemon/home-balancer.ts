@@ -17,20 +17,21 @@ import type {
   ProcessProfile,
 } from '../balance/policy.js';
 import { needsConsent } from '../balance/consent.js';
+import { LinkRates } from '../balance/link-rates.js';
 import { chooseStart, decideMoves } from '../balance/policy.js';
 import { decideFlood } from '../balance/flood.js';
 import type { FloodProgram } from '../balance/flood.js';
 import type { Logger } from '../platform/logger.js';
 import { ProcessControlClient } from '../process-control/client.js';
 import { openSocket } from '../process-control/client.js';
-import type { ProcessInfo } from '../process-control/types.js';
+import type { MigrateResult, ProcessInfo } from '../process-control/types.js';
 import { parseProcessInfo } from '../process-control/protocol.js';
 import type { AdoptResult, MigrationEvent } from './control-protocol.js';
 
 /** The part of a process-control client the balancer uses (tests give a fake). */
 export interface ProgramLink {
   info(): Promise<ProcessInfo>;
-  migrate(to: string, expectedQueue?: number): Promise<unknown>;
+  migrate(to: string, expectedQueue?: number): Promise<Partial<MigrateResult>>;
   freeze(): Promise<unknown>;
   continue(): Promise<unknown>;
   close(): void;
@@ -122,9 +123,18 @@ export class HomeBalancer {
   private readonly events: MigrationEvent[] = [];
   private readonly startedAt: number;
   private ticking = false;
+  /** The links to other nodes, measured by this home's moves: what the next move would cost. */
+  private readonly links: LinkRates;
+  /** The configured settings, with the links as measured. */
+  private readonly settings: BalanceSettings;
 
   constructor(private readonly options: HomeBalancerOptions) {
     this.startedAt = options.clock.now();
+    this.links = new LinkRates(options.home);
+    this.settings = {
+      ...options.settings,
+      measuredLinkBytesPerSec: (node) => this.links.rate(node),
+    };
   }
 
   /** A program of this home asks to be watched (again). */
@@ -196,6 +206,11 @@ export class HomeBalancer {
     return [...this.events];
   }
 
+  /** The links this home's moves measured: node → bytes a second. */
+  measuredLinks(): Record<string, number> {
+    return this.links.snapshot();
+  }
+
   /**
    * Where a new program of this home should start (osmo run -b): the policy's chooseStart on
    * the same view and pending moves as the balancing rounds; the choice becomes pending too.
@@ -207,7 +222,7 @@ export class HomeBalancer {
       nodes: this.view(),
       pending: this.recent.map((r) => r.move),
       memoryBytes,
-      settings: this.options.settings,
+      settings: this.settings,
       random: this.options.random,
     });
     if (node !== this.options.home) {
@@ -435,7 +450,7 @@ export class HomeBalancer {
       nodes: this.view(),
       processes: ready.map((p) => p.profile!),
       pending: this.recent.map((r) => r.move),
-      settings: this.options.settings,
+      settings: this.settings,
       random: this.options.random,
     });
     // Under flood control a program called home past the limit would only be frozen there.
@@ -464,7 +479,8 @@ export class HomeBalancer {
         nodes: this.view().filter((v) => v.name !== from),
         pending: this.recent.map((r) => r.move),
         memoryBytes: Math.max(p.info.memoryBytes, p.info.memoryNeedBytes ?? 0),
-        settings: this.options.settings,
+        leaving: from,
+        settings: this.settings,
         random: this.options.random,
       });
     }
@@ -516,7 +532,13 @@ export class HomeBalancer {
       try {
         // A load or speed move asks the target's consent: it may have more to run by now.
         const expected = automatic && needsConsent(move.reason) ? move.targetQueue : undefined;
-        await link.migrate(move.to === this.options.home ? 'home' : move.to, expected);
+        const moved = await link.migrate(
+          move.to === this.options.home ? 'home' : move.to,
+          expected,
+        );
+        if (moved.imageBytes !== undefined && moved.transferMs !== undefined) {
+          this.links.observe(move.from, move.to, moved.imageBytes, moved.transferMs / 1000);
+        }
       } finally {
         link.close();
       }

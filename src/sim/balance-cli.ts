@@ -74,6 +74,9 @@ interface BalanceFlags {
   gossipIntervalS?: number;
   gossipAgeS?: number;
   linkMbit?: number;
+  partnerNodes?: number;
+  partnerLinkMbit?: number;
+  fixedLinkCost?: boolean;
   viewSize?: number;
   pendingMode?: PendingMode;
   seed?: number;
@@ -104,6 +107,9 @@ function flagOptions(f: BalanceFlags): Partial<BalanceSimOptions> {
     ['gossipIntervalSec', f.gossipIntervalS],
     ['gossipMeanAgeSec', f.gossipAgeS],
     ['linkMbit', f.linkMbit],
+    ['partnerNodes', f.partnerNodes],
+    ['partnerLinkMbit', f.partnerLinkMbit],
+    ['measuredLinks', f.fixedLinkCost === true ? false : undefined],
     ['viewSize', f.viewSize],
     ['pendingMode', f.pendingMode],
     ['seed', f.seed],
@@ -195,6 +201,21 @@ export function registerBalanceCommand(program: Command): void {
       positive,
     )
     .option('--link-mbit <mbit>', `link speed for moving images (default ${d.linkMbit})`, positive)
+    .option(
+      '--partner-nodes <k>',
+      'the last k nodes are a partner cluster behind a slower link (default 0)',
+      integer(0),
+    )
+    .option(
+      '--partner-link-mbit <mbit>',
+      `the partner cluster's link (default ${d.partnerLinkMbit})`,
+      positive,
+    )
+    .option(
+      '--fixed-link-cost',
+      "Osmosis charges every move at the daemon's default 800 Mbit instead of the links its " +
+        'moves measured (as before it measured them)',
+    )
     .option(
       '--view-size <k>',
       'nodes a home considers per decision, itself included; 0 = all (default 0)',

@@ -30,6 +30,7 @@ import type {
   PendingMove,
   ProcessProfile,
 } from '../balance/policy.js';
+import { LinkRates } from '../balance/link-rates.js';
 import { OsmoError } from '../core/errors.js';
 import { seededRandom } from '../core/random.js';
 import type { Random } from '../core/random.js';
@@ -106,6 +107,8 @@ export interface MoveEvent {
   /** True resident jobs at the source and the target when the move was decided. */
   readonly fromQueue: number;
   readonly toQueue: number;
+  /** When its image arrived (it runs there from then on); undefined if refused. */
+  readonly landSec?: number;
 }
 
 export interface SimulateHooks {
@@ -272,7 +275,8 @@ class BalanceRun {
   private readonly intervalMs: number;
   /** Observers see a sample taken at or before now − U(0, delayRangeMs). */
   private readonly delayRangeMs: number;
-  private readonly linkBytesPerSec: number;
+  /** Each node's link (an image crosses those of its two ends and of its home). */
+  private readonly linkBytesPerSec: Float64Array;
   private readonly viewSize: number;
   private readonly viewRandom: Random;
   private readonly decideRandom: Random;
@@ -288,6 +292,8 @@ class BalanceRun {
   private lastPlacer = -1;
   private readonly roundRobin: Int32Array;
   private readonly settings: (BalanceSettings | undefined)[];
+  /** What each home's moves measured of the links (Osmosis with `measuredLinks`). */
+  private readonly links: (LinkRates | undefined)[];
   private readonly mark: Uint32Array;
   private stamp = 0;
   /** Set by {@link observe}: when the sample it returned was taken. */
@@ -309,7 +315,10 @@ class BalanceRun {
     this.gossipMs = o.gossipIntervalSec * 1000;
     this.intervalMs = o.intervalSec * 1000;
     this.delayRangeMs = Math.max(0, 2 * o.gossipMeanAgeSec * 1000 - this.gossipMs);
-    this.linkBytesPerSec = (o.linkMbit * 1e6) / 8;
+    this.linkBytesPerSec = Float64Array.from(
+      workload.nodes,
+      (spec) => ((spec.linkMbit ?? o.linkMbit) * 1e6) / 8,
+    );
     const n = workload.nodes.length;
     this.viewSize = o.viewSize === 0 ? n : o.viewSize;
     // Streams: 1–4 workload, 5 round phases, 6 gossip phases (shared by all policies, so they
@@ -349,6 +358,7 @@ class BalanceRun {
     this.placedBytes = new Float64Array(n);
     this.roundRobin = new Int32Array(n);
     this.settings = new Array<BalanceSettings | undefined>(n).fill(undefined);
+    this.links = new Array<LinkRates | undefined>(n).fill(undefined);
     this.mark = new Uint32Array(n);
     this.jobs = workload.jobs.map((spec) => new SimJob(spec, this.nodes[spec.home]!.name));
   }
@@ -497,6 +507,9 @@ class BalanceRun {
   private land(job: SimJob, t: number): void {
     const from = this.nodes[job.transitFrom]!;
     const to = this.nodes[job.transitTo]!;
+    // Its home learns what the move cost, as the daemon does from the deputy's report.
+    const seconds = (t - job.lastLeftMs) / 1000;
+    this.links[job.spec.home]?.observe(from.name, to.name, job.spec.memBytes, seconds);
     this.touch(from, t);
     from.usedBytes -= job.spec.memBytes;
     this.touch(to, t);
@@ -728,7 +741,13 @@ class BalanceRun {
   private settingsOf(home: number): BalanceSettings {
     let s = this.settings[home];
     if (s === undefined) {
-      s = { ...DEFAULT_BALANCE_SETTINGS, home: this.nodes[home]!.name };
+      const name = this.nodes[home]!.name;
+      s = { ...DEFAULT_BALANCE_SETTINGS, home: name };
+      if (this.options.measuredLinks) {
+        const links = new LinkRates(name);
+        this.links[home] = links;
+        s = { ...s, measuredLinkBytesPerSec: (node) => links.rate(node) };
+      }
       this.settings[home] = s;
     }
     return s;
@@ -806,7 +825,7 @@ class BalanceRun {
         (needsConsent(move.reason) &&
           !consentsToMove(move.targetQueue, target.q + target.incoming));
       const bounce = !refused && job.lastLeftNode === to && t - job.lastLeftMs < BOUNCE_WINDOW_MS;
-      this.hooks.onMove?.({
+      const event: MoveEvent = {
         atSec: t / 1000,
         job: job.spec.id,
         from,
@@ -818,13 +837,15 @@ class BalanceRun {
         expectedThereSec: move.expectedThereSec,
         fromQueue: this.nodes[from]!.q,
         toQueue: target.q,
-      });
+      };
       if (refused) {
+        this.hooks.onMove?.(event);
         this.refused++;
         continue;
       }
       if (bounce) this.bounces++;
       const landMs = this.startMove(job, from, to, t);
+      this.hooks.onMove?.({ ...event, landSec: landMs / 1000 });
       this.reasons[move.reason]++;
       recent.push({
         atMs: t,
@@ -852,7 +873,9 @@ class BalanceRun {
     job.migrations++;
     this.migrations++;
     if (job.spec.syscallsPerWorkSec > 0) this.ioMigrations++;
-    const landMs = t + (job.spec.memBytes / this.linkBytesPerSec) * 1000;
+    const links = this.linkBytesPerSec;
+    const rate = Math.min(links[from]!, links[to]!, links[job.spec.home]!);
+    const landMs = t + (job.spec.memBytes / rate) * 1000;
     this.push(landMs, 'land', job.spec.id);
     return landMs;
   }

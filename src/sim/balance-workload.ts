@@ -45,6 +45,17 @@ export interface BalanceSimOptions {
   /** Mean age of what one node knows of another (≥ half a gossip interval). */
   readonly gossipMeanAgeSec: number;
   readonly linkMbit: number;
+  /**
+   * The last this many nodes are a partner cluster behind a link of `partnerLinkMbit`: an image
+   * to, from or through one of them crosses it. Homes are among the first nodes: local.
+   */
+  readonly partnerNodes: number;
+  readonly partnerLinkMbit: number;
+  /**
+   * Osmosis's policy charges a move by the links its home's moves measured (true), or every move
+   * at the daemon's configured rate, 800 Mbit (false: as before links were measured).
+   */
+  readonly measuredLinks: boolean;
   /** Nodes a home sees per decision (itself included); 0 = all. */
   readonly viewSize: number;
   /**
@@ -76,6 +87,9 @@ export const DEFAULT_BALANCE_SIM_OPTIONS: BalanceSimOptions = {
   gossipIntervalSec: 1,
   gossipMeanAgeSec: 1,
   linkMbit: 1000,
+  partnerNodes: 0,
+  partnerLinkMbit: 100,
+  measuredLinks: true,
   viewSize: 0,
   pendingMode: 'window',
   seed: 1,
@@ -86,6 +100,8 @@ export interface NodeSpec {
   readonly cpus: number;
   readonly speed: number;
   readonly memBytes: number;
+  /** Its link, Mbit/s; the workload's `linkMbit` if not given. */
+  readonly linkMbit?: number;
 }
 
 export interface JobSpec {
@@ -157,6 +173,8 @@ export function validateOptions(o: BalanceSimOptions): string[] {
   positive('intervalSec', o.intervalSec);
   positive('gossipIntervalSec', o.gossipIntervalSec);
   positive('linkMbit', o.linkMbit);
+  int('partnerNodes', o.partnerNodes, 0, o.nodes - o.homes);
+  positive('partnerLinkMbit', o.partnerLinkMbit);
   if (!(o.gossipMeanAgeSec >= o.gossipIntervalSec / 2)) {
     problems.push(
       `gossipMeanAgeSec must be ≥ half the gossip interval (${o.gossipIntervalSec / 2}), got ${o.gossipMeanAgeSec}`,
@@ -250,11 +268,13 @@ function makeNodes(o: BalanceSimOptions, random: Random): NodeSpec[] {
     const list = o.speeds;
     speeds = Array.from({ length: o.nodes }, (_, i) => list[i % list.length]!);
   }
+  const firstPartner = o.nodes - o.partnerNodes;
   return speeds.map((speed, i) => ({
     name: `n${i}`,
     cpus: o.cpus,
     speed,
     memBytes: o.memoryMb * MIB,
+    ...(i >= firstPartner && { linkMbit: o.partnerLinkMbit }),
   }));
 }
 

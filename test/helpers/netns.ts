@@ -1,7 +1,8 @@
 /**
  * Hosts of their own for system tests: network namespaces joined by veth pairs to a bridge that
  * lives in a hub namespace of its own, so nothing touches the machine's own network. Each host
- * gets 10.<net>.0.<i+1>/24. Optional `tc tbf` shaping gives every host link a rate (1gbit), and
+ * gets 10.<net>.0.<i+1>/24. Optional `tc tbf` shaping gives every host link a rate (1gbit), or
+ * each host its own (what leaves host i is shaped to rates[i]; undefined: not shaped), and
  * `cpuPerHost` gives each host a CPU of its own (host i runs on CPU i mod the CPUs here, by
  * affinity, inherited by everything started there), as separate machines would have.
  * Needs root and iproute2; {@link netnsUnavailable} says why not when they are missing.
@@ -53,7 +54,7 @@ export function removeStaleNamespaces(): string[] {
 
 export function createTopology(
   n: number,
-  options: { rate?: string; cpuPerHost?: boolean } = {},
+  options: { rate?: string | readonly (string | undefined)[]; cpuPerHost?: boolean } = {},
 ): Topology {
   removeStaleNamespaces();
   const tag = `${process.pid.toString(36)}x${randomBytes(2).toString('hex')}`;
@@ -77,7 +78,8 @@ export function createTopology(
       ip('-n', hub, 'link', 'set', outer, 'up');
       ip('-n', ns, 'addr', 'add', `${addresses[i]}/24`, 'dev', 'eth0');
       ip('-n', ns, 'link', 'set', 'eth0', 'up');
-      if (options.rate !== undefined) {
+      const rate = typeof options.rate === 'string' ? options.rate : options.rate?.[i];
+      if (rate !== undefined) {
         execFileSync(
           'ip',
           [
@@ -92,7 +94,7 @@ export function createTopology(
             'root',
             'tbf',
             'rate',
-            options.rate,
+            rate,
             'burst',
             '1mb',
             'latency',

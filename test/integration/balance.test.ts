@@ -181,4 +181,49 @@ describe('automatic load balancing', () => {
     }
     for (const r of await Promise.all(runs)) assert.equal(r.status, 143, r.stderr);
   });
+
+  it('measures the link of a move it makes, and osmo status shows it', async () => {
+    let pid = 0;
+    // 24 MiB touched, then passes over it for longer than the test needs; started on n2 and -L
+    // (nothing moves it by itself), then called home by the administrator through the balancer.
+    const run = osmo(['run', '--daemon', home, '-r', 'n2', '-L', fixture('big'), '24', '100000'], {
+      env,
+      stdinNull: true,
+      deadlineMs: 90_000,
+      onSpawn: (child) => (pid = child.pid!),
+    });
+    try {
+      await until(
+        async () => {
+          const ps = await osmo(['ps', '--json'], { env });
+          const listed = (JSON.parse(ps.stdout.toString()) as { processes: Listed[] }).processes;
+          return listed.find((p) => p.pid === pid)?.where === 'n2' ? true : undefined;
+        },
+        30_000,
+        'the program runs on n2',
+      );
+      const before = await status(home);
+      assert.equal(before?.linkBytesPerSec?.n2, undefined, 'nothing measured before the move');
+      const brought = await osmo(['ctl', 'bring', '--json', '--daemon', home], {
+        env,
+        deadlineMs: 60_000,
+      });
+      assert.equal(brought.status, 0, brought.stderr);
+      const { brought: moves } = JSON.parse(brought.stdout.toString()) as {
+        brought: { pid: number; from: string; result: string }[];
+      };
+      assert.deepEqual(moves, [{ pid, from: 'n2', result: 'ok' }]);
+      const rate = (await status(home))?.linkBytesPerSec?.n2;
+      // Loopback moves 24 MiB at hundreds of MB/s; any finite rate above 1 MB/s is a measurement.
+      assert.ok(rate !== undefined && rate > 1e6 && Number.isFinite(rate), String(rate));
+      const shown = await osmo(['status', '--daemon', home], { env });
+      assert.match(
+        shown.stdout.toString(),
+        /\nlinks measured by moves from n1: n2 [\d.]+ MB\/s\n$/,
+      );
+    } finally {
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+    }
+    assert.equal((await run).status, 143);
+  });
 });

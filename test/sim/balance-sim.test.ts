@@ -118,9 +118,11 @@ void test('16 jobs at one home of 4 equal nodes: Osmosis spreads them, near the 
 });
 
 // Two jobs leave the home 296 MB free of 4096 (the floor is 10 %, 410 MB); moving either fixes it.
+// The other nodes are half as fast: the second job would finish no sooner there, so it starts at
+// home too (osmo run -b) and no load move follows — only the memory floor moves one.
 const memoryBound = (): Workload =>
   workloadFrom(
-    [node(0), node(1), node(2), node(3)],
+    [node(0), node(1, 5000), node(2, 5000), node(3, 5000)],
     [job(0, 0, 300, { memBytes: 2000 * MIB }), job(1, 0, 300, { memBytes: 1800 * MIB })],
   );
 
@@ -141,8 +143,10 @@ void test('memory ushering moves jobs off a home under its free-memory floor', (
 void test('memory ushering moves one job when one is enough', () => {
   // The first image (1800 MB) is 15 s on the link: the home must not usher the second meanwhile.
   const osmosis = run(memoryBound(), 'osmosis').outcome;
-  assert.equal(osmosis.migrations, 1);
   assert.equal(osmosis.moveReasons.memory, 1);
+  // The other move, if any: back to the home, twice as fast, once its job there is done.
+  assert.equal(osmosis.migrations - osmosis.moveReasons.memory, osmosis.moveReasons.home);
+  assert.ok(osmosis.moveReasons.home <= 1);
 });
 
 void test('I/O-heavy jobs end at home while CPU-bound ones leave', () => {
@@ -192,6 +196,10 @@ void test('osmo-sim balance: exit 2 on bad arguments, 3 when --check fails', () 
   const bad = sim('--nodes', '4', '--homes', '9');
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /homes must be an integer in \[1, 4\]/);
+  // Homes are local: a partner cluster leaves at least them.
+  const partners = sim('--nodes', '4', '--homes', '2', '--partner-nodes', '3');
+  assert.equal(partners.status, 2, partners.stderr);
+  assert.match(partners.stderr, /partnerNodes must be an integer in \[0, 2\]/);
   assert.equal(sim('--scenario', 'nope').status, 2);
   // One job: it runs alone at home under every policy, so Osmosis cannot be strictly better.
   const small = ['--nodes', '2', '--jobs', '1', '--json'];
@@ -200,4 +208,61 @@ void test('osmo-sim balance: exit 2 on bad arguments, 3 when --check fails', () 
   const report = JSON.parse(ok.stdout) as { check: { passed: boolean } };
   assert.equal(report.check.passed, false);
   assert.equal(sim(...small, '--check').status, 3);
+});
+
+/**
+ * A partner cluster (the last 8 of 16 mixed nodes) behind 100 Mbit; 512 MB jobs arriving at 4
+ * local homes at 80 % load. (Learning needs moves that land before the next are decided: in a
+ * t = 0 batch nearly every move is decided before the first lands.)
+ */
+const partnerOptions = (measuredLinks: boolean) =>
+  options({
+    nodes: 16,
+    speeds: 'mixed',
+    partnerNodes: 8,
+    partnerLinkMbit: 100,
+    jobs: 800,
+    homes: 4,
+    offeredLoad: 0.8,
+    jobMemoryMb: 512,
+    measuredLinks,
+  });
+
+void test('a move runs at the slowest link it crosses: its ends and, between two, its home', () => {
+  const o = partnerOptions(true);
+  const w = makeWorkload(o);
+  const linkOf = (i: number) => ((w.nodes[i]!.linkMbit ?? o.linkMbit) * 1e6) / 8;
+  assert.equal(w.nodes.filter((n) => n.linkMbit === 100).length, 8);
+  let checked = 0;
+  simulatePolicy(w, o, 'osmosis', {
+    onMove: (m) => {
+      if (m.refused) return;
+      const home = w.jobs[m.job]!.home;
+      const rate = Math.min(linkOf(m.from), linkOf(m.to), linkOf(home));
+      close(m.landSec! - m.atSec, w.jobs[m.job]!.memBytes / rate, `move of job ${m.job}`);
+      checked++;
+    },
+  });
+  assert.ok(checked > 20, at(`only ${checked} moves`));
+});
+
+void test('homes learn the slow links from their moves and cross them less', () => {
+  const slow = (w: Workload, o: BalanceSimOptions) => {
+    let crossing = 0;
+    simulatePolicy(w, o, 'osmosis', {
+      onMove: (m) => {
+        if (!m.refused && (w.nodes[m.from]!.linkMbit ?? w.nodes[m.to]!.linkMbit) !== undefined) {
+          crossing++;
+        }
+      },
+    });
+    return crossing;
+  };
+  const fixed = partnerOptions(false);
+  const w = makeWorkload(fixed);
+  const blind = slow(w, fixed);
+  const learning = slow(w, partnerOptions(true));
+  assert.ok(blind > 0, at('moves cross the slow link at all'));
+  // Seeds 1–6: 32–42 % of the crossings.
+  assert.ok(learning < blind * 0.6, at(`${learning} moves over the slow link, against ${blind}`));
 });

@@ -232,6 +232,46 @@ describe('decideMoves', () => {
     );
   });
 
+  it('charges a move by the link measured to its target, else by the configured rate', () => {
+    // ~70 s of work at a home twice loaded: 1 GiB takes 11 s at the default 100 MB/s (worth it),
+    // 86 s at 12.5 MB/s (a 100 Mbit line: not worth it).
+    const procs = [1, 2].map((id) => job(id, 'home', { memoryBytes: 1 << 30, workDoneSec: 70 }));
+    const idle = [node('home', 2), node('a', 0), node('b', 0)];
+    const settings = { ...DEFAULT_BALANCE_SETTINGS, home: 'home' };
+    const slowTo = (slow: string[]) => ({
+      ...settings,
+      measuredLinkBytesPerSec: (n: string) => (slow.includes(n) ? 12.5e6 : undefined),
+    });
+    const targets = (over: Partial<BalanceInput>, seed = 1) =>
+      decide(idle, procs, over, seed).map((m) => m.to);
+    for (let seed = 1; seed <= 8; seed++) {
+      assert.deepEqual(targets({ settings: slowTo(['a']) }, seed), ['b'], `seed ${seed}`);
+    }
+    assert.deepEqual(targets({ settings: slowTo(['a', 'b']) }), []);
+    assert.deepEqual(targets({ settings: { ...settings, linkBytesPerSec: 12.5e6 } }), []);
+    // Measured fast beats the configured slow rate.
+    const fast = { ...settings, linkBytesPerSec: 12.5e6, measuredLinkBytesPerSec: () => 1e9 };
+    assert.equal(targets({ settings: fast }).length, 1);
+  });
+
+  it('charges a move between two other nodes by the slower of their links (it goes through home)', () => {
+    // The process at a (busy) could go to idle b (home is not in this view); the image crosses
+    // a's link, then b's: 40 s of work for 120 s there, and 11 s or 86 s to move.
+    const nodes = [node('a', 3), node('b', 0)];
+    const p = [job(1, 'a', { memoryBytes: 1 << 30, workDoneSec: 40, cpuShare: 1 / 3 })];
+    const settings = { ...DEFAULT_BALANCE_SETTINGS, home: 'home' };
+    const slow = (n: string) => ({
+      ...settings,
+      measuredLinkBytesPerSec: (m: string) => (m === n ? 12.5e6 : undefined),
+    });
+    assert.deepEqual(
+      decide(nodes, p, { settings }).map((m) => m.to),
+      ['b'],
+    );
+    assert.deepEqual(decide(nodes, p, { settings: slow('a') }), []);
+    assert.deepEqual(decide(nodes, p, { settings: slow('b') }), []);
+  });
+
   it('leaves a waiting (idle) process and a -L process where they are', () => {
     const procs = [job(1, 'home', { cpuShare: 0 }), job(2, 'home', { movable: false })];
     assert.deepEqual(decide([node('home', 2), node('a', 0)], procs), []);
@@ -287,5 +327,31 @@ describe('chooseStart (osmo run -b)', () => {
     assert.equal(start([node('home', 2), node('a', 0), node('b', 1)]), 'a');
     assert.equal(start([node('home', 2), node('a', 0), node('b', 1)], 0, [toA, toA]), 'b');
     assert.equal(start([node('home', 2), node('a', 0, { freeMemBytes: GB })], 2 * GB), 'home');
+  });
+
+  it('charges a start no image: a program asking for 4 GiB starts where it runs soonest', () => {
+    // Its memory is made where it starts; at 100 MB/s, 4 GiB would have looked like 43 s.
+    assert.equal(start([node('home', 1), node('a', 0)], 4 * GB), 'a');
+    // a: 8 of 16 GiB free, its floor 1.6 GiB: no room for 6.5 GiB.
+    assert.equal(start([node('home', 1), node('a', 0)], 6.5 * GB), 'home');
+  });
+
+  it('charges a program expelled from a node its image from there, by the links measured', () => {
+    // From x (its own link unmeasured: 100 MB/s) 1 GiB takes 11 s to b, 86 s to a (12.5 MB/s).
+    const settings = {
+      ...DEFAULT_BALANCE_SETTINGS,
+      home: 'home',
+      measuredLinkBytesPerSec: (n: string) => (n === 'a' ? 12.5e6 : undefined),
+    };
+    for (let seed = 1; seed <= 8; seed++) {
+      const to = chooseStart({
+        nodes: [node('home', 3), node('a', 0), node('b', 0)],
+        memoryBytes: GB,
+        leaving: 'x',
+        settings,
+        random: seededRandom(seed),
+      });
+      assert.equal(to, 'b', `seed ${seed}`);
+    }
   });
 });

@@ -7,13 +7,19 @@ import type { NodeView } from '../../../src/balance/policy.js';
 import { HomeBalancer } from '../../../src/daemon/home-balancer.js';
 import type { ProgramLink } from '../../../src/daemon/home-balancer.js';
 import { Logger } from '../../../src/platform/logger.js';
-import type { ProcessInfo } from '../../../src/process-control/types.js';
+import type { MigrateResult, ProcessInfo } from '../../../src/process-control/types.js';
 
 const node = nodeView;
 
 /** Programs that answer `info` from a table and record `migrate` calls; time is simulated. */
 function harness(
-  options: { refuse?: boolean; maxLocalProcesses?: number; frozenTurnMs?: number } = {},
+  options: {
+    refuse?: boolean;
+    maxLocalProcesses?: number;
+    frozenTurnMs?: number;
+    /** What each move reports (the real deputy: its image's size and time on the wire). */
+    moved?: Partial<MigrateResult>;
+  } = {},
 ) {
   let now = 0;
   const lines: Record<string, unknown>[] = [];
@@ -39,7 +45,7 @@ function harness(
         expectedQueues.push(expectedQueue);
         if (options.refuse === true) return Promise.reject(new Error(`${to} is full`));
         programs.get(pid)!.where = to;
-        return Promise.resolve({});
+        return Promise.resolve(options.moved ?? {});
       },
       freeze: () => {
         freezes.push(pid);
@@ -175,6 +181,32 @@ describe('HomeBalancer', () => {
     assert.deepEqual(h.migrations, [[201, 'home']]);
     // Without the measure, the estimate keeps it away until the no-return time is over.
     assert.deepEqual((await readingHomeAway({ awayCpuMs: 300, calls: 1000 })).migrations, []);
+  });
+
+  it('charges a move by the link its earlier moves measured to that node', async () => {
+    // 1 GiB images; the first move reports 80 s on the wire to n2: a 100 Mbit line (13 MB/s).
+    const h = harness({ moved: { imageBytes: 1 << 30, transferMs: 80_000 } });
+    const big = { memoryBytes: 1 << 30, cpuTimeMs: 60_000 };
+    h.setView([node('n1', 2), node('n2', 0), node('n3', 9)]);
+    h.add(101, big);
+    h.add(102, big);
+    await h.second();
+    await h.second();
+    assert.deepEqual(h.migrations, [[101, 'n2']]);
+    const measured = h.balancer.measuredLinks();
+    assert.deepEqual(Object.keys(measured), ['n2']);
+    assert.ok(Math.abs(measured.n2! - (1 << 30) / 80) < 1, String(measured.n2));
+    // Past the first move's settle time, two programs at home again and n2 and n3 both idle: at
+    // 100 MB/s (n3, not measured) 1 GiB costs 11 s, worth it for ~70 s of work; over n2's
+    // measured link 80 s, not worth it.
+    h.add(103, big);
+    h.setView([node('n1', 2), node('n2', 1), node('n3', 9)]);
+    for (let s = 0; s < 7; s++) await h.second();
+    assert.equal(h.migrations.length, 1);
+    h.setView([node('n1', 2), node('n2', 0), node('n3', 0)]);
+    await h.second();
+    await h.second();
+    assert.deepEqual(h.migrations.slice(1), [[102, 'n3']]);
   });
 
   it('records a refused move and keeps the program', async () => {

@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { renderStatus } from '../../../src/cli/status.js';
+import type { StatusResult } from '../../../src/daemon/control-protocol.js';
+
+const status: StatusResult = {
+  node: 'n1',
+  cluster: 'lab',
+  maxAgeMs: 30_000,
+  gossipIntervalMs: 1000,
+  uptimeMs: 60_000,
+  nodes: [],
+};
+
+describe('renderStatus', () => {
+  it('ends with the links this node measured, in MB/s, only when it measured any', () => {
+    assert.doesNotMatch(renderStatus(status, false), /links/);
+    assert.doesNotMatch(renderStatus({ ...status, linkBytesPerSec: {} }, false), /links/);
+    const shown = renderStatus({ ...status, linkBytesPerSec: { n3: 12.34e6, n2: 117.6e6 } }, false);
+    assert.match(shown, /\nlinks measured by moves from n1: n2 118 MB\/s, n3 12\.3 MB\/s\n$/);
+  });
+});
