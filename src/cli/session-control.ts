@@ -37,6 +37,7 @@ export function sessionControl(session: DeputySession): ProcessControl {
         memoryNeedBytes: session.options.mobility?.memoryBytes ?? 0,
         syscalls: session.counters.syscalls,
         ioBytes: session.counters.ioBytes,
+        ...(session.guest.lastMove === undefined ? {} : { lastMove: session.guest.lastMove }),
         ...(session.options.checkpointFile === undefined
           ? {}
           : { checkpointFile: session.options.checkpointFile }),

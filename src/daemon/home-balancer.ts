@@ -24,14 +24,14 @@ import type { FloodProgram } from '../balance/flood.js';
 import type { Logger } from '../platform/logger.js';
 import { ProcessControlClient } from '../process-control/client.js';
 import { openSocket } from '../process-control/client.js';
-import type { MigrateResult, ProcessInfo } from '../process-control/types.js';
+import type { ProcessInfo } from '../process-control/types.js';
 import { parseProcessInfo } from '../process-control/protocol.js';
 import type { AdoptResult, MigrationEvent } from './control-protocol.js';
 
 /** The part of a process-control client the balancer uses (tests give a fake). */
 export interface ProgramLink {
   info(): Promise<ProcessInfo>;
-  migrate(to: string, expectedQueue?: number): Promise<Partial<MigrateResult>>;
+  migrate(to: string, expectedQueue?: number): Promise<unknown>;
   freeze(): Promise<unknown>;
   continue(): Promise<unknown>;
   close(): void;
@@ -89,6 +89,8 @@ interface Program {
   floodFrozenAtMs?: number;
   /** Since when it runs here after flood control continued it (its turn began). */
   floodResumedAtMs?: number;
+  /** Its move count when its latest move was learnt from (ProcessInfo.lastMove). */
+  movesLearnt?: number;
 }
 
 /**
@@ -314,6 +316,21 @@ export class HomeBalancer {
     });
   }
 
+  /**
+   * A move the program made since the last reading — this balancer's, or one its user or another
+   * node's administrator asked for — measured a link: the next move over it is charged by that.
+   */
+  private learnLink(p: Program, info: ProcessInfo): void {
+    const move = info.lastMove;
+    if (move === undefined || info.migrations === undefined || info.migrations === p.movesLearnt) {
+      return;
+    }
+    p.movesLearnt = info.migrations;
+    if (move.transferMs === undefined) return;
+    const node = (name: string) => (name === 'home' ? this.options.home : name);
+    this.links.observe(node(move.from), node(move.to), move.imageBytes, move.transferMs / 1000);
+  }
+
   /** Two readings make a profile: rates over the time between them. */
   private observe(p: Program, info: ProcessInfo): void {
     if (info.pid !== p.pid) throw new OsmoError('E_PROTO_DECODE', 'another process answered');
@@ -335,6 +352,7 @@ export class HomeBalancer {
       syscalls: info.syscalls ?? 0,
       ioBytes: info.ioBytes ?? 0,
     };
+    this.learnLink(p, info);
     const previous = p.last;
     p.info = info;
     p.last = reading;
@@ -532,13 +550,7 @@ export class HomeBalancer {
       try {
         // A load or speed move asks the target's consent: it may have more to run by now.
         const expected = automatic && needsConsent(move.reason) ? move.targetQueue : undefined;
-        const moved = await link.migrate(
-          move.to === this.options.home ? 'home' : move.to,
-          expected,
-        );
-        if (moved.imageBytes !== undefined && moved.transferMs !== undefined) {
-          this.links.observe(move.from, move.to, moved.imageBytes, moved.transferMs / 1000);
-        }
+        await link.migrate(move.to === this.options.home ? 'home' : move.to, expected);
       } finally {
         link.close();
       }

@@ -44,7 +44,7 @@ export interface MoveResult {
   to: string;
   ms: number;
   imageBytes: number;
-  /** The image's time on the wire (first → last byte at the receiver), if it crossed a link. */
+  /** The image's time on the wire at the receiver (MigrateResult.transferMs), if it crossed a link. */
   transferMs?: number;
 }
 
@@ -88,6 +88,7 @@ export class MovableGuest {
   private arrived = new Date();
   private moved = 0;
   private leftLast: string | undefined;
+  private lastMoved: MoveResult | undefined;
 
   constructor(
     readonly local: LocalGuest,
@@ -130,6 +131,11 @@ export class MovableGuest {
     return this.leftLast;
   }
 
+  /** Its latest move with an image (whoever asked for it): what its home learns the links from. */
+  get lastMove(): MoveResult | undefined {
+    return this.lastMoved;
+  }
+
   private arrivedFrom(node: string): void {
     this.arrived = new Date();
     this.moved++;
@@ -169,13 +175,14 @@ export class MovableGuest {
         this.arrivedFrom(from);
         // Home → node: measured by the node; node → home: here (A → B: the second leg).
         const transferMs = (this.remote ?? source)?.lastImageMs;
-        return {
+        this.lastMoved = {
           from,
           to,
           ms: performance.now() - started,
           imageBytes: bytes,
           ...(transferMs === undefined ? {} : { transferMs }),
         };
+        return this.lastMoved;
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
         throw new OsmoError(

@@ -215,6 +215,8 @@ export function parseProcessInfo(value: unknown): ProcessInfo | undefined {
   if (isCount(v.awayCpuTimeMs)) info.awayCpuTimeMs = v.awayCpuTimeMs;
   if (isCount(v.awayHomeWaitMs)) info.awayHomeWaitMs = v.awayHomeWaitMs;
   if (isCount(v.ioBytes)) info.ioBytes = v.ioBytes;
+  const lastMove = parseMigrateResult(v.lastMove);
+  if (lastMove !== undefined) info.lastMove = lastMove;
   return info;
 }
 

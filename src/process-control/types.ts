@@ -60,6 +60,11 @@ export interface ProcessInfo {
   /** System calls served by its deputy so far, and the bytes they read and wrote. */
   syscalls?: number;
   ioBytes?: number;
+  /**
+   * Its latest move (the one that made `migrations` what it is), whoever asked for it: its home's
+   * balancer learns the links from each move's image and time on the wire.
+   */
+  lastMove?: MigrateResult;
 }
 
 /** The outcome of a migration. */

@@ -75,9 +75,16 @@ describe('links measured by moves (network namespaces)', { skip: netnsUnavailabl
         deadlineMs: 60_000,
       });
       assert.equal(brought.status, 0, brought.stderr);
-      const links = (await status(home))?.linkBytesPerSec ?? {};
-      const [fast, slow] = [links.n2, links.n3];
-      assert.ok(fast !== undefined && slow !== undefined, JSON.stringify(links));
+      // Learnt from each program's next reading after its move (every second).
+      const links = await until(
+        async () => {
+          const measured = (await status(home))?.linkBytesPerSec ?? {};
+          return measured.n2 !== undefined && measured.n3 !== undefined ? measured : undefined;
+        },
+        10_000,
+        'n1 measured its links to n2 and n3',
+      );
+      const [fast, slow] = [links.n2!, links.n3!];
       // 100 Mbit is 12.5 MB/s; tbf lets a 1 MB burst through first, and an image has zero pages
       // it does not send (the rate is of the memory moved: what the policy charges for).
       assert.ok(slow > 9 * MB && slow < 20 * MB, `n3: ${slow / MB} MB/s`);

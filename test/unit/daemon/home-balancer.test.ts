@@ -17,8 +17,8 @@ function harness(
     refuse?: boolean;
     maxLocalProcesses?: number;
     frozenTurnMs?: number;
-    /** What each move reports (the real deputy: its image's size and time on the wire). */
-    moved?: Partial<MigrateResult>;
+    /** Each move's image and its time on the wire, as the real deputy reports its last move. */
+    moved?: Pick<MigrateResult, 'imageBytes' | 'transferMs'>;
   } = {},
 ) {
   let now = 0;
@@ -44,8 +44,13 @@ function harness(
         migrations.push([pid, to]);
         expectedQueues.push(expectedQueue);
         if (options.refuse === true) return Promise.reject(new Error(`${to} is full`));
-        programs.get(pid)!.where = to;
-        return Promise.resolve(options.moved ?? {});
+        const p = programs.get(pid)!;
+        if (options.moved !== undefined) {
+          p.migrations = (p.migrations ?? 0) + 1;
+          p.lastMove = { from: p.where === 'n1' ? 'home' : p.where, to, ms: 0, ...options.moved };
+        }
+        p.where = to;
+        return Promise.resolve({});
       },
       freeze: () => {
         freezes.push(pid);
@@ -193,6 +198,7 @@ describe('HomeBalancer', () => {
     await h.second();
     await h.second();
     assert.deepEqual(h.migrations, [[101, 'n2']]);
+    await h.second(); // the program's next reading reports its move
     const measured = h.balancer.measuredLinks();
     assert.deepEqual(Object.keys(measured), ['n2']);
     assert.ok(Math.abs(measured.n2! - (1 << 30) / 80) < 1, String(measured.n2));
@@ -201,12 +207,36 @@ describe('HomeBalancer', () => {
     // measured link 80 s, not worth it.
     h.add(103, big);
     h.setView([node('n1', 2), node('n2', 1), node('n3', 9)]);
-    for (let s = 0; s < 7; s++) await h.second();
+    for (let s = 0; s < 6; s++) await h.second();
     assert.equal(h.migrations.length, 1);
     h.setView([node('n1', 2), node('n2', 0), node('n3', 0)]);
     await h.second();
     await h.second();
     assert.deepEqual(h.migrations.slice(1), [[102, 'n3']]);
+  });
+
+  it('learns a link from a move its user made (osmo migrate), once per move', async () => {
+    const h = harness();
+    h.setView([node('n1', 0), node('n3', 0)]);
+    const MiB = 1 << 20;
+    // Moved to n3 by hand before this reading: 64 MiB in 2 s.
+    h.add(301, {
+      where: 'n3',
+      migrations: 1,
+      lastMove: { from: 'home', to: 'n3', ms: 2100, imageBytes: 64 * MiB, transferMs: 2000 },
+    });
+    await h.second();
+    assert.deepEqual(h.balancer.measuredLinks(), { n3: (64 * MiB) / 2 });
+    await h.second(); // the same move read again: not counted twice
+    assert.deepEqual(h.balancer.measuredLinks(), { n3: (64 * MiB) / 2 });
+    // Back home over a faster moment of the link: 64 MiB in 1 s; the two moves weigh alike.
+    const p = h.programs.get(301)!;
+    p.where = 'n1';
+    p.migrations = 2;
+    p.lastMove = { from: 'n3', to: 'home', ms: 1100, imageBytes: 64 * MiB, transferMs: 1000 };
+    await h.second();
+    const rate = h.balancer.measuredLinks().n3!;
+    assert.equal(rate, (64 * MiB * 1.5) / 2, String(rate));
   });
 
   it('records a refused move and keeps the program', async () => {

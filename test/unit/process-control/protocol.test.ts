@@ -120,6 +120,12 @@ void test('ProcessInfo and ImageResult are checked field by field', () => {
   const info = new FakeControl(42, '/tmp').info();
   assert.deepEqual(parseProcessInfo(JSON.parse(JSON.stringify(info))), info);
   assert.deepEqual(parseProcessInfo({ ...info, checkpointFile: '/x' })?.checkpointFile, '/x');
+  // Optional profile fields: a malformed one is left out, the rest of the reading kept.
+  const lastMove = { from: 'home', to: 'n2', ms: 90, imageBytes: 1 << 24, transferMs: 70.5 };
+  assert.deepEqual(parseProcessInfo({ ...info, lastMove })?.lastMove, lastMove);
+  const halfMove = parseProcessInfo({ ...info, lastMove: { ...lastMove, imageBytes: -1 } });
+  assert.equal(halfMove?.lastMove, undefined);
+  assert.equal(halfMove?.pid, 42);
   for (const broken of [
     { ...info, pid: '42' },
     { ...info, state: 'zombie' },
