@@ -147,7 +147,10 @@ export class LinkConnection {
   private phase: 'open' | 'closing' | 'closed' = 'open';
   private reason: OsmoError | undefined;
   private handler: FrameHandler | undefined;
-  private queue: Frame[] = [];
+  private queue: { frame: Frame; startedMs: number }[] = [];
+  /** When the chunk that began the frame the decoder holds in part arrived (performance.now). */
+  private partialSince = 0;
+  private deliveringStartedMs = 0;
   private peerSaidGoodbye = false;
   private heartbeat: unknown;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -410,9 +413,17 @@ export class LinkConnection {
   onFrame(handler: FrameHandler): void {
     this.handler = handler;
     while (this.queue.length > 0 && this.handler === handler && this.phase !== 'closed') {
-      const frame = this.queue.shift()!;
-      this.deliver(frame.type, frame.payload);
+      const { frame, startedMs } = this.queue.shift()!;
+      this.deliver(frame.type, frame.payload, startedMs);
     }
+  }
+
+  /**
+   * While a frame handler runs: when the first byte of its frame arrived (performance.now()
+   * clock, to the chunk). A large frame arrives over many chunks; its handler runs at its last.
+   */
+  get frameStartedMs(): number {
+    return this.deliveringStartedMs;
   }
 
   /**
@@ -454,6 +465,9 @@ export class LinkConnection {
   private onData(chunk: Buffer): void {
     this.receivedSinceTick = true;
     this.counters.bytesReceived += chunk.length;
+    // One clock read per chunk: the frames that begin in it began now (to the chunk).
+    const now = performance.now();
+    const continuing = this.decoder.bufferedBytes > 0;
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);
@@ -463,14 +477,20 @@ export class LinkConnection {
       );
       return;
     }
+    const firstStartedMs = continuing ? this.partialSince : now;
+    // A frame still incomplete began in an earlier chunk only if no frame ended in this one.
+    if (this.decoder.bufferedBytes > 0 && (frames.length > 0 || !continuing)) {
+      this.partialSince = now;
+    }
     for (let i = 0; i < frames.length && this.phase !== 'closed'; i++) {
       const frame = frames[i]!;
       if (frame.type >= FIRST_USER_FRAME_TYPE) {
         this.counters.framesReceived++;
+        const startedMs = i === 0 ? firstStartedMs : now;
         if (this.handler !== undefined && this.queue.length === 0) {
-          this.deliver(frame.type, frame.payload);
+          this.deliver(frame.type, frame.payload, startedMs);
         } else {
-          this.queue.push(frame);
+          this.queue.push({ frame, startedMs });
         }
       } else if (frame.type === LINK_HEARTBEAT_TYPE) {
         this.counters.heartbeatsReceived++;
@@ -488,7 +508,8 @@ export class LinkConnection {
     }
   }
 
-  private deliver(type: number, payload: Buffer): void {
+  private deliver(type: number, payload: Buffer, startedMs: number): void {
+    this.deliveringStartedMs = startedMs;
     try {
       this.handler!(type, payload);
     } catch (e) {

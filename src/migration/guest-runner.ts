@@ -160,7 +160,8 @@ export class GuestRunner {
         if (this.offer !== undefined) this.host.moduleReceived(this.offer.moduleHash, this.module);
         return;
       case Frame.IMAGE:
-        if (this.imageBytesIn === 0) this.imageStarted = performance.now();
+        // From the image's first byte: its first frame took time to arrive too.
+        if (this.imageBytesIn === 0) this.imageStarted = this.link.frameStartedMs;
         this.imageBytesIn += payload.length; // before push: it may take the buffer over
         this.arrivingImage().push(payload);
         this.injectAtImageByte();

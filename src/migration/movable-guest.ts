@@ -44,7 +44,7 @@ export interface MoveResult {
   to: string;
   ms: number;
   imageBytes: number;
-  /** The image's time on the wire at the receiver (MigrateResult.transferMs), if it crossed a link. */
+  /** The image's time on the wire (first → last byte at the receiver), if it crossed a link. */
   transferMs?: number;
 }
 

@@ -402,7 +402,8 @@ export class RemotePlacement {
         case Frame.IMAGE:
           if (this.receiver === undefined)
             throw new OsmoError('E_PROTO_DECODE', 'stray image data');
-          if (this.receivedBytes === 0) this.imageStarted = performance.now();
+          // From the image's first byte: its first frame took time to arrive too.
+          if (this.receivedBytes === 0) this.imageStarted = this.link.frameStartedMs;
           this.receivedBytes += payload.length; // before push: it may take the buffer over
           {
             const wait = this.receiver.push(payload);

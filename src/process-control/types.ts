@@ -75,10 +75,7 @@ export interface MigrateResult {
   /** Request → running at the target. */
   ms: number;
   imageBytes: number;
-  /**
-   * The image's time on the wire, at the receiving side: from its first frame (1 MiB) complete to
-   * its last, so the first frame's own time is not in it (0.4 % of a 256 MiB image).
-   */
+  /** The image's time on the wire: its first byte → its last, at the receiving side. */
   transferMs?: number;
 }
 

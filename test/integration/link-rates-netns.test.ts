@@ -85,10 +85,10 @@ describe('links measured by moves (network namespaces)', { skip: netnsUnavailabl
         'n1 measured its links to n2 and n3',
       );
       const [fast, slow] = [links.n2!, links.n3!];
-      // 100 Mbit is 12.5 MB/s; tbf lets a 1 MB burst through first, and an image has zero pages
-      // it does not send (the rate is of the memory moved: what the policy charges for).
-      assert.ok(slow > 9 * MB && slow < 20 * MB, `n3: ${slow / MB} MB/s`);
-      assert.ok(fast > 3 * slow, `n2: ${fast / MB} MB/s, n3: ${slow / MB} MB/s`);
+      // 100 Mbit is 12.5 MB/s (measured 12.47; tbf lets its first 1 MB through unshaped).
+      assert.ok(slow > 11 * MB && slow < 14 * MB, `n3: ${slow / MB} MB/s`);
+      // 1 Gbit is 125 MB/s (measured 124.0), unless this machine's CPUs cannot keep up.
+      assert.ok(fast > 3 * slow && fast < 140 * MB, `n2: ${fast / MB} MB/s, n3: ${slow / MB} MB/s`);
     } finally {
       for (const child of children) child.kill('SIGTERM');
     }

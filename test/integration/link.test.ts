@@ -223,6 +223,34 @@ describe('link over loopback', () => {
     assert.equal(createHash('sha256').update(down!.payload).digest('hex'), digest);
   });
 
+  it('tells a frame handler when the first byte of its frame arrived', T, async () => {
+    const { server, accepted } = await startServer();
+    const client = await connect(server);
+    const link = await accepted.next();
+    const seen: { startedMs: number; handledMs: number }[] = [];
+    let arrived: () => void = () => undefined;
+    link.onFrame(() => {
+      seen.push({ startedMs: link.frameStartedMs, handledMs: performance.now() });
+      arrived();
+    });
+    const next = () => new Promise<void>((resolve) => (arrived = resolve));
+    // 16 MiB arrive in many chunks: the frame began well before its handler runs.
+    const sentBig = performance.now();
+    const big = next();
+    if (!client.send(200, Buffer.alloc(16 << 20, 7))) await client.drain();
+    await big;
+    const sentSmall = performance.now();
+    const small = next();
+    client.send(201, Buffer.from('x'));
+    await small;
+    const [first, second] = seen;
+    // Its first chunk came in the first half of the time from send to handler (256 of them).
+    const { startedMs, handledMs } = first!;
+    assert.ok(startedMs >= sentBig, `${startedMs} < ${sentBig}`);
+    assert.ok(startedMs - sentBig < (handledMs - sentBig) / 2, JSON.stringify({ sentBig, first }));
+    assert.ok(second!.startedMs >= sentSmall && second!.startedMs <= second!.handledMs);
+  });
+
   it('refuses a wrong key: E_AUTH on the client, onRejected on the server', T, async () => {
     const { server, accepted, rejected } = await startServer();
     await assert.rejects(
