@@ -58,7 +58,7 @@ export class LinkRates {
   /** Every measured link, for `osmo status --json`: node → bytes a second. */
   snapshot(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [node, sums] of this.byNode) out[node] = sums.bytes / sums.seconds;
+    for (const node of this.byNode.keys()) out[node] = this.rate(node)!;
     return out;
   }
 }

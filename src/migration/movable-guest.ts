@@ -139,6 +139,8 @@ export class MovableGuest {
   private arrivedFrom(node: string): void {
     this.arrived = new Date();
     this.moved++;
+    // An arrival without an image timed (a recovery at home) must not pass for the last move.
+    this.lastMoved = undefined;
     this.leftLast = node;
   }
 
