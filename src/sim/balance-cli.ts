@@ -77,6 +77,7 @@ interface BalanceFlags {
   partnerNodes?: number;
   partnerLinkMbit?: number;
   fixedLinkCost?: boolean;
+  moveGainFactor?: number;
   viewSize?: number;
   pendingMode?: PendingMode;
   seed?: number;
@@ -110,6 +111,7 @@ function flagOptions(f: BalanceFlags): Partial<BalanceSimOptions> {
     ['partnerNodes', f.partnerNodes],
     ['partnerLinkMbit', f.partnerLinkMbit],
     ['measuredLinks', f.fixedLinkCost === true ? false : undefined],
+    ['moveGainFactor', f.moveGainFactor],
     ['viewSize', f.viewSize],
     ['pendingMode', f.pendingMode],
     ['seed', f.seed],
@@ -215,6 +217,12 @@ export function registerBalanceCommand(program: Command): void {
       '--fixed-link-cost',
       "Osmosis charges every move at the daemon's default 800 Mbit instead of the links its " +
         'moves measured (as before it measured them)',
+    )
+    .option(
+      '--move-gain-factor <k>',
+      'Osmosis moves a job for load or speed only when it expects to finish sooner by k times ' +
+        `the move's time on the link; 0 = whenever it pays at all (default ${d.moveGainFactor})`,
+      nonNegative,
     )
     .option(
       '--view-size <k>',

@@ -742,7 +742,7 @@ class BalanceRun {
     let s = this.settings[home];
     if (s === undefined) {
       const name = this.nodes[home]!.name;
-      s = { ...DEFAULT_BALANCE_SETTINGS, home: name };
+      s = { ...DEFAULT_BALANCE_SETTINGS, home: name, moveGainFactor: this.options.moveGainFactor };
       if (this.options.measuredLinks) {
         const links = new LinkRates(name);
         this.links[home] = links;

@@ -6,7 +6,7 @@
 import { OsmoError } from '../core/errors.js';
 import { seededRandom } from '../core/random.js';
 import type { Random } from '../core/random.js';
-import { REFERENCE_SPEED } from '../balance/policy.js';
+import { DEFAULT_BALANCE_SETTINGS, REFERENCE_SPEED } from '../balance/policy.js';
 
 const MIB = 2 ** 20;
 
@@ -56,6 +56,12 @@ export interface BalanceSimOptions {
    * at the daemon's configured rate, 800 Mbit (false: as before links were measured).
    */
   readonly measuredLinks: boolean;
+  /**
+   * Osmosis's policy moves a job for load or speed only when it expects to finish sooner by this
+   * many times the move's time on the link (`BalanceSettings.moveGainFactor`); 0 = whenever the
+   * move pays at all, as before round 7.
+   */
+  readonly moveGainFactor: number;
   /** Nodes a home sees per decision (itself included); 0 = all. */
   readonly viewSize: number;
   /**
@@ -90,6 +96,7 @@ export const DEFAULT_BALANCE_SIM_OPTIONS: BalanceSimOptions = {
   partnerNodes: 0,
   partnerLinkMbit: 100,
   measuredLinks: true,
+  moveGainFactor: DEFAULT_BALANCE_SETTINGS.moveGainFactor,
   viewSize: 0,
   pendingMode: 'window',
   seed: 1,
@@ -175,6 +182,9 @@ export function validateOptions(o: BalanceSimOptions): string[] {
   positive('linkMbit', o.linkMbit);
   int('partnerNodes', o.partnerNodes, 0, o.nodes - o.homes);
   positive('partnerLinkMbit', o.partnerLinkMbit);
+  if (!(o.moveGainFactor >= 0 && Number.isFinite(o.moveGainFactor))) {
+    problems.push(`moveGainFactor must be ≥ 0, got ${o.moveGainFactor}`);
+  }
   if (!(o.gossipMeanAgeSec >= o.gossipIntervalSec / 2)) {
     problems.push(
       `gossipMeanAgeSec must be ≥ half the gossip interval (${o.gossipIntervalSec / 2}), got ${o.gossipMeanAgeSec}`,

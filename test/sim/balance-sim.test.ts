@@ -266,3 +266,37 @@ void test('homes learn the slow links from their moves and cross them less', () 
   // Seeds 1–6: 32–42 % of the crossings.
   assert.ok(learning < blind * 0.6, at(`${learning} moves over the slow link, against ${blind}`));
 });
+
+void test('a job moves for load or speed only when it gains four times its time on the link', () => {
+  // 512 MB images, charged at the daemon's default 100 MB/s (5.4 s a move): every move but home
+  // and memory ushering must expect to run 21.5 s sooner.
+  const o = options({
+    nodes: 16,
+    speeds: 'mixed',
+    jobs: 600,
+    homes: 8,
+    offeredLoad: 0.7,
+    jobMemoryMb: 512,
+    measuredLinks: false,
+  });
+  const w = makeWorkload(o);
+  const transitSec = (512 * MIB) / 100e6;
+  const smallGains = (moveGainFactor: number) => {
+    let small = 0;
+    let checked = 0;
+    simulatePolicy(w, { ...o, moveGainFactor }, 'osmosis', {
+      onMove: (m) => {
+        if (m.reason !== 'load' && m.reason !== 'speed') return;
+        checked++;
+        const gainSec = m.expectedHereSec - (m.expectedThereSec - transitSec);
+        if (gainSec < 4 * transitSec - 1e-9) small++;
+      },
+    });
+    assert.ok(checked > 20, at(`only ${checked} moves for load or speed`));
+    return small;
+  };
+  assert.equal(o.moveGainFactor, 4);
+  assert.equal(smallGains(4), 0, at('moves that gain less than four times their transit'));
+  // Without the rule, dozens of them.
+  assert.ok(smallGains(0) > 20, at('without the rule, moves that gain little'));
+});

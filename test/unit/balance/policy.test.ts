@@ -237,7 +237,8 @@ describe('decideMoves', () => {
     // 86 s at 12.5 MB/s (a 100 Mbit line: not worth it).
     const procs = [1, 2].map((id) => job(id, 'home', { memoryBytes: 1 << 30, workDoneSec: 70 }));
     const idle = [node('home', 2), node('a', 0), node('b', 0)];
-    const settings = { ...DEFAULT_BALANCE_SETTINGS, home: 'home' };
+    // Without the gain rule (its own test below): this is the cost alone.
+    const settings = { ...DEFAULT_BALANCE_SETTINGS, home: 'home', moveGainFactor: 0 };
     const slowTo = (slow: string[]) => ({
       ...settings,
       measuredLinkBytesPerSec: (n: string) => (slow.includes(n) ? 12.5e6 : undefined),
@@ -259,7 +260,7 @@ describe('decideMoves', () => {
     // a's link, then b's: 40 s of work for 120 s there, and 11 s or 86 s to move.
     const nodes = [node('a', 3), node('b', 0)];
     const p = [job(1, 'a', { memoryBytes: 1 << 30, workDoneSec: 40, cpuShare: 1 / 3 })];
-    const settings = { ...DEFAULT_BALANCE_SETTINGS, home: 'home' };
+    const settings = { ...DEFAULT_BALANCE_SETTINGS, home: 'home', moveGainFactor: 0 };
     const slow = (n: string) => ({
       ...settings,
       measuredLinkBytesPerSec: (m: string) => (m === n ? 12.5e6 : undefined),
@@ -270,6 +271,37 @@ describe('decideMoves', () => {
     );
     assert.deepEqual(decide(nodes, p, { settings: slow('a') }), []);
     assert.deepEqual(decide(nodes, p, { settings: slow('b') }), []);
+  });
+
+  it('moves a process for load only when it gains four times its time on the link', () => {
+    // 512 MiB over 100 MB/s: 5.4 s on the link, so a move must save 21.5 s. Twice loaded at home,
+    // a process runs its expected work (its age) twice as fast on an idle node: at 20 s it saves
+    // 20 s (enough for the margins alone: 26 + 5.4 s there against 40 s here), at 30 s, 30 s.
+    const nodes = [node('home', 2), node('a', 0)];
+    const big = (workDoneSec: number, where = 'home') =>
+      job(1, where, { memoryBytes: 512 * MB, workDoneSec, cpuShare: 0.5 });
+    assert.deepEqual(decide(nodes, [big(20)]), []);
+    const without = { ...DEFAULT_BALANCE_SETTINGS, home: 'home', moveGainFactor: 0 };
+    assert.deepEqual(
+      decide(nodes, [big(20)], { settings: without }).map((m) => m.to),
+      ['a'],
+    );
+    assert.deepEqual(
+      decide(nodes, [big(30)]).map((m) => m.to),
+      ['a'],
+    );
+    // The more crowded its node, the younger a process is worth moving: at 8 s, four times
+    // loaded, it saves 24 s.
+    assert.deepEqual(
+      decide([node('home', 4), node('a', 0)], [big(8)]).map((m) => m.to),
+      ['a'],
+    );
+    // Coming home is not held back: away on a node three times loaded, home idle, it saves 16 s.
+    const away = decide([node('home', 0), node('a', 3)], [big(8, 'a')]);
+    assert.deepEqual(
+      away.map((m) => [m.to, m.reason]),
+      [['home', 'home']],
+    );
   });
 
   it('leaves a waiting (idle) process and a -L process where they are', () => {
