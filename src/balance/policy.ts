@@ -9,7 +9,8 @@
  *     ours that best relieves it, to a node with room;
  *  2. load and speed: a CPU-bound process moves when it would finish sooner elsewhere by a
  *     stability margin, counting the time its image takes on the link and what its system
- *     calls cost away from home (so I/O-heavy processes stay home and CPU-heavy ones travel);
+ *     calls cost away from home (so I/O-heavy processes stay home and CPU-heavy ones travel),
+ *     and gains several times its image's time on the link;
  *     among the nodes that qualify, the lowest opportunity cost wins, at random among near-best
  *     ones so that homes acting on the same stale view do not all pick the same node.
  * A home whose load is under its threshold keeps its processes; a process stays at least a
