@@ -36,3 +36,11 @@ export const CONSENT_SLACK = 0.5;
 export function consentsToMove(expectedQueue: number, actualQueue: number): boolean {
   return actualQueue <= expectedQueue + CONSENT_SLACK;
 }
+
+/**
+ * Nodes a new program's start is offered to (osmo run -b), each chosen without those that
+ * refused it; the last is not asked for its consent (it takes the start unless it is full). A
+ * refused start run at home instead crowded the homes, whose programs then moved at full price
+ * (simulator: docs/adr/0010 round 8).
+ */
+export const MAX_START_NODES = 3;

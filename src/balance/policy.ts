@@ -248,6 +248,20 @@ export function chooseStart(input: {
   return nearBest(qualifying, s.nearBest, input.random)?.t.view.name ?? s.home;
 }
 
+/**
+ * The processes a home counts on at `node` (its view, with its pending moves and starts
+ * applied): what a start there tells the target, which refuses it when more run there by the
+ * time it asks (./consent.ts).
+ */
+export function countedQueue(
+  nodes: readonly NodeView[],
+  pending: readonly PendingMove[],
+  home: string,
+  node: string,
+): number {
+  return workingView(nodes, pending, home).get(node)?.runQueue ?? 0;
+}
+
 /** The moves to make now (at most maxMovesPerRound), in order. */
 export function decideMoves(input: BalanceInput): Move[] {
   const { settings: s } = input;

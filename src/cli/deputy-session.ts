@@ -260,13 +260,24 @@ export class DeputySession {
 
   /**
    * Starts the program on the node named by the startAway option, from its beginning, without
-   * running it here first; if that node refuses it or the start fails, it starts here.
+   * running it here first. `expectedQueue`: what its home counted on there when it chose it
+   * (the node refuses the start if more run there now). A node that refuses it is replaced by
+   * `next`'s choice (MovableGuest.startAt); if none takes it or the start fails, it starts here.
    */
-  startAway(): Promise<MoveResult> {
+  startAway(expectedQueue?: number, next?: NextStartChoice): Promise<MoveResult> {
     const { mobility, startAway } = this.options;
     if (mobility === undefined || startAway === undefined)
       throw new OsmoError('E_USAGE', 'the program was not set to start elsewhere');
-    return this.guest.startAt(admittedBy(mobility, startAway));
+    const another =
+      next === undefined
+        ? undefined
+        : async (refused: readonly string[]) => {
+            const choice = await next(refused);
+            return choice === undefined
+              ? undefined
+              : admittedBy(mobility, choice.node, choice.expectedQueue);
+          };
+    return this.guest.startAt(admittedBy(mobility, startAway, expectedQueue), another);
   }
 
   private nextCheckpointFile(): string {
@@ -286,6 +297,18 @@ export class DeputySession {
     }
   }
 }
+
+/**
+ * Where a new program starts when not at home and, when its home's daemon chose the node (-b),
+ * the processes the choice counted on there (the node's consent).
+ */
+export interface StartChoice {
+  readonly node: string;
+  readonly expectedQueue?: number;
+}
+
+/** Another node to start on, without those in `refused`; undefined: start at home. */
+export type NextStartChoice = (refused: readonly string[]) => Promise<StartChoice | undefined>;
 
 /**
  * A move target whose daemon is asked, through the one here, to admit this program: it needs

@@ -8,9 +8,10 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { OsmoError } from '../core/errors.js';
 import { requestOnce } from '../daemon/control-client.js';
+import type { BestResult } from '../daemon/control-protocol.js';
+import { MAX_START_NODES } from '../balance/consent.js';
 import { resolveDaemonSocket } from '../daemon/socket-path.js';
-import type { Mobility } from './deputy-session.js';
-import type { DeputySession } from './deputy-session.js';
+import type { DeputySession, Mobility, StartChoice } from './deputy-session.js';
 import { warn } from './report.js';
 
 /** The MOSIX placement flags, as `osmo run` and `osmo restart` take them. */
@@ -115,36 +116,71 @@ export function mobilityOf(placement: Placement, moduleBytes: Uint8Array): Mobil
  * daemon here knows (-b). Asked before the program starts, so that one placed elsewhere never
  * runs here first. A daemon that cannot answer leaves it at home: said on stderr, never fatal.
  */
-export async function startNodeOf(placement: Placement): Promise<string | undefined> {
+export async function startNodeOf(placement: Placement): Promise<StartChoice | undefined> {
   const { start, daemon } = placement;
   if (start.kind === 'home' || daemon === undefined) return undefined;
   try {
-    let node = start.kind === 'node' ? start.node : undefined;
-    if (start.kind === 'best') {
-      const best = await requestOnce(daemon.socket, 'best', {
-        memoryBytes: placement.memoryBytes,
-      });
-      if (best.roomy === false) {
-        warn(
-          `no node has ${Math.round(placement.memoryBytes / 2 ** 20)} MiB free (-m): the program starts ${best.self ? 'at home' : `on ${best.node}`}`,
-        );
-      }
-      if (best.self) return undefined;
-      node = best.node;
+    if (start.kind === 'node') {
+      return start.node === daemon.node ? undefined : { node: start.node };
     }
-    return node === daemon.node ? undefined : node;
+    const best = await requestOnce(daemon.socket, 'best', { memoryBytes: placement.memoryBytes });
+    if (best.roomy === false) {
+      warn(
+        `no node has ${Math.round(placement.memoryBytes / 2 ** 20)} MiB free (-m): the program starts ${best.self ? 'at home' : `on ${best.node}`}`,
+      );
+    }
+    return choiceOf(best, daemon.node);
   } catch (error) {
     warn(`could not choose where to start the program (${messageOf(error)}); it runs at home`);
     return undefined;
   }
 }
 
-/** Starts the program on `node`; if that fails it runs at home, and stderr says why. */
-export async function startAway(session: DeputySession, node: string): Promise<void> {
+/** The daemon's best node, but for those in `refused`; undefined: home. */
+async function bestNode(
+  placement: Placement,
+  refused: readonly string[],
+): Promise<StartChoice | undefined> {
+  const { daemon } = placement;
+  if (daemon === undefined) return undefined;
+  const best = await requestOnce(daemon.socket, 'best', {
+    memoryBytes: placement.memoryBytes,
+    refused,
+  });
+  return choiceOf(best, daemon.node);
+}
+
+function choiceOf(best: BestResult, home: string): StartChoice | undefined {
+  if (best.self || best.node === home) return undefined;
+  return {
+    node: best.node,
+    ...(best.expectedQueue !== undefined && { expectedQueue: best.expectedQueue }),
+  };
+}
+
+/**
+ * Starts the program on `away.node`; a node the daemon chose that refuses it (more run there
+ * than counted on) is replaced by the daemon's next choice. If none takes it, or the start
+ * fails, it runs at home, and stderr says why.
+ */
+export async function startAway(
+  session: DeputySession,
+  away: StartChoice,
+  placement: Placement,
+): Promise<void> {
+  // The last node offered the start is not asked for its consent (../balance/consent.ts).
+  const nextNode = async (refused: readonly string[]): Promise<StartChoice | undefined> => {
+    if (refused.length >= MAX_START_NODES) return undefined;
+    const choice = await bestNode(placement, refused);
+    return choice === undefined || refused.length + 1 < MAX_START_NODES
+      ? choice
+      : { node: choice.node };
+  };
+  const next = placement.start.kind === 'best' ? nextNode : undefined;
   try {
-    await session.startAway();
+    await session.startAway(away.expectedQueue, next);
   } catch (error) {
-    warn(`could not start the program on ${node} (${messageOf(error)}); it runs at home`);
+    warn(`could not start the program on ${away.node} (${messageOf(error)}); it runs at home`);
   }
 }
 
@@ -152,11 +188,11 @@ export async function startAway(session: DeputySession, node: string): Promise<v
  * A restarted program resumes here, then moves to `node` (an image has no "start there": it
  * must be read here first); if the move fails it goes on here, and stderr says why.
  */
-export async function moveAfterRestore(session: DeputySession, node: string): Promise<void> {
+export async function moveAfterRestore(session: DeputySession, away: StartChoice): Promise<void> {
   try {
-    await session.migrate(node);
+    await session.migrate(away.node, away.expectedQueue);
   } catch (error) {
-    warn(`could not move the program to ${node} (${messageOf(error)}); it runs at home`);
+    warn(`could not move the program to ${away.node} (${messageOf(error)}); it runs at home`);
   }
 }
 

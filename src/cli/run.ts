@@ -154,7 +154,9 @@ When a daemon runs on this node, the program starts on the best node of the clus
 unless -h or -r says otherwise. While it runs, the daemon's balancer moves it to where it
 runs best (load, node speed, free memory; -L: never by itself) and osmo migrate moves it by hand;
 wherever it runs, its files, terminal, clocks, pid and exit status are this node's. A node
-that refuses it leaves it at home. Such a program is instrumented like --preemptible;
+the daemon chose that refuses it (more run there than the daemon counted on) is replaced by
+its next choice; a node -r names that refuses it leaves it at home, and stderr says why.
+Such a program is instrumented like --preemptible;
 -h -L (home, never moved automatically) runs it uninstrumented.
 
 Signals sent to osmo run reach the program wherever it runs: Ctrl-Z stops it (a program away
@@ -236,9 +238,9 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       ...selfTicks,
       ...(mobility === undefined ? {} : { mobility }),
       ...(placement.daemon === undefined ? {} : { homeDaemon: placement.daemon }),
-      ...(away === undefined ? {} : { startAway: away }),
+      ...(away === undefined ? {} : { startAway: away.node }),
     });
-    const placed = away === undefined ? undefined : startAway(session, away);
+    const placed = away === undefined ? undefined : startAway(session, away, placement);
     return await supervise(session, held, placed);
   } catch (error) {
     return fail(error);

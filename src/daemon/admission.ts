@@ -13,8 +13,9 @@ export interface AdmitRequest {
   /** sha256 of the instrumented module. */
   readonly moduleHash: string;
   /**
-   * An automatic load or speed move: the processes its home's balancer counted on here. Refused
-   * when more run here now (../balance/consent.ts). Absent for moves a user asked for.
+   * An automatic load or speed move, or a start on the node its home chose (osmo run -b): the
+   * processes its home counted on here. Refused when more run here now (../balance/consent.ts).
+   * Absent for moves a user asked for and starts on a node the user named (-r).
    */
   readonly expectedQueue?: number;
 }
@@ -81,7 +82,7 @@ export function decideAdmission(request: AdmitRequest, s: AdmissionState): Admis
   const expected = request.expectedQueue;
   if (expected !== undefined && !consentsToMove(expected, s.runQueue)) {
     return refuse(
-      `${s.node} runs ${round1(s.runQueue)} processes, the move counted on ${round1(expected)} (its view was older)`,
+      `${s.node} runs ${round1(s.runQueue)} processes, its home counted on ${round1(expected)} (its view was older)`,
     );
   }
   return { ok: true };

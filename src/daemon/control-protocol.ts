@@ -96,6 +96,11 @@ export interface BestResult {
   readonly self: boolean;
   /** Whether `node` has the memory asked for free (false: no live node has; absent: older daemon). */
   readonly roomy?: boolean;
+  /**
+   * The processes the choice counted on at `node`: the start asks with it, and `node` refuses
+   * it when more run there by then (consent). Absent: an older daemon.
+   */
+  readonly expectedQueue?: number;
 }
 
 /** op → result type. Append only: clients of an older version must keep working. */
@@ -108,7 +113,10 @@ export interface ControlOps {
    * home (expectedQueue: an automatic move's view of node, see admission.ts).
    */
   place: PlaceResult;
-  /** args {memoryBytes}: the best node to start a program on. */
+  /**
+   * args {memoryBytes, refused?}: the best node to start a program on, but for those in refused
+   * (names of nodes that refused this program's start).
+   */
   best: BestResult;
   /**
    * args {pid, socket}: a program of this home, reachable on its process-control socket, for

@@ -794,12 +794,18 @@ export class Daemon {
     return gatherProcesses(own, peers);
   }
 
-  /** The node a new program should start on (osmo run -b): the balancer's choice. */
+  /**
+   * The node a new program should start on (osmo run -b): the balancer's choice, but for the
+   * nodes that refused its start already (`refused`).
+   */
   private best(args: Record<string, unknown>): BestResult {
     const memoryBytes = typeof args.memoryBytes === 'number' ? args.memoryBytes : 0;
-    const node = this.balancer!.startNode(memoryBytes);
+    const refused = Array.isArray(args.refused)
+      ? args.refused.filter((n): n is string => typeof n === 'string')
+      : [];
+    const { node, expectedQueue } = this.balancer!.startNode(memoryBytes, refused);
     const free = this.policyView().find((v) => v.name === node)?.freeMemBytes ?? 0;
-    return { node, self: node === this.config.name, roomy: free >= memoryBytes };
+    return { node, self: node === this.config.name, roomy: free >= memoryBytes, expectedQueue };
   }
 
   /** Every live node, this one included, as the balancing policy sees it. */

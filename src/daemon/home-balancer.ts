@@ -18,7 +18,7 @@ import type {
 } from '../balance/policy.js';
 import { needsConsent } from '../balance/consent.js';
 import { LinkRates } from '../balance/link-rates.js';
-import { chooseStart, decideMoves } from '../balance/policy.js';
+import { chooseStart, countedQueue, decideMoves } from '../balance/policy.js';
 import { decideFlood } from '../balance/flood.js';
 import type { FloodProgram } from '../balance/flood.js';
 import type { Logger } from '../platform/logger.js';
@@ -215,24 +215,35 @@ export class HomeBalancer {
 
   /**
    * Where a new program of this home should start (osmo run -b): the policy's chooseStart on
-   * the same view and pending moves as the balancing rounds; the choice becomes pending too.
+   * the same view and pending moves as the balancing rounds, but for the nodes in `refused`
+   * (they refused this program's start: more ran there than counted on); the choice becomes
+   * pending too. `expectedQueue`: the processes counted on there, which the start tells it (its
+   * consent: ../balance/consent.ts).
    */
-  startNode(memoryBytes: number): string {
+  startNode(
+    memoryBytes: number,
+    refused: readonly string[] = [],
+  ): { node: string; expectedQueue: number } {
     const now = this.options.clock.now();
     this.expirePending(now);
+    const nodes = this.view().filter(
+      (v) => v.name === this.options.home || !refused.includes(v.name),
+    );
+    const pending = this.recent.map((r) => r.move);
     const node = chooseStart({
-      nodes: this.view(),
-      pending: this.recent.map((r) => r.move),
+      nodes,
+      pending,
       memoryBytes,
       settings: this.settings,
       random: this.options.random,
     });
+    const expectedQueue = countedQueue(nodes, pending, this.options.home, node);
     if (node !== this.options.home) {
       this.recent.push({ atMs: now, move: { from: this.options.home, to: node, memoryBytes } });
     } else {
       this.startsHere.push(now);
     }
-    return node;
+    return { node, expectedQueue };
   }
 
   /**

@@ -67,6 +67,14 @@ export interface MovableGuestOptions {
 }
 
 export const HOME = 'home';
+
+/**
+ * Another node to start on, chosen without the nodes in `refused`; undefined: start at home.
+ */
+export type NextStartNode = (
+  refused: readonly string[],
+) => Promise<Exclude<MoveTarget, 'home'> | undefined>;
+
 /** Longest a Ctrl-Z waits for the stop order to leave, before this process stops all the same. */
 const STOP_ORDER_WAIT_MS = 500;
 
@@ -199,21 +207,28 @@ export class MovableGuest {
 
   /**
    * Starts a program that has not run yet (a LocalGuest made with deferStart) on another node,
-   * from its beginning: no image to stop, encode or send. If the node refuses it or the start
-   * fails, it starts here and the error says why.
+   * from its beginning: no image to stop, encode or send. A node that refuses it (E_REFUSED: full,
+   * or more run there than its home counted on) is replaced by `next`'s choice without the nodes
+   * that refused; `next` choosing home starts it here. Without `next`, or if the start fails, it
+   * starts here and the error says why.
    */
-  startAt(target: Exclude<MoveTarget, 'home'>): Promise<MoveResult> {
+  startAt(first: Exclude<MoveTarget, 'home'>, next?: NextStartNode): Promise<MoveResult> {
     return this.serialize(async () => {
       const started = performance.now();
       this.stateNow = 'migrating';
       try {
-        const grant = await target.admit();
+        const taker = await firstToAdmit(first, next);
+        if (taker === undefined) {
+          this.local.startHere();
+          return { from: HOME, to: HOME, ms: performance.now() - started, imageBytes: 0 };
+        }
+        const { target: admittedAt, grant: granted } = taker;
         const placement = await RemotePlacement.startIn(
-          grant,
+          granted,
           this.options.offer,
           this.placementOptions(),
         ).catch(async (error: unknown) => {
-          await withdrawn(target, grant);
+          await withdrawn(admittedAt, granted);
           throw error;
         });
         this.adopt(placement);
@@ -221,7 +236,7 @@ export class MovableGuest {
         // Placed by the policy like a move: it stays there the minimum residency.
         this.arrived = new Date();
         this.moved++;
-        return { from: HOME, to: target.node, ms: performance.now() - started, imageBytes: 0 };
+        return { from: HOME, to: admittedAt.node, ms: performance.now() - started, imageBytes: 0 };
       } catch (error) {
         this.local.startHere();
         throw error;
@@ -535,6 +550,32 @@ function clocksOf(file: string): ClockOrigins {
     return originsAfterImage(image.meta.counters);
   } finally {
     image.close();
+  }
+}
+
+/**
+ * The first node to admit a new program: `first`, else, each time one refuses it (E_REFUSED),
+ * `next`'s choice without the nodes that refused. Undefined: `next` chose home. Any other
+ * failure, or a refusal with no `next`, is thrown.
+ */
+export async function firstToAdmit(
+  first: Exclude<MoveTarget, 'home'>,
+  next?: NextStartNode,
+): Promise<{ target: Exclude<MoveTarget, 'home'>; grant: RunnerGrant } | undefined> {
+  const refused: string[] = [];
+  let target = first;
+  for (;;) {
+    try {
+      return { target, grant: await target.admit() };
+    } catch (error) {
+      if (next === undefined || !(error instanceof OsmoError && error.code === 'E_REFUSED')) {
+        throw error;
+      }
+      refused.push(target.node);
+      const another = await next(refused);
+      if (another === undefined) return undefined;
+      target = another;
+    }
   }
 }
 

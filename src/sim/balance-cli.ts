@@ -78,6 +78,7 @@ interface BalanceFlags {
   partnerLinkMbit?: number;
   fixedLinkCost?: boolean;
   moveGainFactor?: number;
+  startConsent?: boolean;
   viewSize?: number;
   pendingMode?: PendingMode;
   seed?: number;
@@ -112,6 +113,7 @@ function flagOptions(f: BalanceFlags): Partial<BalanceSimOptions> {
     ['partnerLinkMbit', f.partnerLinkMbit],
     ['measuredLinks', f.fixedLinkCost === true ? false : undefined],
     ['moveGainFactor', f.moveGainFactor],
+    ['startConsent', f.startConsent === false ? false : undefined],
     ['viewSize', f.viewSize],
     ['pendingMode', f.pendingMode],
     ['seed', f.seed],
@@ -223,6 +225,11 @@ export function registerBalanceCommand(program: Command): void {
       'Osmosis moves a job for load or speed only when it expects to finish sooner by k times ' +
         `the move's time on the link; 0 = whenever it pays at all (default ${d.moveGainFactor})`,
       nonNegative,
+    )
+    .option(
+      '--no-start-consent',
+      'every start is taken by the node chosen, even when more run there than its home counted ' +
+        'on (as before starts asked for consent)',
     )
     .option(
       '--view-size <k>',

@@ -15,12 +15,13 @@
  * [0, 2·meanAge − interval), which gives entry ages in [0, 2·meanAge) with the requested mean
  * (1 s by default: triangular on 0..2 s). A node sees itself exactly. See docs/simulator-balance.md.
  */
-import { consentsToMove, needsConsent } from '../balance/consent.js';
+import { MAX_START_NODES, consentsToMove, needsConsent } from '../balance/consent.js';
 import { nodeViewOf } from '../balance/node-view.js';
 import {
   DEFAULT_BALANCE_SETTINGS,
   REFERENCE_SPEED,
   chooseStart,
+  countedQueue,
   decideMoves,
 } from '../balance/policy.js';
 import type {
@@ -552,24 +553,42 @@ class BalanceRun {
     const recent = this.homeMoves[home]!.filter((m) => m.atMs >= horizon || m.landMs > t);
     this.homeMoves[home] = recent;
     const views = indices.map((i) => this.viewOf(i, home, t, recent));
-    const name = chooseStart({
-      nodes: views,
-      pending: this.options.pendingMode === 'none' ? [] : recent.map((r) => r.pending),
-      memoryBytes: job.spec.memBytes,
-      settings: this.settingsOf(home),
-      random: this.decideRandom,
-    });
-    const to = this.nameIndex.get(name) ?? home;
-    if (to !== home) {
+    const homeName = this.nodes[home]!.name;
+    const refused: string[] = [];
+    for (;;) {
+      const nodes = views.filter((v) => v.name === homeName || !refused.includes(v.name));
+      const pending = this.options.pendingMode === 'none' ? [] : recent.map((r) => r.pending);
+      const name = chooseStart({
+        nodes,
+        pending,
+        memoryBytes: job.spec.memBytes,
+        settings: this.settingsOf(home),
+        random: this.decideRandom,
+      });
+      const to = this.nameIndex.get(name) ?? home;
+      if (to === home) return home;
+      // Pending like a move, as the daemon's choice is, even if the node then refuses it.
       recent.push({
         atMs: t,
         landMs: t,
         from: home,
         to,
-        pending: { from: this.nodes[home]!.name, to: name, memoryBytes: job.spec.memBytes },
+        pending: { from: homeName, to: name, memoryBytes: job.spec.memBytes },
       });
+      // The node refuses a start when more run there than its home counted on; its home then
+      // chooses again without it (MovableGuest.startAt); the last choice is not asked.
+      const target = this.nodes[to]!;
+      const expected = countedQueue(nodes, pending, homeName, name);
+      const last = refused.length + 1 >= MAX_START_NODES;
+      if (
+        !this.options.startConsent ||
+        last ||
+        consentsToMove(expected, target.q + target.incoming)
+      ) {
+        return to;
+      }
+      refused.push(name);
     }
-    return to;
   }
 
   /**

@@ -62,6 +62,11 @@ export interface BalanceSimOptions {
    * move pays at all, as before round 7.
    */
   readonly moveGainFactor: number;
+  /**
+   * A node chosen for a start (osmo run -b) refuses it when more run there than the home counted
+   * on, and the home chooses again without it, as the daemon does (false: every start is taken).
+   */
+  readonly startConsent: boolean;
   /** Nodes a home sees per decision (itself included); 0 = all. */
   readonly viewSize: number;
   /**
@@ -97,6 +102,7 @@ export const DEFAULT_BALANCE_SIM_OPTIONS: BalanceSimOptions = {
   partnerLinkMbit: 100,
   measuredLinks: true,
   moveGainFactor: DEFAULT_BALANCE_SETTINGS.moveGainFactor,
+  startConsent: true,
   viewSize: 0,
   pendingMode: 'window',
   seed: 1,

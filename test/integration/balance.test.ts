@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { requestOnce } from '../../src/daemon/control-client.js';
 import { connectProcess } from '../../src/process-control/discovery.js';
 import {
   fixture,
@@ -169,7 +170,7 @@ describe('automatic load balancing', () => {
       const client = await connectProcess(mover!, { env });
       try {
         // What a home's balancer sends for a load move whose view showed n2 idle: refused.
-        await assert.rejects(client.migrate('n2', 0), /n2 runs 1 processes, the move counted on 0/);
+        await assert.rejects(client.migrate('n2', 0), /n2 runs 1 processes, its home counted on 0/);
         // Counting on the one that runs there: taken.
         const moved = await client.migrate('n2', 1);
         assert.equal(moved.to, 'n2');
@@ -180,6 +181,17 @@ describe('automatic load balancing', () => {
       for (const child of children) child.kill('SIGTERM');
     }
     for (const r of await Promise.all(runs)) assert.equal(r.status, 143, r.stderr);
+  });
+
+  it('chooses where to start without the nodes that refused the start, and says what it counted', async () => {
+    for (const refused of [[], ['n2'], ['n2', 'n3'], ['n1', 'n2', 'n3']]) {
+      const best = await requestOnce(home, 'best', { memoryBytes: 0, refused });
+      const why = `${best.node} for ${refused.join(',')}`;
+      assert.ok(!refused.includes(best.node) || best.node === 'n1', why);
+      assert.ok(typeof best.expectedQueue === 'number' && best.expectedQueue >= 0);
+    }
+    const none = await requestOnce(home, 'best', { memoryBytes: 0, refused: ['n2', 'n3'] });
+    assert.deepEqual([none.node, none.self], ['n1', true]);
   });
 
   it('learns the link from a move its user made, and osmo status shows it', async () => {

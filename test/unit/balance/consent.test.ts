@@ -36,7 +36,7 @@ describe('consent to a move', () => {
     assert.deepEqual(decideAdmission({ ...request, expectedQueue: 1 }, state), { ok: true });
     const refused = decideAdmission({ ...request, expectedQueue: 0 }, { ...state, runQueue: 2 });
     assert.equal(refused.ok, false);
-    assert.match(!refused.ok ? refused.reason : '', /n2 runs 2 processes, the move counted on 0/);
+    assert.match(!refused.ok ? refused.reason : '', /n2 runs 2 processes, its home counted on 0/);
     // A move a user asked for carries no expectation: load never refuses it.
     assert.deepEqual(decideAdmission(request, { ...state, runQueue: 9 }), { ok: true });
   });

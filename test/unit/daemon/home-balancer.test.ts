@@ -259,9 +259,24 @@ describe('HomeBalancer', () => {
     const h = harness();
     // The gossip view shows an idle home the whole time, as it would for the first seconds.
     h.setView([node('n1', 0), node('n2', 0), node('n3', 0)]);
-    const starts = Array.from({ length: 6 }, () => h.balancer.startNode(0));
+    const picks = Array.from({ length: 6 }, () => h.balancer.startNode(0));
+    const starts = picks.map((p) => p.node);
     const count = (n: string) => starts.filter((s) => s === n).length;
     assert.deepEqual([count('n1'), count('n2'), count('n3')], [2, 2, 2]);
+    // Each start tells its node what it counted on there (its consent): the earlier starts.
+    picks.forEach((p, i) => {
+      const before = starts.slice(0, i).filter((s) => s === p.node).length;
+      assert.equal(p.expectedQueue, before, `start ${i} on ${p.node}`);
+    });
+  });
+
+  it('chooses again without the nodes that refused a start, never without home', () => {
+    const h = harness();
+    h.setView([node('n1', 3), node('n2', 0), node('n3', 1)]);
+    assert.equal(h.balancer.startNode(0).node, 'n2');
+    assert.equal(h.balancer.startNode(0, ['n2']).node, 'n3');
+    assert.equal(h.balancer.startNode(0, ['n2', 'n3']).node, 'n1');
+    assert.equal(h.balancer.startNode(0, ['n1', 'n2', 'n3']).node, 'n1');
   });
 
   it('counts programs called home until its load shows them: no recall storm', async () => {
