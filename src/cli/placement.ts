@@ -160,8 +160,8 @@ function choiceOf(best: BestResult, home: string): StartChoice | undefined {
 
 /**
  * Starts the program on `away.node`; a node the daemon chose that refuses it (more run there
- * than counted on) is replaced by the daemon's next choice. If none takes it, or the start
- * fails, it runs at home, and stderr says why.
+ * than counted on) is replaced by the daemon's next choice, and a choice of home runs it at
+ * home. If the start fails otherwise, it runs at home, and stderr says why.
  */
 export async function startAway(
   session: DeputySession,
@@ -190,7 +190,7 @@ export async function startAway(
  */
 export async function moveAfterRestore(session: DeputySession, away: StartChoice): Promise<void> {
   try {
-    await session.migrate(away.node, away.expectedQueue);
+    await session.migrate(away.node);
   } catch (error) {
     warn(`could not move the program to ${away.node} (${messageOf(error)}); it runs at home`);
   }
