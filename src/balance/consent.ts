@@ -44,3 +44,8 @@ export function consentsToMove(expectedQueue: number, actualQueue: number): bool
  * (simulator: docs/adr/0010 round 8).
  */
 export const MAX_START_NODES = 3;
+
+/** Whether a start offered after `refusedSoFar` refusals asks its node's consent. */
+export function startAsksConsent(refusedSoFar: number): boolean {
+  return refusedSoFar + 1 < MAX_START_NODES;
+}

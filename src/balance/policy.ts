@@ -214,6 +214,8 @@ export function chooseStart(input: {
    * each target is charged; a new program carries none.
    */
   readonly leaving?: string;
+  /** Nodes that refused this start (their consent, ./consent.ts): not chosen again. */
+  readonly refused?: readonly string[];
   readonly settings: BalanceSettings;
   readonly random: Random;
 }): string {
@@ -242,7 +244,9 @@ export function chooseStart(input: {
       : { ...newcomer, where: input.leaving };
   const hereSec = expectedSec(starting, home, s, 1);
   // The soonest finish wins (in logarithms, so that near-best means within a ratio).
+  const refused = input.refused ?? [];
   const qualifying = candidates(newcomer, nodes, s)
+    .filter((t) => !refused.includes(t.view.name))
     .map((t) => ({ t, cost: Math.log(expectedSec(starting, t, s, 1)) }))
     .filter((o) => o.cost + Math.log(START_ADVANTAGE) < Math.log(hereSec));
   return nearBest(qualifying, s.nearBest, input.random)?.t.view.name ?? s.home;

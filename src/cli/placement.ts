@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { OsmoError } from '../core/errors.js';
 import { requestOnce } from '../daemon/control-client.js';
 import type { BestResult } from '../daemon/control-protocol.js';
-import { MAX_START_NODES } from '../balance/consent.js';
+import { MAX_START_NODES, startAsksConsent } from '../balance/consent.js';
 import { resolveDaemonSocket } from '../daemon/socket-path.js';
 import type { DeputySession, Mobility, StartChoice } from './deputy-session.js';
 import { warn } from './report.js';
@@ -172,7 +172,7 @@ export async function startAway(
   const nextNode = async (refused: readonly string[]): Promise<StartChoice | undefined> => {
     if (refused.length >= MAX_START_NODES) return undefined;
     const choice = await bestNode(placement, refused);
-    return choice === undefined || refused.length + 1 < MAX_START_NODES
+    return choice === undefined || startAsksConsent(refused.length)
       ? choice
       : { node: choice.node };
   };

@@ -226,14 +226,13 @@ export class HomeBalancer {
   ): { node: string; expectedQueue: number } {
     const now = this.options.clock.now();
     this.expirePending(now);
-    const nodes = this.view().filter(
-      (v) => v.name === this.options.home || !refused.includes(v.name),
-    );
+    const nodes = this.view();
     const pending = this.recent.map((r) => r.move);
     const node = chooseStart({
       nodes,
       pending,
       memoryBytes,
+      refused,
       settings: this.settings,
       random: this.options.random,
     });

@@ -15,7 +15,7 @@
  * [0, 2·meanAge − interval), which gives entry ages in [0, 2·meanAge) with the requested mean
  * (1 s by default: triangular on 0..2 s). A node sees itself exactly. See docs/simulator-balance.md.
  */
-import { MAX_START_NODES, consentsToMove, needsConsent } from '../balance/consent.js';
+import { consentsToMove, needsConsent, startAsksConsent } from '../balance/consent.js';
 import { nodeViewOf } from '../balance/node-view.js';
 import {
   DEFAULT_BALANCE_SETTINGS,
@@ -556,12 +556,12 @@ class BalanceRun {
     const homeName = this.nodes[home]!.name;
     const refused: string[] = [];
     for (;;) {
-      const nodes = views.filter((v) => v.name === homeName || !refused.includes(v.name));
       const pending = this.options.pendingMode === 'none' ? [] : recent.map((r) => r.pending);
       const name = chooseStart({
-        nodes,
+        nodes: views,
         pending,
         memoryBytes: job.spec.memBytes,
+        refused,
         settings: this.settingsOf(home),
         random: this.decideRandom,
       });
@@ -578,11 +578,10 @@ class BalanceRun {
       // The node refuses a start when more run there than its home counted on; its home then
       // chooses again without it (MovableGuest.startAt); the last choice is not asked.
       const target = this.nodes[to]!;
-      const expected = countedQueue(nodes, pending, homeName, name);
-      const last = refused.length + 1 >= MAX_START_NODES;
+      const expected = countedQueue(views, pending, homeName, name);
       if (
         !this.options.startConsent ||
-        last ||
+        !startAsksConsent(refused.length) ||
         consentsToMove(expected, target.q + target.incoming)
       ) {
         return to;
