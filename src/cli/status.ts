@@ -23,8 +23,10 @@ export function registerStatus(program: Command): void {
 Columns: AGE is how old the freshest news of the node is (gossip ages, no clock sync); SPEED in
 units of 10 000 = reference processor; LOAD per processor in reference-processor units; USED/FREE
 memory; STATUS accepting (guests) or blocked, draining, reserved; dead when not heard for maxAgeMs.
-A last line gives the links this node's moves measured (images of 4 MiB or more), which its
-balancer charges a move; until a link is measured it counts the daemon's linkMbit (800 Mbit/s).
+The last lines give the links this node's moves measured (images of 4 MiB or more), which its
+balancer charges a move, and the same per cluster: a node not measured yet is charged its
+cluster's rate, else the daemon's linkMbit (800 Mbit/s), or otherClusterLinkMbit (100 Mbit/s) for
+a node of another cluster.
 
 Exit status: 0 shown, 2 bad invocation, 69 no daemon answering, 70 internal error.`,
     )
@@ -47,12 +49,19 @@ export function renderStatus(status: StatusResult, showDead: boolean): string {
     `${pad('NAME', 12)} ${pad('ADDRESS', 21)} ${pad('AGE', 7, true)} ${pad('SPEED', 6, true)} ${pad('CPUS', 4, true)} ${pad('LOAD', 6, true)} ${pad('USED', 6, true)} ${pad('FREE', 6, true)} ${pad('GUESTS', 6, true)} STATUS`,
     ...rows.map((n) => statusRow(n)),
   ];
-  const links = Object.entries(status.linkBytesPerSec ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  if (links.length > 0) {
-    const rates = links.map(([node, rate]) => `${node} ${formatRate(rate)}`);
-    lines.push(`links measured by moves from ${status.node}: ${rates.join(', ')}`);
-  }
+  const links = ratesText(status.linkBytesPerSec);
+  if (links !== '') lines.push(`links measured by moves from ${status.node}: ${links}`);
+  const clusters = ratesText(status.clusterLinkBytesPerSec);
+  if (clusters !== '') lines.push(`the same per cluster: ${clusters}`);
   return lines.join('\n') + '\n';
+}
+
+/** `name rate, …` in name order; '' for none. */
+function ratesText(rates: Readonly<Record<string, number>> | undefined): string {
+  return Object.entries(rates ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, rate]) => `${name} ${formatRate(rate)}`)
+    .join(', ');
 }
 
 /** A rate in MB/s (10⁶ bytes), three significant digits. */

@@ -248,6 +248,14 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     max: 1_000_000,
   },
   {
+    key: 'otherClusterLinkMbit',
+    kind: 'number',
+    defaultText: '100',
+    help: 'the same for a node of another cluster until a move to its cluster measured the line, Mbit/s (one move measures the whole cluster)',
+    min: 1,
+    max: 1_000_000,
+  },
+  {
     key: 'maxLocalProcesses',
     kind: 'int',
     defaultText: '0 (no limit)',

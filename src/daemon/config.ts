@@ -6,6 +6,7 @@
  * The field table below is the single source for validation, `osmo daemon --help`, and
  * docs/daemon.md.
  */
+import { DEFAULT_OTHER_CLUSTER_LINK_MBIT } from '../balance/link-rates.js';
 import { parseClusterPriorities } from './cluster-priority.js';
 import type { ClusterPriorities } from './cluster-priority.js';
 import { readFileSync, statSync } from 'node:fs';
@@ -78,6 +79,8 @@ export interface DaemonConfig {
   readonly minResidencyMs: number;
   /** What a link carries until a move has measured it, Mbit/s. */
   readonly linkMbit: number;
+  /** What the link to another cluster carries until a move has measured it, Mbit/s. */
+  readonly otherClusterLinkMbit: number;
   /** Flood control: most programs of this home running here at once (more are frozen); 0 = no limit. */
   readonly maxLocalProcesses: number;
   /** Flood control: how long a frozen program waits before it trades places with a running one. */
@@ -316,6 +319,8 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     balanceIntervalMs: (values.balanceIntervalMs as number | undefined) ?? 1000,
     minResidencyMs: (values.minResidencyMs as number | undefined) ?? 3000,
     linkMbit: (values.linkMbit as number | undefined) ?? 800,
+    otherClusterLinkMbit:
+      (values.otherClusterLinkMbit as number | undefined) ?? DEFAULT_OTHER_CLUSTER_LINK_MBIT,
     maxLocalProcesses: (values.maxLocalProcesses as number | undefined) ?? 0,
     frozenTurnMs: (values.frozenTurnMs as number | undefined) ?? 60_000,
     maxDatagramBytes: (values.maxDatagramBytes as number | undefined) ?? 16_384,

@@ -60,6 +60,11 @@ export interface StatusResult {
    * from (what its balancer charges a move); nodes not measured yet are not listed.
    */
   readonly linkBytesPerSec?: Readonly<Record<string, number>>;
+  /**
+   * The same per cluster (each cluster's nodes sit behind the same links): what a node of a
+   * cluster is charged before a move to or from it measured its own link.
+   */
+  readonly clusterLinkBytesPerSec?: Readonly<Record<string, number>>;
 }
 
 export interface StatsResult {

@@ -100,6 +100,8 @@ export interface DaemonOptions {
 export class Daemon {
   private readonly tasks: PeriodicTask[] = [];
   private readonly known = new Map<number, Remembered>();
+  /** The cluster of every known node, by name: the balancer's links are learnt per cluster. */
+  private readonly clusterByName = new Map<string, string>();
   private readonly malformed: Record<string, number> = {};
   /** Windows cut to fit maxDatagramBytes (gossip/fit-window.ts). */
   private windowsCut = 0;
@@ -221,6 +223,10 @@ export class Daemon {
         home: config.name,
         minResidencyMs: config.minResidencyMs,
         linkBytesPerSec: (config.linkMbit * 1e6) / 8,
+      },
+      links: {
+        clusterOf: (node) => d.clusterOf(node),
+        otherClusterBytesPerSec: (config.otherClusterLinkMbit * 1e6) / 8,
       },
       view: () => d.policyView(),
       maxLocalProcesses: config.maxLocalProcesses,
@@ -428,11 +434,13 @@ export class Daemon {
             ageMs: Math.round(ageMs),
           });
         this.known.set(e.id, { alive: true, record, birth });
+        this.clusterByName.set(nodeName(record), record.cluster);
       } else {
         if (!prev.alive) this.log.info('node back', { peer: nodeName(record) });
         prev.alive = true;
         prev.record = record;
         prev.birth = birth;
+        this.clusterByName.set(nodeName(record), record.cluster);
       }
     }
     const forgetBefore = now - 10 * this.config.maxAgeMs;
@@ -444,8 +452,16 @@ export class Daemon {
           ageMs: Math.round(now - r.birth),
         });
       }
-      if (r.birth < forgetBefore) this.known.delete(id);
+      if (r.birth < forgetBefore) {
+        this.known.delete(id);
+        this.clusterByName.delete(nodeName(r.record));
+      }
     }
+  }
+
+  /** The cluster gossip says `node` belongs to, if it is known. */
+  clusterOf(node: string): string | undefined {
+    return node === this.config.name ? this.config.cluster : this.clusterByName.get(node);
   }
 
   private noteDrop(from: string, reason: DropReason): void {
@@ -854,6 +870,7 @@ export class Daemon {
       homeProcesses: this.balancer?.watched ?? 0,
       migrations: this.balancer?.latestMigrations() ?? [],
       linkBytesPerSec: this.balancer?.measuredLinks() ?? {},
+      clusterLinkBytesPerSec: this.balancer?.measuredClusterLinks() ?? {},
     };
   }
 

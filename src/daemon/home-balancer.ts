@@ -18,6 +18,7 @@ import type {
 } from '../balance/policy.js';
 import { needsConsent } from '../balance/consent.js';
 import { LinkRates } from '../balance/link-rates.js';
+import type { LinkRatesOptions } from '../balance/link-rates.js';
 import { chooseStart, countedQueue, decideMoves } from '../balance/policy.js';
 import { decideFlood } from '../balance/flood.js';
 import type { FloodProgram } from '../balance/flood.js';
@@ -51,6 +52,8 @@ export interface HomeBalancerOptions {
    */
   readonly settleMs: number;
   readonly settings: BalanceSettings;
+  /** What the links learnt from moves stand for: clusters, and another cluster's line. */
+  readonly links?: LinkRatesOptions;
   /** Every live node (this one included), as the policy sees it. */
   readonly view: () => readonly NodeView[];
   readonly connect?: (socket: string, pid: number) => Promise<ProgramLink>;
@@ -132,7 +135,7 @@ export class HomeBalancer {
 
   constructor(private readonly options: HomeBalancerOptions) {
     this.startedAt = options.clock.now();
-    this.links = new LinkRates(options.home);
+    this.links = new LinkRates(options.home, options.links);
     this.settings = {
       ...options.settings,
       measuredLinkBytesPerSec: (node) => this.links.rate(node),
@@ -211,6 +214,11 @@ export class HomeBalancer {
   /** The links this home's moves measured: node → bytes a second. */
   measuredLinks(): Record<string, number> {
     return this.links.snapshot();
+  }
+
+  /** The same per cluster: cluster → bytes a second. */
+  measuredClusterLinks(): Record<string, number> {
+    return this.links.clusterSnapshot();
   }
 
   /**

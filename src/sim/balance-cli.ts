@@ -76,6 +76,7 @@ interface BalanceFlags {
   linkMbit?: number;
   partnerNodes?: number;
   partnerLinkMbit?: number;
+  otherClusterLinkMbit?: number;
   fixedLinkCost?: boolean;
   moveGainFactor?: number;
   startConsent?: boolean;
@@ -111,6 +112,7 @@ function flagOptions(f: BalanceFlags): Partial<BalanceSimOptions> {
     ['linkMbit', f.linkMbit],
     ['partnerNodes', f.partnerNodes],
     ['partnerLinkMbit', f.partnerLinkMbit],
+    ['otherClusterLinkMbit', f.otherClusterLinkMbit],
     ['measuredLinks', f.fixedLinkCost === true ? false : undefined],
     ['moveGainFactor', f.moveGainFactor],
     ['startConsent', f.startConsent === false ? false : undefined],
@@ -214,6 +216,12 @@ export function registerBalanceCommand(program: Command): void {
       '--partner-link-mbit <mbit>',
       `the partner cluster's link (default ${d.partnerLinkMbit})`,
       positive,
+    )
+    .option(
+      '--other-cluster-link-mbit <mbit>',
+      "the partner cluster's link as Osmosis assumes it until a move measured it (the daemon's " +
+        `otherClusterLinkMbit); 0 = as its own cluster's (default ${d.otherClusterLinkMbit})`,
+      nonNegative,
     )
     .option(
       '--fixed-link-cost',

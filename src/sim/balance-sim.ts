@@ -38,6 +38,7 @@ import type { Random } from '../core/random.js';
 import { NodeFlags } from '../gossip/types.js';
 import { IndexedHeap } from './balance-heap.js';
 import type { BalanceSimOptions, JobSpec, Workload } from './balance-workload.js';
+import { LOCAL_CLUSTER } from './balance-workload.js';
 import { SimClock } from './clock.js';
 import { EventQueue } from './event-queue.js';
 
@@ -756,13 +757,23 @@ class BalanceRun {
 
   // ---- Osmosis ------------------------------------------------------------------------------
 
+  private clusterOf(node: string): string | undefined {
+    const i = this.nameIndex.get(node);
+    return i === undefined ? undefined : (this.workload.nodes[i]!.cluster ?? LOCAL_CLUSTER);
+  }
+
   private settingsOf(home: number): BalanceSettings {
     let s = this.settings[home];
     if (s === undefined) {
       const name = this.nodes[home]!.name;
       s = { ...DEFAULT_BALANCE_SETTINGS, home: name, moveGainFactor: this.options.moveGainFactor };
       if (this.options.measuredLinks) {
-        const links = new LinkRates(name);
+        const links = new LinkRates(name, {
+          clusterOf: (node) => this.clusterOf(node),
+          ...(this.options.otherClusterLinkMbit > 0 && {
+            otherClusterBytesPerSec: (this.options.otherClusterLinkMbit * 1e6) / 8,
+          }),
+        });
         this.links[home] = links;
         s = { ...s, measuredLinkBytesPerSec: (node) => links.rate(node) };
       }

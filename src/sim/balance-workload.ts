@@ -7,6 +7,7 @@ import { OsmoError } from '../core/errors.js';
 import { seededRandom } from '../core/random.js';
 import type { Random } from '../core/random.js';
 import { DEFAULT_BALANCE_SETTINGS, REFERENCE_SPEED } from '../balance/policy.js';
+import { DEFAULT_OTHER_CLUSTER_LINK_MBIT } from '../balance/link-rates.js';
 
 const MIB = 2 ** 20;
 
@@ -63,6 +64,11 @@ export interface BalanceSimOptions {
    */
   readonly moveGainFactor: number;
   /**
+   * The rate Osmosis assumes to the partner cluster before a move measured it, Mbit/s (the
+   * daemon's otherClusterLinkMbit); 0 = the same as its own cluster's (the daemon's linkMbit).
+   */
+  readonly otherClusterLinkMbit: number;
+  /**
    * A node chosen for a start (osmo run -b) refuses it when more run there than the home counted
    * on, and the home chooses again without it, as the daemon does (false: every start is taken).
    */
@@ -102,6 +108,7 @@ export const DEFAULT_BALANCE_SIM_OPTIONS: BalanceSimOptions = {
   partnerLinkMbit: 100,
   measuredLinks: true,
   moveGainFactor: DEFAULT_BALANCE_SETTINGS.moveGainFactor,
+  otherClusterLinkMbit: DEFAULT_OTHER_CLUSTER_LINK_MBIT,
   startConsent: true,
   viewSize: 0,
   pendingMode: 'window',
@@ -115,7 +122,12 @@ export interface NodeSpec {
   readonly memBytes: number;
   /** Its link, Mbit/s; the workload's `linkMbit` if not given. */
   readonly linkMbit?: number;
+  /** Its cluster, as gossip names it; the homes' own (`LOCAL_CLUSTER`) if not given. */
+  readonly cluster?: string;
 }
+
+export const LOCAL_CLUSTER = 'local';
+export const PARTNER_CLUSTER = 'partner';
 
 export interface JobSpec {
   /** Index into {@link Workload.jobs}; jobs are numbered in arrival order. */
@@ -188,6 +200,9 @@ export function validateOptions(o: BalanceSimOptions): string[] {
   positive('linkMbit', o.linkMbit);
   int('partnerNodes', o.partnerNodes, 0, o.nodes - o.homes);
   positive('partnerLinkMbit', o.partnerLinkMbit);
+  if (!(o.otherClusterLinkMbit >= 0 && Number.isFinite(o.otherClusterLinkMbit))) {
+    problems.push(`otherClusterLinkMbit must be ≥ 0, got ${o.otherClusterLinkMbit}`);
+  }
   if (!(o.moveGainFactor >= 0 && Number.isFinite(o.moveGainFactor))) {
     problems.push(`moveGainFactor must be ≥ 0, got ${o.moveGainFactor}`);
   }
@@ -290,7 +305,7 @@ function makeNodes(o: BalanceSimOptions, random: Random): NodeSpec[] {
     cpus: o.cpus,
     speed,
     memBytes: o.memoryMb * MIB,
-    ...(i >= firstPartner && { linkMbit: o.partnerLinkMbit }),
+    ...(i >= firstPartner && { linkMbit: o.partnerLinkMbit, cluster: PARTNER_CLUSTER }),
   }));
 }
 

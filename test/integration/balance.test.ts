@@ -229,7 +229,7 @@ describe('automatic load balancing', () => {
       const shown = await osmo(['status', '--daemon', home], { env });
       assert.match(
         shown.stdout.toString(),
-        /\nlinks measured by moves from n1: n2 [\d.]+ MB\/s\n$/,
+        /\nlinks measured by moves from n1: n2 [\d.]+ MB\/s\nthe same per cluster: lab [\d.]+ MB\/s\n$/,
       );
     } finally {
       if (pid > 0) process.kill(pid, 'SIGTERM');

@@ -1,8 +1,9 @@
 /**
  * The home measures the links its moves cross, on hosts of their own: three network namespaces,
- * n2's link shaped to 1 Gbit and n3's to 100 Mbit (`tc tbf`). Two programs started on n2 and n3
- * are called home through the home's balancer (osmo ctl bring); `osmo status` then shows each
- * link at the rate its move ran. Skipped with the reason when namespaces are not available.
+ * n2's link shaped to 1 Gbit and n3's to 100 Mbit (`tc tbf`), n3 a cluster of its own (a partner
+ * behind a slower line). Two programs started on n2 and n3 are called home through the home's
+ * balancer (osmo ctl bring); `osmo status` then shows each link, and each cluster, at the rate its
+ * move ran. Skipped with the reason when namespaces are not available.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -30,7 +31,7 @@ describe('links measured by moves (network namespaces)', { skip: netnsUnavailabl
     await startNodes(cluster, {
       dir,
       secret: 'link-rates-test-secret-0123456789',
-      nodes: 3,
+      nodes: [{}, {}, { extra: ['--cluster', 'partner'] }],
       topology,
     });
     home = join(dir, 'n1.sock');
@@ -89,6 +90,9 @@ describe('links measured by moves (network namespaces)', { skip: netnsUnavailabl
       assert.ok(slow > 11 * MB && slow < 14 * MB, `n3: ${slow / MB} MB/s`);
       // 1 Gbit is 125 MB/s (measured 124.0), unless this machine's CPUs cannot keep up.
       assert.ok(fast > 3 * slow && fast < 140 * MB, `n2: ${fast / MB} MB/s, n3: ${slow / MB} MB/s`);
+      // What a node not measured yet is charged: its cluster's figure.
+      const clusters = (await status(home))?.clusterLinkBytesPerSec ?? {};
+      assert.deepEqual(clusters, { lab: fast, partner: slow });
     } finally {
       for (const child of children) child.kill('SIGTERM');
     }

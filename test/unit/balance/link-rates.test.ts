@@ -43,4 +43,60 @@ describe('LinkRates', () => {
     mixed.observe('home', 'a', 8 * MiB, 0.01);
     assert.ok(mixed.rate('a')! < 12 * MiB, String(mixed.rate('a')! / MiB));
   });
+
+  describe('by cluster', () => {
+    const clusters: Record<string, string> = {
+      home: 'lab',
+      a: 'lab',
+      b: 'lab',
+      p1: 'partner',
+      p2: 'partner',
+      q1: 'far',
+    };
+    const clusterOf = (node: string) => clusters[node];
+
+    it("charges a node not measured yet what its cluster's moves measured; its own move wins", () => {
+      const links = new LinkRates('home', { clusterOf });
+      links.observe('home', 'p1', 100 * MiB, 8);
+      assert.equal(links.rate('p2'), (100 * MiB) / 8, 'a partner node never moved to');
+      assert.equal(links.rate('a'), undefined, 'the own cluster is not the partner');
+      links.observe('p2', 'home', 100 * MiB, 4);
+      assert.equal(links.rate('p2'), (100 * MiB) / 4);
+      assert.deepEqual(Object.keys(links.clusterSnapshot()), ['partner']);
+      assert.deepEqual(Object.keys(links.snapshot()).sort(), ['p1', 'p2']);
+    });
+
+    it('assumes the configured rate for another cluster until one move measured it', () => {
+      const links = new LinkRates('home', { clusterOf, otherClusterBytesPerSec: 12.5e6 });
+      assert.equal(links.rate('p1'), 12.5e6);
+      assert.equal(links.rate('q1'), 12.5e6);
+      assert.equal(links.rate('a'), undefined, 'the own cluster: the LAN default (the policy)');
+      assert.equal(links.rate('stranger'), undefined, 'a node of no known cluster');
+      links.observe('home', 'p1', 100 * MiB, 1);
+      assert.equal(links.rate('p2'), 100 * MiB, 'measured: as fast as the LAN after all');
+      assert.equal(links.rate('q1'), 12.5e6);
+      // Measured figures only: the assumption is no measurement.
+      assert.deepEqual(Object.keys(links.clusterSnapshot()), ['partner']);
+    });
+
+    it('learns no cluster from a move between two whose slower line is unknown', () => {
+      const links = new LinkRates('home', { clusterOf });
+      links.observe('a', 'p1', 100 * MiB, 8);
+      assert.deepEqual(links.clusterSnapshot(), {});
+      // Both ends are bounded by it, as without clusters.
+      assert.equal(links.rate('a'), (100 * MiB) / 8);
+      assert.equal(links.rate('p1'), (100 * MiB) / 8);
+    });
+
+    it('puts a relayed move on the line that paced it when the other is known to be fast', () => {
+      const links = new LinkRates('home', { clusterOf });
+      links.observe('home', 'a', 100 * MiB, 1);
+      links.observe('b', 'p1', 100 * MiB, 8);
+      assert.equal(links.rate('p2'), (100 * MiB) / 8, 'the partner cluster learnt it');
+      assert.equal(links.rate('b'), 100 * MiB, "b's link (its cluster's) is not blamed");
+      // A relayed move within one cluster teaches that cluster.
+      links.observe('p1', 'p2', 100 * MiB, 10);
+      assert.ok(links.clusterSnapshot().partner! < (100 * MiB) / 8);
+    });
+  });
 });

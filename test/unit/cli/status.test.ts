@@ -19,4 +19,20 @@ describe('renderStatus', () => {
     const shown = renderStatus({ ...status, linkBytesPerSec: { n3: 12.34e6, n2: 117.6e6 } }, false);
     assert.match(shown, /\nlinks measured by moves from n1: n2 118 MB\/s, n3 12\.3 MB\/s\n$/);
   });
+
+  it('then the same per cluster, when a move measured any', () => {
+    const shown = renderStatus(
+      {
+        ...status,
+        linkBytesPerSec: { n3: 12.34e6 },
+        clusterLinkBytesPerSec: { partner: 12.34e6, lab: 117.6e6 },
+      },
+      false,
+    );
+    assert.match(
+      shown,
+      /\nlinks measured by moves from n1: n3 12\.3 MB\/s\nthe same per cluster: lab 118 MB\/s, partner 12\.3 MB\/s\n$/,
+    );
+    assert.doesNotMatch(renderStatus({ ...status, clusterLinkBytesPerSec: {} }, false), /cluster:/);
+  });
 });
