@@ -20,9 +20,10 @@ export function registerStatus(program: Command): void {
     .addHelpText(
       'after',
       `
-Columns: AGE is how old the freshest news of the node is (gossip ages, no clock sync); SPEED in
-units of 10 000 = reference processor; LOAD per processor in reference-processor units; USED/FREE
-memory; STATUS accepting (guests) or blocked, draining, reserved; dead when not heard for maxAgeMs.
+Columns: CLUSTER, shown when nodes of other clusters are in view; AGE is how old the freshest
+news of the node is (gossip ages, no clock sync); SPEED in units of 10 000 = reference processor;
+LOAD per processor in reference-processor units; USED/FREE memory; STATUS accepting (guests) or
+blocked, draining, reserved; dead when not heard for maxAgeMs.
 The last lines give the links this node's moves measured (images of 4 MiB or more), which its
 balancer charges a move, and the same per cluster: a node not measured yet is charged its
 cluster's rate, else the daemon's linkMbit (800 Mbit/s), or otherClusterLinkMbit (100 Mbit/s) for
@@ -44,10 +45,15 @@ Exit status: 0 shown, 2 bad invocation, 69 no daemon answering, 70 internal erro
 export function renderStatus(status: StatusResult, showDead: boolean): string {
   const rows = status.nodes.filter((n) => n.alive || showDead);
   const alive = status.nodes.filter((n) => n.alive).length;
+  // Partner clusters in the view: say which nodes are whose (their links are learnt apart).
+  const clusterWidth = rows.some((n) => n.cluster !== status.cluster)
+    ? Math.max(7, ...rows.map((n) => n.cluster.length))
+    : 0;
+  const cluster = (name: string): string => (clusterWidth > 0 ? `${pad(name, clusterWidth)} ` : '');
   const lines = [
     `cluster ${status.cluster}, seen from ${status.node}: ${counted(alive, 'active node')}`,
-    `${pad('NAME', 12)} ${pad('ADDRESS', 21)} ${pad('AGE', 7, true)} ${pad('SPEED', 6, true)} ${pad('CPUS', 4, true)} ${pad('LOAD', 6, true)} ${pad('USED', 6, true)} ${pad('FREE', 6, true)} ${pad('GUESTS', 6, true)} STATUS`,
-    ...rows.map((n) => statusRow(n)),
+    `${pad('NAME', 12)} ${cluster('CLUSTER')}${pad('ADDRESS', 21)} ${pad('AGE', 7, true)} ${pad('SPEED', 6, true)} ${pad('CPUS', 4, true)} ${pad('LOAD', 6, true)} ${pad('USED', 6, true)} ${pad('FREE', 6, true)} ${pad('GUESTS', 6, true)} STATUS`,
+    ...rows.map((n) => statusRow(n, cluster(n.cluster))),
   ];
   const links = ratesText(status.linkBytesPerSec);
   if (links !== '') lines.push(`links measured by moves from ${status.node}: ${links}`);
@@ -70,8 +76,9 @@ function formatRate(bytesPerSec: number): string {
   return `${mb >= 100 ? Math.round(mb) : mb.toPrecision(3)} MB/s`;
 }
 
-function statusRow(n: NodeView): string {
+/** `cluster`: its CLUSTER cell with the space after it, or '' when the column is not shown. */
+function statusRow(n: NodeView, cluster: string): string {
   const used = Math.max(0, n.totalMemBytes - n.freeMemBytes);
   const status = n.alive ? n.status.join(',') : 'dead';
-  return `${pad(n.name + (n.self ? '*' : ''), 12)} ${pad(n.address, 21)} ${pad(formatAge(n.ageMs), 7, true)} ${pad(String(n.speed), 6, true)} ${pad(String(n.cpus), 4, true)} ${pad(formatLoad(n.load), 6, true)} ${pad(formatBytes(used), 6, true)} ${pad(formatBytes(n.freeMemBytes), 6, true)} ${pad(String(n.guests), 6, true)} ${status}`;
+  return `${pad(n.name + (n.self ? '*' : ''), 12)} ${cluster}${pad(n.address, 21)} ${pad(formatAge(n.ageMs), 7, true)} ${pad(String(n.speed), 6, true)} ${pad(String(n.cpus), 4, true)} ${pad(formatLoad(n.load), 6, true)} ${pad(formatBytes(used), 6, true)} ${pad(formatBytes(n.freeMemBytes), 6, true)} ${pad(String(n.guests), 6, true)} ${status}`;
 }

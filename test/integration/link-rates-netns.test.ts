@@ -93,6 +93,9 @@ describe('links measured by moves (network namespaces)', { skip: netnsUnavailabl
       // What a node not measured yet is charged: its cluster's figure.
       const clusters = (await status(home))?.clusterLinkBytesPerSec ?? {};
       assert.deepEqual(clusters, { lab: fast, partner: slow });
+      const shown = (await osmo(['status', '--daemon', home], { env })).stdout.toString();
+      assert.match(shown, /\nn3 +partner +\S+ /, 'the CLUSTER column names the partner');
+      assert.match(shown, /\nthe same per cluster: lab [\d.]+ MB\/s, partner [\d.]+ MB\/s\n$/);
     } finally {
       for (const child of children) child.kill('SIGTERM');
     }

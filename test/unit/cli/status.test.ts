@@ -35,4 +35,35 @@ describe('renderStatus', () => {
     );
     assert.doesNotMatch(renderStatus({ ...status, clusterLinkBytesPerSec: {} }, false), /cluster:/);
   });
+
+  it("names each node's cluster when nodes of another cluster are in view", () => {
+    const node = (name: string, cluster: string) => ({
+      id: name.length,
+      name,
+      cluster,
+      address: `10.0.0.${name.length}:5301`,
+      ageMs: 100,
+      alive: true,
+      self: name === 'n1',
+      speed: 10_000,
+      cpus: 1,
+      load: 0,
+      totalMemBytes: 2 ** 30,
+      freeMemBytes: 2 ** 29,
+      totalSwapBytes: 0,
+      freeSwapBytes: 0,
+      guests: 0,
+      flags: 0,
+      status: ['accepting'],
+    });
+    const own = renderStatus({ ...status, nodes: [node('n1', 'lab'), node('n2', 'lab')] }, false);
+    assert.doesNotMatch(own, /CLUSTER/);
+    const mixed = renderStatus(
+      { ...status, nodes: [node('n1', 'lab'), node('far1', 'partner')] },
+      false,
+    ).split('\n');
+    assert.match(mixed[1]!, /^NAME {9}CLUSTER ADDRESS /);
+    assert.match(mixed[2]!, /^n1\* {10}lab {5}10\.0\.0\.2:5301 /);
+    assert.match(mixed[3]!, /^far1 {9}partner 10\.0\.0\.4:5301 /);
+  });
 });
