@@ -8,6 +8,7 @@ import type { PolicyName, PolicyOutcome } from './balance-sim.js';
 import { makeWorkload } from './balance-workload.js';
 import type { BalanceSimOptions } from './balance-workload.js';
 import { counted } from '../core/counted.js';
+import { DEFAULT_BALANCE_SETTINGS } from '../balance/policy.js';
 
 /** Osmosis's makespan may exceed the ideal by this factor at most. */
 export const MAKESPAN_GOAL = 1.1;
@@ -167,6 +168,7 @@ export function formatReport(r: BalanceReport): string {
       `${r.description !== null ? ` — ${r.description}` : ''} (seed ${o.seed})`,
     `  ${r.cluster.nodes} nodes × ${o.cpus} cpu (speeds ${speeds}; capacity ${r.cluster.capacity.toFixed(1)}), ` +
       `${o.memoryMb} MB each; ${counted(o.homes, 'home')}; view ${o.viewSize === 0 ? 'all' : o.viewSize} nodes`,
+    ...(o.partnerNodes > 0 ? [`  ${partnerLine(o)}`] : []),
     `  ${w.jobs} jobs, ${arrivals}: Pareto α=${o.paretoAlpha} mean ${w.meanWorkSec.toFixed(1)} s ` +
       `(xm ${w.paretoScaleSec.toFixed(2)} s, longest ${w.maxWorkSec.toFixed(0)} s, Σ ${w.totalWorkSec.toFixed(0)} s), ` +
       `${o.jobMemoryMb} MB${extras.length > 0 ? `; ${extras.join('; ')}` : ''}`,
@@ -198,4 +200,14 @@ export function formatReport(r: BalanceReport): string {
     `  ${(r.wallMs / 1000).toFixed(1)} s wall time`,
   );
   return lines.join('\n');
+}
+
+/** The partner cluster, and what Osmosis charges a move there before it measured one. */
+function partnerLine(o: BalanceSimOptions): string {
+  const lanMbit = (DEFAULT_BALANCE_SETTINGS.linkBytesPerSec * 8) / 1e6;
+  const charged = !o.measuredLinks
+    ? `Osmosis charges every move ${lanMbit} Mbit`
+    : `Osmosis assumes ${o.otherClusterLinkMbit > 0 ? o.otherClusterLinkMbit : lanMbit} Mbit ` +
+      'there until a move measured it';
+  return `the last ${o.partnerNodes} nodes a partner cluster behind ${o.partnerLinkMbit} Mbit; ${charged}`;
 }
