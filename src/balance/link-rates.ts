@@ -84,20 +84,17 @@ export class LinkRates {
    * for another cluster (options); undefined if none of these.
    */
   rate(node: string): number | undefined {
-    const measured = this.measured(node);
-    if (measured !== undefined) return measured;
     const cluster = this.options.clusterOf?.(node);
+    const measured = this.measured(node, cluster);
+    if (measured !== undefined || cluster === undefined) return measured;
     const own = this.options.clusterOf?.(this.home);
-    if (cluster === undefined || own === undefined || cluster === own) return undefined;
-    return this.options.otherClusterBytesPerSec;
+    return own === undefined || cluster === own ? undefined : this.options.otherClusterBytesPerSec;
   }
 
-  private measured(node: string): number | undefined {
-    let sums = this.byNode.get(node);
-    if (sums === undefined) {
-      const cluster = this.options.clusterOf?.(node);
-      if (cluster !== undefined) sums = this.byCluster.get(cluster);
-    }
+  /** What moves measured to `node`, else to its `cluster`: rate without the assumption. */
+  private measured(node: string, cluster = this.options.clusterOf?.(node)): number | undefined {
+    const sums =
+      this.byNode.get(node) ?? (cluster === undefined ? undefined : this.byCluster.get(cluster));
     return sums === undefined ? undefined : sums.bytes / sums.seconds;
   }
 

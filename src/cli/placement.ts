@@ -123,7 +123,7 @@ export async function startNodeOf(placement: Placement): Promise<StartChoice | u
     if (start.kind === 'node') {
       return start.node === daemon.node ? undefined : { node: start.node };
     }
-    const best = await requestOnce(daemon.socket, 'best', { memoryBytes: placement.memoryBytes });
+    const best = await askBest(daemon.socket, placement, []);
     if (best.roomy === false) {
       warn(
         `no node has ${Math.round(placement.memoryBytes / 2 ** 20)} MiB free (-m): the program starts ${best.self ? 'at home' : `on ${best.node}`}`,
@@ -143,11 +143,16 @@ async function bestNode(
 ): Promise<StartChoice | undefined> {
   const { daemon } = placement;
   if (daemon === undefined) return undefined;
-  const best = await requestOnce(daemon.socket, 'best', {
-    memoryBytes: placement.memoryBytes,
-    refused,
-  });
-  return choiceOf(best, daemon.node);
+  return choiceOf(await askBest(daemon.socket, placement, refused), daemon.node);
+}
+
+/** The daemon's `best` for this program, without the nodes in `refused`. */
+function askBest(
+  socket: string,
+  placement: Placement,
+  refused: readonly string[],
+): Promise<BestResult> {
+  return requestOnce(socket, 'best', { memoryBytes: placement.memoryBytes, refused });
 }
 
 function choiceOf(best: BestResult, home: string): StartChoice | undefined {

@@ -434,14 +434,13 @@ export class Daemon {
             ageMs: Math.round(ageMs),
           });
         this.known.set(e.id, { alive: true, record, birth });
-        this.clusterByName.set(nodeName(record), record.cluster);
       } else {
         if (!prev.alive) this.log.info('node back', { peer: nodeName(record) });
         prev.alive = true;
         prev.record = record;
         prev.birth = birth;
-        this.clusterByName.set(nodeName(record), record.cluster);
       }
+      this.clusterByName.set(nodeName(record), record.cluster);
     }
     const forgetBefore = now - 10 * this.config.maxAgeMs;
     for (const [id, r] of this.known) {
