@@ -14,6 +14,7 @@ import { registerRunner } from './runner.js';
 import { registerMigrate } from './migrate.js';
 import { registerDemo } from './demo.js';
 import { registerCtl } from './ctl.js';
+import { registerSlurm } from './slurm.js';
 import { warn } from './report.js';
 
 export function buildProgram(): Command {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerContinue(program);
   registerMigrate(program);
   registerCtl(program);
+  registerSlurm(program);
   registerDemo(program);
   registerRunner(program);
   for (const cmd of program.commands) {

@@ -25,6 +25,8 @@ export interface AdmissionState {
   readonly acceptGuests: boolean;
   /** Blocked by the administrator (osmo ctl block). */
   readonly blocked?: boolean;
+  /** Ids of the reservations holding the node for other work (osmo ctl reserve); none: open. */
+  readonly reservations?: readonly string[];
   readonly draining: boolean;
   /** Guests running here plus those admitted and on their way. */
   readonly guests: number;
@@ -50,6 +52,9 @@ export function decideAdmission(request: AdmitRequest, s: AdmissionState): Admis
     return refuse(`${s.node} does not know home node ${request.home} (not in its cluster view)`);
   }
   if (!s.acceptGuests) return refuse(`${s.node} does not accept guests (acceptGuests: false)`);
+  const held = s.reservations ?? [];
+  if (held.length > 0)
+    return refuse(`${s.node} is reserved (${held.join(', ')}); osmo ctl release lifts it`);
   if (s.blocked === true)
     return refuse(`${s.node} is blocked by its administrator (osmo ctl unblock lifts it)`);
   if (s.draining) return refuse(`${s.node} is shutting down`);

@@ -136,9 +136,11 @@ export interface ControlOps {
    */
   processes: ProcessesResult;
   /**
-   * args {action: status | block | unblock | expel | bring, waitMs?}: node administration (osmo ctl,
-   * MOSIX's mosctl). expel blocks, asks each guest's home to move it away and waits up to waitMs
-   * (default 60 000) for them to leave; bring moves this home's programs back here.
+   * args {action: status | block | unblock | expel | bring | reserve | release, waitMs?, id?}:
+   * node administration (osmo ctl, MOSIX's mosctl). expel blocks, asks each guest's home to move
+   * it away and waits up to waitMs (default 60 000) for them to leave; bring moves this home's
+   * programs back here; reserve holds the node for work outside Osmosis under `id` (no guests,
+   * those here expelled as by expel) until release of that id (or of "all").
    */
   admin: AdminResult;
 }
@@ -155,7 +157,15 @@ export const CONTROL_OPS: readonly ControlOp[] = [
   'admin',
 ];
 
-export const ADMIN_ACTIONS = ['status', 'block', 'unblock', 'expel', 'bring'] as const;
+export const ADMIN_ACTIONS = [
+  'status',
+  'block',
+  'unblock',
+  'expel',
+  'bring',
+  'reserve',
+  'release',
+] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
 /** One guest asked to leave: where its home sends it, or why it could not be asked. */
@@ -169,11 +179,15 @@ export interface ExpelOutcome {
 export interface AdminResult {
   readonly node: string;
   readonly action: AdminAction;
-  /** Whether this node refuses new guests now. */
+  /** Whether this node refuses new guests now (osmo ctl block). */
   readonly blocked: boolean;
-  /** expel: each guest, and where its home sends it (or why it could not ask). */
+  /** The reservations holding this node for other work (status, reserve, release). */
+  readonly reservations?: readonly { id: string; since: number }[];
+  /** release: the ids released (none: nothing held under that id). */
+  readonly released?: readonly string[];
+  /** expel, reserve: each guest, and where its home sends it (or why it could not ask). */
   readonly expelled?: readonly ExpelOutcome[];
-  /** expel: guests still here when the wait ended. */
+  /** expel, reserve: guests still here when the wait ended. */
   readonly remaining?: number;
   /** bring: each program of this home that ran elsewhere, and how its move ended ('ok'). */
   readonly brought?: readonly { pid: number; from: string; result: string }[];

@@ -30,6 +30,7 @@ import type { DaemonConfig, LoadedConfig } from './config.js';
 import { ControlServer } from './control-server.js';
 import type { ControlRequest, NodeView, StatsResult, StatusResult } from './control-protocol.js';
 import { advanceEpoch } from './epoch.js';
+import { RELEASE_ALL, Reservations, reservationIdProblem } from './reservations.js';
 import { NodeSampler, statusWords } from './measure/sampler.js';
 import { measureSpeed, raisedSpeed } from './measure/speed.js';
 import { PeriodicTask } from './scheduler.js';
@@ -113,6 +114,8 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   /** Guests asked to leave: osmo ctl expel, the priority method (evictions.ts). */
   private evictions!: Evictions;
+  /** Holders of this node for work outside Osmosis (osmo ctl reserve, osmo slurm prolog). */
+  private reservations!: Reservations;
   private runners: RunnerPool | undefined;
   private balancer: HomeBalancer | undefined;
   private peers: PeerService | undefined;
@@ -139,6 +142,7 @@ export class Daemon {
     const clock = options.clock ?? systemClock;
     const log = options.log;
     const epoch = advanceEpoch(config.stateDir, Date.now() / 1000);
+    const reservations = new Reservations(config.stateDir);
     const cpus = config.cpus > 0 ? config.cpus : cpuCount();
     let speed = config.speed;
     if (speed === 0) {
@@ -209,6 +213,12 @@ export class Daemon {
     );
     const d = new Daemon(config, log, clock, transport, gossip, sampler, undefined);
     ref.daemon = d;
+    d.reservations = reservations;
+    sampler.reserved = reservations.reserved;
+    if (reservations.reserved)
+      log.info('node reserved from before a restart', {
+        reservations: reservations.list().map((r) => r.id),
+      });
     d.balancer = new HomeBalancer({
       clock,
       random: seededRandom(randomInt(0, 2 ** 32 - 1), config.id ^ 0x5bd1e995),
@@ -606,6 +616,7 @@ export class Daemon {
       ...this.evictions.admissionRanks(),
       acceptGuests: this.config.acceptGuests,
       blocked: this.sampler.blocked,
+      reservations: this.reservations.list().map((r) => r.id),
       draining: this.sampler.draining,
       guests: this.runners?.guests ?? 0,
       maxGuests: this.sampler.settings.maxGuests,
@@ -676,7 +687,7 @@ export class Daemon {
    * Node administration (osmo ctl, MOSIX's mosctl): what the node hosts and how it ranks
    * clusters; block or unblock guests; expel the guests
    * (blocked first, so that no balancer sends them back; each home chooses where its program
-   * goes); bring this home's programs back.
+   * goes); bring this home's programs back; reserve the node for other work, or release it.
    */
   private async admin(args: Record<string, unknown>): Promise<AdminResult> {
     const action = args.action;
@@ -697,6 +708,7 @@ export class Daemon {
         node,
         action: act,
         blocked: this.sampler.blocked,
+        reservations: this.reservations.list(),
         guests: this.runners?.guestList() ?? [],
         clusterPriorities: this.config.clusterPriorities,
         maxLocalProcesses: this.config.maxLocalProcesses,
@@ -706,24 +718,64 @@ export class Daemon {
       const brought = await this.balancer!.bringHome();
       return { node, action: act, blocked: this.sampler.blocked, brought };
     }
+    if (act === 'reserve' || act === 'release') return this.reservation(act, args.id, waitMs);
     this.sampler.blocked = act !== 'unblock';
     this.log.info(act === 'unblock' ? 'guests unblocked' : 'guests blocked', {
       by: 'administrator',
       action: act,
     });
     if (act !== 'expel') return { node, action: act, blocked: this.sampler.blocked };
-    const expelled = await this.evictions.expel(this.runners?.guestList() ?? [], 'expelled');
-    this.log.info('guests expelled', { guests: expelled.length });
-    // Wait for the moves that are on their way; a guest whose home did not answer stays.
-    const asked = expelled.some((g) => g.error === undefined);
-    const gone = await this.runners!.untilNoGuests(asked ? waitMs : 0);
+    return { node, action: act, blocked: true, ...(await this.expelGuests(waitMs)) };
+  }
+
+  /**
+   * Holds the node for `id` (no guests; those here are asked to leave, as by expel) or releases
+   * that hold (`id` "all": every hold); the node takes guests again once no hold is left.
+   */
+  private async reservation(
+    act: 'reserve' | 'release',
+    id: unknown,
+    waitMs: number,
+  ): Promise<AdminResult> {
+    const problem = act === 'release' && id === RELEASE_ALL ? undefined : reservationIdProblem(id);
+    if (problem !== undefined) throw new OsmoError('E_USAGE', problem);
+    const node = this.config.name;
+    const holder = id as string;
+    if (act === 'release') {
+      const released = this.reservations.remove(holder);
+      this.sampler.reserved = this.reservations.reserved;
+      if (released.length > 0)
+        this.log.info('reservation released', { released, open: !this.sampler.reserved });
+      return {
+        node,
+        action: act,
+        blocked: this.sampler.blocked,
+        reservations: this.reservations.list(),
+        released,
+      };
+    }
+    const opened = this.reservations.add(holder, Date.now());
+    this.sampler.reserved = true;
+    this.log.info('node reserved', { id: holder, first: opened });
     return {
       node,
       action: act,
-      blocked: true,
-      expelled,
-      remaining: gone ? 0 : this.runners!.guests,
+      blocked: this.sampler.blocked,
+      reservations: this.reservations.list(),
+      ...(await this.expelGuests(waitMs)),
     };
+  }
+
+  /** Asks every guest's home to move it away, and waits up to `waitMs` for them to leave. */
+  private async expelGuests(
+    waitMs: number,
+  ): Promise<Required<Pick<AdminResult, 'expelled' | 'remaining'>>> {
+    const expelled = await this.evictions.expel(this.runners?.guestList() ?? [], 'expelled');
+    if (expelled.length > 0) this.log.info('guests expelled', { guests: expelled.length });
+    // Wait for the moves that are on their way; a guest whose home did not answer stays.
+    const asked = expelled.some((g) => g.error === undefined);
+    const gone = await this.runners!.untilNoGuests(asked ? waitMs : 0);
+    return { expelled, remaining: gone ? 0 : this.runners!.guests };
   }
 
   /** A deputy here asks `node` to admit its program. */

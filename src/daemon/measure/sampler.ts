@@ -30,6 +30,8 @@ export class NodeSampler {
   draining = false;
   /** Guests refused by the administrator (osmo ctl block), whatever the configuration says. */
   blocked = false;
+  /** Held for work outside Osmosis (osmo ctl reserve, a SLURM job): no guests, flag gossiped. */
+  reserved = false;
 
   constructor(
     private readonly probe: SystemProbe,
@@ -52,9 +54,15 @@ export class NodeSampler {
   info(): NodeInfo {
     const s = this.settings;
     const accepting =
-      s.acceptGuests && !this.blocked && !this.draining && this.guests < s.maxGuests;
+      s.acceptGuests &&
+      !this.blocked &&
+      !this.reserved &&
+      !this.draining &&
+      this.guests < s.maxGuests;
     const flags =
-      (accepting ? NodeFlags.acceptingGuests : 0) | (this.draining ? NodeFlags.draining : 0);
+      (accepting ? NodeFlags.acceptingGuests : 0) |
+      (this.draining ? NodeFlags.draining : 0) |
+      (this.reserved ? NodeFlags.reserved : 0);
     return {
       cpus: s.cpus,
       speed: s.speed,
@@ -66,10 +74,15 @@ export class NodeSampler {
   }
 }
 
-/** Words for the status column: "accepting" or "blocked", plus draining/reserved. */
+/**
+ * Words for the status column: "accepting" or "blocked" ("reserved" instead when a reservation is
+ * why), plus draining.
+ */
 export function statusWords(flags: number): string[] {
-  const words = [(flags & NodeFlags.acceptingGuests) !== 0 ? 'accepting' : 'blocked'];
+  const reserved = (flags & NodeFlags.reserved) !== 0;
+  const words = [
+    (flags & NodeFlags.acceptingGuests) !== 0 ? 'accepting' : reserved ? 'reserved' : 'blocked',
+  ];
   if ((flags & NodeFlags.draining) !== 0) words.push('draining');
-  if ((flags & NodeFlags.reserved) !== 0) words.push('reserved');
   return words;
 }

@@ -82,4 +82,34 @@ describe('osmo ctl output', () => {
       complete: true,
     });
   });
+
+  it('says who reserved the node, what left it, and when a release found no such hold', () => {
+    const reservations = [{ id: 'slurm-job-4', since: 1 }];
+    const reserved = renderAdmin({
+      node: 'h2',
+      action: 'reserve',
+      blocked: false,
+      reservations,
+      expelled: [{ home: 'h1', pid: 9, to: 'h3' }],
+      remaining: 0,
+    });
+    assert.deepEqual(reserved, {
+      text: 'h2: reserved for slurm-job-4 (takes no guests); 1 guest expelled\n  h1:9 → h3\n',
+      complete: true,
+    });
+    assert.deepEqual(
+      renderAdmin({
+        node: 'h2',
+        action: 'release',
+        blocked: true,
+        reservations: [],
+        released: ['slurm-job-4'],
+      }),
+      { text: 'h2: released slurm-job-4; blocked (takes no new guests)\n', complete: true },
+    );
+    assert.deepEqual(
+      renderAdmin({ node: 'h2', action: 'release', blocked: false, reservations, released: [] }),
+      { text: 'h2: no such hold; reserved for slurm-job-4 (takes no guests)\n', complete: false },
+    );
+  });
 });
