@@ -92,7 +92,7 @@ epilog  releases that hold (nothing for an Osmosis job); the node takes guests a
 
 Exit status: 0 done, or Osmosis could not do its part (said on stderr: without --strict a
 missing daemon never drains a node); with --strict 1 when guests stayed and 69 when no daemon
-answered; 2 not run by slurmd (no SLURM_JOB_ID) or bad option.`,
+answered; 2 not run by slurmd (no SLURM_JOB_ID) or bad option. Setting up: docs/slurm.md.`,
     )
     .action(
       async (
