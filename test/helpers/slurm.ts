@@ -43,6 +43,7 @@ export class SlurmCluster {
   private readonly children: ChildProcess[] = [];
   private mungePidFile = '';
   private mungeDir = '';
+  private scripts = 0;
   /** What srun, sbatch and the rest need in their environment. */
   readonly env: NodeJS.ProcessEnv;
   readonly root: string;
@@ -127,6 +128,24 @@ export class SlurmCluster {
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     this.children.push(child);
+  }
+
+  /**
+   * Submits a batch job of these shell lines to `partition` on `node`, its output to
+   * `root`/job-ID.out; resolves with the job id.
+   */
+  async sbatch(
+    partition: string,
+    node: string,
+    lines: readonly string[],
+    env: NodeJS.ProcessEnv,
+  ): Promise<string> {
+    const script = join(this.root, `script-${++this.scripts}.sh`);
+    writeFileSync(script, ['#!/bin/sh', ...lines, ''].join('\n'), { mode: 0o755 });
+    const args = ['--parsable', '-p', partition, '-w', node, '-o', join(this.root, 'job-%j.out')];
+    const r = await slurmCommand('sbatch', [...args, script], { ...env, ...this.env });
+    if (r.status !== 0) throw new Error(`sbatch failed (${r.status}): ${r.stderr}`);
+    return r.stdout.trim().split(';')[0]!;
   }
 
   /** Waits until slurmctld counts every node idle (registered, taking jobs). */

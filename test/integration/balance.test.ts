@@ -21,7 +21,14 @@ import {
 } from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
 import type { DaemonProcess } from './daemon-harness.js';
-import { Cluster, startNodes, status, until, untilSeesAlive } from './daemon-harness.js';
+import {
+  Cluster,
+  ONE_HOST_BALANCING,
+  startNodes,
+  status,
+  until,
+  untilSeesAlive,
+} from './daemon-harness.js';
 
 interface Listed {
   pid: number;
@@ -43,18 +50,7 @@ describe('automatic load balancing', () => {
       dir,
       secret: 'balance-test-secret-0123456789',
       nodes: 3,
-      extra: [
-        '--cpus',
-        '1',
-        '--load-source',
-        'osmosis',
-        '--load-sample-interval-ms',
-        '200',
-        '--balance-interval-ms',
-        '300',
-        '--min-residency-ms',
-        '600',
-      ],
+      extra: ONE_HOST_BALANCING,
     });
     home = join(dir, 'n1.sock');
     await untilSeesAlive(home, 3, 'n1 sees all three nodes');

@@ -174,6 +174,23 @@ export class Cluster {
   }
 }
 
+/**
+ * Flags for nodes that share this one host and balance quickly: each counts its Osmosis programs
+ * as its load (the kernel's run queue is the host's), one CPU each, decisions every 300 ms.
+ */
+export const ONE_HOST_BALANCING: readonly string[] = [
+  '--cpus',
+  '1',
+  '--load-source',
+  'osmosis',
+  '--load-sample-interval-ms',
+  '200',
+  '--balance-interval-ms',
+  '300',
+  '--min-residency-ms',
+  '600',
+];
+
 /** One node of {@link startNodes}. */
 export interface NodeSpec {
   /** Default n1, n2, … by position. */

@@ -15,6 +15,7 @@ import { SlurmCluster, slurmCommand, slurmUnavailable } from '../helpers/slurm.j
 import type { WaitingProgram } from './daemon-harness.js';
 import {
   Cluster,
+  ONE_HOST_BALANCING,
   startNodes,
   startWaiting,
   status,
@@ -82,19 +83,7 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
       dir,
       secret: 'slurm-test-secret-0123456789abcdef',
       nodes: NODES.map((name) => ({ name })),
-      // Three nodes on one host: each counts Osmosis programs as its load, one CPU each.
-      extra: [
-        '--cpus',
-        '1',
-        '--load-source',
-        'osmosis',
-        '--load-sample-interval-ms',
-        '200',
-        '--balance-interval-ms',
-        '300',
-        '--min-residency-ms',
-        '600',
-      ],
+      extra: ONE_HOST_BALANCING,
     });
     await untilSeesAlive(socket('h1'), 3, 'h1 sees all three nodes');
     const hook = (name: 'prolog' | 'epilog'): string => {
@@ -183,26 +172,17 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
     assert.equal(await whereIs(socket('h1'), env, pid), 'h2');
 
     const go = join(dir, 'plain-go');
-    const script = join(dir, 'plain.sh');
     const osmoCmd = `"${process.execPath}" "${osmoBin}"`;
-    writeFileSync(
-      script,
+    const jobId = await slurm!.sbatch(
+      'plain',
+      'h2',
       [
-        '#!/bin/sh',
         `${osmoCmd} ctl status --daemon "${socket('h2')}" > "${dir}/plain-ctl.txt.part"`,
         `mv "${dir}/plain-ctl.txt.part" "${dir}/plain-ctl.txt"`,
         `while [ ! -e "${go}" ]; do sleep 0.1; done`,
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
-    const submitted = await slurmCommand(
-      'sbatch',
-      ['--parsable', '-p', 'plain', '-w', 'h2', '-o', join(dir, 'plain.out'), script],
+      ],
       jobEnv(),
     );
-    assert.equal(submitted.status, 0, submitted.stderr);
-    const jobId = submitted.stdout.trim().split(';')[0]!;
     const seenByJob = await until(
       () =>
         Promise.resolve(
@@ -261,23 +241,14 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
   });
 
   it('cancelling an Osmosis job ends its programs wherever they run', async () => {
-    const script = join(dir, 'long.sh');
-    writeFileSync(
-      script,
+    const jobId = await slurm!.sbatch(
+      'osmosis',
+      'h1',
       [
-        '#!/bin/sh',
         `srun -n 2 -O "${process.execPath}" "${osmoBin}" run -r h3 "${fixture('steps')}" 1000 400000000`,
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
-    const submitted = await slurmCommand(
-      'sbatch',
-      ['--parsable', '-p', 'osmosis', '-w', 'h1', '-o', join(dir, 'long.out'), script],
+      ],
       jobEnv(),
     );
-    assert.equal(submitted.status, 0, submitted.stderr);
-    const jobId = submitted.stdout.trim().split(';')[0]!;
     await until(
       async () => ((await guestsOn('h3')) === 2 ? true : undefined),
       60_000,
