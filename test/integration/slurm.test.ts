@@ -147,6 +147,8 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
         '-O',
         '-o',
         join(dir, 'spread-%t.out'),
+        '-e',
+        join(dir, 'spread-%t.err'),
       ],
     });
     assert.equal(job.status, 0, `${job.stderr}\n${slurm!.logTail()}`);
@@ -198,26 +200,28 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
       seenByJob,
       new RegExp(`^h2: reserved for slurm-job-${jobId} \\(takes no guests\\); 0 guests\\n`),
     );
+    // Its home chose where it went (h1 or h3); the balancer may move it on since, never to h2.
     const movedTo = await whereIs(socket('h1'), env, pid);
     assert.ok(movedTo === 'h1' || movedTo === 'h3', `the guest runs at ${movedTo}`);
     assert.match(
       hooksLog('h2'),
-      new RegExp(
-        `h2: reserved for slurm-job-${jobId} .*; 1 guest expelled\\n  h1:${pid} → ${movedTo}`,
-      ),
+      new RegExp(`h2: reserved for slurm-job-${jobId} .*; 1 guest expelled\\n  h1:${pid} → h[13]`),
     );
-
     const refused = await osmo(
       ['run', '--daemon', socket('h1'), '-r', 'h2', fixture('steps'), '1', '1000'],
-      {
-        env,
-        deadlineMs: 60_000,
-      },
+      { env, deadlineMs: 60_000 },
     );
     assert.equal(refused.status, 0, refused.stderr);
     assert.match(refused.stderr, new RegExp(`h2 is reserved \\(slurm-job-${jobId}\\)`));
-    const fromH1 = await status(socket('h1'));
-    assert.deepEqual(fromH1?.nodes.find((n) => n.name === 'h2')?.status, ['reserved']);
+    await until(
+      async () =>
+        (await status(socket('h1')))?.nodes.find((n) => n.name === 'h2')?.status.join() ===
+        'reserved'
+          ? true
+          : undefined,
+      10_000,
+      'h1 hears that h2 is reserved',
+    );
 
     writeFileSync(go, '');
     await until(
