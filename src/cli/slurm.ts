@@ -79,6 +79,7 @@ export function registerSlurm(program: Command): void {
       'after',
       `
 In slurm.conf of every node that also runs an Osmosis daemon (as root, like slurmd):
+  PrologFlags=Alloc                       # srun waits for a prolog that waits for guests
   Prolog=/etc/slurm/osmosis-prolog.sh     # exec osmo slurm prolog
   Epilog=/etc/slurm/osmosis-epilog.sh     # exec osmo slurm epilog
 

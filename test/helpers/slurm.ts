@@ -107,6 +107,9 @@ export class SlurmCluster {
       'SelectTypeParameters=CR_Core',
       'ReturnToService=2',
       'SchedulerParameters=sched_interval=1',
+      // The prolog runs at allocation and srun waits for it: run at a step's launch instead, a
+      // prolog longer than ~20 s (guests leaving) times the launch out.
+      'PrologFlags=Alloc',
       `Prolog=${spec.prolog}`,
       `Epilog=${spec.epilog}`,
       'KillWait=5',
