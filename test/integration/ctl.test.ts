@@ -240,6 +240,28 @@ describe('osmo ctl: block, expel, bring', () => {
     assert.equal(done.stdout.toString(), 'ready\ngot: line\n');
   });
 
+  it('a checkpoint its runner cannot write fails with the reason, and the program goes on', async () => {
+    // Its runner makes its directory at the first checkpoint; this TMPDIR takes none.
+    chmodSync(n3Tmp(), 0o555);
+    try {
+      const p = await start(['-r', 'n3', '-L']);
+      const pid = p.child.pid!;
+      await knownAt(pid, 'n3');
+      const image = join(dir, 'unwritable.osmosnap');
+      const ck = await osmo(['checkpoint', String(pid), '-o', image], { env, deadlineMs: 30_000 });
+      assert.notEqual(ck.status, 0, 'the checkpoint cannot have been written');
+      assert.match(ck.stderr, /EACCES/);
+      assert.equal(ck.stderr.trim().split('\n').length, 1, ck.stderr);
+      assert.equal(await where(pid), 'n3', 'the program still runs on n3');
+      p.child.stdin!.end('line\n');
+      const r = await p.done;
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.toString(), 'ready\ngot: line\n');
+    } finally {
+      chmodSync(n3Tmp(), 0o1777);
+    }
+  });
+
   it('a runner leaves no directory behind: spares make none, a signalled one removes its own', async () => {
     const runnerDirs = (): string[] =>
       readdirSync(n3Tmp()).filter((name) => name.startsWith('osmo-runner-'));
