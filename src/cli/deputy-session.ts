@@ -52,6 +52,8 @@ export interface SessionOptions {
   homeDaemon?: { socket: string; node: string };
   /** The program is to start on this node, not here ({@link DeputySession.startAway}). */
   startAway?: string;
+  /** The job it belongs to (osmo run -J), shown by osmo ps. */
+  job?: string;
 }
 
 export interface Mobility {

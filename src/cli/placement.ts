@@ -7,12 +7,14 @@ import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { OsmoError } from '../core/errors.js';
+import { labelProblem } from '../core/labels.js';
 import { requestOnce } from '../daemon/control-client.js';
 import type { BestResult } from '../daemon/control-protocol.js';
 import { MAX_START_NODES, startAsksConsent } from '../balance/consent.js';
 import { resolveDaemonSocket } from '../daemon/socket-path.js';
 import type { DeputySession, Mobility, StartChoice } from './deputy-session.js';
 import { warn } from './report.js';
+import { SLURM_JOB_ID, holdIdOf } from './slurm.js';
 
 /** The MOSIX placement flags, as `osmo run` and `osmo restart` take them. */
 export function addPlacementOptions(command: Command): Command {
@@ -23,6 +25,10 @@ export function addPlacementOptions(command: Command): Command {
     .option('-L, --lock', 'never migrate automatically (osmo migrate still can)')
     .option('-l, --may-migrate', 'may migrate automatically (the default)')
     .option('-m, --memory <MB>', 'memory the program will need: only nodes with that much free')
+    .option(
+      '-J, --job <ID>',
+      'the job the program belongs to, shown by osmo ps (default under SLURM: slurm-job-$SLURM_JOB_ID)',
+    )
     .option(
       '--daemon <SOCKET>',
       "the local daemon's control socket (default: OSMOSIS_DAEMON or the usual places, see osmo status --help); none: run without one",
@@ -36,7 +42,22 @@ export interface PlacementFlags {
   lock?: boolean;
   mayMigrate?: boolean;
   memory?: string;
+  job?: string;
   daemon?: string;
+}
+
+/**
+ * The job a program belongs to (mosrun -J): as given, or, for a task SLURM started, its SLURM
+ * job under the name its hold on a node has (osmo slurm); none otherwise.
+ */
+export function jobOf(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (flag !== undefined) {
+    const problem = labelProblem('-J: a job id', flag);
+    if (problem !== undefined) throw new OsmoError('E_USAGE', problem);
+    return flag;
+  }
+  const slurm = env.SLURM_JOB_ID;
+  return slurm !== undefined && SLURM_JOB_ID.test(slurm) ? holdIdOf({ id: slurm }) : undefined;
 }
 
 export interface Placement {

@@ -28,6 +28,7 @@ export function registerPs(program: Command): void {
       'print {processes: ProcessInfo[], unanswered: PID[], unansweredNodes: string[]} as JSON',
     )
     .option('--local', 'only the processes started on this node (the daemon is not asked)')
+    .option('-J, --job <ID>', 'only the processes of this job (osmo run -J; slurm-job-N)')
     .option('--daemon <path>', DAEMON_OPTION_HELP)
     .addHelpText(
       'after',
@@ -37,7 +38,9 @@ take there); HOME the node it was started on (its deputy's node; "local" without
 STATE running, frozen (image on disk, memory freed), checkpointing, migrating or stopped
 (its osmo run stopped by Ctrl-Z or SIGSTOP; a program away is held where it runs); WHERE the node
 it runs on; SINCE how long it has run there (since it started or last moved); CPU time used on
-every node (m:ss.s, or h:mm:ss); MEM its memory (0 while frozen); COMMAND.
+every node (m:ss.s, or h:mm:ss); MEM its memory (0 while frozen); JOB, when any process has
+one, the job it belongs to (osmo run -J; a task SLURM started: slurm-job-N; the table is
+then up to 15 columns wider than 80); COMMAND.
 Processes of other homes come from their home daemons (as of their last reading, at most one
 balancing interval old); a user is the same user on every node by uid, as in MOSIX. A process
 that does not answer within 2 s, or a node within ${PEER_PROCESSES_TIMEOUT_MS / 1000} s, is named on stderr and left out.
@@ -46,7 +49,7 @@ Without a daemon (or with --local) only the processes started on this node are l
 Exit status: 0 listed (also when there is none), 2 bad invocation or the socket directory is
 not private (the message says how to fix it), 70 internal error.`,
     )
-    .action(async (opts: { json?: boolean; local?: boolean; daemon?: string }) => {
+    .action(async (opts: { json?: boolean; local?: boolean; job?: string; daemon?: string }) => {
       try {
         const unanswered: number[] = [];
         const stopped: number[] = [];
@@ -76,14 +79,15 @@ not private (the message says how to fix it), 70 internal error.`,
             );
           }
         }
+        const shown = processes.filter((p) => opts.job === undefined || p.job === opts.job);
         process.stdout.write(
           opts.json
             ? JSON.stringify(
-                { processes, unanswered, unansweredNodes: elsewhere?.unanswered ?? [] },
+                { processes: shown, unanswered, unansweredNodes: elsewhere?.unanswered ?? [] },
                 null,
                 2,
               ) + '\n'
-            : renderPs(processes),
+            : renderPs(shown),
         );
       } catch (e) {
         process.exitCode = fail(e);
@@ -144,12 +148,17 @@ export function markStopped(
 }
 
 export function renderPs(processes: readonly ProcessInfo[], nowMs = Date.now()): string {
-  // Node names past 6 characters end in "…" (80 columns leave the command 22).
+  // Node names past 6 characters end in "…" (80 columns leave the command 22). A JOB column
+  // (osmo run -J, a SLURM task's job) comes only when some process has a job and widens the
+  // table by up to 15 columns: the command keeps its 22.
+  const withJob = processes.some((p) => p.job !== undefined);
+  const jobWidth = Math.min(14, Math.max(3, ...processes.map((p) => p.job?.length ?? 1)));
+  const jobCell = (text: string): string => (withJob ? `${pad(text, jobWidth)} ` : '');
   const head = `${pad('PID', 7, true)} ${pad('HOME', 6)} ${pad('STATE', 13)} ${pad('WHERE', 6)} ${pad('SINCE', 5, true)} ${pad('CPU', 8, true)} ${pad('MEM', 6, true)} `;
   const commandWidth = WIDTH - head.length;
   const row = (p: ProcessInfo): string =>
-    `${pad(String(p.pid), 7, true)} ${pad(p.home, 6)} ${pad(p.state, 13)} ${pad(p.where, 6)} ${pad(formatSince(p.since, nowMs), 5, true)} ${pad(formatCpu(p.cpuTimeMs), 8, true)} ${pad(formatBytes(p.memoryBytes), 6, true)} ${pad(formatCommand(p.command), commandWidth).trimEnd()}`;
-  return [head + 'COMMAND', ...processes.map(row)].join('\n') + '\n';
+    `${pad(String(p.pid), 7, true)} ${pad(p.home, 6)} ${pad(p.state, 13)} ${pad(p.where, 6)} ${pad(formatSince(p.since, nowMs), 5, true)} ${pad(formatCpu(p.cpuTimeMs), 8, true)} ${pad(formatBytes(p.memoryBytes), 6, true)} ${jobCell(p.job ?? '-')}${pad(formatCommand(p.command), commandWidth).trimEnd()}`;
+  return [head + jobCell('JOB') + 'COMMAND', ...processes.map(row)].join('\n') + '\n';
 }
 
 /** How long it has been where it runs: 42s, 3m05, 2h07 ("-" when the process does not say). */

@@ -20,6 +20,7 @@ import {
   addPlacementOptions,
   mobilityOf,
   moveAfterRestore,
+  jobOf,
   resolvePlacement,
   startNodeOf,
 } from './placement.js';
@@ -77,6 +78,7 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
     }
     checkStdin(deputy, force);
     const placement = await resolvePlacement(opts);
+    const job = jobOf(opts.job, process.env);
     const instrumented = await instrumentedProgram(program);
     const mobility = mobilityOf(placement, instrumented.bytes);
     const away = mobility === undefined ? undefined : await startNodeOf(placement);
@@ -109,6 +111,7 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
       ...(deputy.checkpointKeep === undefined ? {} : { checkpointKeep: deputy.checkpointKeep }),
       ...(mobility === undefined ? {} : { mobility }),
       ...(placement.daemon === undefined ? {} : { homeDaemon: placement.daemon }),
+      ...(job === undefined ? {} : { job }),
     });
     const placed = away === undefined ? undefined : moveAfterRestore(session, away);
     return await supervise(session, held, placed);

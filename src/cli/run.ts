@@ -17,6 +17,7 @@ import type { HeldSignals } from './supervise.js';
 import {
   addPlacementOptions,
   mobilityOf,
+  jobOf,
   resolvePlacement,
   startAway,
   startNodeOf,
@@ -202,6 +203,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
         : parseCount(opts.checkpointKeep, '--checkpoint-keep');
     const selfTicks = checkpointTicksFromEnv();
     const placement = await resolvePlacement(opts);
+    const job = jobOf(opts.job, process.env);
     const preemptible =
       placement.mobile ||
       opts.preemptible === true ||
@@ -239,6 +241,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       ...(mobility === undefined ? {} : { mobility }),
       ...(placement.daemon === undefined ? {} : { homeDaemon: placement.daemon }),
       ...(away === undefined ? {} : { startAway: away.node }),
+      ...(job === undefined ? {} : { job }),
     });
     const placed = away === undefined ? undefined : startAway(session, away, placement);
     return await supervise(session, held, placed);

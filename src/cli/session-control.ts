@@ -27,6 +27,7 @@ export function sessionControl(session: DeputySession): ProcessControl {
         memoryBytes: session.memoryBytes,
         startedAt: session.startedAt.toISOString(),
         command: session.options.args,
+        ...(session.options.job === undefined ? {} : { job: session.options.job }),
         preemptible: session.options.preemptible,
         movable: session.options.preemptible && session.options.mobility?.autoMigrate === true,
         since: session.guest.arrivedAt.toISOString(),

@@ -20,6 +20,8 @@ import { fail, warn } from './report.js';
 import { DAEMON_OPTION_HELP } from './status.js';
 
 const DEFAULT_PARTITIONS = ['osmosis'];
+/** A job number, or an array job's NUMBER_INDEX. */
+export const SLURM_JOB_ID = /^[0-9]+(_[0-9]+)?$/;
 const DEFAULT_WAIT_SECONDS = 60;
 
 export type SlurmHook = 'prolog' | 'epilog';
@@ -34,7 +36,7 @@ export interface SlurmJob {
 /** The job slurmd runs the hook for; refused when not run by slurmd. */
 export function slurmJobOf(env: NodeJS.ProcessEnv): SlurmJob {
   const id = env.SLURM_JOB_ID ?? env.SLURM_JOBID;
-  if (id === undefined || !/^[0-9]+(_[0-9]+)?$/.test(id)) {
+  if (id === undefined || !SLURM_JOB_ID.test(id)) {
     throw new OsmoError(
       'E_USAGE',
       id === undefined

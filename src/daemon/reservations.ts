@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsmoError } from '../core/errors.js';
+import { labelProblem } from '../core/labels.js';
 import { writeFileWhole } from '../platform/write-whole.js';
 
 /** One holder: who reserved the node, since when (Unix ms). */
@@ -17,14 +18,13 @@ export interface Reservation {
   readonly since: number;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 /** `osmo ctl release all` releases every reservation, so no holder may be called that. */
 export const RELEASE_ALL = 'all';
 
 /** Why `id` cannot name a reservation, or undefined when it can. */
 export function reservationIdProblem(id: unknown): string | undefined {
-  if (typeof id !== 'string' || !ID_PATTERN.test(id))
-    return `a reservation id is 1–100 of A-Z a-z 0-9 . _ : - starting with a letter or digit, got ${JSON.stringify(id)}`;
+  const problem = labelProblem('a reservation id', id);
+  if (problem !== undefined) return problem;
   if (id === RELEASE_ALL) return `"${RELEASE_ALL}" is reserved for releasing every reservation`;
   return undefined;
 }

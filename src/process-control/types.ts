@@ -44,6 +44,8 @@ export interface ProcessInfo {
   startedAt: string;
   /** The program and its arguments as given to `osmo run`. */
   command: string[];
+  /** The job it belongs to (osmo run -J; a SLURM task's SLURM job), if any. */
+  job?: string;
   /** May be frozen/migrated by the system (MOSIX: not "locked"). */
   preemptible: boolean;
   /** The last image written (checkpoint or freeze), if any. */

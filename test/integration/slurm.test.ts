@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, osmoBin, privateEnv, removeScratch } from '../helpers/osmo.js';
 import { SlurmCluster, slurmCommand, slurmUnavailable } from '../helpers/slurm.js';
+import type { ProcessInfo } from '../../src/process-control/types.js';
 import type { WaitingProgram } from './daemon-harness.js';
 import {
   Cluster,
@@ -257,6 +258,19 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
       async () => ((await guestsOn('h3')) === 2 ? true : undefined),
       60_000,
       'both tasks run on h3',
+    );
+    // Each task is tagged with its SLURM job, which osmo ps shows and selects by.
+    const tagged = await osmo(
+      ['ps', '--json', '--job', `slurm-job-${jobId}`, '--daemon', socket('h1')],
+      { env },
+    );
+    const listed = (JSON.parse(tagged.stdout.toString()) as { processes: ProcessInfo[] }).processes;
+    assert.deepEqual(
+      listed.map((p) => [p.where, p.job]),
+      [
+        ['h3', `slurm-job-${jobId}`],
+        ['h3', `slurm-job-${jobId}`],
+      ],
     );
     const cancelled = await slurmCommand('scancel', [jobId], jobEnv());
     assert.equal(cancelled.status, 0, cancelled.stderr);

@@ -36,6 +36,36 @@ describe('what users see of automatic migration', () => {
     assert.match(table, /4242 n1 +checkpointing a-rat… +42s/);
   });
 
+  it('osmo ps has a JOB column only when a process belongs to a job, at most 15 columns more', () => {
+    const now = Date.parse('2026-11-22T12:00:00Z');
+    const base = {
+      home: 'n1',
+      where: 'n2',
+      state: 'running' as const,
+      cpuTimeMs: 1000,
+      memoryBytes: 1 << 20,
+      startedAt: '2026-11-22T11:00:00Z',
+      command: ['steps.wasm', '3', 'y'.repeat(60)],
+      preemptible: true,
+      since: '2026-11-22T11:59:00Z',
+    };
+    assert.doesNotMatch(renderPs([{ pid: 1, ...base }], now), /JOB/);
+    const table = renderPs(
+      [
+        { pid: 1, ...base, job: 'slurm-job-42' },
+        { pid: 2, ...base },
+        { pid: 3, ...base, job: 'a-very-long-job-name-indeed' },
+      ],
+      now,
+    );
+    const lines = table.trimEnd().split('\n');
+    for (const line of lines) assert.ok([...line].length <= 95, line);
+    assert.match(lines[0]!, / MEM JOB {12}COMMAND$/);
+    assert.match(lines[1]!, / slurm-job-42 {3}steps\.wasm 3 y/);
+    assert.match(lines[2]!, / - {14}steps\.wasm/);
+    assert.match(lines[3]!, / a-very-long-j… steps\.wasm/);
+  });
+
   it('osmo mon: one line per migration, with how long ago, the reason and any failure', () => {
     const ok = { atMs: 10_000, pid: 7, from: 'n1', to: 'n3', reason: 'load', result: 'ok' };
     assert.equal(formatMigration(ok, 13_000), '↪ 3.0s ago  pid 7  n1 → n3  load');

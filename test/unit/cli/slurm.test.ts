@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { jobOf } from '../../../src/cli/placement.js';
 import { holdIdOf, isOsmosisJob, slurmJobOf } from '../../../src/cli/slurm.js';
 
 describe('osmo slurm: the job slurmd runs a hook for', () => {
@@ -19,5 +20,13 @@ describe('osmo slurm: the job slurmd runs a hook for', () => {
     assert.equal(isOsmosisJob({ id: '1', partition: 'gpu' }, ['osmosis', 'long']), false);
     assert.equal(isOsmosisJob({ id: '1' }, ['osmosis']), false, 'unknown partition: reserve');
     assert.equal(holdIdOf({ id: '42' }), 'slurm-job-42');
+  });
+
+  it("tags a task with its SLURM job unless -J names one (osmo ps's JOB)", () => {
+    assert.equal(jobOf(undefined, { SLURM_JOB_ID: '42' }), 'slurm-job-42');
+    assert.equal(jobOf('sweep-3', { SLURM_JOB_ID: '42' }), 'sweep-3');
+    assert.equal(jobOf(undefined, {}), undefined);
+    assert.equal(jobOf(undefined, { SLURM_JOB_ID: 'junk' }), undefined);
+    assert.throws(() => jobOf('a b', {}), /-J: a job id is 1–100 of/);
   });
 });
