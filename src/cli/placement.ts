@@ -1,6 +1,7 @@
 /**
  * Where `osmo run` starts a program (MOSIX mosrun flags): -b best node (default when a daemon
- * runs here), -h home, -r NODE, -L never migrate automatically, -l may migrate, -m MB needed.
+ * runs here), -h home, -r NODE, -L never migrate automatically, -l may migrate, -m MB needed;
+ * and -J, the job it belongs to, which mosrun lists among these.
  * A program that may move is instrumented (preemptible); one pinned home with -h -L is not.
  */
 import { createHash } from 'node:crypto';
