@@ -68,6 +68,8 @@ export interface Mobility {
   memoryBytes: number;
   /** The home's balancer may move it by itself (not -L). */
   autoMigrate: boolean;
+  /** The job it belongs to (osmo run -J): told to each node that admits it (osmo ctl status). */
+  job?: string;
 }
 
 /** The deputy's part of an image: enough to build the same deputy again (osmo restart). */
@@ -336,6 +338,7 @@ function admittedBy(
           memoryBytes: Math.max(mobility.memoryBytes, memoryBytes),
           moduleHash: mobility.moduleHash,
           ...(expectedQueue !== undefined && { expectedQueue }),
+          ...(mobility.job !== undefined && { job: mobility.job }),
         },
         20_000,
       ),

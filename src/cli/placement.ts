@@ -121,9 +121,14 @@ async function reachDaemon(
   }
 }
 
-export function mobilityOf(placement: Placement, moduleBytes: Uint8Array): Mobility | undefined {
+export function mobilityOf(
+  placement: Placement,
+  moduleBytes: Uint8Array,
+  job?: string,
+): Mobility | undefined {
   if (placement.daemon === undefined) return undefined;
   return {
+    ...(job === undefined ? {} : { job }),
     daemonSocket: placement.daemon.socket,
     homeNode: placement.daemon.node,
     moduleBytes,

@@ -80,7 +80,7 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
     const placement = await resolvePlacement(opts);
     const job = jobOf(opts.job, process.env);
     const instrumented = await instrumentedProgram(program);
-    const mobility = mobilityOf(placement, instrumented.bytes);
+    const mobility = mobilityOf(placement, instrumented.bytes, job);
     const away = mobility === undefined ? undefined : await startNodeOf(placement);
     // /proc/self is made anew, at the same place in the preopens (so fd numbers match).
     procSelf = new ProcSelfFiles(imageDir());

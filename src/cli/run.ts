@@ -216,7 +216,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
     const instrumented = preemptible ? await instrumentedProgram(program) : undefined;
     const module = instrumented?.module ?? program.module;
     const mobility =
-      instrumented === undefined ? undefined : mobilityOf(placement, instrumented.bytes);
+      instrumented === undefined ? undefined : mobilityOf(placement, instrumented.bytes, job);
     const away = mobility === undefined ? undefined : await startNodeOf(placement);
     procSelf = preemptible ? new ProcSelfFiles(imageDir()) : undefined;
     const view = procSelf ? procSelf.placeIn(preopens) : preopens;

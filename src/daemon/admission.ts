@@ -18,6 +18,8 @@ export interface AdmitRequest {
    * Absent for moves a user asked for and starts on a node the user named (-r).
    */
   readonly expectedQueue?: number;
+  /** The job the program belongs to (osmo run -J), for osmo ctl status here. */
+  readonly job?: string;
 }
 
 export interface AdmissionState {

@@ -35,6 +35,7 @@ import { NodeSampler, statusWords } from './measure/sampler.js';
 import { measureSpeed, raisedSpeed } from './measure/speed.js';
 import { PeriodicTask } from './scheduler.js';
 import { OsmoError } from '../core/errors.js';
+import { labelProblem } from '../core/labels.js';
 import { deriveLinkKey } from '../link/index.js';
 import { runnerUserIds } from '../platform/users.js';
 import { decideAdmission } from './admission.js';
@@ -635,6 +636,7 @@ export class Daemon {
     const assigned = await this.runners!.assign(request.moduleHash, {
       home: request.home,
       pid: request.pid,
+      ...(request.job === undefined ? {} : { job: request.job }),
     });
     this.log.info('guest admitted', {
       peer: request.home,
@@ -789,6 +791,7 @@ export class Daemon {
       memoryBytes: typeof args.memoryBytes === 'number' ? args.memoryBytes : 0,
       moduleHash: typeof args.moduleHash === 'string' ? args.moduleHash : '',
       ...(typeof args.expectedQueue === 'number' && { expectedQueue: args.expectedQueue }),
+      ...(labelProblem('a job', args.job) === undefined && { job: args.job as string }),
     };
     return (await this.askNode(node, 'admit', request)) as PlaceResult;
   }
@@ -939,7 +942,7 @@ export class Daemon {
 }
 
 function admitRequestOf(args: Record<string, unknown>): AdmitRequest {
-  const { home, pid, memoryBytes, moduleHash, expectedQueue } = args;
+  const { home, pid, memoryBytes, moduleHash, expectedQueue, job } = args;
   if (
     typeof home !== 'string' ||
     typeof pid !== 'number' ||
@@ -956,6 +959,8 @@ function admitRequestOf(args: Record<string, unknown>): AdmitRequest {
     memoryBytes,
     moduleHash,
     ...(isQueueLength(expectedQueue) && { expectedQueue }),
+    // A label only: one this node cannot show is left out, not a reason to refuse the guest.
+    ...(labelProblem('a job', job) === undefined && { job: job as string }),
   };
 }
 

@@ -22,7 +22,7 @@ export class GuestRegistry {
   }
 
   record(runnerPid: number, guest: GuestOf): void {
-    writeFileWhole(this.fileOf(runnerPid), JSON.stringify({ home: guest.home, pid: guest.pid }));
+    writeFileWhole(this.fileOf(runnerPid), JSON.stringify(guest));
   }
 
   forget(runnerPid: number): void {
@@ -56,7 +56,11 @@ function parseGuest(path: string): GuestOf | undefined {
   try {
     const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<GuestOf>;
     return typeof value.home === 'string' && typeof value.pid === 'number'
-      ? { home: value.home, pid: value.pid }
+      ? {
+          home: value.home,
+          pid: value.pid,
+          ...(typeof value.job === 'string' && { job: value.job }),
+        }
       : undefined;
   } catch {
     return undefined;

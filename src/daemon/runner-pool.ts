@@ -47,6 +47,8 @@ interface Runner {
 export interface GuestOf {
   readonly home: string;
   readonly pid: number;
+  /** The job it belongs to (osmo run -J), when its home said. */
+  readonly job?: string;
 }
 
 export interface Assignment {

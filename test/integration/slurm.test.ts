@@ -272,6 +272,15 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
         ['h3', `slurm-job-${jobId}`],
       ],
     );
+    // h3 knows whose guests it runs: each admission carried the job.
+    const hosted = await osmo(['ctl', 'status', '--daemon', socket('h3')], { env });
+    assert.equal(
+      hosted.stdout
+        .toString()
+        .match(new RegExp(`^  h1:\\d+ running \\(job slurm-job-${jobId}\\)$`, 'gm'))?.length,
+      2,
+      hosted.stdout.toString(),
+    );
     const cancelled = await slurmCommand('scancel', [jobId], jobEnv());
     assert.equal(cancelled.status, 0, cancelled.stderr);
     await until(

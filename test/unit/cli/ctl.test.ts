@@ -64,7 +64,7 @@ describe('osmo ctl output', () => {
       action: 'status',
       blocked: true,
       guests: [
-        { home: 'n1', pid: 4, running: true },
+        { home: 'n1', pid: 4, running: true, job: 'slurm-job-9' },
         { home: 'n2', pid: 5, running: false },
       ],
       clusterPriorities: { partner: 1, rogue: 'block' },
@@ -73,7 +73,7 @@ describe('osmo ctl output', () => {
     assert.deepEqual(r, {
       text: [
         'n3: blocked (takes no new guests); 2 guests',
-        '  n1:4 running',
+        '  n1:4 running (job slurm-job-9)',
         '  n2:5 on its way',
         'clusters: own 0, partner 1, rogue block; others refused',
         "flood control: at most 8 of this home's programs run here at once",

@@ -15,14 +15,14 @@ const freshDir = (): string => join(root, `state-${dirs++}`, 'guests');
 describe('guests recorded for a restarted daemon', () => {
   it('keeps the records of live runners and removes the others, and torn files', () => {
     const registry = new GuestRegistry(freshDir());
-    registry.record(101, { home: 'n1', pid: 7 });
+    registry.record(101, { home: 'n1', pid: 7, job: 'slurm-job-4' });
     registry.record(102, { home: 'n3', pid: 8 });
     writeFileSync(join(registry.dir, '103.json.tmp'), '{"ho'); // a crash mid-write
     writeFileSync(join(registry.dir, '104.json'), 'not json');
     const alive = new Set([101, 104]);
     assert.deepEqual(
       registry.survivors((pid) => alive.has(pid)),
-      [{ runnerPid: 101, guest: { home: 'n1', pid: 7 } }],
+      [{ runnerPid: 101, guest: { home: 'n1', pid: 7, job: 'slurm-job-4' } }],
     );
     assert.deepEqual(readdirSync(registry.dir), ['101.json']);
     registry.forget(101);
