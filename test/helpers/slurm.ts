@@ -183,7 +183,27 @@ export class SlurmCluster {
     }
   }
 
+  /**
+   * Cancels every job of this cluster and waits until none is left: slurmstepd and a job's tasks
+   * outlive slurmd (by design), so a test that failed with a job running would leave them behind.
+   */
+  private async cancelAll(deadlineMs: number): Promise<void> {
+    const env = { ...process.env, ...this.env };
+    const jobs = async (): Promise<string[]> =>
+      (await slurmCommand('squeue', ['-h', '-o', '%i'], env)).stdout
+        .split('\n')
+        .filter((id) => id !== '');
+    const end = Date.now() + deadlineMs;
+    let left = await jobs();
+    if (left.length > 0) await slurmCommand('scancel', left, env);
+    while (left.length > 0 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      left = await jobs();
+    }
+  }
+
   async stop(): Promise<void> {
+    if (this.children.length > 0) await this.cancelAll(30_000);
     await Promise.all(
       this.children.map(
         (c) =>

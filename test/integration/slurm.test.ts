@@ -249,8 +249,9 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
     const jobId = await slurm!.sbatch(
       'osmosis',
       'h1',
+      // -L: both stay on h3 (the balancer would bring one back to an idle h1).
       [
-        `srun -n 2 -O "${process.execPath}" "${osmoBin}" run -r h3 "${fixture('steps')}" 1000 400000000`,
+        `srun -n 2 -O "${process.execPath}" "${osmoBin}" run -r h3 -L "${fixture('steps')}" 1000 400000000`,
       ],
       jobEnv(),
     );
