@@ -246,39 +246,39 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
   });
 
   it('cancelling an Osmosis job ends its programs wherever they run', async () => {
+    // The guests of the tests before leave h3's count a moment after their programs ended.
+    await until(async () => ((await guestsOn('h3')) === 0 ? true : undefined), 30_000, 'h3 empty');
     const jobId = await slurm!.sbatch(
       'osmosis',
       'h1',
-      // -L: both stay on h3 (the balancer would bring one back to an idle h1).
+      // -L: they stay on h3 (the balancer would bring one back to an idle h1).
       [
         `srun -n 2 -O "${process.execPath}" "${osmoBin}" run -r h3 -L "${fixture('steps')}" 1000 400000000`,
       ],
       jobEnv(),
     );
+    const job = `slurm-job-${jobId}`;
+    // Each task is tagged with its SLURM job, which osmo ps shows and selects by; a task's WHERE
+    // turns to h3 once its start there is done (h3 counts it from its admission).
+    const ofJob = async (): Promise<ProcessInfo[]> => {
+      const r = await osmo(['ps', '--json', '--job', job, '--daemon', socket('h1')], { env });
+      return (JSON.parse(r.stdout.toString()) as { processes: ProcessInfo[] }).processes;
+    };
     await until(
-      async () => ((await guestsOn('h3')) === 2 ? true : undefined),
+      async () => {
+        const listed = await ofJob();
+        return listed.length === 2 && listed.every((p) => p.where === 'h3' && p.job === job)
+          ? true
+          : undefined;
+      },
       60_000,
-      'both tasks run on h3',
-    );
-    // Each task is tagged with its SLURM job, which osmo ps shows and selects by.
-    const tagged = await osmo(
-      ['ps', '--json', '--job', `slurm-job-${jobId}`, '--daemon', socket('h1')],
-      { env },
-    );
-    const listed = (JSON.parse(tagged.stdout.toString()) as { processes: ProcessInfo[] }).processes;
-    assert.deepEqual(
-      listed.map((p) => [p.where, p.job]),
-      [
-        ['h3', `slurm-job-${jobId}`],
-        ['h3', `slurm-job-${jobId}`],
-      ],
+      `osmo ps --job ${job} lists both tasks on h3`,
     );
     // h3 knows whose guests it runs: each admission carried the job.
     const hosted = await osmo(['ctl', 'status', '--daemon', socket('h3')], { env });
     assert.equal(
-      hosted.stdout
-        .toString()
-        .match(new RegExp(`^  h1:\\d+ running \\(job slurm-job-${jobId}\\)$`, 'gm'))?.length,
+      hosted.stdout.toString().match(new RegExp(`^  h1:\\d+ running \\(job ${job}\\)$`, 'gm'))
+        ?.length,
       2,
       hosted.stdout.toString(),
     );
@@ -289,7 +289,10 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
       60_000,
       'h3 has no guest left',
     );
-    const ps = await osmo(['ps', '--json', '--daemon', socket('h1')], { env });
-    assert.deepEqual(JSON.parse(ps.stdout.toString()).processes, []);
+    await until(
+      async () => ((await ofJob()).length === 0 ? true : undefined),
+      30_000,
+      `no process of ${job} left`,
+    );
   });
 });
