@@ -14,7 +14,8 @@ import { DAEMON_OPTION_HELP } from './status.js';
 import { counted } from '../core/counted.js';
 import { OsmoError } from '../core/errors.js';
 
-const DEFAULT_WAIT_SECONDS = 60;
+/** How long expel and reserve (and osmo slurm prolog) wait for the guests to leave. */
+export const DEFAULT_WAIT_SECONDS = 60;
 /** A `bring` waits for every move; a move of a large program may take a while. */
 const BRING_TIMEOUT_MS = 10 * 60_000;
 

@@ -14,7 +14,7 @@ import { requestOnce } from '../daemon/control-client.js';
 import type { AdminResult } from '../daemon/control-protocol.js';
 import { requireDaemonSocket } from '../daemon/socket-path.js';
 import { OsmoError, isOsmoError } from '../core/errors.js';
-import { parseSeconds, renderAdmin } from './ctl.js';
+import { DEFAULT_WAIT_SECONDS, parseSeconds, renderAdmin } from './ctl.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { fail, warn } from './report.js';
 import { DAEMON_OPTION_HELP } from './status.js';
@@ -22,7 +22,6 @@ import { DAEMON_OPTION_HELP } from './status.js';
 const DEFAULT_PARTITIONS = ['osmosis'];
 /** A job number, or an array job's NUMBER_INDEX. */
 export const SLURM_JOB_ID = /^[0-9]+(_[0-9]+)?$/;
-const DEFAULT_WAIT_SECONDS = 60;
 
 export type SlurmHook = 'prolog' | 'epilog';
 

@@ -215,7 +215,7 @@ export class Daemon {
     const d = new Daemon(config, log, clock, transport, gossip, sampler, undefined);
     ref.daemon = d;
     d.reservations = reservations;
-    sampler.reserved = reservations.reserved;
+    sampler.isReserved = () => reservations.reserved;
     if (reservations.reserved)
       log.info('node reserved from before a restart', {
         reservations: reservations.list().map((r) => r.id),
@@ -745,9 +745,8 @@ export class Daemon {
     const holder = id as string;
     if (act === 'release') {
       const released = this.reservations.remove(holder);
-      this.sampler.reserved = this.reservations.reserved;
       if (released.length > 0)
-        this.log.info('reservation released', { released, open: !this.sampler.reserved });
+        this.log.info('reservation released', { released, open: !this.reservations.reserved });
       return {
         node,
         action: act,
@@ -757,7 +756,6 @@ export class Daemon {
       };
     }
     const opened = this.reservations.add(holder, Date.now());
-    this.sampler.reserved = true;
     this.log.info('node reserved', { id: holder, first: opened });
     return {
       node,
@@ -791,7 +789,8 @@ export class Daemon {
       memoryBytes: typeof args.memoryBytes === 'number' ? args.memoryBytes : 0,
       moduleHash: typeof args.moduleHash === 'string' ? args.moduleHash : '',
       ...(typeof args.expectedQueue === 'number' && { expectedQueue: args.expectedQueue }),
-      ...(labelProblem('a job', args.job) === undefined && { job: args.job as string }),
+      // The node admitting it checks the label (admitRequestOf).
+      ...(typeof args.job === 'string' && { job: args.job }),
     };
     return (await this.askNode(node, 'admit', request)) as PlaceResult;
   }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPorts } from './ports.js';
 import { pidExists } from '../../src/platform/pid.js';
+import { until } from '../integration/daemon-harness.js';
 
 const PROGRAMS = ['munged', 'slurmctld', 'slurmd', 'srun', 'sbatch', 'scancel', 'sinfo'];
 
@@ -153,9 +154,8 @@ export class SlurmCluster {
 
   /** Waits until slurmctld counts every node idle (registered, taking jobs). */
   private async untilIdle(deadlineMs: number): Promise<void> {
-    const end = Date.now() + deadlineMs;
     let last = '';
-    while (Date.now() < end) {
+    const allIdle = (): Promise<true | undefined> => {
       const r = spawnSync('sinfo', ['-h', '-N', '-o', '%N %T'], {
         env: { ...process.env, ...this.env },
         encoding: 'utf8',
@@ -167,10 +167,11 @@ export class SlurmCluster {
           .filter((l) => l.endsWith(' idle'))
           .map((l) => l.split(' ')[0]),
       );
-      if (this.spec.nodes.every((n) => idle.has(n))) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`SLURM nodes not idle within ${deadlineMs} ms: ${last}\n${this.logTail()}`);
+      return Promise.resolve(this.spec.nodes.every((n) => idle.has(n)) ? true : undefined);
+    };
+    await until(allIdle, deadlineMs, 'every SLURM node idle', 200).catch((e: Error) => {
+      throw new Error(`${e.message}: ${last}\n${this.logTail()}`);
+    });
   }
 
   /** The end of slurmctld's log, for a failing test's report. */
@@ -193,13 +194,17 @@ export class SlurmCluster {
       (await slurmCommand('squeue', ['-h', '-o', '%i'], env)).stdout
         .split('\n')
         .filter((id) => id !== '');
-    const end = Date.now() + deadlineMs;
-    let left = await jobs();
-    if (left.length > 0) await slurmCommand('scancel', left, env);
-    while (left.length > 0 && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 200));
-      left = await jobs();
-    }
+    const left = await jobs();
+    if (left.length === 0) return;
+    await slurmCommand('scancel', left, env);
+    // The daemons are stopped after this either way: a job still there then is reported by the
+    // test that left it, not here.
+    await until(
+      async () => ((await jobs()).length === 0 ? true : undefined),
+      deadlineMs,
+      'no SLURM job left',
+      200,
+    ).catch(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -223,8 +228,13 @@ export class SlurmCluster {
       // munged never started, or already gone
     }
     // It writes its seed file as it ends: the directory can go once it has.
-    for (let i = 0; i < 100 && munged > 0 && pidExists(munged); i++)
-      await new Promise((r) => setTimeout(r, 50));
+    if (munged > 0)
+      await until(
+        () => Promise.resolve(pidExists(munged) ? undefined : true),
+        5_000,
+        'munged gone',
+        50,
+      ).catch(() => undefined);
     if (this.mungeDir !== '') rmSync(this.mungeDir, { recursive: true, force: true });
   }
 }

@@ -30,8 +30,11 @@ export class NodeSampler {
   draining = false;
   /** Guests refused by the administrator (osmo ctl block), whatever the configuration says. */
   blocked = false;
-  /** Held for work outside Osmosis (osmo ctl reserve, a SLURM job): no guests, flag gossiped. */
-  reserved = false;
+  /**
+   * Whether the node is held for work outside Osmosis (osmo ctl reserve, a SLURM job): no
+   * guests, flag gossiped. The daemon points it at its reservations, the one place that knows.
+   */
+  isReserved: () => boolean = () => false;
 
   constructor(
     private readonly probe: SystemProbe,
@@ -53,16 +56,13 @@ export class NodeSampler {
 
   info(): NodeInfo {
     const s = this.settings;
+    const reserved = this.isReserved();
     const accepting =
-      s.acceptGuests &&
-      !this.blocked &&
-      !this.reserved &&
-      !this.draining &&
-      this.guests < s.maxGuests;
+      s.acceptGuests && !this.blocked && !reserved && !this.draining && this.guests < s.maxGuests;
     const flags =
       (accepting ? NodeFlags.acceptingGuests : 0) |
       (this.draining ? NodeFlags.draining : 0) |
-      (this.reserved ? NodeFlags.reserved : 0);
+      (reserved ? NodeFlags.reserved : 0);
     return {
       cpus: s.cpus,
       speed: s.speed,

@@ -80,7 +80,7 @@ describe('reservations of a node for work outside Osmosis', () => {
       },
       { cpus: 1, speed: 10_000, maxGuests: 4, acceptGuests: true },
     );
-    sampler.reserved = true;
+    sampler.isReserved = () => true;
     const flags = sampler.info().flags;
     assert.equal(flags & NodeFlags.acceptingGuests, 0);
     assert.notEqual(flags & NodeFlags.reserved, 0);
