@@ -26,8 +26,11 @@ import type { PlacementFlags } from './placement.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { collect, parseEnvAssignment, parseSize } from './options.js';
 import { fail } from './report.js';
+import { nativeConflicts, runNative } from './run-native.js';
 
 interface RunOptions extends PlacementFlags {
+  native?: boolean;
+  cwd?: string;
   env: string[];
   inheritEnv: boolean;
   dir: string[];
@@ -115,8 +118,13 @@ export function registerRun(program: Command): void {
   const command = program
     .command('run')
     .description('run a WASI program with this node as its home')
-    .argument('<program>', 'a wasm32-wasi command module (.wasm)')
+    .argument('<program>', 'a wasm32-wasi command module (.wasm); with -E, a native executable')
     .argument('[args...]', "the program's arguments")
+    .option(
+      '-E, --native',
+      'run a native Linux executable as a batch job [mosrun -E]: placed once, never migrated',
+    )
+    .option('--cwd <DIR>', 'with -E: the directory it runs in there (default: this one)')
     .option('--env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .option('--no-inherit-env', "start from an empty environment instead of the caller's")
     .option(
@@ -171,6 +179,13 @@ after use, so images skip it; every later re-entry, checkpoint or move reuses it
 with a memory maximum (--max-memory) or a stack deeper than 2000 frames is not re-entered.
 OSMOSIS_REENTRY=off turns it off.
 
+-E runs a native Linux executable instead, as a batch job [mosrun -E]: placed once (-b: the
+best node whose daemon runs native programs, config native; -r NODE; -h), never migrated,
+frozen or checkpointed. There it runs as you (never as root), in this directory's path (or
+--cwd DIR), with your environment and OSMOSIS_NODE set to the node, on that node's files; its
+stdin, stdout, stderr, signals and exit status are this process's. A node that refuses it
+leaves it at home, and stderr says why. See docs/native.md.
+
 A program away that reads a file of this node in order gets the bytes that follow with each
 answer (up to 512 KiB), and where the file ends, and reads them there with no round trip; it
 sees a change made here to that file within 1 s, and at once after any write, seek or open of
@@ -184,6 +199,7 @@ ${EXIT_CODES_HELP}`,
 }
 
 async function runProgram(path: string, args: string[], opts: RunOptions): Promise<number> {
+  if (opts.native === true || opts.cwd !== undefined) return runNativeProgram(path, args, opts);
   let backend: HostBackend | undefined;
   let held: HeldSignals | undefined;
   let procSelf: ProcSelfFiles | undefined;
@@ -251,6 +267,21 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
     held?.release();
     backend?.closeAll();
     procSelf?.remove();
+  }
+}
+
+function runNativeProgram(path: string, args: string[], opts: RunOptions): Promise<number> {
+  try {
+    if (opts.native !== true)
+      throw new OsmoError('E_USAGE', '--cwd is for native programs: add -E');
+    const conflict = nativeConflicts(opts as unknown as Record<string, unknown>);
+    if (conflict !== undefined) throw new OsmoError('E_USAGE', conflict);
+    return runNative(path, args, {
+      ...opts,
+      environment: environmentFor(opts.inheritEnv, opts.env),
+    });
+  } catch (error) {
+    return Promise.resolve(fail(error));
   }
 }
 

@@ -16,6 +16,7 @@ import type { RunnerNotice, RunnerOrder } from '../daemon/runner-ipc.js';
 import { LinkConnection, deriveLinkKey } from '../link/index.js';
 import { parseFault } from '../migration/faults.js';
 import { GuestRunner } from '../migration/guest-runner.js';
+import { NativeRunner } from '../native/native-runner.js';
 import { stderrLogger } from '../platform/logger.js';
 import { prestartGuestWorker } from '../runtime/worker-pool.js';
 
@@ -26,7 +27,7 @@ export function registerRunner(program: Command): void {
     .requiredOption('--host <ADDRESS>', 'address to listen on for the deputy')
     .option('--node <NAME>', 'name of the node (for logs)')
     .action(async (opts: { host: string; node?: string }) => {
-      await runRunner(opts.host);
+      await runRunner(opts.host, opts.node);
     });
 }
 
@@ -34,7 +35,7 @@ function notify(m: RunnerNotice): void {
   process.send?.(m);
 }
 
-async function runRunner(host: string): Promise<void> {
+async function runRunner(host: string, node: string | undefined): Promise<void> {
   if (process.send === undefined) {
     throw new OsmoError('E_USAGE', 'osmo runner is started by osmo daemon, not by hand');
   }
@@ -60,7 +61,7 @@ async function runRunner(host: string): Promise<void> {
   process.channel?.unref();
   prestartGuestWorker();
   let order: RunnerOrder | undefined;
-  let runner: GuestRunner | undefined;
+  let runner: GuestRunner | NativeRunner | undefined;
   let finished: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finished = resolve));
   // The first link proving the token brings the guest; a later one is its deputy coming back
@@ -81,10 +82,19 @@ async function runRunner(host: string): Promise<void> {
     }).then(
       (link) => {
         if (runner !== undefined) {
-          if (!runner.reattach(link)) link.destroy();
+          if (!(runner instanceof GuestRunner && runner.reattach(link))) link.destroy();
           return;
         }
         clearTimeout(expiry);
+        if (assigned.native === true) {
+          runner = new NativeRunner(link, {
+            node,
+            running: (now) => notify({ t: 'running', now }),
+            log: (message, fields) => log.info(message, fields),
+          });
+          void runner.done.then(finished);
+          return;
+        }
         runner = new GuestRunner(link, {
           imageDir,
           cachedModule: (hash) =>

@@ -40,7 +40,8 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
 
 const PROFILED = process.execArgv.some((a) => a.startsWith('--cpu-prof'));
 
-const SIGNAL_STATUS: readonly [NodeJS.Signals, number][] = FORWARDED_SIGNALS.filter(
+/** The forwarded signals this platform has, each with the exit status it gives (128 + N). */
+export const SIGNAL_STATUS: readonly [NodeJS.Signals, number][] = FORWARDED_SIGNALS.filter(
   (s) => constants.signals[s] !== undefined && !(PROFILED && s === 'SIGPROF'),
 ).map((s) => [s, 128 + constants.signals[s]]);
 

@@ -3,6 +3,7 @@
  * stays where it was; the reason goes back to its deputy and from there to the user.
  */
 import { consentsToMove } from '../balance/consent.js';
+import type { NativeRequest } from './native-admission.js';
 
 export interface AdmitRequest {
   /** Name of the program's home node. */
@@ -10,8 +11,10 @@ export interface AdmitRequest {
   readonly pid: number;
   /** Memory the program has (or will need), bytes. */
   readonly memoryBytes: number;
-  /** sha256 of the instrumented module. */
+  /** sha256 of the instrumented module; empty for a native program. */
   readonly moduleHash: string;
+  /** A native program (osmo run -E) instead of a module: native-admission.ts decides too. */
+  readonly native?: NativeRequest;
   /**
    * An automatic load or speed move, or a start on the node its home chose (osmo run -b): the
    * processes its home counted on here. Refused when more run here now (../balance/consent.ts).

@@ -186,6 +186,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   },
   { key: 'acceptGuests', kind: 'bool', defaultText: 'true', help: 'accept migrated guests' },
   {
+    key: 'native',
+    kind: 'bool',
+    defaultText: 'false',
+    help: "run users' native programs (osmo run -E) as those users, never root: they are not sandboxed",
+  },
+  {
     key: 'clusterPriorities',
     kind: 'priorities',
     defaultText: 'none (every cluster in the view, ranked with the own one)',

@@ -65,6 +65,8 @@ export interface DaemonConfig {
   /** Most guests admitted at once; 0 = four per CPU (a flood guard: the balancer weighs load). */
   readonly maxGuests: number;
   readonly acceptGuests: boolean;
+  /** Runs users' native programs (osmo run -E, docs/native.md): not sandboxed, so off unless said. */
+  readonly native: boolean;
   /** The priority method (cluster-priority.ts): other clusters' rank here; {} = all equal. */
   readonly clusterPriorities: ClusterPriorities;
   /** User name the guest runners run as; undefined = nobody when root, else the daemon's user. */
@@ -310,6 +312,7 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     cpus: (values.cpus as number | undefined) ?? 0,
     maxGuests: (values.maxGuests as number | undefined) ?? 0,
     acceptGuests: (values.acceptGuests as boolean | undefined) ?? true,
+    native: (values.native as boolean | undefined) ?? false,
     clusterPriorities: (values.clusterPriorities as ClusterPriorities | undefined) ?? {},
     runnerUser: values.runnerUser as string | undefined,
     spareRunners: (values.spareRunners as number | undefined) ?? 1,

@@ -95,6 +95,10 @@ export interface PlaceResult {
   readonly tls: boolean;
 }
 
+export interface TicketResult {
+  readonly ticket: string;
+}
+
 export interface BestResult {
   /** The node to start on; the own node's name when no other is better enough. */
   readonly node: string;
@@ -114,13 +118,16 @@ export interface ControlOps {
   status: StatusResult;
   stats: StatsResult;
   /**
-   * args {node, pid, memoryBytes, moduleHash, expectedQueue?}: asks node to admit a guest of this
-   * home (expectedQueue: an automatic move's view of node, see admission.ts).
+   * args {node, pid, memoryBytes, moduleHash, expectedQueue?, job?, native?}: asks node to admit a
+   * guest of this home (expectedQueue: an automatic move's view of node, see admission.ts).
+   * native {program, cwd, path, proof} instead of a module: a native program (osmo run -E), run
+   * there as the user who made the proof file for a `ticket` (native-tickets.ts).
    */
   place: PlaceResult;
   /**
-   * args {memoryBytes, refused?}: the best node to start a program on, but for those in refused
-   * (names of nodes that refused this program's start).
+   * args {memoryBytes, refused?, native?}: the best node to start a program on, but for those in
+   * refused (names of nodes that refused this program's start); native: true, only nodes that
+   * run native programs (or this one).
    */
   best: BestResult;
   /**
@@ -143,6 +150,8 @@ export interface ControlOps {
    * those here expelled as by expel) until release of that id (or of "all").
    */
   admin: AdminResult;
+  /** A ticket for the proof file a native program's place needs (native-tickets.ts). */
+  ticket: TicketResult;
 }
 export type ControlOp = keyof ControlOps;
 export const CONTROL_OPS: readonly ControlOp[] = [
@@ -155,6 +164,7 @@ export const CONTROL_OPS: readonly ControlOp[] = [
   'withdraw',
   'processes',
   'admin',
+  'ticket',
 ];
 
 export const ADMIN_ACTIONS = [

@@ -11,7 +11,7 @@ import { seededRandom } from '../core/random.js';
 import { decodeWindow, encodeWindow } from '../gossip/codec.js';
 import { encodeWindowWithin } from '../gossip/fit-window.js';
 import { GossipNode } from '../gossip/node.js';
-import { GOSSIP_VERSION } from '../gossip/types.js';
+import { GOSSIP_VERSION, NodeFlags } from '../gossip/types.js';
 import type { Effect, NodeRecord } from '../gossip/types.js';
 import {
   formatHostPort,
@@ -60,6 +60,9 @@ import type { NodeView as PolicyNodeView } from '../balance/policy.js';
 import { nodeViewOf } from '../balance/node-view.js';
 import { isQueueLength } from '../balance/consent.js';
 import { requireSameOwner } from './same-owner.js';
+import { NativeTickets } from './native-tickets.js';
+import { decideNative } from './native-admission.js';
+import type { NativeRequest } from './native-admission.js';
 import { counted } from '../core/counted.js';
 
 /** After start-up the speed is measured again this many times, this far apart. */
@@ -117,6 +120,8 @@ export class Daemon {
   private evictions!: Evictions;
   /** Holders of this node for work outside Osmosis (osmo ctl reserve, osmo slurm prolog). */
   private reservations!: Reservations;
+  /** Proofs of who asks for a native program (osmo run -E). */
+  private readonly tickets = new NativeTickets(() => Date.now());
   private runners: RunnerPool | undefined;
   private balancer: HomeBalancer | undefined;
   private peers: PeerService | undefined;
@@ -169,6 +174,7 @@ export class Daemon {
         speed,
         maxGuests: config.maxGuests > 0 ? config.maxGuests : 4 * cpus,
         acceptGuests: config.acceptGuests,
+        native: config.native,
       },
     );
     const advertise: HostPort = config.advertise ?? {
@@ -539,6 +545,8 @@ export class Daemon {
         return this.processes(request.args ?? {});
       case 'admin':
         return this.admin(request.args ?? {});
+      case 'ticket':
+        return { ticket: this.tickets.issue() };
       default:
         return undefined; // parseRequest already refused unknown ops
     }
@@ -553,6 +561,7 @@ export class Daemon {
     this.runners = new RunnerPool({
       script: process.argv[1] ?? 'osmo',
       host: this.advertised.host,
+      node: this.config.name,
       spare: this.config.acceptGuests ? this.config.spareRunners : 0,
       user,
       tls: this.config.linkTls,
@@ -625,24 +634,43 @@ export class Daemon {
       runQueue: this.runQueueNow(),
       homeKnown,
     });
-    if (!verdict.ok) {
-      this.log.info('guest refused', {
+    const native = request.native;
+    // A native program also needs a node that runs it (native-admission.ts).
+    const admitted =
+      verdict.ok && native !== undefined
+        ? decideNative(native, {
+            node: this.config.name,
+            acceptNative: this.config.native,
+            daemonUid: process.getuid?.() ?? 0,
+          })
+        : verdict;
+    if (!admitted.ok) {
+      this.log.info(native === undefined ? 'guest refused' : 'native program refused', {
         peer: request.home,
         pid: request.pid,
-        reason: verdict.reason,
+        reason: admitted.reason,
       });
-      throw new OsmoError('E_REFUSED', verdict.reason);
+      throw new OsmoError('E_REFUSED', admitted.reason);
     }
-    const assigned = await this.runners!.assign(request.moduleHash, {
+    const guest = {
       home: request.home,
       pid: request.pid,
       ...(request.job === undefined ? {} : { job: request.job }),
-    });
-    this.log.info('guest admitted', {
+    };
+    const assigned =
+      native === undefined
+        ? await this.runners!.assign(request.moduleHash, guest)
+        : await this.runners!.assignNative(
+            guest,
+            process.getuid?.() === 0 ? { uid: native.uid, gid: native.gid } : undefined,
+          );
+    this.log.info(native === undefined ? 'guest admitted' : 'native program admitted', {
       peer: request.home,
       pid: request.pid,
       port: assigned.port,
-      hasModule: assigned.hasModule,
+      ...(native === undefined
+        ? { hasModule: assigned.hasModule }
+        : { program: native.program, uid: native.uid }),
     });
     if (typeof homePriority === 'number')
       this.evictions.pushOut(homePriority, `a program of cluster ${homeCluster ?? '?'} moved in`);
@@ -791,8 +819,18 @@ export class Daemon {
       ...(typeof args.expectedQueue === 'number' && { expectedQueue: args.expectedQueue }),
       // The node admitting it checks the label (admitRequestOf).
       ...(typeof args.job === 'string' && { job: args.job }),
+      ...(args.native !== undefined && { native: this.nativeRequestOf(args.native) }),
     };
     return (await this.askNode(node, 'admit', request)) as PlaceResult;
+  }
+
+  /** A deputy's native program for `place`, with the user its proof file proves. */
+  private nativeRequestOf(native: unknown): NativeRequest {
+    const { program, cwd, path, proof } = (native ?? {}) as Record<string, unknown>;
+    if (typeof program !== 'string' || typeof cwd !== 'string' || typeof path !== 'string')
+      throw new OsmoError('E_USAGE', 'place: native needs program, cwd and path');
+    const user = this.tickets.redeem(proof);
+    return { program, cwd, path, ...user };
   }
 
   /**
@@ -872,9 +910,21 @@ export class Daemon {
     const refused = Array.isArray(args.refused)
       ? args.refused.filter((n): n is string => typeof n === 'string')
       : [];
+    // A native program goes only where native programs run (or stays here, its home).
+    if (args.native === true) refused.push(...this.nodesWithout(NodeFlags.native));
     const { node, expectedQueue } = this.balancer!.startNode(memoryBytes, refused);
     const free = this.policyView().find((v) => v.name === node)?.freeMemBytes ?? 0;
     return { node, self: node === this.config.name, roomy: free >= memoryBytes, expectedQueue };
+  }
+
+  /** Live nodes other than this one whose gossip lacks `flag`. */
+  private nodesWithout(flag: number): string[] {
+    this.remember(this.clock.now());
+    const names: string[] = [];
+    for (const [id, r] of this.known)
+      if (r.alive && id !== this.config.id && (r.record.info.flags & flag) === 0)
+        names.push(nodeName(r.record));
+    return names;
   }
 
   /** Every live node, this one included, as the balancing policy sees it. */
@@ -942,12 +992,14 @@ export class Daemon {
 
 function admitRequestOf(args: Record<string, unknown>): AdmitRequest {
   const { home, pid, memoryBytes, moduleHash, expectedQueue, job } = args;
+  const native = nativeOf(args.native);
   if (
     typeof home !== 'string' ||
     typeof pid !== 'number' ||
     typeof memoryBytes !== 'number' ||
     typeof moduleHash !== 'string' ||
-    !/^[0-9a-f]{64}$/.test(moduleHash) ||
+    !(native !== undefined ? moduleHash === '' : /^[0-9a-f]{64}$/.test(moduleHash)) ||
+    (args.native !== undefined && native === undefined) ||
     (expectedQueue !== undefined && !isQueueLength(expectedQueue))
   ) {
     throw new OsmoError('E_PROTO_DECODE', 'malformed admit request');
@@ -957,10 +1009,22 @@ function admitRequestOf(args: Record<string, unknown>): AdmitRequest {
     pid,
     memoryBytes,
     moduleHash,
+    ...(native !== undefined && { native }),
     ...(isQueueLength(expectedQueue) && { expectedQueue }),
     // A label only: one this node cannot show is left out, not a reason to refuse the guest.
     ...(labelProblem('a job', job) === undefined && { job: job as string }),
   };
+}
+
+/** The native part of an admit request, if it is well formed. */
+function nativeOf(value: unknown): NativeRequest | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { program, cwd, path, uid, gid } = value as Record<string, unknown>;
+  const id = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
+  if (typeof program !== 'string' || typeof cwd !== 'string' || typeof path !== 'string')
+    return undefined;
+  if (!id(uid) || !id(gid)) return undefined;
+  return { program, cwd, path, uid, gid };
 }
 
 function nodeName(record: NodeRecord): string {

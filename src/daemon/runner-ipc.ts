@@ -21,6 +21,8 @@ export type RunnerOrder = {
   module?: { hash: string; bytes: Uint8Array };
   /** Wrap the link in TLS. */
   tls: boolean;
+  /** The guest is a native program (osmo run -E), not a module: native/native-runner.ts. */
+  native?: boolean;
 };
 
 /** An admitted guest that has not connected within this long is given up (ms). */

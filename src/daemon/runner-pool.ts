@@ -18,6 +18,8 @@ export interface RunnerPoolOptions {
   readonly script: string;
   /** Address runners listen on for their deputy's link. */
   readonly host: string;
+  /** The node's name, for runners' logs and a native program's OSMOSIS_NODE. */
+  readonly node?: string;
   readonly spare: number;
   readonly user: { uid: number; gid: number } | undefined;
   readonly tls: boolean;
@@ -78,7 +80,7 @@ export class RunnerPool {
   constructor(private readonly o: RunnerPoolOptions) {}
 
   start(): void {
-    while (this.spares.length < this.o.spare) this.spares.push(this.spawn());
+    while (this.spares.length < this.o.spare) this.spares.push(this.spawn(this.o.user));
   }
 
   /**
@@ -148,8 +150,28 @@ export class RunnerPool {
 
   /** Gives an admitted guest a runner; its deputy then connects with the token. */
   async assign(moduleHash: string, guest?: GuestOf): Promise<Assignment> {
-    const runner = this.spares.shift() ?? this.spawn();
+    const runner = this.spares.shift() ?? this.spawn(this.o.user);
     this.start();
+    return this.hand(runner, guest, moduleHash);
+  }
+
+  /**
+   * Gives an admitted native program (osmo run -E) a runner of its own, started as `user` (the
+   * program's user, when this daemon is root; undefined: as this daemon), never a spare: spares
+   * run as the runner user, and a native program must run as the one who started it.
+   */
+  assignNative(
+    guest: GuestOf,
+    user: { uid: number; gid: number } | undefined,
+  ): Promise<Assignment> {
+    return this.hand(this.spawn(user), guest, undefined);
+  }
+
+  private async hand(
+    runner: Runner,
+    guest: GuestOf | undefined,
+    moduleHash: string | undefined,
+  ): Promise<Assignment> {
     runner.assigned = true;
     if (guest !== undefined) runner.guest = guest;
     const pid = runner.child.pid;
@@ -166,12 +188,13 @@ export class RunnerPool {
     const port = await runner.port;
     const token = randomBytes(32).toString('hex');
     runner.token = token;
-    const cached = this.modules.get(moduleHash);
+    const cached = moduleHash === undefined ? undefined : this.modules.get(moduleHash);
     const order: RunnerOrder = {
       t: 'assign',
       token,
       tls: this.o.tls,
-      ...(cached === undefined ? {} : { module: { hash: moduleHash, bytes: cached } }),
+      ...(moduleHash === undefined && { native: true }),
+      ...(cached === undefined ? {} : { module: { hash: moduleHash!, bytes: cached } }),
     };
     runner.child.send(order);
     return { port, token, hasModule: cached !== undefined, tls: this.o.tls };
@@ -192,12 +215,12 @@ export class RunnerPool {
     return false;
   }
 
-  private spawn(): Runner {
-    const child = fork(this.o.script, ['runner', '--host', this.o.host], {
+  private spawn(user: { uid: number; gid: number } | undefined): Runner {
+    const child = fork(this.o.script, ['runner', '--host', this.o.host, ...this.nodeArgs()], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       detached: true,
-      ...(this.o.user === undefined ? {} : { uid: this.o.user.uid, gid: this.o.user.gid }),
+      ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
     });
     let ready: (port: number) => void = () => undefined;
     let failed: (e: Error) => void = () => undefined;
@@ -228,6 +251,10 @@ export class RunnerPool {
         this.o.log.warn('spare guest runner ended', { code, signal });
     });
     return runner;
+  }
+
+  private nodeArgs(): string[] {
+    return this.o.node === undefined ? [] : ['--node', this.o.node];
   }
 
   private onNotice(runner: Runner, m: RunnerNotice, ready: (port: number) => void): void {

@@ -23,6 +23,8 @@ export const NodeFlags = {
   draining: 1 << 1,
   /** The node's owner reserved it; only its own processes run. */
   reserved: 1 << 2,
+  /** The node runs native programs (osmo run -E; its config `native`). */
+  native: 1 << 3,
 } as const;
 
 /**

@@ -206,6 +206,7 @@ export function parseProcessInfo(value: unknown): ProcessInfo | undefined {
   };
   if (typeof v.checkpointFile === 'string') info.checkpointFile = v.checkpointFile;
   if (typeof v.job === 'string') info.job = v.job;
+  if (v.native === true) info.native = true;
   // The profile the balancer reads (optional: older deputies do not send it).
   if (typeof v.since === 'string') info.since = v.since;
   if (typeof v.movable === 'boolean') info.movable = v.movable;

@@ -48,6 +48,8 @@ export interface ProcessInfo {
   job?: string;
   /** May be frozen/migrated by the system (MOSIX: not "locked"). */
   preemptible: boolean;
+  /** A native executable run as a batch job (osmo run -E): never frozen, checkpointed or moved. */
+  native?: boolean;
   /** The last image written (checkpoint or freeze), if any. */
   checkpointFile?: string;
   /** ISO 8601: when it arrived where it runs (started, or its last move). */

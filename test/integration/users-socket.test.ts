@@ -5,46 +5,14 @@
  * socket. Needs root (to act as another user); skipped with the reason otherwise.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
 import { Cluster, startNodes, untilSeesAlive } from './daemon-harness.js';
-
-function asNobodyUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (to run commands as the user nobody)';
-  try {
-    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
-  } catch {
-    return 'setpriv (util-linux) is not installed';
-  }
-  return undefined;
-}
+import { AS_NOBODY, asNobodyUnavailable, nobodyIn } from '../helpers/as-nobody.js';
 
 const skip = asNobodyUnavailable();
-
-/** How to run a command as the user nobody. */
-const AS_NOBODY = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'];
-
-/**
- * Makes `dir` enterable by others and gives nobody a home of its own in it (runtime, state and
- * cache directories); returns nobody's environment.
- */
-function nobodyIn(dir: string): NodeJS.ProcessEnv {
-  chmodSync(dir, 0o755);
-  const home = join(dir, 'nobody');
-  mkdirSync(home, { mode: 0o700 });
-  execFileSync('chown', ['nobody:nogroup', home]);
-  return {
-    PATH: process.env.PATH,
-    OSMOSIS_DAEMON: 'none', // each test names the daemon it means, never one this host runs
-    HOME: home,
-    XDG_RUNTIME_DIR: home,
-    XDG_STATE_HOME: home,
-    XDG_CACHE_HOME: join(home, 'cache'),
-  };
-}
 
 describe("the users' socket: every local user reaches a root daemon", { skip }, () => {
   const cluster = new Cluster();

@@ -18,6 +18,8 @@ export interface SamplerSettings {
   speed: number;
   readonly maxGuests: number;
   readonly acceptGuests: boolean;
+  /** Runs native programs (config `native`): gossiped, so that osmo run -E -b finds it. */
+  readonly native?: boolean;
 }
 
 export class NodeSampler {
@@ -62,7 +64,8 @@ export class NodeSampler {
     const flags =
       (accepting ? NodeFlags.acceptingGuests : 0) |
       (this.draining ? NodeFlags.draining : 0) |
-      (reserved ? NodeFlags.reserved : 0);
+      (reserved ? NodeFlags.reserved : 0) |
+      (s.native ? NodeFlags.native : 0);
     return {
       cpus: s.cpus,
       speed: s.speed,
@@ -84,5 +87,6 @@ export function statusWords(flags: number): string[] {
     (flags & NodeFlags.acceptingGuests) !== 0 ? 'accepting' : reserved ? 'reserved' : 'blocked',
   ];
   if ((flags & NodeFlags.draining) !== 0) words.push('draining');
+  if ((flags & NodeFlags.native) !== 0) words.push('native');
   return words;
 }

@@ -1,0 +1,136 @@
+/**
+ * The home's side of a native program running on another node (`osmo run -E`, docs/native.md):
+ * the link to its runner, over which the home's stdin goes out, its stdout and stderr come back
+ * in order, the user's signals reach it, and its end is reported.
+ */
+import type { Readable } from 'node:stream';
+import { OsmoError } from '../core/errors.js';
+import { LinkConnection, deriveLinkKey } from '../link/index.js';
+import { guestLinkLiveness } from '../migration/guest-link-liveness.js';
+import { decodeMessage } from '../migration/runner-wire.js';
+import type { RunnerGrant } from '../migration/remote-placement.js';
+import { NativeFrame } from './native-wire.js';
+import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
+
+export type NativeOutcome = Omit<Extract<NativeRunnerMessage, { t: 'outcome' }>, 't'>;
+
+export interface NativeStdio {
+  /** The home's stdin, relayed once the program runs; undefined: the program reads end of file. */
+  readonly stdin: Readable | undefined;
+  /** Writes one piece of the program's output to the home's stdout (1) or stderr (2). */
+  write(fd: 1 | 2, bytes: Buffer): void;
+}
+
+export class NativeDeputy {
+  /** How it ended there; rejects (E_PROCESS_LOST) if its node or the link was lost first. */
+  readonly outcome: Promise<NativeOutcome>;
+  private settle: (o: NativeOutcome) => void = () => undefined;
+  private lose: (e: OsmoError) => void = () => undefined;
+  private started: ((pid: number) => void) | undefined;
+  private startFailed: ((e: OsmoError) => void) | undefined;
+
+  private constructor(
+    readonly grant: RunnerGrant,
+    private readonly link: LinkConnection,
+    private readonly stdio: NativeStdio,
+  ) {
+    this.outcome = new Promise((resolve, reject) => {
+      this.settle = resolve;
+      this.lose = reject;
+    });
+    this.outcome.catch(() => undefined);
+    link.onFrame((type, payload) => this.onFrame(type, payload));
+    void link.closed.then((error) => {
+      const why = error?.message ?? 'the link was closed';
+      const lost = new OsmoError(
+        'E_PROCESS_LOST',
+        `lost the native program on ${grant.node} (${why}); it cannot be recovered`,
+      );
+      this.startFailed?.(lost);
+      this.lose(lost);
+    });
+  }
+
+  /**
+   * Connects to the runner `grant` names and starts the program there; resolves with the
+   * program's pid there once it runs, rejects if it could not start (nothing ran).
+   */
+  static async start(
+    grant: RunnerGrant,
+    program: Omit<Extract<NativeDeputyMessage, { t: 'native' }>, 't'>,
+    stdio: NativeStdio,
+  ): Promise<{ deputy: NativeDeputy; pid: number }> {
+    const link = await LinkConnection.connect({
+      host: grant.host,
+      port: grant.port,
+      key: deriveLinkKey(Buffer.from(grant.token, 'hex'), 'runner'),
+      tls: grant.tls ?? false,
+      ...guestLinkLiveness(),
+    });
+    const deputy = new NativeDeputy(grant, link, stdio);
+    const pid = await new Promise<number>((resolve, reject) => {
+      deputy.started = resolve;
+      deputy.startFailed = (e) => {
+        link.close();
+        reject(e);
+      };
+      link.sendJson(NativeFrame.MSG, { t: 'native', ...program } satisfies NativeDeputyMessage);
+    });
+    deputy.started = undefined;
+    deputy.startFailed = undefined;
+    deputy.relayStdin();
+    return { deputy, pid };
+  }
+
+  /** Sends a signal the user gave osmo run to the program's process group there. */
+  signal(signal: NodeJS.Signals): void {
+    this.say({ t: 'signal', signal });
+  }
+
+  private onFrame(type: number, payload: Buffer): void {
+    if (type === NativeFrame.STDOUT) this.stdio.write(1, payload);
+    else if (type === NativeFrame.STDERR) this.stdio.write(2, payload);
+    else if (type === NativeFrame.MSG) this.onMessage(payload);
+    else this.link.destroy(new OsmoError('E_PROTO_DECODE', `native program link: frame ${type}`));
+  }
+
+  private onMessage(payload: Buffer): void {
+    const m = decodeMessage<NativeRunnerMessage>(payload);
+    if (m?.t === 'started') this.started?.(m.pid);
+    else if (m?.t === 'failed') this.startFailed?.(OsmoError.fromJSON(m.error));
+    else if (m?.t === 'outcome') {
+      this.settle(m.signal === undefined ? { code: m.code ?? 0 } : { signal: m.signal });
+      this.link.close();
+    } else this.link.destroy(new OsmoError('E_PROTO_DECODE', 'native program link: a message'));
+  }
+
+  /** The home's stdin, in order, holding it while the link cannot take more. */
+  private relayStdin(): void {
+    const stdin = this.stdio.stdin;
+    if (stdin === undefined) {
+      this.link.send(NativeFrame.STDIN_END);
+      return;
+    }
+    stdin.on('data', (chunk: Buffer) => {
+      if (this.link.state !== 'open') return;
+      if (!this.link.send(NativeFrame.STDIN, chunk)) {
+        stdin.pause();
+        this.link.drain().then(
+          () => stdin.resume(),
+          () => undefined,
+        );
+      }
+    });
+    stdin.once('end', () => {
+      if (this.link.state === 'open') this.link.send(NativeFrame.STDIN_END);
+    });
+    stdin.once('error', () => {
+      if (this.link.state === 'open') this.link.send(NativeFrame.STDIN_END);
+    });
+    void this.outcome.finally(() => stdin.destroy()).catch(() => undefined);
+  }
+
+  private say(m: NativeDeputyMessage): void {
+    if (this.link.state === 'open') this.link.sendJson(NativeFrame.MSG, m);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The runner's side of a native program (`osmo run -E`, docs/native.md): starts it on this node
+ * in a process group of its own, in the directory and with the environment its home sent, and
+ * relays its stdio and its end over the link. Its files are this node's own: only stdin, stdout,
+ * stderr and signals go through home.
+ *
+ * A native program never outlives its deputy: when the link is lost, its whole process group is
+ * killed, and so it is when this runner is ended.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { isAbsolute, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { OsmoError, serializeError } from '../core/errors.js';
+import type { LinkConnection } from '../link/index.js';
+import { decodeMessage } from '../migration/runner-wire.js';
+import { NativeFrame, envObject } from './native-wire.js';
+import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
+
+/**
+ * How long the program's last output and outcome wait for its deputy to read them (the deputy
+ * may be stopped by Ctrl-Z): as long as a wasm guest's (guest-runner.ts).
+ */
+const LAST_WORDS_WAIT_MS = 15 * 60_000;
+
+export interface NativeRunnerHost {
+  /** This node's name: the program finds it in OSMOSIS_NODE. */
+  readonly node: string | undefined;
+  /** The program runs here (true) or no longer (false). */
+  running(now: boolean): void;
+  log(message: string, fields?: Record<string, unknown>): void;
+}
+
+export class NativeRunner {
+  /** Settles when the program ended (and its outcome was handed to the link) or never started. */
+  readonly done: Promise<void>;
+  private finish: () => void = () => undefined;
+  private child: ChildProcess | undefined;
+  private exited = false;
+
+  constructor(
+    private readonly link: LinkConnection,
+    private readonly host: NativeRunnerHost,
+  ) {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+    link.onFrame((type, payload) => this.onFrame(type, payload));
+    void link.closed.then((error) => this.onLinkClosed(error));
+    // process.exit() from a signal handler of the runner must not leave the program behind.
+    process.on('exit', () => this.killGroup('SIGKILL'));
+  }
+
+  private onFrame(type: number, payload: Buffer): void {
+    if (type === NativeFrame.MSG) {
+      const m = decodeMessage<NativeDeputyMessage>(payload);
+      if (m?.t === 'native' && this.child === undefined) this.start(m);
+      else if (m?.t === 'signal') this.killGroup(m.signal);
+      else this.protocolError('a message out of place');
+      return;
+    }
+    const stdin = this.child?.stdin;
+    if (type === NativeFrame.STDIN) {
+      // Bytes for a program that closed its stdin are dropped, as a pipe with no reader would.
+      if (stdin?.writable !== true) return;
+      if (!stdin.write(payload)) this.link.pauseReadingUntil(once(stdin, 'drain'));
+    } else if (type === NativeFrame.STDIN_END) {
+      stdin?.end();
+    } else {
+      this.protocolError(`frame type ${type}`);
+    }
+  }
+
+  private start(m: Extract<NativeDeputyMessage, { t: 'native' }>): void {
+    const env = envObject(m.env);
+    if (this.host.node !== undefined) env.OSMOSIS_NODE = this.host.node;
+    // A name without a slash is looked up in the program's PATH, as a shell does.
+    const file =
+      m.program.includes('/') && !isAbsolute(m.program) ? resolve(m.cwd, m.program) : m.program;
+    const child = spawn(file, m.args, {
+      cwd: m.cwd,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group: signals go to everything it started, and so does the final kill.
+      detached: true,
+    });
+    this.child = child;
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return; // a stdio error of a running program: its end says
+      const code = error.code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO';
+      this.say({
+        t: 'failed',
+        error: serializeError(
+          new OsmoError(code, `cannot start ${m.program} in ${m.cwd}: ${error.message}`),
+        ),
+      });
+      this.exited = true;
+      this.link.close(LAST_WORDS_WAIT_MS);
+      this.finish();
+    });
+    child.on('spawn', () => {
+      this.host.running(true);
+      this.host.log('native program started', { program: m.program, pid: child.pid });
+      this.say({ t: 'started', pid: child.pid! });
+    });
+    child.stdin.on('error', () => undefined); // EPIPE: the program no longer reads
+    this.relay(child.stdout, NativeFrame.STDOUT);
+    this.relay(child.stderr, NativeFrame.STDERR);
+    child.on('close', (code, signal) => {
+      this.exited = true;
+      this.host.running(false);
+      this.host.log('native program ended', { pid: child.pid, code, signal });
+      this.say(signal === null ? { t: 'outcome', code: code ?? 0 } : { t: 'outcome', signal });
+      this.link.close(LAST_WORDS_WAIT_MS);
+      void this.link.closed.then(() => this.finish());
+    });
+  }
+
+  /** Sends one output stream, holding the program when the link cannot take more. */
+  private relay(stream: Readable, type: number): void {
+    stream.on('data', (chunk: Buffer) => {
+      if (this.link.state !== 'open') return;
+      if (!this.link.send(type, chunk)) {
+        stream.pause();
+        this.link.drain().then(
+          () => stream.resume(),
+          () => stream.resume(), // the link is gone: keep draining so the program can end
+        );
+      }
+    });
+  }
+
+  private onLinkClosed(error: OsmoError | undefined): void {
+    if (this.child === undefined) {
+      this.finish();
+      return;
+    }
+    if (this.exited) return;
+    this.host.log('the deputy is gone: native program killed', {
+      pid: this.child.pid,
+      ...(error === undefined ? {} : { error: error.message }),
+    });
+    this.killGroup('SIGKILL');
+  }
+
+  private killGroup(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined || this.exited) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // the group is gone already
+    }
+  }
+
+  private say(m: NativeRunnerMessage): void {
+    if (this.link.state === 'open') this.link.sendJson(NativeFrame.MSG, m);
+  }
+
+  private protocolError(what: string): void {
+    this.link.destroy(new OsmoError('E_PROTO_DECODE', `native program link: ${what}`));
+  }
+}

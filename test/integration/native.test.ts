@@ -1,0 +1,206 @@
+/**
+ * Native programs as batch jobs (osmo run -E, docs/native.md): a C program compiled for this
+ * machine (not wasm) runs on another node as the user who started it, in the same directory,
+ * with its stdio, signals and exit status at home; it goes only to nodes whose daemon runs
+ * native programs, and never outlives its osmo run. Three root daemons (n1 the home, n2 without
+ * native programs, n3 with) and the user nobody; skipped with the reason without root or a C
+ * compiler.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeScratch, osmo, removeScratch, repoRoot } from '../helpers/osmo.js';
+import { AS_NOBODY, asNobodyUnavailable, nobodyIn } from '../helpers/as-nobody.js';
+import { Cluster, startNodes, until, untilSeesAlive } from './daemon-harness.js';
+
+function compilerUnavailable(): string | undefined {
+  try {
+    execFileSync('clang', ['--version'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'no clang for the native test program';
+  }
+}
+
+const skip = asNobodyUnavailable() ?? compilerUnavailable();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pids the test program wrote to `file` ("PID CHILDPID"), once it has. */
+function pidsIn(file: string): Promise<number[]> {
+  return until(
+    () =>
+      Promise.resolve(
+        existsSync(file) ? readFileSync(file, 'utf8').trim().split(' ').map(Number) : undefined,
+      ),
+    20_000,
+    'the program wrote its pids',
+  );
+}
+
+/** Resolves once none of `pids` runs. */
+function allEnded(pids: readonly number[], what: string): Promise<true> {
+  return until(() => Promise.resolve(pids.every((p) => !pidAlive(p)) || undefined), 15_000, what);
+}
+
+describe('native programs (osmo run -E)', { skip }, () => {
+  const cluster = new Cluster();
+  let dir = '';
+  let work = '';
+  let env: NodeJS.ProcessEnv = {};
+  let nobodyUid = -1;
+  const n1 = (): string => join(dir, 'n1.sock');
+
+  before(async () => {
+    dir = makeScratch();
+    env = nobodyIn(dir);
+    // nobody's working directory, with the program in it
+    work = join(dir, 'work');
+    mkdirSync(work);
+    execFileSync('clang', [
+      '-O2',
+      '-o',
+      join(work, 'batch'),
+      join(repoRoot, 'tests/fixtures/native/batch.c'),
+    ]);
+    execFileSync('chown', ['-R', 'nobody:nogroup', work]);
+    chmodSync(work, 0o755);
+    nobodyUid = statSync(work).uid;
+    const usersSocket = join(dir, 'public', 'users.sock');
+    env = { ...env, OSMOSIS_DAEMON: usersSocket };
+    await startNodes(cluster, {
+      dir,
+      secret: 'native-test-secret-0123456789abcdef',
+      nodes: [{ extra: ['--users-socket', usersSocket] }, {}, { extra: ['--native', 'true'] }],
+    });
+    await untilSeesAlive(n1(), 3, 'n1 sees all three nodes');
+  });
+
+  after(async () => {
+    await cluster.stopAll();
+    removeScratch(dir);
+  });
+
+  const run = (args: readonly string[], input = '', onSpawn?: (c: ChildProcess) => void) =>
+    osmo(['run', '-E', ...args], {
+      env,
+      prefix: AS_NOBODY,
+      cwd: work,
+      input,
+      ...(onSpawn === undefined ? {} : { onSpawn }),
+    });
+
+  it('runs on the node -r names, as its user, in the same directory, with stdio and status at home', async () => {
+    const input = 'x'.repeat(200_000);
+    const r = await run(['-r', 'n3', './batch', 'echo', 'one', 'two words'], input);
+    assert.equal(r.status, 7, r.stderr + cluster.logTails());
+    const out = r.stdout.toString();
+    assert.match(out, /^node=n3\n/);
+    assert.match(out, new RegExp(`\ncwd=${work}\n`));
+    assert.match(out, new RegExp(`\nuid=${nobodyUid}\n`));
+    assert.match(out, /\narg=one\narg=two words\n/);
+    const echoed = out.indexOf(input);
+    assert.ok(echoed > 0, 'stdin went through it to stdout');
+    assert.equal(out.slice(echoed + input.length), 'stdin-bytes=200000\n');
+    assert.equal(r.stderr, 'a line on stderr\n');
+    // Its files are the node's: here the same file system, so the file is in work, nobody's.
+    assert.equal(readFileSync(join(work, 'batch-out.txt'), 'utf8'), '200000\n');
+    assert.equal(statSync(join(work, 'batch-out.txt')).uid, nobodyUid);
+  });
+
+  it('-b chooses only a node that runs native programs', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await run(['./batch', 'echo']);
+      assert.equal(r.status, 7, r.stderr);
+      assert.match(r.stdout.toString(), /^node=n[13]\n/, 'never n2');
+      if (r.stdout.toString().startsWith('node=n3')) return;
+    }
+    assert.fail('three starts with -b never went to n3, the only idle node that runs them');
+  });
+
+  it('a node without native programs refuses it: it runs at home, and stderr says why', async () => {
+    const r = await run(['-r', 'n2', './batch', 'echo']);
+    assert.equal(r.status, 7, r.stderr);
+    assert.match(r.stdout.toString(), /^node=n1\n/);
+    assert.match(
+      r.stderr,
+      /could not start \.\/batch on another node \(n2 does not run native programs \(its daemon config has native off\)\); it runs at home/,
+    );
+  });
+
+  it('a program the node does not have is refused there, then cannot start at home either', async () => {
+    const r = await run(['-r', 'n3', './no-such-program']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /n3 has no executable .*no-such-program/);
+    assert.match(r.stderr, /cannot start \.\/no-such-program/);
+  });
+
+  it('signals reach its whole process group there; osmo ps lists it on n3', async () => {
+    const pidFile = join(work, 'pids-signal');
+    let child: ChildProcess | undefined;
+    const done = run(['-r', 'n3', './batch', 'wait', pidFile], '', (c) => (child = c));
+    const pids = await pidsIn(pidFile);
+    const ps = await osmo(['ps', '--json'], { env, prefix: AS_NOBODY });
+    const listed = JSON.parse(ps.stdout.toString()) as {
+      processes: { pid: number; where: string; native?: boolean }[];
+    };
+    const entry = listed.processes.find((p) => p.pid === child!.pid);
+    assert.equal(entry?.where, 'n3', ps.stdout.toString() + ps.stderr);
+    assert.equal(entry?.native, true);
+    const migrate = await osmo(['migrate', String(child!.pid), 'home'], { env, prefix: AS_NOBODY });
+    assert.equal(migrate.status, 1, `${migrate.stderr}|${migrate.stdout.toString()}`);
+    assert.match(migrate.stderr, /is a native program \(osmo run -E\): it cannot be migrated/);
+    child!.kill('SIGTERM');
+    const r = await done;
+    assert.equal(r.status, 143, r.stderr);
+    await allEnded(pids, 'both processes ended');
+  });
+
+  it('never outlives its osmo run: killed with it', async () => {
+    const pidFile = join(work, 'pids-kill');
+    let child: ChildProcess | undefined;
+    const done = run(['-r', 'n3', './batch', 'wait', pidFile], '', (c) => (child = c));
+    const pids = await pidsIn(pidFile);
+    assert.ok(pids.every(pidAlive));
+    child!.kill('SIGKILL');
+    await done;
+    await allEnded(pids, 'both processes ended with the link');
+  });
+
+  it('root never runs native programs on another node', async () => {
+    const r = await osmo(['run', '-E', '-r', 'n3', join(work, 'batch'), 'echo'], {
+      env: { ...env, OSMOSIS_DAEMON: n1() },
+      cwd: work,
+      input: '',
+    });
+    assert.equal(r.status, 7, r.stderr);
+    assert.match(r.stdout.toString(), /^node=n1\n/);
+    assert.match(r.stderr, /n3 never runs a native program of root/);
+  });
+
+  it('bad invocations get one line and exit 2', async () => {
+    for (const [args, message] of [
+      [['-E', '-l', './batch'], /-l does not apply to a native program/],
+      [
+        ['-E', '--checkpoint-file', 'x', './batch'],
+        /--checkpoint-file does not apply to a native program/,
+      ],
+      [['--cwd', '/tmp', './batch'], /--cwd is for native programs: add -E/],
+    ] as const) {
+      const r = await osmo(['run', ...args], { env, prefix: AS_NOBODY, cwd: work, input: '' });
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+});

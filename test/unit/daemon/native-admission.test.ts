@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { decideNative, executableOf } from '../../../src/daemon/native-admission.js';
+import type { NativeFileCheck, NativeRequest } from '../../../src/daemon/native-admission.js';
+import { NodeSampler, statusWords } from '../../../src/daemon/measure/sampler.js';
+import {
+  NativeTickets,
+  PROOF_PREFIX,
+  TICKET_LIFETIME_MS,
+} from '../../../src/daemon/native-tickets.js';
+import { NodeFlags } from '../../../src/gossip/types.js';
+
+/** A file system with /home/u (a directory), /home/u/prog and /usr/bin/tool (executables). */
+const files: NativeFileCheck = {
+  isDirectory: (p) => p === '/home/u',
+  isExecutable: (p) => p === '/home/u/prog' || p === '/usr/bin/tool',
+};
+
+const request: NativeRequest = {
+  program: './prog',
+  cwd: '/home/u',
+  uid: 1000,
+  gid: 1000,
+  path: '/usr/local/bin:/usr/bin',
+};
+const host = { node: 'n3', acceptNative: true, daemonUid: 0 };
+
+describe('which native programs a node runs (osmo run -E)', () => {
+  it('runs one its administrator allowed, of a user other than root, that it has', () => {
+    assert.deepEqual(decideNative(request, host, files), { ok: true });
+    assert.deepEqual(decideNative({ ...request, program: 'tool' }, host, files), { ok: true });
+  });
+
+  it('refuses each other case with the reason', () => {
+    const reasons = [
+      decideNative(request, { ...host, acceptNative: false }, files),
+      decideNative({ ...request, uid: 0 }, host, files),
+      decideNative(request, { ...host, daemonUid: 1001 }, files),
+      decideNative({ ...request, cwd: '/nowhere' }, host, files),
+      decideNative({ ...request, program: './other' }, host, files),
+      decideNative({ ...request, program: 'other' }, host, files),
+    ].map((a) => (a.ok ? 'ok' : a.reason));
+    assert.deepEqual(reasons, [
+      'n3 does not run native programs (its daemon config has native off)',
+      'n3 never runs a native program of root',
+      "n3's daemon runs as uid 1001 and can run native programs of that user only, not of uid 1000",
+      'n3 has no directory /nowhere to run ./prog in',
+      'n3 has no executable /home/u/other',
+      'n3 has no executable other in PATH',
+    ]);
+    // A daemon of the same user runs that user's programs.
+    assert.deepEqual(decideNative(request, { ...host, daemonUid: 1000 }, files), { ok: true });
+  });
+
+  it('looks a bare name up in PATH in order, as execvp does', () => {
+    const both: NativeFileCheck = { ...files, isExecutable: (p) => p.endsWith('/tool') };
+    assert.equal(executableOf({ ...request, program: 'tool' }, both), '/usr/local/bin/tool');
+    assert.equal(executableOf({ ...request, program: 'tool', path: '' }, both), '/home/u/tool');
+  });
+
+  it('gossips the native flag, shown in the status words', () => {
+    const settings = { cpus: 1, speed: 10_000, maxGuests: 4, acceptGuests: true, native: true };
+    const probe = {
+      readRunQueue: () => 0,
+      readMemory: () => ({
+        freeMemBytes: 1,
+        totalMemBytes: 1,
+        freeSwapBytes: 0,
+        totalSwapBytes: 0,
+      }),
+    };
+    const flags = new NodeSampler(probe, settings).info().flags;
+    assert.ok((flags & NodeFlags.native) !== 0);
+    assert.deepEqual(statusWords(flags), ['accepting', 'native']);
+    const off = new NodeSampler(probe, { ...settings, native: false }).info().flags;
+    assert.equal(off & NodeFlags.native, 0);
+  });
+});
+
+describe('proof of the user who asks for a native program', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'osmo-tickets-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let now = 0;
+  const tickets = new NativeTickets(() => now);
+
+  it('a file made for a ticket proves its owner, once', () => {
+    const proof = join(dir, PROOF_PREFIX + tickets.issue());
+    writeFileSync(proof, '');
+    const me = { uid: process.getuid!(), gid: process.getgid!() };
+    assert.deepEqual(tickets.redeem(proof), me);
+    writeFileSync(proof, '');
+    assert.throws(() => tickets.redeem(proof), { code: 'E_AUTH' }, 'a ticket is used once');
+  });
+
+  it('refuses a ticket it did not issue, an expired one, a link and a relative path', () => {
+    const made = (ticket: string): string => {
+      const p = join(dir, PROOF_PREFIX + ticket);
+      writeFileSync(p, '');
+      return p;
+    };
+    assert.throws(() => tickets.redeem(made('0'.repeat(32))), { code: 'E_AUTH' });
+    const old = made(tickets.issue());
+    now += TICKET_LIFETIME_MS + 1;
+    assert.throws(() => tickets.redeem(old), { code: 'E_AUTH' });
+    const target = join(dir, 'someone-elses');
+    writeFileSync(target, '');
+    const symlink = join(dir, PROOF_PREFIX + tickets.issue());
+    symlinkSync(target, symlink);
+    assert.throws(() => tickets.redeem(symlink), /not a plain file/);
+    const hardlink = join(dir, PROOF_PREFIX + tickets.issue());
+    linkSync(target, hardlink);
+    assert.throws(() => tickets.redeem(hardlink), /not a plain file/);
+    assert.throws(() => tickets.redeem(PROOF_PREFIX + tickets.issue()), { code: 'E_AUTH' });
+    assert.throws(() => tickets.redeem(undefined), { code: 'E_AUTH' });
+  });
+});
