@@ -141,11 +141,17 @@ async function startAway(
     while (choice !== undefined) {
       try {
         const grant = await place(daemon.socket, choice, placement, request, job);
-        return await NativeDeputy.start(grant, request, {
+        const started = await NativeDeputy.start(grant, request, {
           stdin: process.stdin,
-          write: (fd, bytes) => (fd === 1 ? process.stdout : process.stderr).write(bytes),
+          write: (fd, bytes) => {
+            const stream = fd === 1 ? process.stdout : process.stderr;
+            if (!stream.destroyed) stream.write(bytes);
+          },
         });
+        signalOnBrokenPipe(started.deputy);
+        return started;
       } catch (error) {
+        if (isOsmoError(error, 'E_PROCESS_LOST')) throw error; // it may have run: never twice
         const mayChooseAgain =
           start.kind === 'best' &&
           isOsmoError(error, 'E_REFUSED') &&
@@ -157,10 +163,24 @@ async function startAway(
     }
     return undefined;
   } catch (error) {
+    if (isOsmoError(error, 'E_PROCESS_LOST')) throw error;
     warn(
       `could not start ${request.program} on another node (${error instanceof Error ? error.message : String(error)}); it runs at home`,
     );
     return undefined;
+  }
+}
+
+/**
+ * A write to a pipe nobody reads any more ends a native program with SIGPIPE (`prog | head`):
+ * so does home's stdout or stderr closing under the program away.
+ */
+function signalOnBrokenPipe(deputy: NativeDeputy): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      stream.destroy();
+      if (error.code === 'EPIPE') deputy.signal('SIGPIPE');
+    });
   }
 }
 

@@ -53,7 +53,9 @@ export class NativeDeputy {
 
   /**
    * Connects to the runner `grant` names and starts the program there; resolves with the
-   * program's pid there once it runs, rejects if it could not start (nothing ran).
+   * program's pid there once it runs. Rejects with the reason when it could not start there
+   * (nothing ran), and with E_PROCESS_LOST when the link was lost once it was sent: it may have
+   * started (the runner kills it), so it must not be run again elsewhere.
    */
   static async start(
     grant: RunnerGrant,

@@ -12,9 +12,16 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeScratch, osmo, removeScratch, repoRoot } from '../helpers/osmo.js';
+import { makeScratch, osmo, privateEnv, removeScratch, repoRoot } from '../helpers/osmo.js';
 import { AS_NOBODY, asNobodyUnavailable, nobodyIn } from '../helpers/as-nobody.js';
-import { Cluster, startNodes, until, untilSeesAlive } from './daemon-harness.js';
+import {
+  Cluster,
+  ONE_HOST_BALANCING,
+  startNodes,
+  startWaiting,
+  until,
+  untilSeesAlive,
+} from './daemon-harness.js';
 
 function compilerUnavailable(): string | undefined {
   try {
@@ -81,6 +88,7 @@ describe('native programs (osmo run -E)', { skip }, () => {
     await startNodes(cluster, {
       dir,
       secret: 'native-test-secret-0123456789abcdef',
+      extra: ONE_HOST_BALANCING,
       nodes: [{ extra: ['--users-socket', usersSocket] }, {}, { extra: ['--native', 'true'] }],
     });
     await untilSeesAlive(n1(), 3, 'n1 sees all three nodes');
@@ -119,13 +127,33 @@ describe('native programs (osmo run -E)', { skip }, () => {
   });
 
   it('-b chooses only a node that runs native programs', async () => {
-    for (let i = 0; i < 3; i++) {
+    // A program held at home makes n1 busier than n2 and n3: a start then goes elsewhere, once
+    // n1's load shows it — and only to n3, though n2 is as idle.
+    const busy = await startWaiting(['-h', '-L', '--daemon', n1()], privateEnv(dir));
+    const nodes: string[] = [];
+    const start = async (): Promise<string> => {
       const r = await run(['./batch', 'echo']);
       assert.equal(r.status, 7, r.stderr);
-      assert.match(r.stdout.toString(), /^node=n[13]\n/, 'never n2');
-      if (r.stdout.toString().startsWith('node=n3')) return;
+      const node = /^node=(\w+)\n/.exec(r.stdout.toString())?.[1] ?? '?';
+      nodes.push(node);
+      return node;
+    };
+    try {
+      await until(
+        async () => ((await start()) === 'n3' ? true : undefined),
+        20_000,
+        'a start with -b went to n3',
+      );
+      // Once n3 counts a start, n2 would look best to a choice that ignored the flag.
+      for (let i = 0; i < 4; i++) await start();
+      assert.ok(!nodes.includes('n2'), `never n2: ${nodes.join(', ')}`);
+      // Not even asked (it would refuse, and the next choice would be n3 all the same).
+      const n2Log = cluster.daemons[1]!.raw.join('\n');
+      assert.doesNotMatch(n2Log, /native program refused/);
+    } finally {
+      busy.child.kill('SIGTERM');
+      await busy.done;
     }
-    assert.fail('three starts with -b never went to n3, the only idle node that runs them');
   });
 
   it('a node without native programs refuses it: it runs at home, and stderr says why', async () => {
@@ -164,6 +192,19 @@ describe('native programs (osmo run -E)', { skip }, () => {
     const r = await done;
     assert.equal(r.status, 143, r.stderr);
     await allEnded(pids, 'both processes ended');
+  });
+
+  it('a program away writing to a pipe nobody reads ends with SIGPIPE, as at home (yes | head)', async () => {
+    const r = await osmo(['run', '-E', '-r', 'n3', 'yes'], {
+      env,
+      prefix: AS_NOBODY,
+      cwd: work,
+      input: '',
+      collectStdout: false,
+      onStdout: (_chunk, child) => child.stdout?.destroy(),
+    });
+    assert.equal(r.status, 141, r.stderr);
+    assert.equal(r.stderr, '');
   });
 
   it('never outlives its osmo run: killed with it', async () => {
