@@ -7,9 +7,8 @@
  * this process's, as MOSIX's batch jobs.
  */
 import { spawn } from 'node:child_process';
-import { constants as os } from 'node:os';
 import { unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MAX_START_NODES, startAsksConsent } from '../balance/consent.js';
 import { OsmoError, isOsmoError } from '../core/errors.js';
@@ -109,7 +108,8 @@ export async function runNative(
   }
 }
 
-type NativeRequest = { program: string; args: string[]; env: string[]; cwd: string };
+/** What runs: the program as the user named it, its arguments, environment and directory. */
+type NativeStart = { program: string; args: string[]; env: string[]; cwd: string };
 
 /**
  * Starts it on another node, or says why not and returns undefined (it then runs at home): a
@@ -118,7 +118,7 @@ type NativeRequest = { program: string; args: string[]; env: string[]; cwd: stri
  */
 async function startAway(
   placement: Placement,
-  request: NativeRequest,
+  request: NativeStart,
   job: string | undefined,
 ): Promise<Awaited<ReturnType<typeof NativeDeputy.start>> | undefined> {
   const { start, daemon } = placement;
@@ -189,11 +189,11 @@ async function place(
   socket: string,
   choice: { node: string; expectedQueue?: number },
   placement: Placement,
-  request: NativeRequest,
+  request: NativeStart,
   job: string | undefined,
 ): Promise<PlaceResult> {
-  const { ticket } = await requestOnce(socket, 'ticket', {});
-  const proof = join(tmpdir(), `${PROOF_PREFIX}${ticket}`);
+  const { ticket, dir } = await requestOnce(socket, 'ticket', {});
+  const proof = join(dir, `${PROOF_PREFIX}${ticket}`);
   writeFileSync(proof, '', { flag: 'wx', mode: 0o600 });
   try {
     return await requestOnce(socket, 'place', {
@@ -207,7 +207,7 @@ async function place(
         program: request.program,
         cwd: request.cwd,
         path: pathOf(request.env),
-        proof,
+        proof: ticket,
       },
     });
   } finally {
@@ -220,7 +220,7 @@ async function place(
 }
 
 /** At home: a child of this process, with this process's stdio. */
-async function runHere(request: NativeRequest, held: HeldSignals): Promise<number> {
+async function runHere(request: NativeStart, held: HeldSignals): Promise<number> {
   const child = spawn(request.program, request.args, {
     cwd: request.cwd,
     env: envObject(request.env),
@@ -264,7 +264,7 @@ function forwardSignals(held: HeldSignals, send: (s: NodeJS.Signals) => void): (
 }
 
 function statusOf(outcome: NativeOutcome): number {
-  if (outcome.signal !== undefined) return 128 + (os.signals[outcome.signal] ?? 0);
+  if (outcome.signal !== undefined) return 128 + (constants.signals[outcome.signal] ?? 0);
   return (outcome.code ?? 0) & 0xff;
 }
 

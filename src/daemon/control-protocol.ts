@@ -97,6 +97,8 @@ export interface PlaceResult {
 
 export interface TicketResult {
   readonly ticket: string;
+  /** Where its proof file goes (native-tickets.ts). */
+  readonly dir: string;
 }
 
 export interface BestResult {
@@ -121,7 +123,7 @@ export interface ControlOps {
    * args {node, pid, memoryBytes, moduleHash, expectedQueue?, job?, native?}: asks node to admit a
    * guest of this home (expectedQueue: an automatic move's view of node, see admission.ts).
    * native {program, cwd, path, proof} instead of a module: a native program (osmo run -E), run
-   * there as the user who made the proof file for a `ticket` (native-tickets.ts).
+   * there as the user who made the proof file for `ticket` proof (native-tickets.ts).
    */
   place: PlaceResult;
   /**
@@ -150,7 +152,10 @@ export interface ControlOps {
    * those here expelled as by expel) until release of that id (or of "all").
    */
   admin: AdminResult;
-  /** A ticket for the proof file a native program's place needs (native-tickets.ts). */
+  /**
+   * A ticket for a native program's place: create dir/osmo-native-proof-TICKET, then `place`
+   * with native.proof = the ticket; the file's owner is who the program runs as (native-tickets.ts).
+   */
   ticket: TicketResult;
 }
 export type ControlOp = keyof ControlOps;

@@ -3,7 +3,7 @@
  * clock over the authenticated UDP transport, and serves the control API. Nothing here decides
  * anything the cores decide; it only wires, schedules, counts and logs.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import type { Clock } from '../core/clock.js';
@@ -120,8 +120,8 @@ export class Daemon {
   private evictions!: Evictions;
   /** Holders of this node for work outside Osmosis (osmo ctl reserve, osmo slurm prolog). */
   private reservations!: Reservations;
-  /** Proofs of who asks for a native program (osmo run -E). */
-  private readonly tickets = new NativeTickets(() => Date.now());
+  /** Proofs of who asks for a native program (osmo run -E); made on first use. */
+  private ticketBook: NativeTickets | undefined;
   private runners: RunnerPool | undefined;
   private balancer: HomeBalancer | undefined;
   private peers: PeerService | undefined;
@@ -546,7 +546,7 @@ export class Daemon {
       case 'admin':
         return this.admin(request.args ?? {});
       case 'ticket':
-        return { ticket: this.tickets.issue() };
+        return this.tickets.issue();
       default:
         return undefined; // parseRequest already refused unknown ops
     }
@@ -822,6 +822,15 @@ export class Daemon {
       ...(args.native !== undefined && { native: this.nativeRequestOf(args.native) }),
     };
     return (await this.askNode(node, 'admit', request)) as PlaceResult;
+  }
+
+  /**
+   * Native programs' tickets, their proof files beside the socket users reach (a root daemon's
+   * /run/osmosis, not /tmp: a unit's PrivateTmp would hide those).
+   */
+  private get tickets(): NativeTickets {
+    const socketDir = dirname(this.config.usersSocket ?? this.config.controlSocket);
+    return (this.ticketBook ??= new NativeTickets(join(socketDir, 'native-proofs'), Date.now));
   }
 
   /** A deputy's native program for `place`, with the user its proof file proves. */
