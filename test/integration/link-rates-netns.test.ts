@@ -88,8 +88,10 @@ describe('links measured by moves (network namespaces)', { skip: netnsUnavailabl
       const [fast, slow] = [links.n2!, links.n3!];
       // 100 Mbit is 12.5 MB/s (measured 12.47; tbf lets its first 1 MB through unshaped).
       assert.ok(slow > 11 * MB && slow < 14 * MB, `n3: ${slow / MB} MB/s`);
-      // 1 Gbit is 125 MB/s (measured 124.0), unless this machine's CPUs cannot keep up.
-      assert.ok(fast > 3 * slow && fast < 140 * MB, `n2: ${fast / MB} MB/s, n3: ${slow / MB} MB/s`);
+      // 1 Gbit is 125 MB/s (measured 124.0), unless this machine's CPUs cannot keep up: beside
+      // another test file (two run at once) one CI run measured 33.9, so 2× the slow link is
+      // what tells the two apart here.
+      assert.ok(fast > 2 * slow && fast < 140 * MB, `n2: ${fast / MB} MB/s, n3: ${slow / MB} MB/s`);
       // What a node not measured yet is charged: its cluster's figure.
       const clusters = (await status(home))?.clusterLinkBytesPerSec ?? {};
       assert.deepEqual(clusters, { lab: fast, partner: slow });
