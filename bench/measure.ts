@@ -47,3 +47,19 @@ export function geomean(values: readonly number[]): number {
 }
 
 export const fmt = (v: number, digits = 2): string => v.toFixed(digits);
+
+/**
+ * MB/s of each pipeline as it passes 1 GiB of zeros from its stdin to its stdout (`shell` gets the
+ * feed to pipe from); interleaved, medians of 3–5 rounds.
+ */
+export function streamOneGiB(
+  pipelines: readonly (Omit<Command, 'argv' | 'shell'> & { shell: (feed: string) => string })[],
+  rounds: number,
+): number[] {
+  const size = 1 << 30;
+  const feed = `head -c ${size} /dev/zero`;
+  const commands = pipelines.map((p) => ({ ...p, argv: [], shell: p.shell(feed) }));
+  return interleaved(commands, Math.max(3, Math.min(rounds, 5))).map(
+    (ms) => size / 1e6 / (ms / 1000),
+  );
+}

@@ -17,7 +17,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, interleaved } from './measure.js';
+import { fmt, interleaved, streamOneGiB } from './measure.js';
 import type { Command } from './measure.js';
 import { freeUdpPorts } from '../test/helpers/ports.js';
 
@@ -98,20 +98,26 @@ try {
   console.log('|---|---|---|---|');
   console.log(`| ${fmt(bare, 1)} | ${fmt(home, 1)} | ${fmt(away, 1)} | ${fmt(away / home)} |\n`);
 
-  const size = 1 << 30;
-  const feed = `head -c ${size} /dev/zero`;
-  const [cat, catAway] = interleaved(
+  const inDir = (command: string): string => `cd ${q(dir)} && ${command}`;
+  const [cat, catAway] = streamOneGiB(
     [
-      shell('cat', `${feed} | ${[...as, 'cat'].map(q).join(' ')} > /dev/null`),
-      shell('osmo run -E -r n2 cat', `${feed} | ${osmoShell('run -E -r n2 cat')} > /dev/null`),
+      {
+        label: 'cat',
+        env,
+        shell: (feed) => inDir(`${feed} | ${[...as, 'cat'].map(q).join(' ')} > /dev/null`),
+      },
+      {
+        label: 'osmo run -E -r n2 cat',
+        env,
+        shell: (feed) => inDir(`${feed} | ${osmoShell('run -E -r n2 cat')} > /dev/null`),
+      },
     ],
-    Math.max(3, Math.min(rounds, 5)),
+    rounds,
   ) as [number, number];
-  const mbps = (ms: number): number => size / 1e6 / (ms / 1000);
   console.log('## Stream: 1 GiB stdin → stdout, MB/s (median)\n');
   console.log('| cat | cat on n2 (through home) | away / plain |');
   console.log('|---|---|---|');
-  console.log(`| ${fmt(mbps(cat), 0)} | ${fmt(mbps(catAway), 0)} | ${fmt(cat / catAway)} |`);
+  console.log(`| ${fmt(cat, 0)} | ${fmt(catAway, 0)} | ${fmt(catAway / cat)} |`);
 } finally {
   for (const d of daemons) d.kill('SIGTERM');
   await Promise.all(

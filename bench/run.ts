@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { KERNEL_ARGS } from './kernel-args.js';
-import { fmt, geomean, interleaved, wallMs } from './measure.js';
+import { fmt, geomean, interleaved, streamOneGiB, wallMs } from './measure.js';
 import type { Command } from './measure.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -171,22 +171,18 @@ for (const [section, script, args] of [
 
 if (want('cat')) {
   const cat = join(root, 'tests', 'fixtures', 'wasm', 'cat.wasm');
-  const size = 1 << 30;
-  const feed = `head -c ${size} /dev/zero`;
-  const [nat, os] = interleaved(
+  const [nat, os] = streamOneGiB(
     [
-      { label: 'native cat', argv: [], shell: `${feed} | cat > /dev/null` },
+      { label: 'native cat', shell: (feed) => `${feed} | cat > /dev/null` },
       {
         label: 'osmo cat',
-        argv: [],
-        shell: `${feed} | "${node}" "${osmo}" run "${cat}" > /dev/null`,
+        shell: (feed) => `${feed} | "${node}" "${osmo}" run "${cat}" > /dev/null`,
       },
     ],
-    Math.max(3, Math.min(rounds, 5)),
+    rounds,
   ) as [number, number];
-  const mbps = (ms: number): number => size / 1e6 / (ms / 1000);
   console.log('## Streaming 1 GiB through stdin → stdout\n');
   console.log('| native cat MB/s | osmo run cat.wasm MB/s | osmo / native |');
   console.log('|---|---|---|');
-  console.log(`| ${fmt(mbps(nat), 0)} | ${fmt(mbps(os), 0)} | ${fmt(mbps(os) / mbps(nat))} |\n`);
+  console.log(`| ${fmt(nat, 0)} | ${fmt(os, 0)} | ${fmt(os / nat)} |\n`);
 }
