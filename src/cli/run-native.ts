@@ -20,6 +20,8 @@ import { envObject } from '../native/native-wire.js';
 import type { NativeOutcome } from '../native/native-deputy.js';
 import { startProcessControlServer } from '../process-control/index.js';
 import type { ProcessControl, ProcessControlServer } from '../process-control/index.js';
+import { processUsage } from '../platform/process-usage.js';
+import type { ProcessUsage } from '../platform/process-usage.js';
 import { jobOf, resolvePlacement } from './placement.js';
 import type { Placement, PlacementFlags } from './placement.js';
 import { fail, warn } from './report.js';
@@ -71,13 +73,14 @@ export async function runNative(
     const away = await startAway(placement, request, job);
     const home = placement.daemon?.node ?? 'local';
     const where = away?.deputy.grant.node ?? home;
-    control = await controlSocket({
+    // Away: as its runner last reported; here: read from /proc once it has started.
+    let usage: () => ProcessUsage | undefined = () => away?.deputy.usage;
+    control = await controlSocket(() => ({
       pid: process.pid,
       home,
       where,
       state: 'running',
-      cpuTimeMs: 0,
-      memoryBytes: 0,
+      ...(usage() ?? { cpuTimeMs: 0, memoryBytes: 0 }),
       startedAt: startedAt.toISOString(),
       since: startedAt.toISOString(),
       command: [program, ...args],
@@ -85,7 +88,7 @@ export async function runNative(
       preemptible: false,
       movable: false,
       native: true,
-    });
+    }));
     if (away !== undefined) {
       const stop = forwardSignals(held, (s) => away.deputy.signal(s));
       try {
@@ -99,7 +102,7 @@ export async function runNative(
       placement.daemon === undefined
         ? request
         : { ...request, env: [...request.env, `OSMOSIS_NODE=${home}`] };
-    return await runHere(here, held);
+    return await runHere(here, held, (pid) => (usage = () => processUsage(pid)));
   } catch (error) {
     return fail(error);
   } finally {
@@ -220,12 +223,17 @@ async function place(
 }
 
 /** At home: a child of this process, with this process's stdio. */
-async function runHere(request: NativeStart, held: HeldSignals): Promise<number> {
+async function runHere(
+  request: NativeStart,
+  held: HeldSignals,
+  started: (pid: number) => void,
+): Promise<number> {
   const child = spawn(request.program, request.args, {
     cwd: request.cwd,
     env: envObject(request.env),
     stdio: 'inherit',
   });
+  child.once('spawn', () => started(child.pid!));
   const stop = forwardSignals(held, (s) => child.kill(s));
   try {
     return await new Promise<number>((resolve, reject) => {
@@ -274,7 +282,7 @@ function pathOf(env: readonly string[]): string {
 
 /** osmo ps lists it like any program of this home; what it cannot do is refused by name. */
 async function controlSocket(
-  info: ReturnType<ProcessControl['info']>,
+  info: ProcessControl['info'],
 ): Promise<ProcessControlServer | undefined> {
   const never = (what: string) => (): Promise<never> =>
     Promise.reject(
@@ -285,7 +293,7 @@ async function controlSocket(
     );
   try {
     return await startProcessControlServer({
-      info: () => info,
+      info,
       checkpoint: never('checkpointed'),
       freeze: never('frozen'),
       continue: never('continued'),

@@ -117,7 +117,7 @@ export function environmentFor(inherit: boolean, assignments: readonly string[])
 export function registerRun(program: Command): void {
   const command = program
     .command('run')
-    .description('run a WASI program with this node as its home')
+    .description('run a WASI program (or with -E a native executable) with this node as its home')
     .argument('<program>', 'a wasm32-wasi command module (.wasm); with -E, a native executable')
     .argument('[args...]', "the program's arguments")
     .option(

@@ -9,6 +9,7 @@ import { LinkConnection, deriveLinkKey } from '../link/index.js';
 import { guestLinkLiveness } from '../migration/guest-link-liveness.js';
 import { decodeMessage } from '../migration/runner-wire.js';
 import type { RunnerGrant } from '../migration/remote-placement.js';
+import type { ProcessUsage } from '../platform/process-usage.js';
 import { NativeFrame } from './native-wire.js';
 import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
 
@@ -27,6 +28,8 @@ export class NativeDeputy {
   private settle: (o: NativeOutcome) => void = () => undefined;
   private lose: (e: OsmoError) => void = () => undefined;
   private started: ((pid: number) => void) | undefined;
+  /** Its CPU time and memory there, as its runner last reported them. */
+  usage: ProcessUsage = { cpuTimeMs: 0, memoryBytes: 0 };
   private startFailed: ((e: OsmoError) => void) | undefined;
 
   private constructor(
@@ -99,6 +102,7 @@ export class NativeDeputy {
   private onMessage(payload: Buffer): void {
     const m = decodeMessage<NativeRunnerMessage>(payload);
     if (m?.t === 'started') this.started?.(m.pid);
+    else if (m?.t === 'usage') this.usage = { cpuTimeMs: m.cpuTimeMs, memoryBytes: m.memoryBytes };
     else if (m?.t === 'failed') this.startFailed?.(OsmoError.fromJSON(m.error));
     else if (m?.t === 'outcome') {
       this.settle(m.signal === undefined ? { code: m.code ?? 0 } : { signal: m.signal });

@@ -14,6 +14,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { OsmoError, serializeError } from '../core/errors.js';
 import type { LinkConnection } from '../link/index.js';
+import { processUsage } from '../platform/process-usage.js';
 import { decodeMessage } from '../migration/runner-wire.js';
 import { NativeFrame, envObject } from './native-wire.js';
 import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
@@ -23,6 +24,8 @@ import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js'
  * may be stopped by Ctrl-Z): as long as a wasm guest's (guest-runner.ts).
  */
 const LAST_WORDS_WAIT_MS = 15 * 60_000;
+/** How often the program's CPU time and memory go to its home (osmo ps). */
+const USAGE_INTERVAL_MS = 1000;
 
 export interface NativeRunnerHost {
   /** This node's name: the program finds it in OSMOSIS_NODE. */
@@ -101,6 +104,11 @@ export class NativeRunner {
       this.host.running(true);
       this.host.log('native program started', { program: m.program, pid: child.pid });
       this.say({ t: 'started', pid: child.pid! });
+      const report = setInterval(() => {
+        const usage = processUsage(child.pid!);
+        if (usage !== undefined) this.say({ t: 'usage', ...usage });
+      }, USAGE_INTERVAL_MS);
+      child.once('exit', () => clearInterval(report));
     });
     child.stdin.on('error', () => undefined); // EPIPE: the program no longer reads
     this.relay(child.stdout, NativeFrame.STDOUT);

@@ -10,6 +10,7 @@
  * deputy → runner   STDIN bytes … STDIN_END          (the home's stdin, in order)
  * runner → deputy   STDOUT bytes | STDERR bytes        (in order per stream)
  * deputy → runner   MSG {t:"signal", signal}           (sent to its whole process group)
+ * runner → deputy   MSG {t:"usage", cpuTimeMs, memoryBytes}   (every second)
  * runner → deputy   MSG {t:"outcome", code | signal}   (after its last output)
  * ```
  */
@@ -43,6 +44,8 @@ export type NativeDeputyMessage =
 /** Runner → deputy. */
 export type NativeRunnerMessage =
   | { t: 'started'; pid: number }
+  /** Every second while it runs: its CPU time and resident memory (osmo ps). */
+  | { t: 'usage'; cpuTimeMs: number; memoryBytes: number }
   | { t: 'failed'; error: SerializedError }
   /** How it ended: its exit code, or the signal that ended it (by name). */
   | { t: 'outcome'; code?: number; signal?: NodeJS.Signals };

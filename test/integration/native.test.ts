@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeScratch, osmo, privateEnv, removeScratch, repoRoot } from '../helpers/osmo.js';
 import { AS_NOBODY, asNobodyUnavailable, nobodyIn } from '../helpers/as-nobody.js';
+import type { ProcessInfo } from '../../src/process-control/types.js';
 import {
   Cluster,
   ONE_HOST_BALANCING,
@@ -178,17 +179,30 @@ describe('native programs (osmo run -E)', { skip }, () => {
     let child: ChildProcess | undefined;
     const done = run(['-r', 'n3', './batch', 'wait', pidFile], '', (c) => (child = c));
     const pids = await pidsIn(pidFile);
-    const ps = await osmo(['ps', '--json'], { env, prefix: AS_NOBODY });
-    const listed = JSON.parse(ps.stdout.toString()) as {
-      processes: { pid: number; where: string; native?: boolean }[];
-    };
-    const entry = listed.processes.find((p) => p.pid === child!.pid);
-    assert.equal(entry?.where, 'n3', ps.stdout.toString() + ps.stderr);
-    assert.equal(entry?.native, true);
-    const migrate = await osmo(['migrate', String(child!.pid), 'home'], { env, prefix: AS_NOBODY });
-    assert.equal(migrate.status, 1, `${migrate.stderr}|${migrate.stdout.toString()}`);
-    assert.match(migrate.stderr, /is a native program \(osmo run -E\): it cannot be migrated/);
-    child!.kill('SIGTERM');
+    try {
+      const listing = async (): Promise<ProcessInfo | undefined> => {
+        const ps = await osmo(['ps', '--json'], { env, prefix: AS_NOBODY });
+        const listed = JSON.parse(ps.stdout.toString()) as { processes: ProcessInfo[] };
+        return listed.processes.find((p) => p.pid === child!.pid);
+      };
+      const entry = await listing();
+      assert.equal(entry?.where, 'n3', JSON.stringify(entry));
+      assert.equal(entry?.native, true);
+      // Its memory there, as its runner reports it every second.
+      await until(
+        async () => (((await listing())?.memoryBytes ?? 0) > 0 ? true : undefined),
+        10_000,
+        'osmo ps shows the memory it has on n3',
+      );
+      const migrate = await osmo(['migrate', String(child!.pid), 'home'], {
+        env,
+        prefix: AS_NOBODY,
+      });
+      assert.equal(migrate.status, 1, `${migrate.stderr}|${migrate.stdout.toString()}`);
+      assert.match(migrate.stderr, /is a native program \(osmo run -E\): it cannot be migrated/);
+    } finally {
+      child!.kill('SIGTERM'); // a failed check must not leave it running
+    }
     const r = await done;
     assert.equal(r.status, 143, r.stderr);
     await allEnded(pids, 'both processes ended');
