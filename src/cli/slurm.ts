@@ -18,6 +18,7 @@ import { DEFAULT_WAIT_SECONDS, parseSeconds, renderAdmin } from './ctl.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { fail, warn } from './report.js';
 import { DAEMON_OPTION_HELP } from './status.js';
+import { releaseStaleHolds, squeueLookup } from './slurm-stale.js';
 
 const DEFAULT_PARTITIONS = ['osmosis'];
 /** A job number, or an array job's NUMBER_INDEX. */
@@ -91,6 +92,8 @@ prolog  a job of an Osmosis partition: nothing to do (its tasks, "srun osmo run 
 epilog  releases that hold (nothing for an Osmosis job); the node takes guests again once no
         job holds it. When an Osmosis job ends, SLURM ends its tasks' osmo run, and their
         programs, wherever they run, end with them.
+Both    also release the holds of other SLURM jobs that squeue says are over (or no longer
+        knows): a node that was down, or whose daemon did not answer, at a job's epilog.
 
 Exit status: 0 done, or Osmosis could not do its part (said on stderr: without --strict a
 missing daemon never drains a node); with --strict 1 when guests stayed and 69 when no daemon
@@ -114,12 +117,14 @@ answered; 2 not run by slurmd (no SLURM_JOB_ID) or bad option. Setting up: docs/
           process.stdout.write(
             `job ${job.id} (partition ${job.partition ?? '?'}) is an Osmosis job: this node stays open to guests\n`,
           );
+          await releaseStaleIfDaemon(opts.daemon, job);
           return;
         }
         const waitMs = (opts.wait ?? DEFAULT_WAIT_SECONDS) * 1000;
         try {
+          const socket = requireDaemonSocket(opts.daemon, process.env);
           const result: AdminResult = await requestOnce(
-            requireDaemonSocket(opts.daemon, process.env),
+            socket,
             'admin',
             { action: hook === 'prolog' ? 'reserve' : 'release', id: holdIdOf(job), waitMs },
             waitMs + 15_000,
@@ -131,6 +136,7 @@ answered; 2 not run by slurmd (no SLURM_JOB_ID) or bad option. Setting up: docs/
             warn(`job ${job.id} starts with guests still on ${result.node}`);
             if (strict) process.exitCode = 1;
           }
+          await releaseStaleHolds(socket, holdIdOf(job), squeueLookup(process.env));
         } catch (e) {
           const what =
             hook === 'prolog'
@@ -141,6 +147,17 @@ answered; 2 not run by slurmd (no SLURM_JOB_ID) or bad option. Setting up: docs/
         }
       },
     );
+}
+
+/** For an Osmosis job's hook, which needs no daemon otherwise: only when one answers. */
+async function releaseStaleIfDaemon(daemon: string | undefined, job: SlurmJob): Promise<void> {
+  let socket: string;
+  try {
+    socket = requireDaemonSocket(daemon, process.env);
+  } catch {
+    return;
+  }
+  await releaseStaleHolds(socket, holdIdOf(job), squeueLookup(process.env), true);
 }
 
 function parseHook(value: string): SlurmHook {

@@ -126,6 +126,18 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
     const file = join(dir, `hooks-${node}.log`);
     return existsSync(file) ? readFileSync(file, 'utf8') : '(no hook has run)';
   };
+  /** Resolves once `node` takes guests again (no hold left on it). */
+  const untilOpen = (node: string, what: string): Promise<true> =>
+    until(
+      async () =>
+        (await osmo(['ctl', 'status', '--daemon', socket(node)], { env })).stdout
+          .toString()
+          .startsWith(`${node}: accepting guests`)
+          ? true
+          : undefined,
+      60_000,
+      what,
+    );
   const guestsOn = async (node: string): Promise<number | undefined> =>
     (await status(socket(node)))?.nodes.find((n) => n.self)?.guests;
 
@@ -225,16 +237,7 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
     );
 
     writeFileSync(go, '');
-    await until(
-      async () =>
-        (await osmo(['ctl', 'status', '--daemon', socket('h2')], { env })).stdout
-          .toString()
-          .startsWith('h2: accepting guests')
-          ? true
-          : undefined,
-      60_000,
-      `h2 open again after job ${jobId}`,
-    );
+    await untilOpen('h2', `h2 open again after job ${jobId}`);
     assert.match(
       hooksLog('h2'),
       new RegExp(`h2: released slurm-job-${jobId}; accepting guests\\n`),
@@ -243,6 +246,21 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
     const r = await guest.done;
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.toString(), 'ready\ngot: line\n');
+  });
+
+  it("a hold whose job ended while its node's epilog could not run is released by a later hook", async () => {
+    // As if h3 had gone down under job 999999: its hold outlived the job (SLURM no longer knows it).
+    const stale = 'slurm-job-999999';
+    const held = await osmo(['ctl', 'reserve', stale, '--wait', '0', '--daemon', socket('h3')], {
+      env,
+    });
+    assert.equal(held.status, 0, held.stderr);
+    const jobId = await slurm!.sbatch('plain', 'h3', ['true'], jobEnv());
+    await untilOpen('h3', `h3 open again after job ${jobId}`);
+    assert.match(
+      hooksLog('h3'),
+      /h3: released slurm-job-999999: SLURM no longer knows the job \(its epilog never ran here\)\n/,
+    );
   });
 
   it('cancelling an Osmosis job ends its programs wherever they run', async () => {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jobOf } from '../../../src/cli/placement.js';
 import { holdIdOf, isOsmosisJob, slurmJobOf } from '../../../src/cli/slurm.js';
+import { staleHolds } from '../../../src/cli/slurm-stale.js';
+import type { JobLookup } from '../../../src/cli/slurm-stale.js';
 
 describe('osmo slurm: the job slurmd runs a hook for', () => {
   it('reads the job from the environment slurmd sets', () => {
@@ -28,5 +30,35 @@ describe('osmo slurm: the job slurmd runs a hook for', () => {
     assert.equal(jobOf(undefined, {}), undefined);
     assert.equal(jobOf(undefined, { SLURM_JOB_ID: 'junk' }), undefined);
     assert.throws(() => jobOf('a b', {}), /-J: a job id is 1–100 of/);
+  });
+});
+
+describe('osmo slurm: holds of jobs that are over', () => {
+  const slurm: Record<string, JobLookup> = {
+    '10': { known: true, state: 'RUNNING' },
+    '11': { known: true, state: 'COMPLETED' },
+    '12': { known: false },
+    '13': undefined, // SLURM did not answer
+    '14': { known: true, state: 'COMPLETING' },
+    '15_2': { known: true, state: 'NODE_FAIL' },
+  };
+  it('releases those SLURM says ended or forgot, keeps running ones, unanswered ones and others', () => {
+    const holds = ['slurm-job-10', 'slurm-job-11', 'slurm-job-12', 'slurm-job-13', 'slurm-job-14'];
+    const asked: string[] = [];
+    const stale = staleHolds(
+      [...holds, 'slurm-job-15_2', 'maintenance', 'slurm-job-16'],
+      'slurm-job-16',
+      (id) => {
+        asked.push(id);
+        return slurm[id];
+      },
+    );
+    assert.deepEqual(stale, [
+      { id: 'slurm-job-11', why: 'the job is COMPLETED' },
+      { id: 'slurm-job-12', why: 'SLURM no longer knows the job' },
+      { id: 'slurm-job-15_2', why: 'the job is NODE_FAIL' },
+    ]);
+    // Neither the hook's own job nor a hold an administrator named is asked about.
+    assert.deepEqual(asked, ['10', '11', '12', '13', '14', '15_2']);
   });
 });
