@@ -19,7 +19,12 @@ import { NativeDeputy } from '../native/native-deputy.js';
 import { envObject } from '../native/native-wire.js';
 import type { NativeOutcome } from '../native/native-deputy.js';
 import { startProcessControlServer } from '../process-control/index.js';
-import type { ProcessControl, ProcessControlServer } from '../process-control/index.js';
+import type {
+  ProcessControl,
+  ProcessControlServer,
+  ProcessInfo,
+} from '../process-control/index.js';
+import { adoptByDaemon } from './balance-registration.js';
 import { processUsage } from '../platform/process-usage.js';
 import type { ProcessUsage } from '../platform/process-usage.js';
 import { jobOf, resolvePlacement } from './placement.js';
@@ -63,6 +68,7 @@ export async function runNative(
 ): Promise<number> {
   let held: HeldSignals | undefined;
   let control: ProcessControlServer | undefined;
+  let stopAdoption: (() => void) | undefined;
   try {
     const cwd = resolve(opts.cwd ?? process.cwd());
     const placement = await resolvePlacement({ ...opts, lock: true });
@@ -75,7 +81,7 @@ export async function runNative(
     const where = away?.deputy.grant.node ?? home;
     // Away: as its runner last reported; here: read from /proc once it has started.
     let usage: () => ProcessUsage | undefined = () => away?.deputy.usage;
-    control = await controlSocket(() => ({
+    const info = (): ProcessInfo => ({
       pid: process.pid,
       home,
       where,
@@ -88,7 +94,12 @@ export async function runNative(
       preemptible: false,
       movable: false,
       native: true,
-    }));
+    });
+    control = await controlSocket(info);
+    // The home's balancer lists it (osmo ps from any node) and counts it here while it runs
+    // here; it never moves it (movable: false).
+    if (control !== undefined && placement.daemon !== undefined)
+      stopAdoption = adoptByDaemon(placement.daemon.socket, process.pid, control.path, info);
     if (away !== undefined) {
       const stop = forwardSignals(held, (s) => away.deputy.signal(s));
       try {
@@ -106,6 +117,7 @@ export async function runNative(
   } catch (error) {
     return fail(error);
   } finally {
+    stopAdoption?.();
     held?.release();
     await control?.close();
   }

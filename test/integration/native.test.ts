@@ -194,6 +194,24 @@ describe('native programs (osmo run -E)', { skip }, () => {
         10_000,
         'osmo ps shows the memory it has on n3',
       );
+      // Its home's balancer lists it too: osmo ps that cannot see this host's control sockets
+      // (a runtime directory of its own, as on another node) gets it from the daemon.
+      const elsewhere = join(dir, 'nobody', 'elsewhere');
+      mkdirSync(elsewhere, { recursive: true });
+      execFileSync('chown', ['nobody:nogroup', elsewhere]);
+      await until(
+        async () => {
+          const ps = await osmo(['ps', '--json'], {
+            env: { ...env, XDG_RUNTIME_DIR: elsewhere },
+            prefix: AS_NOBODY,
+          });
+          const listed = JSON.parse(ps.stdout.toString()) as { processes: ProcessInfo[] };
+          const seen = listed.processes.find((p) => p.pid === child!.pid);
+          return seen?.where === 'n3' && seen.native === true ? true : undefined;
+        },
+        10_000,
+        "n1's daemon lists the native program on n3",
+      );
       const migrate = await osmo(['migrate', String(child!.pid), 'home'], {
         env,
         prefix: AS_NOBODY,
