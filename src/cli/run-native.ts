@@ -18,7 +18,6 @@ import { PROOF_PREFIX } from '../daemon/native-tickets.js';
 import { NativeDeputy } from '../native/native-deputy.js';
 import { envObject } from '../native/native-wire.js';
 import type { NativeOutcome } from '../native/native-deputy.js';
-import { startProcessControlServer } from '../process-control/index.js';
 import type {
   ProcessControl,
   ProcessControlServer,
@@ -30,7 +29,7 @@ import type { ProcessUsage } from '../platform/process-usage.js';
 import { jobOf, resolvePlacement } from './placement.js';
 import type { Placement, PlacementFlags } from './placement.js';
 import { fail, warn } from './report.js';
-import { SIGNAL_STATUS, holdSignals } from './supervise.js';
+import { SIGNAL_STATUS, holdSignals, serveControl } from './supervise.js';
 import type { HeldSignals } from './supervise.js';
 
 export interface NativeRunOptions extends PlacementFlags {
@@ -303,18 +302,11 @@ async function controlSocket(
         `${process.pid} is a native program (osmo run -E): it cannot be ${what}; it runs where it started until it ends`,
       ),
     );
-  try {
-    return await startProcessControlServer({
-      info,
-      checkpoint: never('checkpointed'),
-      freeze: never('frozen'),
-      continue: never('continued'),
-      migrate: never('migrated'),
-    });
-  } catch (error) {
-    warn(
-      `no control socket for this process: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    return undefined;
-  }
+  return serveControl({
+    info,
+    checkpoint: never('checkpointed'),
+    freeze: never('frozen'),
+    continue: never('continued'),
+    migrate: never('migrated'),
+  });
 }

@@ -5,7 +5,7 @@ import type { GuestOutcome } from '../runtime/guest-messages.js';
 import { formatTrap } from '../runtime/trap.js';
 import type { DeputySession } from './deputy-session.js';
 import { startProcessControlServer } from '../process-control/index.js';
-import type { ProcessControlServer } from '../process-control/index.js';
+import type { ProcessControl, ProcessControlServer } from '../process-control/index.js';
 import { sessionControl } from './session-control.js';
 import { ExitCode } from './exit-codes.js';
 import { fail, warn } from './report.js';
@@ -94,16 +94,8 @@ export async function supervise(
   const early = handlers.find(([s]) => s === held?.first);
   early?.[1]();
   // osmo ps / checkpoint / freeze / continue PID reach the program through this socket.
-  let control: ProcessControlServer | undefined;
   const controlled = sessionControl(session);
-  try {
-    control = await startProcessControlServer(controlled);
-  } catch (error) {
-    // The program runs all the same; only osmo ps/checkpoint/freeze cannot reach it.
-    warn(
-      `no control socket for this process: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const control = await serveControl(controlled);
   // The home daemon's balancer watches every program here (it counts in the load), and moves
   // those that may move (info says which).
   const daemon = session.options.homeDaemon;
@@ -124,6 +116,23 @@ export async function supervise(
     stopJob();
     for (const [s, h] of handlers) process.off(s, h);
     await control?.close();
+  }
+}
+
+/**
+ * The process's control socket (osmo ps / checkpoint / freeze / continue / migrate PID), or
+ * undefined with a warning: the program runs all the same, only those commands cannot reach it.
+ */
+export async function serveControl(
+  control: ProcessControl,
+): Promise<ProcessControlServer | undefined> {
+  try {
+    return await startProcessControlServer(control);
+  } catch (error) {
+    warn(
+      `no control socket for this process: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return undefined;
   }
 }
 

@@ -635,13 +635,15 @@ export class Daemon {
       homeKnown,
     });
     const native = request.native;
+    // Only root may run a program as another user; no uid (not POSIX): nobody's programs.
+    const daemonUid = process.getuid?.() ?? -1;
     // A native program also needs a node that runs it (native-admission.ts).
     const admitted =
       verdict.ok && native !== undefined
         ? decideNative(native, {
             node: this.config.name,
             acceptNative: this.config.native,
-            daemonUid: process.getuid?.() ?? 0,
+            daemonUid,
           })
         : verdict;
     if (!admitted.ok) {
@@ -662,7 +664,7 @@ export class Daemon {
         ? await this.runners!.assign(request.moduleHash, guest)
         : await this.runners!.assignNative(
             guest,
-            process.getuid?.() === 0 ? { uid: native.uid, gid: native.gid } : undefined,
+            daemonUid === 0 ? { uid: native.uid, gid: native.gid } : undefined,
           );
     this.log.info(native === undefined ? 'guest admitted' : 'native program admitted', {
       peer: request.home,

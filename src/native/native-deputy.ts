@@ -11,6 +11,7 @@ import { decodeMessage } from '../migration/runner-wire.js';
 import type { RunnerGrant } from '../migration/remote-placement.js';
 import type { ProcessUsage } from '../platform/process-usage.js';
 import { NativeFrame } from './native-wire.js';
+import { relayStream } from './relay.js';
 import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
 
 export type NativeOutcome = Omit<Extract<NativeRunnerMessage, { t: 'outcome' }>, 't'>;
@@ -117,16 +118,7 @@ export class NativeDeputy {
       this.link.send(NativeFrame.STDIN_END);
       return;
     }
-    stdin.on('data', (chunk: Buffer) => {
-      if (this.link.state !== 'open') return;
-      if (!this.link.send(NativeFrame.STDIN, chunk)) {
-        stdin.pause();
-        this.link.drain().then(
-          () => stdin.resume(),
-          () => undefined,
-        );
-      }
-    });
+    relayStream(stdin, this.link, NativeFrame.STDIN);
     stdin.once('end', () => {
       if (this.link.state === 'open') this.link.send(NativeFrame.STDIN_END);
     });

@@ -11,12 +11,12 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import { OsmoError, serializeError } from '../core/errors.js';
 import type { LinkConnection } from '../link/index.js';
 import { processUsage } from '../platform/process-usage.js';
 import { decodeMessage } from '../migration/runner-wire.js';
 import { NativeFrame, envObject } from './native-wire.js';
+import { relayStream } from './relay.js';
 import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
 
 /**
@@ -111,8 +111,8 @@ export class NativeRunner {
       child.once('exit', () => clearInterval(report));
     });
     child.stdin.on('error', () => undefined); // EPIPE: the program no longer reads
-    this.relay(child.stdout, NativeFrame.STDOUT);
-    this.relay(child.stderr, NativeFrame.STDERR);
+    relayStream(child.stdout, this.link, NativeFrame.STDOUT);
+    relayStream(child.stderr, this.link, NativeFrame.STDERR);
     child.on('close', (code, signal) => {
       this.exited = true;
       this.host.running(false);
@@ -120,20 +120,6 @@ export class NativeRunner {
       this.say(signal === null ? { t: 'outcome', code: code ?? 0 } : { t: 'outcome', signal });
       this.link.close(LAST_WORDS_WAIT_MS);
       void this.link.closed.then(() => this.finish());
-    });
-  }
-
-  /** Sends one output stream, holding the program when the link cannot take more. */
-  private relay(stream: Readable, type: number): void {
-    stream.on('data', (chunk: Buffer) => {
-      if (this.link.state !== 'open') return;
-      if (!this.link.send(type, chunk)) {
-        stream.pause();
-        this.link.drain().then(
-          () => stream.resume(),
-          () => stream.resume(), // the link is gone: keep draining so the program can end
-        );
-      }
     });
   }
 
