@@ -110,6 +110,11 @@ export class RemotePlacement {
   private taken = false;
   /** Bringing the image home: a cut link then leaves the program parked there, not lost. */
   private parking = false;
+  /**
+   * The runner reported the program's end. It may have done so just as a suspension was asked
+   * for, and then closed the link and gone: nothing is parked there to come back to.
+   */
+  private ended = false;
 
   private constructor(
     readonly grant: RunnerGrant,
@@ -141,9 +146,11 @@ export class RemotePlacement {
       };
       // Before the runner confirmed the program runs there, nothing was lost: the mover still
       // holds it, and the one waiting learns only that the node failed.
-      const failure = this.taken
-        ? lost.error
-        : {
+      const failure = this.ended
+        ? this.endedFirst()
+        : this.taken
+          ? lost.error
+          : {
             code: 'E_LINK' as const,
             message: `node ${this.grant.node} failed before the program ran there: ${error?.message ?? 'its runner closed the link'}`,
           };
@@ -261,11 +268,20 @@ export class RemotePlacement {
 
   /** The program is parked there behind a cut link (see suspendInto). */
   get parked(): boolean {
-    return this.parking && this.link.state !== 'open';
+    return this.parking && !this.ended && this.link.state !== 'open';
+  }
+
+  /** What a request that the program's end overtook learns: its outcome settles as it is. */
+  private endedFirst(): { code: 'E_NO_PROCESS'; message: string } {
+    return {
+      code: 'E_NO_PROCESS',
+      message: `the program ended on node ${this.grant.node} before it could be stopped`,
+    };
   }
 
   /** The link was cut while the program was parked there: a new link, and it goes on there. */
   async reattachAndResume(): Promise<void> {
+    if (this.ended) throw OsmoError.fromJSON(this.endedFirst());
     try {
       if (this.link.state !== 'open') {
         this.attach(await LinkConnection.connect(RemotePlacement.linkTo(this.grant, this.options)));
@@ -441,6 +457,7 @@ export class RemotePlacement {
     if (m === undefined) throw new OsmoError('E_PROTO_DECODE', 'undecodable runner message');
     if (m.t === 'outcome') {
       this.released = true;
+      this.ended = true;
       // Pipelined writes sent before the end are still queued here: they land first.
       void this.idle().then(() => this.settle(m.outcome));
       return;
