@@ -59,7 +59,7 @@ async function runRunner(host: string, node: string | undefined): Promise<void> 
     log.warn('OSMOSIS_FAULT not understood: ignored', { value: process.env.OSMOSIS_FAULT });
   // A guest keeps running if its daemon goes away: the IPC channel must not hold us, nor end us.
   process.channel?.unref();
-  prestartGuestWorker();
+  prestartGuestWorker({ forImages: true });
   let order: RunnerOrder | undefined;
   let runner: GuestRunner | NativeRunner | undefined;
   let finished: () => void = () => undefined;

@@ -3,7 +3,7 @@
  * the deputy's channel, runs `_start`, and reports how it ended.
  */
 import { writeSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { OsmoError, serializeError } from '../core/errors.js';
 import { Errno, errnoName, MODULE_NAME } from '../wasi/abi.js';
 import { createWasiImports } from '../wasi/imports.js';
@@ -20,12 +20,7 @@ import type {
   ImageStreamMessage,
   WorkerMessage,
 } from './guest-messages.js';
-import {
-  restoreGuestImage,
-  restoreGuestImageStream,
-  streamGuestImage,
-  writeGuestImage,
-} from './guest-image.js';
+import type * as GuestImageCode from './guest-image.js';
 import type { GuestImageParts } from './guest-image.js';
 import type { ImageSink } from '../snapshot/index.js';
 import { GuestPreemption, SuspendRequested } from './preemption.js';
@@ -34,6 +29,19 @@ import { TICK_MODULE } from '../instrument/contract.js';
 import { signalInfo } from './signals.js';
 import { ReentrySchedule } from './tier-up.js';
 import { describeTrap } from './trap.js';
+
+/**
+ * The code that writes and reads images (a third of this thread's code, with node:zlib and
+ * node:crypto), loaded when a program is first stopped or restored: most runs never stop, and
+ * compiling it before the program starts cost warm start ~4 ms on the critical path
+ * (BENCHMARKS.md, "Warm start"). A runner's worker, idle until an image comes, loads it at once
+ * (worker-pool.ts `forImages`).
+ */
+let imageCode: Promise<typeof GuestImageCode> | undefined;
+const loadImageCode = (): Promise<typeof GuestImageCode> =>
+  (imageCode ??= import('./guest-image.js'));
+if ((workerData as { forImages?: boolean } | undefined)?.forImages === true)
+  void loadImageCode().catch(() => undefined); // a failure is reported where the code is used
 
 /** Thrown to unwind the guest's stack when it ends itself. */
 class GuestEnd extends Error {
@@ -143,6 +151,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
     let counters: Record<string, bigint>;
     if (start.restoreFrom === undefined) {
       try {
+        const { restoreGuestImageStream } = await loadImageCode();
         counters = await restoreGuestImageStream(
           () => mailbox.nextImageMessage(),
           start.moduleHash,
@@ -159,6 +168,7 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
       }
       clocks = createGuestClocks(originsAfterImage(counters));
     } else {
+      const { restoreGuestImage } = await loadImageCode();
       counters = restoreGuestImage(start.restoreFrom, start.moduleHash, memory, preemption);
     }
     output.stdout = counters.stdoutBytes ?? 0n;
@@ -179,7 +189,9 @@ async function run(start: GuestStart): Promise<GuestOutcome | undefined> {
     }
     if (!preemption?.unwound()) return { kind: 'exit', code: 0 };
     if (preemption.reentry()) continue; // for V8's optimised code (./tier-up.ts)
-    // Stopped at a suspension point: the deputy decides what happens to the image.
+    // Stopped at a suspension point: the deputy decides what happens to the image. The code
+    // for it loads meanwhile.
+    void loadImageCode().catch(() => undefined);
     toHost({
       kind: 'suspended',
       self: Atomics.load(client.layout.control, Ctl.SUSPEND) === 0,
@@ -208,6 +220,7 @@ async function heldUntilDecided(
     const plan = await mailbox.nextPlan();
     if (plan.kind === 'resume' || plan.kind === 'stop') return plan.kind;
     try {
+      const { writeGuestImage, streamGuestImage } = await loadImageCode();
       const written =
         plan.kind === 'write-image'
           ? await writeGuestImage(plan.file, parts(plan.deputy))

@@ -10,17 +10,22 @@ export const DEFAULT_GUEST_STACK_MB = 64;
 
 let spare: Worker | undefined;
 
-function newGuestWorker(stackSizeMb: number): Worker {
+function newGuestWorker(stackSizeMb: number, forImages = false): Worker {
   return new Worker(new URL('./guest-worker.js', import.meta.url), {
     resourceLimits: { stackSizeMb },
+    workerData: { forImages },
     stdout: false,
     stderr: false,
   });
 }
 
-/** Starts a guest worker now, to be taken by the next {@link takeGuestWorker}. */
-export function prestartGuestWorker(): void {
-  spare ??= newGuestWorker(DEFAULT_GUEST_STACK_MB);
+/**
+ * Starts a guest worker now, to be taken by the next {@link takeGuestWorker}. `forImages`: it
+ * will most likely restore an image (a guest runner's), so it loads the image code while it
+ * waits rather than when the image comes (guest-worker.ts).
+ */
+export function prestartGuestWorker(options: { forImages?: boolean } = {}): void {
+  spare ??= newGuestWorker(DEFAULT_GUEST_STACK_MB, options.forImages);
 }
 
 /** The pre-started worker if its stack fits, else a new one. It waits for a GuestStart message. */
