@@ -44,7 +44,8 @@ Actions (MOSIX's mosctl):
   block        take no new guests; those here stay (gossiped: other nodes stop choosing this one)
   unblock      take guests again
   expel        block, then ask each guest's home to move it away: to the best other node with
-               room, or home (a program started with -L goes home); waits until none is left
+               room, or home (a program started with -L goes home); waits until they left. A
+               native program (osmo run -E) never moves: named, not waited for
   bring        move every program started here that runs elsewhere back home (each may be moved
                out again by the balancer later; start it with -L to keep it home)
   reserve ID   hold the node for work outside Osmosis (a batch job): no guests, those here

@@ -24,7 +24,7 @@ import type {
   ProcessInfo,
 } from '../process-control/index.js';
 import { adoptByDaemon } from './balance-registration.js';
-import { processUsage } from '../platform/process-usage.js';
+import { treeUsage } from '../platform/process-usage.js';
 import type { ProcessUsage } from '../platform/process-usage.js';
 import { jobOf, resolvePlacement } from './placement.js';
 import type { Placement, PlacementFlags } from './placement.js';
@@ -112,7 +112,7 @@ export async function runNative(
       placement.daemon === undefined
         ? request
         : { ...request, env: [...request.env, `OSMOSIS_NODE=${home}`] };
-    return await runHere(here, held, (pid) => (usage = () => processUsage(pid)));
+    return await runHere(here, held, (pid) => (usage = () => treeUsage(pid)));
   } catch (error) {
     return fail(error);
   } finally {

@@ -802,10 +802,11 @@ export class Daemon {
   ): Promise<Required<Pick<AdminResult, 'expelled' | 'remaining'>>> {
     const expelled = await this.evictions.expel(this.runners?.guestList() ?? [], 'expelled');
     if (expelled.length > 0) this.log.info('guests expelled', { guests: expelled.length });
-    // Wait for the moves that are on their way; a guest whose home did not answer stays.
-    const asked = expelled.some((g) => g.error === undefined);
-    const gone = await this.runners!.untilNoGuests(asked ? waitMs : 0);
-    return { expelled, remaining: gone ? 0 : this.runners!.guests };
+    // Wait for the moves that are on their way; a guest whose home did not answer, or refused
+    // (a native program never moves), stays, and is not waited for.
+    const leaving = expelled.filter((g) => g.error === undefined);
+    await this.runners!.untilGone(leaving, waitMs);
+    return { expelled, remaining: this.runners!.guests };
   }
 
   /** A deputy here asks `node` to admit its program. */

@@ -502,12 +502,14 @@ export class HomeBalancer {
    * Node `from` asks this home's program `pid` to leave (its administrator's osmo ctl expel, or
    * a better-ranked program moving in there): it leaves for the best other node that has room for
    * it — home, for a program the balancer may not move (-L) or when no other node is better.
-   * Returns where it goes; the move goes on after.
+   * Returns where it goes; the move goes on after. A native program (osmo run -E) cannot move:
+   * refused, so that the node does not wait for it to leave.
    */
   expel(pid: number, from: string, reason: ExpelReason = 'expelled'): string {
     const p = this.programs.get(pid);
     if (p === undefined)
       throw new OsmoError('E_NO_PROCESS', `${this.options.home} has no program ${pid} (ended?)`);
+    if (p.info?.native === true) throw new OsmoError('E_REFUSED', neverMoves(p.info.command));
     const home = this.options.home;
     let to = home;
     if (p.info?.movable === true) {
@@ -536,6 +538,8 @@ export class HomeBalancer {
     return Promise.all(
       away.map(async (p) => {
         const from = p.info!.where;
+        if (p.info!.native === true)
+          return { pid: p.pid, from, result: neverMoves(p.info!.command) };
         const result = await this.carryOut({ id: p.pid, from, to: home, reason: 'brought home' });
         return { pid: p.pid, from, result };
       }),
@@ -600,6 +604,11 @@ export class HomeBalancer {
 }
 
 /** When the program arrived where it runs (its wall-clock `since`), on the daemon's clock `now`. */
+/** Why a native program (osmo run -E) stays where it runs. */
+function neverMoves(command: readonly string[]): string {
+  return `${command[0] ?? 'it'} is a native program: it never moves, and leaves its node when it ends`;
+}
+
 function arrivedAtMs(info: ProcessInfo, now: number): number {
   return info.since === undefined ? now : now - Math.max(0, Date.now() - Date.parse(info.since));
 }

@@ -69,7 +69,7 @@ export class RunnerPool {
   private readonly modules = new Map<string, Uint8Array>();
   private moduleBytes = 0;
   private stopped = false;
-  private readonly emptyWaiters = new Set<() => void>();
+  private readonly leaveWaiters = new Set<() => void>();
   /**
    * Runners with a guest that outlived the daemon before this one (not our children: no IPC,
    * no exit event), by pid, checked every survivorCheckMs until they end.
@@ -132,19 +132,26 @@ export class RunnerPool {
     return out;
   }
 
-  /** Resolves true once no guest is here, or false after `timeoutMs`. */
-  untilNoGuests(timeoutMs: number): Promise<boolean> {
-    if (this.guests === 0) return Promise.resolve(true);
+  /**
+   * Resolves true once none of `leaving` is here (each gone, however), or false after
+   * `timeoutMs`. Other guests may stay: a native program, which never moves, is not waited for.
+   */
+  untilGone(leaving: readonly GuestOf[], timeoutMs: number): Promise<boolean> {
+    const keys = new Set(leaving.map((g) => `${g.home}:${g.pid}`));
+    const gone = (): boolean => this.guestList().every((g) => !keys.has(`${g.home}:${g.pid}`));
+    if (gone()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.emptyWaiters.delete(done);
+        this.leaveWaiters.delete(check);
         resolve(false);
       }, timeoutMs);
-      const done = (): void => {
+      const check = (): void => {
+        if (!gone()) return;
+        this.leaveWaiters.delete(check);
         clearTimeout(timer);
         resolve(true);
       };
-      this.emptyWaiters.add(done);
+      this.leaveWaiters.add(check);
     });
   }
 
@@ -287,10 +294,7 @@ export class RunnerPool {
   /** The number of guests changed: tell the daemon, and whoever waits for none to be left. */
   private changed(): void {
     this.o.onChange();
-    if (this.guests === 0) {
-      for (const done of this.emptyWaiters) done();
-      this.emptyWaiters.clear();
-    }
+    for (const check of [...this.leaveWaiters]) check();
   }
 
   /** Ends the spare runners; runners holding guests go on (and end with their guests). */

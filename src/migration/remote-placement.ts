@@ -151,9 +151,9 @@ export class RemotePlacement {
         : this.taken
           ? lost.error
           : {
-            code: 'E_LINK' as const,
-            message: `node ${this.grant.node} failed before the program ran there: ${error?.message ?? 'its runner closed the link'}`,
-          };
+              code: 'E_LINK' as const,
+              message: `node ${this.grant.node} failed before the program ran there: ${error?.message ?? 'its runner closed the link'}`,
+            };
       for (const w of this.waiters.splice(0)) w({ t: 'failed', error: failure });
       if (!this.released && !this.parking) this.settle(lost);
     });

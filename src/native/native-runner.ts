@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import { OsmoError, serializeError } from '../core/errors.js';
 import type { LinkConnection } from '../link/index.js';
-import { processUsage } from '../platform/process-usage.js';
+import { treeUsage } from '../platform/process-usage.js';
 import { decodeMessage } from '../migration/runner-wire.js';
 import { NativeFrame, envObject } from './native-wire.js';
 import { relayStream } from './relay.js';
@@ -105,7 +105,7 @@ export class NativeRunner {
       this.host.log('native program started', { program: m.program, pid: child.pid });
       this.say({ t: 'started', pid: child.pid! });
       const report = setInterval(() => {
-        const usage = processUsage(child.pid!);
+        const usage = treeUsage(child.pid!);
         if (usage !== undefined) this.say({ t: 'usage', ...usage });
       }, USAGE_INTERVAL_MS);
       child.once('exit', () => clearInterval(report));

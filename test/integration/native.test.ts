@@ -218,6 +218,25 @@ describe('native programs (osmo run -E)', { skip }, () => {
       });
       assert.equal(migrate.status, 1, `${migrate.stderr}|${migrate.stdout.toString()}`);
       assert.match(migrate.stderr, /is a native program \(osmo run -E\): it cannot be migrated/);
+
+      // n3's administrator expels its guests: this one cannot move, says so at once, and is not
+      // waited for (before, expel waited all of --wait for it: past this call's deadline).
+      const n3 = join(dir, 'n3.sock');
+      const expel = await osmo(['ctl', 'expel', '--wait', '600', '--daemon', n3], {
+        env,
+        deadlineMs: 60_000,
+      });
+      const expelled = expel.stdout.toString();
+      assert.equal(expel.status, 1, `${expel.stderr}|${expelled}`);
+      assert.match(
+        expelled,
+        new RegExp(
+          `  n1:${child!.pid} not expelled: \\./batch is a native program: it never moves, and leaves its node when it ends\n`,
+        ),
+      );
+      assert.match(expelled, /n3: 1 guest still here/);
+      assert.ok(pidAlive(pids[0]!), 'it runs on');
+      assert.equal((await osmo(['ctl', 'unblock', '--daemon', n3], { env })).status, 0);
     } finally {
       child!.kill('SIGTERM'); // a failed check must not leave it running
     }
