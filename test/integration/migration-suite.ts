@@ -33,13 +33,39 @@ const ITERATIONS = '2000000';
 const MOVES = ['n2', 'n3', 'home', 'n3', 'n2', 'n3', 'home', 'n2', 'n3', 'home'];
 
 /**
+ * The suite's two halves (moves, writes and images; then signals, stops, failures and the
+ * conformance programs), each with a cluster of its own.
+ */
+export type SuitePart = 1 | 2;
+
+/**
  * The suite, on loopback or with each node a network namespace of its own. Each kind has its own
  * test file (migration.test.ts, migration-netns.test.ts): together they ran longer than the
- * runner's 4 minutes per file.
+ * runner's 4 minutes per file. On loopback the suite itself came near that (207 s in a CI run):
+ * its halves are in files of their own too (migration.test.ts, migration-2.test.ts).
  */
-export function migrationSuite(hosts: 'loopback' | 'netns'): void {
+export function migrationSuite(hosts: 'loopback' | 'netns', part?: SuitePart): void {
   const skip = hosts === 'netns' ? netnsUnavailable() : undefined;
-  describe(`migration between nodes (${hosts})`, { skip }, () => {
+  const title = `migration between nodes (${hosts}${part === undefined ? '' : `, part ${part}`})`;
+  /** A test of part `inPart`: declared only where this file runs that part (or all). */
+  function test(inPart: SuitePart, name: string, fn: () => Promise<void>): void;
+  function test(
+    inPart: SuitePart,
+    name: string,
+    options: { skip?: string },
+    fn: () => Promise<void>,
+  ): void;
+  function test(
+    inPart: SuitePart,
+    name: string,
+    a: { skip?: string } | (() => Promise<void>),
+    b?: () => Promise<void>,
+  ): void {
+    if (part !== undefined && part !== inPart) return;
+    if (typeof a === 'function') it(name, a);
+    else it(name, a, b);
+  }
+  describe(title, { skip }, () => {
     const cluster = new Cluster();
     let dir = '';
     let env: NodeJS.ProcessEnv = {};
@@ -76,154 +102,166 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       removeScratch(dir);
     });
 
-    it('moves a program 10 times among 3 nodes; output and home file match a local run', async () => {
-      const localFile = join(dir, 'local.txt');
-      const local = await osmo(
-        ['run', '-h', '-L', fixture('migrant'), localFile, String(STEPS), ITERATIONS, 'tickets'],
-        { env, input: 'x'.repeat(STEPS) },
-      );
-      assert.equal(local.status, 0, local.stderr);
+    test(
+      1,
+      'moves a program 10 times among 3 nodes; output and home file match a local run',
+      async () => {
+        const localFile = join(dir, 'local.txt');
+        const local = await osmo(
+          ['run', '-h', '-L', fixture('migrant'), localFile, String(STEPS), ITERATIONS, 'tickets'],
+          { env, input: 'x'.repeat(STEPS) },
+        );
+        assert.equal(local.status, 0, local.stderr);
 
-      const movedFile = join(dir, 'moved.txt');
-      const moves: string[] = [];
-      let lines = 0;
-      let waiting: { count: number; resolve: () => void } | undefined;
-      const linesReach = (count: number): Promise<void> =>
-        new Promise((resolve) => {
-          if (lines >= count) resolve();
-          else waiting = { count, resolve };
-        });
-      let driving: Promise<void> | undefined;
-      const r = await osmo(
-        [
-          'run',
-          '--daemon',
-          n1Socket,
-          '-h',
-          '-L', // moved by hand only: the balancer must not move it meanwhile
-          '--preemptible',
-          fixture('migrant'),
-          movedFile,
-          String(STEPS),
-          ITERATIONS,
-          'tickets',
-        ],
-        {
-          env,
-          prefix: atHome,
-          deadlineMs: 120_000,
-          onStdout: (chunk) => {
-            lines += chunk.toString().split('\n').length - 1;
-            if (waiting !== undefined && lines >= waiting.count) {
-              const w = waiting;
-              waiting = undefined;
-              w.resolve();
-            }
-          },
-          onSpawn: (child) => {
-            driving = (async () => {
-              const perMove = Math.floor(STEPS / (MOVES.length + 1));
-              let granted = 0;
-              for (const [i, to] of MOVES.entries()) {
-                child.stdin!.write('x'.repeat(perMove));
-                granted += perMove;
-                // Alternate: move while it computes, and while it waits for its next ticket. The
-                // first move waits for output: the process is then surely up and reachable.
-                if (i === 0) await linesReach(1);
-                else if (i % 2 === 1) await linesReach(granted);
-                const m = await osmo(['migrate', '--json', String(child.pid), to], {
-                  env,
-                  prefix: atHome,
-                });
-                assert.equal(m.status, 0, `move ${i + 1} to ${to}: ${m.stderr}`);
-                moves.push((JSON.parse(m.stdout.toString()) as { to: string }).to);
-                const ps = await osmo(['ps', '--json'], { env });
-                const mine = (
-                  JSON.parse(ps.stdout.toString()) as {
-                    processes: { pid: number; where: string }[];
-                  }
-                ).processes.find((p) => p.pid === child.pid);
-                assert.equal(mine?.where, to === 'home' ? 'n1' : to, ps.stdout.toString());
+        const movedFile = join(dir, 'moved.txt');
+        const moves: string[] = [];
+        let lines = 0;
+        let waiting: { count: number; resolve: () => void } | undefined;
+        const linesReach = (count: number): Promise<void> =>
+          new Promise((resolve) => {
+            if (lines >= count) resolve();
+            else waiting = { count, resolve };
+          });
+        let driving: Promise<void> | undefined;
+        const r = await osmo(
+          [
+            'run',
+            '--daemon',
+            n1Socket,
+            '-h',
+            '-L', // moved by hand only: the balancer must not move it meanwhile
+            '--preemptible',
+            fixture('migrant'),
+            movedFile,
+            String(STEPS),
+            ITERATIONS,
+            'tickets',
+          ],
+          {
+            env,
+            prefix: atHome,
+            deadlineMs: 120_000,
+            onStdout: (chunk) => {
+              lines += chunk.toString().split('\n').length - 1;
+              if (waiting !== undefined && lines >= waiting.count) {
+                const w = waiting;
+                waiting = undefined;
+                w.resolve();
               }
-              child.stdin!.end('x'.repeat(STEPS - granted));
-            })().catch((error: unknown) => {
-              // A failed step must not leave the program waiting for stdin until the deadline.
-              child.kill('SIGKILL');
-              throw error;
-            });
+            },
+            onSpawn: (child) => {
+              driving = (async () => {
+                const perMove = Math.floor(STEPS / (MOVES.length + 1));
+                let granted = 0;
+                for (const [i, to] of MOVES.entries()) {
+                  child.stdin!.write('x'.repeat(perMove));
+                  granted += perMove;
+                  // Alternate: move while it computes, and while it waits for its next ticket. The
+                  // first move waits for output: the process is then surely up and reachable.
+                  if (i === 0) await linesReach(1);
+                  else if (i % 2 === 1) await linesReach(granted);
+                  const m = await osmo(['migrate', '--json', String(child.pid), to], {
+                    env,
+                    prefix: atHome,
+                  });
+                  assert.equal(m.status, 0, `move ${i + 1} to ${to}: ${m.stderr}`);
+                  moves.push((JSON.parse(m.stdout.toString()) as { to: string }).to);
+                  const ps = await osmo(['ps', '--json'], { env });
+                  const mine = (
+                    JSON.parse(ps.stdout.toString()) as {
+                      processes: { pid: number; where: string }[];
+                    }
+                  ).processes.find((p) => p.pid === child.pid);
+                  assert.equal(mine?.where, to === 'home' ? 'n1' : to, ps.stdout.toString());
+                }
+                child.stdin!.end('x'.repeat(STEPS - granted));
+              })().catch((error: unknown) => {
+                // A failed step must not leave the program waiting for stdin until the deadline.
+                child.kill('SIGKILL');
+                throw error;
+              });
+            },
           },
-        },
-      );
-      await driving;
-      assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(moves, MOVES);
-      assert.equal(r.stdout.toString(), local.stdout.toString());
-      assert.equal(readFileSync(movedFile, 'utf8'), readFileSync(localFile, 'utf8'));
-    });
+        );
+        await driving;
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(moves, MOVES);
+        assert.equal(r.stdout.toString(), local.stdout.toString());
+        assert.equal(readFileSync(movedFile, 'utf8'), readFileSync(localFile, 'utf8'));
+      },
+    );
 
-    it('carries a burst of small writes from a program away to a pipe whole and in order', async () => {
-      // 20 000 writes of 64 bytes: the runner sends them in corked bursts and the deputy performs
-      // each run of them as one write (docs/migration.md, pipelined writes); stdout is a pipe.
-      const args = [join(repoRoot, 'bench', 'kernels', 'write1m.wasm'), '20000'];
-      const away = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args], {
-        env,
-        prefix: atHome,
-      });
-      assert.equal(away.status, 0, away.stderr);
-      const line = `${'w'.repeat(63)}\n`;
-      assert.equal(away.stdout.length, 20000 * 64);
-      assert.ok(away.stdout.equals(Buffer.from(line.repeat(20000))), 'output differs');
-      assert.match(away.stderr.toString(), /write1m writes=20000 bytes=1280000/);
-    });
-
-    it('carries large writes from a program away whole to a reader that stalls, and to a file', async () => {
-      // Writes of 64 KiB go to the link from the channel itself and are answered once written
-      // (guest-runner.ts): while the reader stalls, pipe, deputy and link fill up and those
-      // bytes wait in the channel; the program must not overwrite them meanwhile.
-      const mib = 48;
-      let stalled = false;
-      const away = await osmo(
-        ['run', '--daemon', n1Socket, '-r', 'n2', fixture('bigout'), String(mib)],
-        {
+    test(
+      1,
+      'carries a burst of small writes from a program away to a pipe whole and in order',
+      async () => {
+        // 20 000 writes of 64 bytes: the runner sends them in corked bursts and the deputy performs
+        // each run of them as one write (docs/migration.md, pipelined writes); stdout is a pipe.
+        const args = [join(repoRoot, 'bench', 'kernels', 'write1m.wasm'), '20000'];
+        const away = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args], {
           env,
           prefix: atHome,
-          deadlineMs: 60_000,
-          onStdout: (_chunk, child) => {
-            if (stalled) return;
-            stalled = true;
-            child.stdout!.pause();
-            setTimeout(() => child.stdout!.resume(), 1000);
+        });
+        assert.equal(away.status, 0, away.stderr);
+        const line = `${'w'.repeat(63)}\n`;
+        assert.equal(away.stdout.length, 20000 * 64);
+        assert.ok(away.stdout.equals(Buffer.from(line.repeat(20000))), 'output differs');
+        assert.match(away.stderr.toString(), /write1m writes=20000 bytes=1280000/);
+      },
+    );
+
+    test(
+      1,
+      'carries large writes from a program away whole to a reader that stalls, and to a file',
+      async () => {
+        // Writes of 64 KiB go to the link from the channel itself and are answered once written
+        // (guest-runner.ts): while the reader stalls, pipe, deputy and link fill up and those
+        // bytes wait in the channel; the program must not overwrite them meanwhile.
+        const mib = 48;
+        let stalled = false;
+        const away = await osmo(
+          ['run', '--daemon', n1Socket, '-r', 'n2', fixture('bigout'), String(mib)],
+          {
+            env,
+            prefix: atHome,
+            deadlineMs: 60_000,
+            onStdout: (_chunk, child) => {
+              if (stalled) return;
+              stalled = true;
+              child.stdout!.pause();
+              setTimeout(() => child.stdout!.resume(), 1000);
+            },
           },
-        },
-      );
-      assert.equal(away.status, 0, away.stderr);
-      const expected = Buffer.alloc(mib << 20);
-      for (let i = 0; i < expected.length; i++) expected[i] = i % 251;
-      assert.equal(away.stdout.length, expected.length);
-      assert.ok(away.stdout.equals(expected), 'stdout differs from the pattern');
+        );
+        assert.equal(away.status, 0, away.stderr);
+        const expected = Buffer.alloc(mib << 20);
+        for (let i = 0; i < expected.length; i++) expected[i] = i % 251;
+        assert.equal(away.stdout.length, expected.length);
+        assert.ok(away.stdout.equals(expected), 'stdout differs from the pattern');
 
-      // The same to a file at home (posted writes), against the program run at home.
-      const args = (file: string) => [
-        join(repoRoot, 'bench', 'kernels', 'tableone.wasm'),
-        '200000',
-        '24',
-        '64',
-        file,
-      ];
-      const homeFile = join(dir, 'large-home.bin');
-      const awayFile = join(dir, 'large-away.bin');
-      const local = await osmo(['run', '-h', '-L', ...args(homeFile)], { env, prefix: atHome });
-      assert.equal(local.status, 0, local.stderr);
-      const moved = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args(awayFile)], {
-        env,
-        prefix: atHome,
-      });
-      assert.equal(moved.status, 0, moved.stderr);
-      assert.equal(moved.stdout.toString(), local.stdout.toString());
-      assert.ok(readFileSync(awayFile).equals(readFileSync(homeFile)), 'the file differs');
-    });
+        // The same to a file at home (posted writes), against the program run at home.
+        const args = (file: string) => [
+          join(repoRoot, 'bench', 'kernels', 'tableone.wasm'),
+          '200000',
+          '24',
+          '64',
+          file,
+        ];
+        const homeFile = join(dir, 'large-home.bin');
+        const awayFile = join(dir, 'large-away.bin');
+        const local = await osmo(['run', '-h', '-L', ...args(homeFile)], { env, prefix: atHome });
+        assert.equal(local.status, 0, local.stderr);
+        const moved = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args(awayFile)], {
+          env,
+          prefix: atHome,
+        });
+        assert.equal(moved.status, 0, moved.stderr);
+        assert.equal(moved.stdout.toString(), local.stdout.toString());
+        assert.ok(readFileSync(awayFile).equals(readFileSync(homeFile)), 'the file differs');
+      },
+    );
 
-    it('starts a program on the node -r names without running it at home first', async () => {
+    test(1, 'starts a program on the node -r names without running it at home first', async () => {
       const args = [fixture('steps'), '3', '1000'];
       const local = await osmo(['run', '-h', '-L', ...args], { env });
       const ended = () =>
@@ -270,55 +308,60 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       // had ended before the second one in a CI run.
       { name: 'read ahead', readAhead: 'on', mib: 2, spin: '300000' },
     ]) {
-      it(`checkpoints and a move while a program away reads a file at home lose no block (${variant.name})`, async () => {
-        const input = join(dir, `input-${variant.readAhead}.bin`);
-        const data = Buffer.alloc(variant.mib << 20);
-        for (let i = 0, x = 7; i < data.length; i++)
-          data[i] = (x = (x * 1103515245 + 12345) >>> 8) & 0xff;
-        writeFileSync(input, data);
-        const args = [fixture('readsum'), input, '256', variant.spin];
-        const local = await osmo(['run', '-h', '-L', ...args], { env, stdinNull: true });
-        assert.equal(local.status, 0, local.stderr);
-        const images = [1, 2].map((i) => join(dir, `reading-${variant.readAhead}-${i}.osmosnap`));
-        let acted: Promise<void> | undefined;
-        const act = async (...argv: string[]): Promise<void> => {
-          const r = await osmo(argv, { env, prefix: atHome });
-          assert.equal(r.status, 0, `osmo ${argv.join(' ')}: ${r.stderr}`);
-        };
-        const r = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args], {
-          env: { ...env, OSMOSIS_READ_AHEAD: variant.readAhead },
-          prefix: atHome,
-          stdinNull: true,
-          deadlineMs: 120_000,
-          onSpawn: (child) => {
-            acted = (async () => {
-              await until(
-                async () => (await psAtHome()).find((p) => p.pid === child.pid && p.where === 'n2'),
-                20_000,
-                'the program reads on n2',
-              );
-              await act('checkpoint', String(child.pid), '-o', images[0]!);
-              await act('migrate', String(child.pid), 'n3');
-              await act('checkpoint', String(child.pid), '-o', images[1]!);
-            })();
-          },
-        });
-        await acted;
-        assert.equal(r.status, 0, r.stderr);
-        assert.equal(r.stdout.toString(), local.stdout.toString(), 'the program that moved');
-        for (const image of images) {
-          const again = await osmo(['restart', '-h', image], {
-            env,
+      test(
+        1,
+        `checkpoints and a move while a program away reads a file at home lose no block (${variant.name})`,
+        async () => {
+          const input = join(dir, `input-${variant.readAhead}.bin`);
+          const data = Buffer.alloc(variant.mib << 20);
+          for (let i = 0, x = 7; i < data.length; i++)
+            data[i] = (x = (x * 1103515245 + 12345) >>> 8) & 0xff;
+          writeFileSync(input, data);
+          const args = [fixture('readsum'), input, '256', variant.spin];
+          const local = await osmo(['run', '-h', '-L', ...args], { env, stdinNull: true });
+          assert.equal(local.status, 0, local.stderr);
+          const images = [1, 2].map((i) => join(dir, `reading-${variant.readAhead}-${i}.osmosnap`));
+          let acted: Promise<void> | undefined;
+          const act = async (...argv: string[]): Promise<void> => {
+            const r = await osmo(argv, { env, prefix: atHome });
+            assert.equal(r.status, 0, `osmo ${argv.join(' ')}: ${r.stderr}`);
+          };
+          const r = await osmo(['run', '--daemon', n1Socket, '-r', 'n2', ...args], {
+            env: { ...env, OSMOSIS_READ_AHEAD: variant.readAhead },
             prefix: atHome,
             stdinNull: true,
+            deadlineMs: 120_000,
+            onSpawn: (child) => {
+              acted = (async () => {
+                await until(
+                  async () =>
+                    (await psAtHome()).find((p) => p.pid === child.pid && p.where === 'n2'),
+                  20_000,
+                  'the program reads on n2',
+                );
+                await act('checkpoint', String(child.pid), '-o', images[0]!);
+                await act('migrate', String(child.pid), 'n3');
+                await act('checkpoint', String(child.pid), '-o', images[1]!);
+              })();
+            },
           });
-          assert.equal(again.status, 0, again.stderr);
-          assert.equal(again.stdout.toString(), local.stdout.toString(), `restarted ${image}`);
-        }
-      });
+          await acted;
+          assert.equal(r.status, 0, r.stderr);
+          assert.equal(r.stdout.toString(), local.stdout.toString(), 'the program that moved');
+          for (const image of images) {
+            const again = await osmo(['restart', '-h', image], {
+              env,
+              prefix: atHome,
+              stdinNull: true,
+            });
+            assert.equal(again.status, 0, again.stderr);
+            assert.equal(again.stdout.toString(), local.stdout.toString(), `restarted ${image}`);
+          }
+        },
+      );
     }
 
-    it('freezes a program that started on another node home, and continues it', async () => {
+    test(1, 'freezes a program that started on another node home, and continues it', async () => {
       // Started on n2 (never run at home): freezing brings its image home and ends its thread;
       // the home osmo run must stay, frozen, until `osmo continue`. It used to exit 13 (nothing
       // held its event loop: stdin is not a pipe here) and the program was gone. The program
@@ -371,7 +414,8 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       assert.match(resumed.stdout.toString(), /^step \d+ \d+\n/);
     });
 
-    it(
+    test(
+      1,
       'restarts an image as a program of the cluster: on the node -r names, and it moves',
       { skip: hosts === 'netns' ? 'the same code path as on loopback' : undefined },
       async () => {
@@ -424,7 +468,7 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       },
     );
 
-    it("osmo ps shows a program's own memory where it runs, 0 while frozen", async () => {
+    test(1, "osmo ps shows a program's own memory where it runs, 0 while frozen", async () => {
       const row = async (pid: number): Promise<ProcessInfo | undefined> =>
         (
           JSON.parse(
@@ -466,7 +510,7 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       assert.equal(r.status, 130, r.stderr);
     });
 
-    it('-m more than any node has free: it says so and starts at home', async () => {
+    test(1, '-m more than any node has free: it says so and starts at home', async () => {
       const r = await osmo(
         ['run', '--daemon', n1Socket, '-m', '100000000', fixture('exit_code'), '0'],
         {
@@ -481,18 +525,22 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       );
     });
 
-    it('--strace traces a program on another node on its home stderr, as at home', async () => {
-      const r = await osmo(
-        ['run', '--daemon', n1Socket, '-r', 'n2', '-L', '--strace', fixture('upper')],
-        { env, prefix: atHome, input: 'away\n' },
-      );
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout.toString(), 'AWAY\n');
-      assert.match(r.stderr, /^\[strace\] fd_read\(0, .*\) = 0 SUCCESS/m);
-      assert.match(r.stderr, /^\[strace\] fd_write\(1, .*\) = 0 SUCCESS/m);
-    });
+    test(
+      1,
+      '--strace traces a program on another node on its home stderr, as at home',
+      async () => {
+        const r = await osmo(
+          ['run', '--daemon', n1Socket, '-r', 'n2', '-L', '--strace', fixture('upper')],
+          { env, prefix: atHome, input: 'away\n' },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.toString(), 'AWAY\n');
+        assert.match(r.stderr, /^\[strace\] fd_read\(0, .*\) = 0 SUCCESS/m);
+        assert.match(r.stderr, /^\[strace\] fd_write\(1, .*\) = 0 SUCCESS/m);
+      },
+    );
 
-    it('frees a place its program never took when the home withdraws it', async () => {
+    test(2, 'frees a place its program never took when the home withdraws it', async () => {
       const n2Socket = join(dir, 'n2.sock');
       const guestsOnN2 = async () =>
         (await status(n2Socket))?.nodes.find((n) => n.self)?.guests ?? -1;
@@ -527,39 +575,43 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       assert.deepEqual(await withdraw(grant.token), { freed: false });
     });
 
-    it('gives a place back at once when the deputy that asked for it is gone before the answer', async () => {
-      const n2Socket = join(dir, 'n2.sock');
-      const given = cluster.daemons[0]!.waitForLog(
-        (l) => l.msg === 'place given back' && l.node === 'n2',
-        10_000,
-        "n1: 'place given back'",
-      );
-      const withdrawn = cluster.daemons[1]!.waitForLog(
-        (l) => l.msg === 'guest withdrawn',
-        10_000,
-        "n2: 'guest withdrawn'",
-      );
-      // A deputy whose program ends while its move waits for admission: it asks, then is gone.
-      const asker = createConnection(n1Socket);
-      asker.on('error', () => undefined);
-      asker.end(
-        encodeLine({
-          v: CONTROL_VERSION,
-          id: 1,
-          op: 'place',
-          args: { node: 'n2', pid: 4343, memoryBytes: 0, moduleHash: 'b'.repeat(64) },
-        }),
-      );
-      asker.destroySoon();
-      await Promise.all([given, withdrawn]);
-      // Free well before the 10 s after which the runner there would give up by itself.
-      await until(
-        async () =>
-          (await status(n2Socket))?.nodes.find((n) => n.self)?.guests === 0 ? true : undefined,
-        5_000,
-        'the place on n2 is free again',
-      );
-    });
+    test(
+      2,
+      'gives a place back at once when the deputy that asked for it is gone before the answer',
+      async () => {
+        const n2Socket = join(dir, 'n2.sock');
+        const given = cluster.daemons[0]!.waitForLog(
+          (l) => l.msg === 'place given back' && l.node === 'n2',
+          10_000,
+          "n1: 'place given back'",
+        );
+        const withdrawn = cluster.daemons[1]!.waitForLog(
+          (l) => l.msg === 'guest withdrawn',
+          10_000,
+          "n2: 'guest withdrawn'",
+        );
+        // A deputy whose program ends while its move waits for admission: it asks, then is gone.
+        const asker = createConnection(n1Socket);
+        asker.on('error', () => undefined);
+        asker.end(
+          encodeLine({
+            v: CONTROL_VERSION,
+            id: 1,
+            op: 'place',
+            args: { node: 'n2', pid: 4343, memoryBytes: 0, moduleHash: 'b'.repeat(64) },
+          }),
+        );
+        asker.destroySoon();
+        await Promise.all([given, withdrawn]);
+        // Free well before the 10 s after which the runner there would give up by itself.
+        await until(
+          async () =>
+            (await status(n2Socket))?.nodes.find((n) => n.self)?.guests === 0 ? true : undefined,
+          5_000,
+          'the place on n2 is free again',
+        );
+      },
+    );
 
     /**
      * Starts a long program on n2 and, once `osmo ps` says it runs there, sends `signal` to its
@@ -593,7 +645,7 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
         `n2's runner: guest gone (${why})`,
       );
 
-    it('a signal sent to the home osmo run ends the program on its node', async () => {
+    test(2, 'a signal sent to the home osmo run ends the program on its node', async () => {
       const r = await signalWhileAway('SIGINT');
       assert.equal(r.status, 130, r.stderr);
       await runnerGone('killed');
@@ -648,7 +700,8 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       );
     };
 
-    it(
+    test(
+      2,
       'Ctrl-Z holds a program away where it runs, osmo ps says stopped, fg continues it',
       { skip: hosts === 'netns' ? 'the same code path as on loopback' : undefined },
       async () => {
@@ -688,7 +741,8 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       },
     );
 
-    it(
+    test(
+      2,
       'a home stopped by SIGSTOP (no warning) longer than a link may be silent loses nothing',
       { skip: hosts === 'netns' ? 'the same code path as on loopback' : undefined },
       async () => {
@@ -704,7 +758,8 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       },
     );
 
-    it(
+    test(
+      2,
       'a runner stopped longer than a link may be silent: the home waits, nothing is lost',
       { skip: hosts === 'netns' ? 'the same code path as on loopback' : undefined },
       async () => {
@@ -734,13 +789,14 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       },
     );
 
-    it('SIGUSR1 ends the program on its node as it ends a native one (138)', async () => {
+    test(2, 'SIGUSR1 ends the program on its node as it ends a native one (138)', async () => {
       const r = await signalWhileAway('SIGUSR1');
       assert.equal(r.status, 138, r.stderr);
       await runnerGone('killed');
     });
 
-    it(
+    test(
+      2,
       'a write that fails at home reaches the program on its node, pipelined or not',
       {
         skip:
@@ -770,7 +826,7 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       },
     );
 
-    it('the WASI conformance programs pass on another node as at home', async () => {
+    test(2, 'the WASI conformance programs pass on another node as at home', async () => {
       // Every call served at home through the link (pipelined writes, read-ahead and all): a
       // write after fd_fdstat_set_rights took FD_WRITE away must fail at once (the runner used to
       // answer it "done"), and the preopens keep the fds they have in a run at home.
@@ -787,7 +843,7 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       }
     });
 
-    it('a program away reads what it wrote over bytes already sent ahead to it', async () => {
+    test(2, 'a program away reads what it wrote over bytes already sent ahead to it', async () => {
       // Eight 4 KiB blocks 'a'…'h': from the second read on, read-ahead sends the rest; after the
       // third block the program overwrites the fourth through another fd (an open: what it held
       // is dropped) and must read 'X' there, as at home.
@@ -812,7 +868,7 @@ export function migrationSuite(hosts: 'loopback' | 'netns'): void {
       assert.equal(away.stdout.toString(), home.stdout.toString());
     });
 
-    it('a guest whose deputy dies is killed (no orphans)', async () => {
+    test(2, 'a guest whose deputy dies is killed (no orphans)', async () => {
       const r = await signalWhileAway('SIGKILL');
       assert.equal(r.signal, 'SIGKILL');
       await runnerGone('link lost');
