@@ -24,6 +24,8 @@ import type {
   ProcessInfo,
 } from '../process-control/index.js';
 import { adoptByDaemon } from './balance-registration.js';
+import { dyingWithParent } from '../platform/die-with-parent.js';
+import { executableOf, missingExecutable } from '../platform/executable-lookup.js';
 import { treeUsage } from '../platform/process-usage.js';
 import type { ProcessUsage } from '../platform/process-usage.js';
 import { jobOf, resolvePlacement } from './placement.js';
@@ -239,9 +241,19 @@ async function runHere(
   held: HeldSignals,
   started: (pid: number) => void,
 ): Promise<number> {
-  const child = spawn(request.program, request.args, {
+  const env = envObject(request.env);
+  // Checked first: started through setpriv, a missing program would not fail the spawn itself.
+  const lookup = { ...request, path: env.PATH ?? '' };
+  if (executableOf(lookup) === undefined)
+    throw new OsmoError(
+      'E_NOT_FOUND',
+      `cannot start ${request.program}: ${missingExecutable(lookup)}`,
+    );
+  // Killed with this process, even by SIGKILL, as it is with its runner away.
+  const launch = dyingWithParent(request.program, request.args);
+  const child = spawn(launch.file, launch.args, {
     cwd: request.cwd,
-    env: envObject(request.env),
+    env,
     stdio: 'inherit',
   });
   child.once('spawn', () => started(child.pid!));

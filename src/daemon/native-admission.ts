@@ -4,8 +4,9 @@
  * that user's rights on this node, so a node runs them only when its administrator said so
  * (config `native`), never as root, and only as a user this daemon can become.
  */
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
+import { executableOf, hostFiles, missingExecutable } from '../platform/executable-lookup.js';
+import type { FileCheck } from '../platform/executable-lookup.js';
 import type { Admission } from './admission.js';
 
 /** What a home asks of a node for a native program (the `native` part of an admit request). */
@@ -29,36 +30,10 @@ export interface NativeHostState {
   readonly daemonUid: number;
 }
 
-/** Ways the file system is asked (tests give a fake). */
-export interface NativeFileCheck {
-  isDirectory(path: string): boolean;
-  /** A regular file with an execute bit. */
-  isExecutable(path: string): boolean;
-}
-
-export const hostFiles: NativeFileCheck = {
-  isDirectory: (path) => {
-    try {
-      return statSync(path).isDirectory();
-    } catch {
-      return false;
-    }
-  },
-  isExecutable: (path) => {
-    try {
-      if (!statSync(path).isFile()) return false;
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-};
-
 export function decideNative(
   request: NativeRequest,
   s: NativeHostState,
-  files: NativeFileCheck = hostFiles,
+  files: FileCheck = hostFiles,
 ): Admission {
   if (!s.acceptNative)
     return refuse(`${s.node} does not run native programs (its daemon config has native off)`);
@@ -70,30 +45,9 @@ export function decideNative(
   }
   if (!isAbsolute(request.cwd) || !files.isDirectory(request.cwd))
     return refuse(`${s.node} has no directory ${request.cwd} to run ${request.program} in`);
-  if (executableOf(request, files) === undefined) {
-    return refuse(
-      request.program.includes('/')
-        ? `${s.node} has no executable ${resolve(request.cwd, request.program)}`
-        : `${s.node} has no executable ${request.program} in PATH`,
-    );
-  }
+  if (executableOf(request, files) === undefined)
+    return refuse(`${s.node} has ${missingExecutable(request)}`);
   return { ok: true };
-}
-
-/** The file that would run: the path given, or the first match in PATH (as execvp looks). */
-export function executableOf(
-  request: Pick<NativeRequest, 'program' | 'cwd' | 'path'>,
-  files: NativeFileCheck,
-): string | undefined {
-  if (request.program.includes('/')) {
-    const file = resolve(request.cwd, request.program);
-    return files.isExecutable(file) ? file : undefined;
-  }
-  for (const dir of request.path.split(delimiter)) {
-    const file = join(resolve(request.cwd, dir === '' ? '.' : dir), request.program);
-    if (files.isExecutable(file)) return file;
-  }
-  return undefined;
 }
 
 function refuse(reason: string): Admission {

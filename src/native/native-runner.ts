@@ -13,6 +13,8 @@ import { once } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import { OsmoError, serializeError } from '../core/errors.js';
 import type { LinkConnection } from '../link/index.js';
+import { dyingWithParent } from '../platform/die-with-parent.js';
+import { executableOf, missingExecutable } from '../platform/executable-lookup.js';
 import { treeUsage } from '../platform/process-usage.js';
 import { decodeMessage } from '../migration/runner-wire.js';
 import { NativeFrame, envObject } from './native-wire.js';
@@ -79,7 +81,19 @@ export class NativeRunner {
     // A name without a slash is looked up in the program's PATH, as a shell does.
     const file =
       m.program.includes('/') && !isAbsolute(m.program) ? resolve(m.cwd, m.program) : m.program;
-    const child = spawn(file, m.args, {
+    // Its daemon checked it before it admitted it; gone since, it is a failure to start (the
+    // home then runs it there), not a program that exits 127.
+    const lookup = { program: m.program, cwd: m.cwd, path: env.PATH ?? '' };
+    if (executableOf(lookup) === undefined) {
+      this.startFailed(
+        'E_NOT_FOUND',
+        `cannot start ${m.program} in ${m.cwd}: ${missingExecutable(lookup)}`,
+      );
+      return;
+    }
+    // Killed with this runner too, even by SIGKILL: no program runs on with nobody to report to.
+    const launch = dyingWithParent(file, m.args);
+    const child = spawn(launch.file, launch.args, {
       cwd: m.cwd,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -90,15 +104,7 @@ export class NativeRunner {
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return; // a stdio error of a running program: its end says
       const code = error.code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO';
-      this.say({
-        t: 'failed',
-        error: serializeError(
-          new OsmoError(code, `cannot start ${m.program} in ${m.cwd}: ${error.message}`),
-        ),
-      });
-      this.exited = true;
-      this.link.close(LAST_WORDS_WAIT_MS);
-      this.finish();
+      this.startFailed(code, `cannot start ${m.program} in ${m.cwd}: ${error.message}`);
     });
     child.on('spawn', () => {
       this.host.running(true);
@@ -121,6 +127,14 @@ export class NativeRunner {
       this.link.close(LAST_WORDS_WAIT_MS);
       void this.link.closed.then(() => this.finish());
     });
+  }
+
+  /** It could not start here: the home runs it at home (nothing ran, nothing runs twice). */
+  private startFailed(code: 'E_NOT_FOUND' | 'E_IO', message: string): void {
+    this.say({ t: 'failed', error: serializeError(new OsmoError(code, message)) });
+    this.exited = true;
+    this.link.close(LAST_WORDS_WAIT_MS);
+    this.finish();
   }
 
   private onLinkClosed(error: OsmoError | undefined): void {

@@ -23,6 +23,7 @@ import {
   until,
   untilSeesAlive,
 } from './daemon-harness.js';
+import { processRuns } from '../helpers/process-runs.js';
 
 function compilerUnavailable(): string | undefined {
   try {
@@ -34,15 +35,6 @@ function compilerUnavailable(): string | undefined {
 }
 
 const skip = asNobodyUnavailable() ?? compilerUnavailable();
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The pids the test program wrote to `file` ("PID CHILDPID"), once it has. */
 function pidsIn(file: string): Promise<number[]> {
@@ -58,7 +50,11 @@ function pidsIn(file: string): Promise<number[]> {
 
 /** Resolves once none of `pids` runs. */
 function allEnded(pids: readonly number[], what: string): Promise<true> {
-  return until(() => Promise.resolve(pids.every((p) => !pidAlive(p)) || undefined), 15_000, what);
+  return until(
+    () => Promise.resolve(pids.every((p) => !processRuns(p)) || undefined),
+    15_000,
+    what,
+  );
 }
 
 describe('native programs (osmo run -E)', { skip }, () => {
@@ -235,7 +231,7 @@ describe('native programs (osmo run -E)', { skip }, () => {
         ),
       );
       assert.match(expelled, /n3: 1 guest still here/);
-      assert.ok(pidAlive(pids[0]!), 'it runs on');
+      assert.ok(processRuns(pids[0]!), 'it runs on');
       assert.equal((await osmo(['ctl', 'unblock', '--daemon', n3], { env })).status, 0);
     } finally {
       child!.kill('SIGTERM'); // a failed check must not leave it running
@@ -263,10 +259,51 @@ describe('native programs (osmo run -E)', { skip }, () => {
     let child: ChildProcess | undefined;
     const done = run(['-r', 'n3', './batch', 'wait', pidFile], '', (c) => (child = c));
     const pids = await pidsIn(pidFile);
-    assert.ok(pids.every(pidAlive));
+    assert.ok(pids.every(processRuns));
     child!.kill('SIGKILL');
     await done;
     await allEnded(pids, 'both processes ended with the link');
+  });
+
+  it('dies with its osmo run at home, and with its runner away, even by SIGKILL', async () => {
+    const parentOf = (pid: number): number =>
+      Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[1]);
+    const leftovers: number[] = [];
+    try {
+      // At home: a child of osmo run, which Node cannot take with it; the kernel does (setpriv).
+      const homeFile = join(work, 'pids-kill-home');
+      let child: ChildProcess | undefined;
+      const home = run(['-h', './batch', 'wait', homeFile], '', (c) => (child = c));
+      const atHome = await pidsIn(homeFile);
+      leftovers.push(...atHome);
+      assert.equal(parentOf(atHome[0]!), child!.pid, 'it runs under osmo run');
+      child!.kill('SIGKILL');
+      await allEnded(atHome.slice(0, 1), 'the program ended with its osmo run');
+      // Its own child still holds the pipes osmo run was given: end it, then osmo run is done.
+      process.kill(atHome[1]!, 'SIGKILL');
+      await home;
+
+      // Away: its runner killed (the OOM killer, an administrator) takes it along.
+      const awayFile = join(work, 'pids-kill-runner');
+      const away = run(['-r', 'n3', './batch', 'wait', awayFile]);
+      const there = await pidsIn(awayFile);
+      leftovers.push(...there);
+      process.kill(parentOf(there[0]!), 'SIGKILL');
+      await allEnded(there.slice(0, 1), 'the program ended with its runner');
+      const r = await away;
+      assert.equal(r.status, 69, r.stderr);
+      assert.match(r.stderr, /lost the native program on n3/);
+    } finally {
+      // What the program started is its own (here, a child waiting for a signal): not killed
+      // with it, as after a kill -9 of its shell.
+      for (const pid of leftovers) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // ended already
+        }
+      }
+    }
   });
 
   it('root never runs native programs on another node', async () => {

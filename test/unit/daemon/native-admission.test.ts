@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideNative, executableOf } from '../../../src/daemon/native-admission.js';
-import type { NativeFileCheck, NativeRequest } from '../../../src/daemon/native-admission.js';
+import { decideNative } from '../../../src/daemon/native-admission.js';
+import type { NativeRequest } from '../../../src/daemon/native-admission.js';
+import { executableOf } from '../../../src/platform/executable-lookup.js';
+import type { FileCheck } from '../../../src/platform/executable-lookup.js';
 import { NodeSampler, statusWords } from '../../../src/daemon/measure/sampler.js';
 import { NodeFlags } from '../../../src/gossip/types.js';
 
 /** A file system with /home/u (a directory), /home/u/prog and /usr/bin/tool (executables). */
-const files: NativeFileCheck = {
+const files: FileCheck = {
   isDirectory: (p) => p === '/home/u',
   isExecutable: (p) => p === '/home/u/prog' || p === '/usr/bin/tool',
 };
@@ -48,7 +50,7 @@ describe('which native programs a node runs (osmo run -E)', () => {
   });
 
   it('looks a bare name up in PATH in order, as execvp does', () => {
-    const both: NativeFileCheck = { ...files, isExecutable: (p) => p.endsWith('/tool') };
+    const both: FileCheck = { ...files, isExecutable: (p) => p.endsWith('/tool') };
     assert.equal(executableOf({ ...request, program: 'tool' }, both), '/usr/local/bin/tool');
     assert.equal(executableOf({ ...request, program: 'tool', path: '' }, both), '/home/u/tool');
   });
