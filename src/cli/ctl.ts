@@ -130,7 +130,7 @@ export function renderAdmin(r: AdminResult): { text: string; complete: boolean }
       lines.push(`${r.node}: ${state}; ${counted(guests.length, 'guest')}`);
       for (const g of guests)
         lines.push(
-          `  ${g.home}:${g.pid} ${g.running ? 'running' : 'on its way'}${g.job === undefined ? '' : ` (job ${g.job})`}`,
+          `  ${g.home}:${g.pid} ${g.running ? 'running' : 'on its way'}${g.native === true ? ', native (never moves)' : ''}${g.job === undefined ? '' : ` (job ${g.job})`}`,
         );
       const ranks = Object.entries(r.clusterPriorities ?? {});
       lines.push(

@@ -207,7 +207,14 @@ export interface AdminResult {
   /** bring: each program of this home that ran elsewhere, and how its move ended ('ok'). */
   readonly brought?: readonly { pid: number; from: string; result: string }[];
   /** status: the guests here (running, or admitted and on their way). */
-  readonly guests?: readonly { home: string; pid: number; running: boolean; job?: string }[];
+  readonly guests?: readonly {
+    home: string;
+    pid: number;
+    running: boolean;
+    job?: string;
+    /** A native program (osmo run -E): never moves. */
+    native?: boolean;
+  }[];
   /** status: the ranks this node gives other clusters (empty: all ranked with its own). */
   readonly clusterPriorities?: Readonly<Record<string, number | 'block'>>;
   /** status: flood control's limit on this home's programs running here (0: none). */

@@ -35,6 +35,9 @@ export interface EvictionsOptions {
   ) => Promise<{ to: string }>;
 }
 
+/** Why a native program (osmo run -E) is not expelled or pushed out. */
+const NATIVE_STAYS = 'a native program: it never moves, and leaves this node when it ends';
+
 export class Evictions {
   /** Guests (home:pid) pushed out whose homes have not answered yet: asked once. */
   private readonly pushing = new Set<string>();
@@ -46,10 +49,14 @@ export class Evictions {
     return Object.keys(this.o.priorities).length > 0;
   }
 
-  /** Asks each guest's home to move it away from here; where each goes, or why it could not ask. */
+  /**
+   * Asks each guest's home to move it away from here; where each goes, or why it could not ask. A
+   * native program is not asked for: it never moves.
+   */
   expel(guests: readonly GuestOf[], reason: ExpelReason): Promise<ExpelOutcome[]> {
     return Promise.all(
-      guests.map(async ({ home, pid }) => {
+      guests.map(async ({ home, pid, native }) => {
+        if (native === true) return { home, pid, error: NATIVE_STAYS };
         try {
           const answer = await this.o.askHome(home, { pid, from: this.o.node, reason });
           return { home, pid, to: answer.to };
@@ -93,7 +100,7 @@ export class Evictions {
       ranks.map((g) => g.priority),
     )
       .map((i) => ranks[i]!)
-      .filter((g) => !this.pushing.has(`${g.home}:${g.pid}`));
+      .filter((g) => g.native !== true && !this.pushing.has(`${g.home}:${g.pid}`));
     if (out.length === 0) return;
     for (const g of out) this.pushing.add(`${g.home}:${g.pid}`);
     this.o.log.info('guests pushed out', {

@@ -60,6 +60,7 @@ function parseGuest(path: string): GuestOf | undefined {
           home: value.home,
           pid: value.pid,
           ...(typeof value.job === 'string' && { job: value.job }),
+          ...(value.native === true && { native: true as const }),
         }
       : undefined;
   } catch {

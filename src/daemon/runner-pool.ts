@@ -51,6 +51,8 @@ export interface GuestOf {
   readonly pid: number;
   /** The job it belongs to (osmo run -J), when its home said. */
   readonly job?: string;
+  /** A native program (osmo run -E): it never moves, and leaves when it ends. */
+  readonly native?: true;
 }
 
 export interface Assignment {
@@ -171,7 +173,7 @@ export class RunnerPool {
     guest: GuestOf,
     user: { uid: number; gid: number } | undefined,
   ): Promise<Assignment> {
-    return this.hand(this.spawn(user), guest, undefined);
+    return this.hand(this.spawn(user), { ...guest, native: true }, undefined);
   }
 
   private async hand(

@@ -218,6 +218,11 @@ describe('native programs (osmo run -E)', { skip }, () => {
       // n3's administrator expels its guests: this one cannot move, says so at once, and is not
       // waited for (before, expel waited all of --wait for it: past this call's deadline).
       const n3 = join(dir, 'n3.sock');
+      const status = await osmo(['ctl', 'status', '--daemon', n3], { env });
+      assert.match(
+        status.stdout.toString(),
+        new RegExp(`  n1:${child!.pid} running, native \\(never moves\\)\n`),
+      );
       const expel = await osmo(['ctl', 'expel', '--wait', '600', '--daemon', n3], {
         env,
         deadlineMs: 60_000,
@@ -227,7 +232,7 @@ describe('native programs (osmo run -E)', { skip }, () => {
       assert.match(
         expelled,
         new RegExp(
-          `  n1:${child!.pid} not expelled: \\./batch is a native program: it never moves, and leaves its node when it ends\n`,
+          `  n1:${child!.pid} not expelled: a native program: it never moves, and leaves this node when it ends\n`,
         ),
       );
       assert.match(expelled, /n3: 1 guest still here/);

@@ -66,15 +66,17 @@ describe('osmo ctl output', () => {
       guests: [
         { home: 'n1', pid: 4, running: true, job: 'slurm-job-9' },
         { home: 'n2', pid: 5, running: false },
+        { home: 'n2', pid: 6, running: true, native: true },
       ],
       clusterPriorities: { partner: 1, rogue: 'block' },
       maxLocalProcesses: 8,
     });
     assert.deepEqual(r, {
       text: [
-        'n3: blocked (takes no new guests); 2 guests',
+        'n3: blocked (takes no new guests); 3 guests',
         '  n1:4 running (job slurm-job-9)',
         '  n2:5 on its way',
+        '  n2:6 running, native (never moves)',
         'clusters: own 0, partner 1, rogue block; others refused',
         "flood control: at most 8 of this home's programs run here at once",
         '',

@@ -82,6 +82,26 @@ describe('evictions', () => {
     );
   });
 
+  it('never asks to move a native program: expel names it at once, and it is not pushed out', async () => {
+    const guests: GuestOf[] = [
+      { home: 'n4', pid: 5, native: true },
+      { home: 'n1', pid: 6 },
+    ];
+    const { e, asked, release } = evictions(guests, { ownProgramsHere: () => 1 });
+    release();
+    assert.deepEqual(await e.expel(guests, 'expelled'), [
+      {
+        home: 'n4',
+        pid: 5,
+        error: 'a native program: it never moves, and leaves this node when it ends',
+      },
+      { home: 'n1', pid: 6, to: 'n1' },
+    ]);
+    assert.deepEqual(asked, ['n1:6:expelled']);
+    e.pushOutForOwnPrograms();
+    assert.deepEqual(asked, ['n1:6:expelled', 'n1:6:pushed out'], 'the native one is left alone');
+  });
+
   it('lets the own programs push out every other cluster, only when clusters are ranked', () => {
     const guests = [{ home: 'n1', pid: 1 }];
     const ranked = evictions(guests, { ownProgramsHere: () => 2 });

@@ -17,15 +17,21 @@ describe('guests recorded for a restarted daemon', () => {
     const registry = new GuestRegistry(freshDir());
     registry.record(101, { home: 'n1', pid: 7, job: 'slurm-job-4' });
     registry.record(102, { home: 'n3', pid: 8 });
+    registry.record(105, { home: 'n2', pid: 9, native: true });
     writeFileSync(join(registry.dir, '103.json.tmp'), '{"ho'); // a crash mid-write
     writeFileSync(join(registry.dir, '104.json'), 'not json');
-    const alive = new Set([101, 104]);
+    const alive = new Set([101, 104, 105]);
     assert.deepEqual(
-      registry.survivors((pid) => alive.has(pid)),
-      [{ runnerPid: 101, guest: { home: 'n1', pid: 7, job: 'slurm-job-4' } }],
+      registry.survivors((pid) => alive.has(pid)).sort((a, b) => a.runnerPid - b.runnerPid),
+      [
+        { runnerPid: 101, guest: { home: 'n1', pid: 7, job: 'slurm-job-4' } },
+        // A native program is known as one after a restart: still never asked to move.
+        { runnerPid: 105, guest: { home: 'n2', pid: 9, native: true } },
+      ],
     );
-    assert.deepEqual(readdirSync(registry.dir), ['101.json']);
+    assert.deepEqual(readdirSync(registry.dir).sort(), ['101.json', '105.json']);
     registry.forget(101);
+    registry.forget(105);
     assert.deepEqual(readdirSync(registry.dir), []);
   });
 
