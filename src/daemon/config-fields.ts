@@ -50,6 +50,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     help: 'UDP host:port the gossip socket binds to',
   },
   {
+    key: 'metricsListen',
+    kind: 'hostport',
+    defaultText: 'off',
+    help: 'TCP host:port of an HTTP endpoint with Prometheus metrics at /metrics (no authentication: loopback or a management network)',
+  },
+  {
     key: 'advertise',
     kind: 'hostport',
     defaultText: 'listen address',

@@ -29,6 +29,8 @@ export interface DaemonConfig {
   readonly listen: HostPort;
   /** Address other nodes send to; empty = `listen` (or this host's first IPv4 if listen is 0.0.0.0). */
   readonly advertise: HostPort | undefined;
+  /** Where Prometheus scrapes this daemon (metrics.ts); undefined: no endpoint. */
+  readonly metricsListen: HostPort | undefined;
   readonly cluster: string;
   /** File holding the cluster secret (≥ 16 bytes); every node of the cloud uses the same. */
   readonly secretFile: string;
@@ -290,6 +292,7 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     id,
     listen,
     advertise: values.advertise as HostPort | undefined,
+    metricsListen: values.metricsListen as HostPort | undefined,
     cluster,
     secretFile: secretFile ?? '',
     stateDir: resolve((values.stateDir as string | undefined) ?? defaultStateDir(env)),

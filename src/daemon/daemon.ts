@@ -54,6 +54,9 @@ import type {
 import { gatherProcesses, homeProcesses, uidArgument } from './cluster-processes.js';
 import { PeerService, askPeer } from './peer-service.js';
 import { RunnerPool } from './runner-pool.js';
+import { daemonMetrics } from './metrics.js';
+import type { MetricsSource } from './metrics.js';
+import { MetricsServer } from './metrics-server.js';
 import { HomeBalancer } from './home-balancer.js';
 import { DEFAULT_BALANCE_SETTINGS } from '../balance/policy.js';
 import type { NodeView as PolicyNodeView } from '../balance/policy.js';
@@ -128,6 +131,10 @@ export class Daemon {
   /** The control API for every local user (config usersSocket), administration refused. */
   private usersControl: ControlServer | undefined;
   private linkKey: Buffer = Buffer.alloc(0);
+  /** Prometheus's endpoint (config metricsListen). */
+  private metrics: MetricsServer | undefined;
+  /** Programs of other homes this node admitted or refused (metrics). */
+  private readonly admissions = { admitted: 0, refused: 0 };
   /** host:port other nodes reach this one at. */
   private advertised: HostPort = { host: '127.0.0.1', port: 0 };
 
@@ -269,8 +276,14 @@ export class Daemon {
           { forUsers: true, onUndelivered },
         );
       }
+      if (config.metricsListen !== undefined)
+        d.metrics = await MetricsServer.listen(
+          config.metricsListen,
+          daemonMetrics(d.metricsSource()),
+        );
     } catch (e) {
       await d.control?.close();
+      await d.usersControl?.close();
       d.runners?.stop();
       await d.peers?.close();
       await transport.close();
@@ -348,6 +361,7 @@ export class Daemon {
       epoch,
       controlSocket: config.controlSocket,
       ...(config.usersSocket !== undefined && { usersSocket: config.usersSocket }),
+      ...(d.metrics !== undefined && { metrics: `http://${d.metrics.address}/metrics` }),
       gossipIntervalMs: config.gossipIntervalMs,
       windowSize: config.windowSize,
       ...(config.windowMaxAgeMs !== undefined && { windowMaxAgeMs: config.windowMaxAgeMs }),
@@ -376,6 +390,7 @@ export class Daemon {
       this.flushDropLog(Infinity);
       await this.control?.close();
       await this.usersControl?.close();
+      await this.metrics?.close();
       this.runners?.stop();
       await this.peers?.close();
       await this.transport.close();
@@ -647,6 +662,7 @@ export class Daemon {
           })
         : verdict;
     if (!admitted.ok) {
+      this.admissions.refused++;
       this.log.info(native === undefined ? 'guest refused' : 'native program refused', {
         peer: request.home,
         pid: request.pid,
@@ -666,6 +682,7 @@ export class Daemon {
             guest,
             daemonUid === 0 ? { uid: native.uid, gid: native.gid } : undefined,
           );
+    this.admissions.admitted++;
     this.log.info(native === undefined ? 'guest admitted' : 'native program admitted', {
       peer: request.home,
       pid: request.pid,
@@ -986,6 +1003,24 @@ export class Daemon {
       migrations: this.balancer?.latestMigrations() ?? [],
       linkBytesPerSec: this.balancer?.measuredLinks() ?? {},
       clusterLinkBytesPerSec: this.balancer?.measuredClusterLinks() ?? {},
+    };
+  }
+
+  /** What Prometheus is told (metrics.ts), read at each scrape. */
+  private metricsSource(): MetricsSource {
+    return {
+      status: () => this.status(),
+      stats: () => this.stats(),
+      guests: () => {
+        const list = this.runners?.guestList() ?? [];
+        return {
+          all: list.length,
+          running: list.filter((g) => g.running).length,
+          native: list.filter((g) => g.native === true).length,
+        };
+      },
+      moves: () => this.balancer?.movesCounted() ?? [],
+      admissions: () => ({ ...this.admissions }),
     };
   }
 

@@ -28,6 +28,7 @@ import { openSocket } from '../process-control/client.js';
 import type { ProcessInfo } from '../process-control/types.js';
 import { parseProcessInfo } from '../process-control/protocol.js';
 import type { AdoptResult, MigrationEvent } from './control-protocol.js';
+import type { MoveCount } from './metrics.js';
 
 /** The part of a process-control client the balancer uses (tests give a fake). */
 export interface ProgramLink {
@@ -126,6 +127,8 @@ export class HomeBalancer {
   /** When programs were last started here (osmo run -b chose home): maybe not in the load yet. */
   private readonly startsHere: number[] = [];
   private readonly events: MigrationEvent[] = [];
+  /** Moves carried out, by "reason\0ok|failed" (all of them: events keeps the latest only). */
+  private readonly moveCounts = new Map<string, number>();
   private readonly startedAt: number;
   private ticking = false;
   /** The links to other nodes, measured by this home's moves: what the next move would cost. */
@@ -205,6 +208,14 @@ export class HomeBalancer {
       if (p.info !== undefined) out.push({ info: p.info, socket: p.socket });
     }
     return out;
+  }
+
+  /** Every move carried out since the daemon started, by reason and outcome (for metrics). */
+  movesCounted(): MoveCount[] {
+    return [...this.moveCounts].map(([key, count]) => {
+      const [reason, outcome] = key.split('\u0000') as [string, string];
+      return { reason, ok: outcome === 'ok', count };
+    });
   }
 
   latestMigrations(): MigrationEvent[] {
@@ -590,6 +601,8 @@ export class HomeBalancer {
     } finally {
       p.moving = false;
     }
+    const counted = `${move.reason}\u0000${result === 'ok' ? 'ok' : 'failed'}`;
+    this.moveCounts.set(counted, (this.moveCounts.get(counted) ?? 0) + 1);
     this.events.push({
       atMs: Math.round(now - this.startedAt),
       pid: move.id,

@@ -49,7 +49,8 @@ describe('automatic load balancing', () => {
     [n1] = await startNodes(cluster, {
       dir,
       secret: 'balance-test-secret-0123456789',
-      nodes: 3,
+      // n1 serves Prometheus metrics on a port of its choice (its log says which).
+      nodes: [{ extra: ['--metrics-listen', '127.0.0.1:0'] }, {}, {}],
       extra: ONE_HOST_BALANCING,
     });
     home = join(dir, 'n1.sock');
@@ -101,6 +102,20 @@ describe('automatic load balancing', () => {
       const s = await status(home);
       assert.equal(s?.homeProcesses, 3);
       assert.ok((s?.migrations ?? []).filter((m) => m.result === 'ok').length >= 2);
+
+      // What Prometheus sees of n1: the same moves, its programs, the three nodes alive.
+      const started = await n1!.waitForLog((l) => l.msg === 'daemon started', 1000, 'started');
+      const scrape = await fetch(String(started.metrics));
+      assert.equal(scrape.status, 200);
+      const text = await scrape.text();
+      const series = (name: string): number =>
+        Number(
+          /^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2],
+        );
+      assert.ok(series('osmosis_migrations_total{reason="load",result="ok"}') >= 2, text);
+      assert.equal(series('osmosis_home_processes'), 3);
+      assert.equal(series('osmosis_cluster_nodes{cluster="lab",state="alive"}'), 3);
+      assert.equal(series('osmosis_node_info{node="n1",cluster="lab"}'), 1);
     } finally {
       for (const child of children) child.kill('SIGTERM');
     }
