@@ -90,6 +90,7 @@ async function runRunner(host: string, node: string | undefined): Promise<void> 
           runner = new NativeRunner(link, {
             node,
             running: (now) => notify({ t: 'running', now }),
+            group: (pgid) => notify({ t: 'group', pgid }),
             log: (message, fields) => log.info(message, fields),
           });
           void runner.done.then(finished);

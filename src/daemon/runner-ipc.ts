@@ -10,7 +10,12 @@ export type RunnerNotice =
   /** A module arrived: the daemon may cache it for later guests. */
   | { t: 'module'; hash: string; bytes: Uint8Array }
   /** The guest runs here (true) or no longer (false). */
-  | { t: 'running'; now: boolean };
+  | { t: 'running'; now: boolean }
+  /**
+   * A native program's process group, while it runs: if this runner dies first (SIGKILL: it
+   * cannot end the group itself), the daemon ends the group.
+   */
+  | { t: 'group'; pgid: number };
 
 /** Daemon → runner. */
 export type RunnerOrder = {

@@ -43,6 +43,8 @@ interface Runner {
   token?: string;
   /** Whose program it runs (its home node and pid there). */
   guest?: GuestOf;
+  /** A native program's process group while it runs (ended here if the runner dies first). */
+  group?: number;
 }
 
 /** A guest's identity at its home. */
@@ -249,6 +251,7 @@ export class RunnerPool {
       failed(
         new OsmoError('E_INTERNAL', `guest runner ended before it was ready (${signal ?? code})`),
       );
+      if (runner.group !== undefined) this.endOrphanedGroup(runner.group, signal ?? code);
       const i = this.spares.indexOf(runner);
       if (i >= 0) this.spares.splice(i, 1);
       if (this.busy.delete(runner)) {
@@ -276,8 +279,26 @@ export class RunnerPool {
         return;
       case 'running':
         runner.running = m.now;
+        if (!m.now) runner.group = undefined;
         this.o.onChange();
         return;
+      case 'group':
+        if (Number.isInteger(m.pgid) && m.pgid > 1) runner.group = m.pgid;
+        return;
+    }
+  }
+
+  /**
+   * A native program's runner died while the program ran (killed with SIGKILL, or crashed): the
+   * program itself dies with it (its parent-death signal), but what it started would run on
+   * unseen, with nobody to report to. Its process group is ended here.
+   */
+  private endOrphanedGroup(pgid: number, how: NodeJS.Signals | number | null): void {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+      this.o.log.warn("a native program's runner died: its process group ended", { pgid, how });
+    } catch {
+      // The group is gone already.
     }
   }
 

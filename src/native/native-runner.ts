@@ -34,6 +34,8 @@ export interface NativeRunnerHost {
   readonly node: string | undefined;
   /** The program runs here (true) or no longer (false). */
   running(now: boolean): void;
+  /** The program's process group, once it runs (the daemon ends it if this runner is killed). */
+  group?(pgid: number): void;
   log(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -108,6 +110,7 @@ export class NativeRunner {
     });
     child.on('spawn', () => {
       this.host.running(true);
+      this.host.group?.(child.pid!);
       this.host.log('native program started', { program: m.program, pid: child.pid });
       this.say({ t: 'started', pid: child.pid! });
       const report = setInterval(() => {
