@@ -127,8 +127,8 @@ export class HomeBalancer {
   /** When programs were last started here (osmo run -b chose home): maybe not in the load yet. */
   private readonly startsHere: number[] = [];
   private readonly events: MigrationEvent[] = [];
-  /** Moves carried out, by "reason\0ok|failed" (all of them: events keeps the latest only). */
-  private readonly moveCounts = new Map<string, number>();
+  /** Moves carried out, by reason and outcome (all of them: events keeps the latest only). */
+  private readonly moveCounts = new Map<string, { reason: string; ok: boolean; count: number }>();
   private readonly startedAt: number;
   private ticking = false;
   /** The links to other nodes, measured by this home's moves: what the next move would cost. */
@@ -212,10 +212,7 @@ export class HomeBalancer {
 
   /** Every move carried out since the daemon started, by reason and outcome (for metrics). */
   movesCounted(): MoveCount[] {
-    return [...this.moveCounts].map(([key, count]) => {
-      const [reason, outcome] = key.split('\u0000') as [string, string];
-      return { reason, ok: outcome === 'ok', count };
-    });
+    return [...this.moveCounts.values()].map((m) => ({ ...m }));
   }
 
   latestMigrations(): MigrationEvent[] {
@@ -601,8 +598,11 @@ export class HomeBalancer {
     } finally {
       p.moving = false;
     }
-    const counted = `${move.reason}\u0000${result === 'ok' ? 'ok' : 'failed'}`;
-    this.moveCounts.set(counted, (this.moveCounts.get(counted) ?? 0) + 1);
+    const ok = result === 'ok';
+    const key = `${move.reason} ${ok}`;
+    const counted = this.moveCounts.get(key) ?? { reason: move.reason, ok, count: 0 };
+    counted.count++;
+    this.moveCounts.set(key, counted);
     this.events.push({
       atMs: Math.round(now - this.startedAt),
       pid: move.id,
@@ -616,12 +616,12 @@ export class HomeBalancer {
   }
 }
 
-/** When the program arrived where it runs (its wall-clock `since`), on the daemon's clock `now`. */
 /** Why a native program (osmo run -E) stays where it runs. */
 function neverMoves(command: readonly string[]): string {
   return `${command[0] ?? 'it'} is a native program: it never moves, and leaves its node when it ends`;
 }
 
+/** When the program arrived where it runs (its wall-clock `since`), on the daemon's clock `now`. */
 function arrivedAtMs(info: ProcessInfo, now: number): number {
   return info.since === undefined ? now : now - Math.max(0, Date.now() - Date.parse(info.since));
 }

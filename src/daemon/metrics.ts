@@ -51,14 +51,20 @@ export function daemonMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'osmosis_daemon_' });
   // One snapshot per scrape: every collect() below reads the same one.
-  let snapshot: { status: StatusResult; stats: StatsResult } | undefined;
-  const status = (): StatusResult => (snapshot ??= take()).status;
-  const stats = (): StatsResult => (snapshot ??= take()).stats;
-  const take = (): { status: StatusResult; stats: StatsResult } => {
+  type Snapshot = {
+    status: StatusResult;
+    stats: StatsResult;
+    guests: ReturnType<MetricsSource['guests']>;
+  };
+  let snapshot: Snapshot | undefined;
+  const take = (): Snapshot => {
     // Forgotten once this scrape's collects have run (they run in one turn of the event loop).
     queueMicrotask(() => (snapshot = undefined));
-    return { status: source.status(), stats: source.stats() };
+    return { status: source.status(), stats: source.stats(), guests: source.guests() };
   };
+  const status = (): StatusResult => (snapshot ??= take()).status;
+  const stats = (): StatsResult => (snapshot ??= take()).stats;
+  const guests = (): Snapshot['guests'] => (snapshot ??= take()).guests;
   const self = (): StatusResult['nodes'][number] | undefined => status().nodes.find((n) => n.self);
 
   type Collect = (set: (labels: Record<string, string>, value: number) => void) => void;
@@ -132,13 +138,13 @@ export function daemonMetrics(source: MetricsSource): Registry {
     'programs of other homes here: running, or arriving (placed, not started yet)',
     ['state'],
     (set) => {
-      const guests = source.guests();
-      set({ state: 'running' }, guests.running);
-      set({ state: 'arriving' }, guests.all - guests.running);
+      const here = guests();
+      set({ state: 'running' }, here.running);
+      set({ state: 'arriving' }, here.all - here.running);
     },
   );
   gauge('osmosis_guests_native', 'native programs (osmo run -E) among the guests', [], (set) =>
-    set({}, source.guests().native),
+    set({}, guests().native),
   );
   gauge(
     'osmosis_home_processes',
@@ -151,15 +157,15 @@ export function daemonMetrics(source: MetricsSource): Registry {
     'nodes in this node’s view: alive (heard from within maxAgeMs) or not',
     ['cluster', 'state'],
     (set) => {
-      const counts = new Map<string, number>();
+      const counts = new Map<string, { cluster: string; state: string; count: number }>();
       for (const n of status().nodes) {
-        const key = `${n.cluster}\u0000${n.alive ? 'alive' : 'silent'}`;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
+        const state = n.alive ? 'alive' : 'silent';
+        const key = `${n.cluster} ${state}`;
+        const c = counts.get(key) ?? { cluster: n.cluster, state, count: 0 };
+        c.count++;
+        counts.set(key, c);
       }
-      for (const [key, count] of counts) {
-        const [cluster, state] = key.split('\u0000') as [string, string];
-        set({ cluster, state }, count);
-      }
+      for (const { cluster, state, count } of counts.values()) set({ cluster, state }, count);
     },
   );
   gauge(

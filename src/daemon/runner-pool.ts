@@ -314,7 +314,7 @@ export class RunnerPool {
     }
   }
 
-  /** The number of guests changed: tell the daemon, and whoever waits for none to be left. */
+  /** The number of guests changed: tell the daemon, and whoever waits for guests to leave. */
   private changed(): void {
     this.o.onChange();
     for (const check of [...this.leaveWaiters]) check();
