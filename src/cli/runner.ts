@@ -32,7 +32,10 @@ export function registerRunner(program: Command): void {
 }
 
 function notify(m: RunnerNotice): void {
-  process.send?.(m);
+  // After its daemon ended (a restart: its guest outlives it) the channel is closed and there is
+  // nobody to tell; a send would then end this runner with ERR_IPC_CHANNEL_CLOSED, its guest
+  // with it (seen in CI: a survivor whose guest moved on). The callback takes any such error.
+  if (process.connected) process.send?.(m, undefined, {}, () => undefined);
 }
 
 async function runRunner(host: string, node: string | undefined): Promise<void> {
