@@ -186,8 +186,8 @@ export class RemotePlacement {
   ): Promise<RemotePlacement> {
     const link = await LinkConnection.connect(RemotePlacement.linkTo(grant, options));
     const placement = new RemotePlacement(grant, link, options);
+    const resumed = placement.nextMessage('resumed');
     try {
-      const resumed = placement.nextMessage('resumed');
       placement.send({
         t: 'offer',
         moduleHash: offer.moduleHash,
@@ -205,8 +205,16 @@ export class RemotePlacement {
       return placement;
     } catch (error) {
       placement.released = true;
+      const targetGone = link.state === 'closed';
       link.destroy();
-      throw error;
+      // A send that failed because the target went away says only that a link is closed; the
+      // waiter learns from the close which node failed, and that the program never ran there.
+      throw targetGone
+        ? await resumed.then(
+            () => error,
+            (failure: unknown) => failure,
+          )
+        : error;
     }
   }
 

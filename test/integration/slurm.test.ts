@@ -140,6 +140,9 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
     );
   const guestsOn = async (node: string): Promise<number | undefined> =>
     (await status(socket(node)))?.nodes.find((n) => n.self)?.guests;
+  /** The guests of the tests before leave a node's count a moment after their programs ended. */
+  const untilNoGuests = (node: string): Promise<true> =>
+    until(async () => ((await guestsOn(node)) === 0 ? true : undefined), 30_000, `${node} empty`);
 
   it('an Osmosis job over-committed on one home spreads over the nodes SLURM did not give it', async () => {
     const local = await osmo(['run', '-h', '-L', fixture('steps'), ...STEPS], { env });
@@ -251,6 +254,8 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
   it("a hold whose job ended while its node's epilog could not run is released by a later hook", async () => {
     // As if h3 had gone down under job 999999: its hold outlived the job (SLURM no longer knows it).
     const stale = 'slurm-job-999999';
+    // `--wait 0` exits 1 while a guest remains, so let the earlier tests' guests leave h3 first.
+    await untilNoGuests('h3');
     const held = await osmo(['ctl', 'reserve', stale, '--wait', '0', '--daemon', socket('h3')], {
       env,
     });
@@ -264,8 +269,7 @@ describe('osmo slurm: SLURM queues, Osmosis spreads', { skip: slurmUnavailable()
   });
 
   it('cancelling an Osmosis job ends its programs wherever they run', async () => {
-    // The guests of the tests before leave h3's count a moment after their programs ended.
-    await until(async () => ((await guestsOn('h3')) === 0 ? true : undefined), 30_000, 'h3 empty');
+    await untilNoGuests('h3');
     const jobId = await slurm!.sbatch(
       'osmosis',
       'h1',

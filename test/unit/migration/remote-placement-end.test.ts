@@ -6,15 +6,12 @@
  * balancer brought its I/O-bound program home).
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { test } from 'node:test';
-import { LinkConnection, deriveLinkKey } from '../../../src/link/index.js';
 import { syscallId } from '../../../src/protocol/syscall-table.js';
 import { RemotePlacement } from '../../../src/migration/remote-placement.js';
-import { Frame, decodeMessage, encodeMessage } from '../../../src/migration/runner-wire.js';
-import type { DeputyMessage, RunnerMessage } from '../../../src/migration/runner-wire.js';
-
-const TOKEN = '11'.repeat(32);
+import { Frame } from '../../../src/migration/runner-wire.js';
+import type { DeputyMessage } from '../../../src/migration/runner-wire.js';
+import { fakeRunner, sendToDeputy as send } from '../../helpers/fake-runner.js';
 
 /** A pipelined write of `text` to stdout, as a runner sends it. */
 function stdoutWrite(text: string): Buffer {
@@ -29,38 +26,17 @@ function stdoutWrite(text: string): Buffer {
 
 void test('a program that ends as it is asked to stop settles with its outcome, not lost', async () => {
   const fromDeputy: DeputyMessage[] = [];
-  const linked = new Promise<LinkConnection>((resolve) => {
-    const server = net.createServer((socket) => {
-      void LinkConnection.accept(socket, {
-        key: deriveLinkKey(Buffer.from(TOKEN, 'hex'), 'runner'),
-      }).then((link) => {
-        // Gone with its program: a reconnection finds nobody listening.
-        server.close();
-        link.onFrame((type, payload) => {
-          if (type !== Frame.MSG) return;
-          const m = decodeMessage<DeputyMessage>(payload);
-          if (m === undefined) return;
-          fromDeputy.push(m);
-          if (m.t === 'start') send(link, { t: 'resumed' });
-        });
-        resolve(link);
-      });
-    });
-    server.listen(0, '127.0.0.1', () => {
-      port = (server.address() as net.AddressInfo).port;
-      listening();
-    });
+  const runner = await fakeRunner((m, link) => {
+    fromDeputy.push(m);
+    if (m.t === 'start') send(link, { t: 'resumed' });
   });
-  let port = 0;
-  let listening: () => void = () => undefined;
-  await new Promise<void>((resolve) => (listening = resolve));
 
   // The deputy is still writing the program's last output when the end arrives.
   const written: string[] = [];
   let release: () => void = () => undefined;
   const writeHeld = new Promise<void>((resolve) => (release = resolve));
   const placement = await RemotePlacement.startIn(
-    { node: 'n2', host: '127.0.0.1', port, token: TOKEN, hasModule: true },
+    runner.grant,
     {
       moduleHash: 'm',
       programHash: 'p',
@@ -82,7 +58,7 @@ void test('a program that ends as it is asked to stop settles with its outcome, 
       pipelinable: () => true,
     },
   );
-  const runnerLink = await linked;
+  const runnerLink = await runner.linked;
 
   runnerLink.send(Frame.SYSCALL_WRITE, stdoutWrite('last words\n'));
   const stopping = placement.suspendInto({
@@ -106,7 +82,3 @@ void test('a program that ends as it is asked to stop settles with its outcome, 
   assert.deepEqual(await placement.outcome, { kind: 'exit', code: 3 });
   assert.deepEqual(written, ['last words\n'], 'its last output is written, once');
 });
-
-function send(link: LinkConnection, m: RunnerMessage): void {
-  link.send(Frame.MSG, encodeMessage(m));
-}
