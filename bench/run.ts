@@ -4,7 +4,8 @@
  *   kernels   CPU kernels: osmo run vs node:wasi vs native gcc -O2
  *   tierup    osmo run --preemptible with and without re-entry for V8's optimised code, vs osmo run
  *   syscalls  ns per clock_time_get and per 64-byte fd_write to /dev/null, vs node:wasi
- *   startup   warm start of osmo run hello.wasm, vs node -e 0
+ *   startup   warm start of osmo run [--preemptible] hello.wasm, vs node -e 0 (--against DIR:
+ *             and with another built checkout's osmo, interleaved)
  *   cat       osmo run cat.wasm < 1 GiB > /dev/null, vs native cat
  *   gossip      simulated ages vs the formula table (bench/gossip-table.ts)
  *   daemon      idle CPU, RSS and gossip bytes of a 5-daemon loopback cluster (bench/daemon-idle.ts)
@@ -34,7 +35,10 @@ const nativeDir = join(root, 'bench', 'native');
 const argv = process.argv.slice(2);
 const roundsAt = argv.indexOf('--rounds');
 const rounds = roundsAt >= 0 ? Number(argv[roundsAt + 1]) : 5;
-const sections = argv.filter((a, i) => !a.startsWith('--') && (roundsAt < 0 || i !== roundsAt + 1));
+const valueAt = new Set(
+  ['--rounds', '--against'].map((o) => argv.indexOf(o) + 1).filter((i) => i > 0),
+);
+const sections = argv.filter((a, i) => !a.startsWith('--') && !valueAt.has(i));
 const want = (s: string): boolean => sections.length === 0 || sections.includes(s);
 
 const osmoCmd = (wasm: string, ...args: string[]): Command => ({
@@ -143,14 +147,33 @@ if (want('syscalls')) {
 
 if (want('startup')) {
   const hello = join(root, 'examples', 'hello.wasm');
-  const [bare, start] = interleaved(
-    [{ label: 'node -e 0', argv: [node, '-e', '0'] }, osmoCmd(hello)],
+  // --against DIR: the same starts with another built checkout's osmo, interleaved (A/B).
+  const againstAt = argv.indexOf('--against');
+  const builds = [{ name: 'this build', bin: osmo }];
+  if (againstAt >= 0)
+    builds.push({ name: argv[againstAt + 1]!, bin: join(argv[againstAt + 1]!, 'bin', 'osmo.js') });
+  const starts = builds.flatMap((b) =>
+    [[], ['--preemptible']].map((flags) => ({
+      label: `${b.name}: osmo run ${flags.join(' ')} hello.wasm`,
+      argv: [node, b.bin, 'run', ...flags, hello],
+    })),
+  );
+  const [bare, ...times] = interleaved(
+    [{ label: 'node -e 0', argv: [node, '-e', '0'] }, ...starts],
     Math.max(rounds, 10),
-  ) as [number, number];
+  ) as [number, ...number[]];
   console.log('## Warm start\n');
-  console.log('| node -e 0 ms | osmo run hello.wasm ms | ratio |');
-  console.log('|---|---|---|');
-  console.log(`| ${fmt(bare, 0)} | ${fmt(start, 0)} | ${fmt(start / bare)} |\n`);
+  console.log(
+    '| build | node -e 0 ms | osmo run hello.wasm ms | ratio | --preemptible ms | ratio |',
+  );
+  console.log('|---|---|---|---|---|---|');
+  builds.forEach((b, i) => {
+    const [plain, preemptible] = [times[2 * i]!, times[2 * i + 1]!];
+    console.log(
+      `| ${b.name} | ${fmt(bare, 0)} | ${fmt(plain, 0)} | ${fmt(plain / bare)} | ${fmt(preemptible, 0)} | ${fmt(preemptible / bare)} |`,
+    );
+  });
+  console.log('');
 }
 
 /** The other benchmarks are their own scripts; run them as sections of this one. */

@@ -17,7 +17,31 @@ import { registerCtl } from './ctl.js';
 import { registerSlurm } from './slurm.js';
 import { warn } from './report.js';
 
-export function buildProgram(): Command {
+/** Each subcommand by name, in the order `osmo --help` lists them. */
+const SUBCOMMANDS: Readonly<Record<string, (program: Command) => void>> = {
+  run: registerRun,
+  restart: registerRestart,
+  daemon: registerDaemon,
+  status: registerStatus,
+  mon: registerMon,
+  ps: registerPs,
+  checkpoint: registerCheckpoint,
+  freeze: registerFreeze,
+  continue: registerContinue,
+  migrate: registerMigrate,
+  ctl: registerCtl,
+  slurm: registerSlurm,
+  demo: registerDemo,
+  runner: registerRunner,
+};
+
+/**
+ * The command line for `argv`. A known subcommand is the only one defined: declaring all of
+ * them with their options and help costs a warm `osmo run` several ms, and it parses the same.
+ * Anything else (no subcommand, `help`, a typo, `--version`) gets them all, so help lists them
+ * and a typo is answered with the nearest.
+ */
+export function buildProgram(argv: readonly string[] = []): Command {
   const program = new Command('osmo')
     .description('Osmosis: run WebAssembly programs on a cluster that feels like one computer')
     .version('0.1.0')
@@ -25,20 +49,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ outputError: (text) => warn(text.replace(/^error: /, '').trimEnd()) });
-  registerRun(program);
-  registerRestart(program);
-  registerDaemon(program);
-  registerStatus(program);
-  registerMon(program);
-  registerPs(program);
-  registerCheckpoint(program);
-  registerFreeze(program);
-  registerContinue(program);
-  registerMigrate(program);
-  registerCtl(program);
-  registerSlurm(program);
-  registerDemo(program);
-  registerRunner(program);
+  const named = argv[0] !== undefined && Object.hasOwn(SUBCOMMANDS, argv[0]);
+  for (const register of named ? [SUBCOMMANDS[argv[0]!]!] : Object.values(SUBCOMMANDS)) {
+    register(program);
+  }
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({
@@ -69,7 +83,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 async function runCommand(argv: readonly string[]): Promise<void> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { OsmoError } from '../core/errors.js';
 import { HostBackend } from '../deputy/host-backend.js';
 import { loadProgram } from '../runtime/load-program.js';
-import { openImageFile } from '../snapshot/index.js';
+import { snapshotCode } from '../snapshot/load.js';
 import { Filetype } from '../wasi/abi.js';
 import type { DeputyImageState } from './deputy-session.js';
 import { DeputySession, imageDir } from './deputy-session.js';
@@ -65,7 +65,7 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
   let procSelf: ProcSelfFiles | undefined;
   try {
     // The whole image is read and checked (header, every section checksum) before anything else.
-    const opened = openImageFile(file);
+    const opened = (await snapshotCode()).openImageFile(file);
     const meta = opened.meta;
     opened.close();
     const deputy = deputyStateOf(meta.deputy, file);

@@ -4,7 +4,7 @@
  */
 import { OsmoError } from '../core/errors.js';
 import type { ProcessControl, ProcessInfo } from '../process-control/index.js';
-import { openImageFile } from '../snapshot/index.js';
+import { snapshotCode } from '../snapshot/load.js';
 import type { DeputySession } from './deputy-session.js';
 import { HOME } from '../migration/movable-guest.js';
 
@@ -55,7 +55,7 @@ export function sessionControl(session: DeputySession): ProcessControl {
       if (frozenImage === undefined)
         throw new OsmoError('E_USAGE', `process ${process.pid} is not frozen`);
       // The same host: monotonic time simply goes on; CPU time used before the freeze is carried.
-      const image = openImageFile(frozenImage);
+      const image = (await snapshotCode()).openImageFile(frozenImage);
       const cpuOffsetNs = image.meta.counters.cpuTimeNs ?? 0n;
       image.close();
       await session.guest.continue({ monotonicOffsetNs: 0n, cpuOffsetNs });

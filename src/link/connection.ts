@@ -17,7 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import tls from 'node:tls';
+import { createRequire } from 'node:module';
+import type * as Tls from 'node:tls';
 import type { Clock } from '../core/clock.js';
 import { OsmoError, isOsmoError } from '../core/errors.js';
 import type { Frame } from './frames.js';
@@ -223,7 +224,7 @@ export class LinkConnection {
       return Promise.reject(toOsmoError(e));
     }
     const socket = o.tls
-      ? tls.connect({
+      ? tls().connect({
           host: o.host,
           port: o.port,
           secureContext: tlsContext(),
@@ -268,12 +269,12 @@ export class LinkConnection {
     }
     const psk = o.key as Buffer;
     // Node honours pskCallback on a server TLSSocket; @types/node lists it on tls.Server only.
-    const secureOptions: tls.TLSSocketOptions & Pick<tls.TlsOptions, 'pskCallback'> = {
+    const secureOptions: Tls.TLSSocketOptions & Pick<Tls.TlsOptions, 'pskCallback'> = {
       isServer: true,
       secureContext: tlsContext(),
       pskCallback: (_socket, identity) => (identity === TLS_PSK_IDENTITY ? psk : null),
     };
-    const secure = new tls.TLSSocket(socket, secureOptions);
+    const secure = new (tls().TLSSocket)(socket, secureOptions);
     return LinkConnection.handshake({
       socket: secure,
       role: 'server',
@@ -799,11 +800,22 @@ function resolveOptions(o: LinkOptions): ResolvedOptions {
   };
 }
 
-let sharedTlsContext: tls.SecureContext | undefined;
+let tlsModule: typeof Tls | undefined;
+
+/**
+ * node:tls, loaded on the first TLS link: most links are plain, and loading it costs every
+ * `osmo run` a few ms at start (ADR 0001).
+ */
+function tls(): typeof Tls {
+  tlsModule ??= createRequire(import.meta.url)('node:tls') as typeof Tls;
+  return tlsModule;
+}
+
+let sharedTlsContext: Tls.SecureContext | undefined;
 
 /** TLS 1.2 only: Node's PSK support is TLS 1.2 (1.3 ignores identity hints, and the PSK suites). */
-function tlsContext(): tls.SecureContext {
-  sharedTlsContext ??= tls.createSecureContext({
+function tlsContext(): Tls.SecureContext {
+  sharedTlsContext ??= tls().createSecureContext({
     ciphers: TLS_CIPHERS,
     minVersion: 'TLSv1.2',
     maxVersion: 'TLSv1.2',

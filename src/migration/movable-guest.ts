@@ -14,7 +14,7 @@ import type { GuestOutcome } from '../runtime/guest-messages.js';
 import { NO_DEPUTY_STATE } from '../runtime/local-guest.js';
 import type { DeputyStateOf, ImageWritten, LocalGuest } from '../runtime/local-guest.js';
 import type { LinkConnection } from '../link/index.js';
-import { copyImageFile, openImageFile } from '../snapshot/index.js';
+import { snapshotCode } from '../snapshot/load.js';
 import { ImageReceiver, ImageRelay, streamImageTo } from './image-transfer.js';
 import type { IncomingImage } from './image-transfer.js';
 import { RemotePlacement } from './remote-placement.js';
@@ -415,7 +415,7 @@ export class MovableGuest {
     const file = fallback.file;
     try {
       if (file === undefined) this.local.startHere();
-      else await this.local.resumeFrom(file, clocksOf(file));
+      else await this.local.resumeFrom(file, await clocksOf(file));
       this.remote = undefined;
       this.arrivedFrom(placement.grant.node);
       this.dropFallback();
@@ -445,7 +445,7 @@ export class MovableGuest {
       const frozen = this.frozenFile ?? this.local.frozenImageFile;
       if (frozen !== undefined) {
         const started = performance.now();
-        const bytes = await copyImageFile(frozen, file);
+        const bytes = await (await snapshotCode()).copyImageFile(frozen, file);
         return { file, bytes, ms: performance.now() - started };
       }
       const remote = this.remote;
@@ -482,7 +482,7 @@ export class MovableGuest {
     return this.serialize(async () => {
       const file = this.frozenFile;
       if (file === undefined) return this.local.continue(clocks);
-      await this.local.resumeFrom(file, clocksOf(file));
+      await this.local.resumeFrom(file, await clocksOf(file));
       this.frozenFile = undefined;
       this.stateNow = 'running';
     });
@@ -544,8 +544,8 @@ function fulfils(p: Promise<unknown>): Promise<boolean> {
 }
 
 /** Clocks for continuing from an image: time goes on from where the image left it. */
-function clocksOf(file: string): ClockOrigins {
-  const image = openImageFile(file);
+async function clocksOf(file: string): Promise<ClockOrigins> {
+  const image = (await snapshotCode()).openImageFile(file);
   try {
     return originsAfterImage(image.meta.counters);
   } finally {
