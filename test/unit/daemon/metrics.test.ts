@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { parser as promql } from '@prometheus-io/lezer-promql';
+import { parse as parseYaml } from 'yaml';
 import { after, describe, it } from 'node:test';
 import type { NodeView, StatsResult, StatusResult } from '../../../src/daemon/control-protocol.js';
 import { daemonMetrics } from '../../../src/daemon/metrics.js';
@@ -207,5 +211,49 @@ describe('the metrics endpoint', () => {
         return true;
       },
     );
+  });
+});
+
+describe("the examples' dashboard and alerts", () => {
+  const example = (path: string): string =>
+    readFileSync(fileURLToPath(new URL(`../../../../examples/${path}`, import.meta.url)), 'utf8');
+  /** Every `expr` anywhere in a parsed JSON or YAML document. */
+  const exprsIn = (value: unknown): string[] =>
+    Array.isArray(value)
+      ? value.flatMap(exprsIn)
+      : typeof value === 'object' && value !== null
+        ? Object.entries(value).flatMap(([k, v]) =>
+            k === 'expr' && typeof v === 'string' ? [v] : exprsIn(v),
+          )
+        : [];
+  /** The metric names a PromQL expression selects; throws at a syntax error. */
+  const metricsOf = (expr: string): string[] => {
+    const names: string[] = [];
+    promql.parse(expr).iterate({
+      enter: (n) => {
+        if (n.type.isError) assert.fail(`PromQL syntax error at ${n.from} in: ${expr}`);
+        if (n.name === 'Identifier' && n.node.parent?.name === 'VectorSelector')
+          names.push(expr.slice(n.from, n.to));
+      },
+    });
+    return names;
+  };
+
+  it('query only series a daemon exports, in valid PromQL', async () => {
+    const exported = new Set(
+      [...(await daemonMetrics(source()).metrics()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(
+        ([, name, type]) =>
+          type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!],
+      ),
+    );
+    exported.add('up'); // Prometheus's own, per scrape target
+    const dashboard = exprsIn(JSON.parse(example('grafana/osmosis-dashboard.json')));
+    const alerts = exprsIn(parseYaml(example('prometheus/osmosis-alerts.yml')));
+    assert.ok(
+      dashboard.length >= 10 && alerts.length >= 4,
+      `${dashboard.length}, ${alerts.length}`,
+    );
+    for (const expr of [...dashboard, ...alerts])
+      for (const name of metricsOf(expr)) assert.ok(exported.has(name), `${name} in: ${expr}`);
   });
 });
