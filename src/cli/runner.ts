@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { OsmoError } from '../core/errors.js';
 import { ExitCode } from './exit-codes.js';
+import { fail } from './report.js';
 import { ASSIGNMENT_TIMEOUT_MS } from '../daemon/runner-ipc.js';
 import type { RunnerNotice, RunnerOrder } from '../daemon/runner-ipc.js';
 import { LinkConnection, deriveLinkKey } from '../link/index.js';
@@ -26,8 +27,17 @@ export function registerRunner(program: Command): void {
     .description('a guest runner (started by osmo daemon)')
     .requiredOption('--host <ADDRESS>', 'address to listen on for the deputy')
     .option('--node <NAME>', 'name of the node (for logs)')
-    .action(async (opts: { host: string; node?: string }) => {
-      await runRunner(opts.host, opts.node);
+    .option(
+      '--daemon-pid <PID>',
+      'the daemon that started it: a spare ends once it is gone',
+      Number,
+    )
+    .action(async (opts: { host: string; node?: string; daemonPid?: number }) => {
+      try {
+        await runRunner(opts.host, opts.node, opts.daemonPid ?? process.ppid);
+      } catch (error) {
+        process.exitCode = fail(error);
+      }
     });
 }
 
@@ -38,7 +48,7 @@ function notify(m: RunnerNotice): void {
   if (process.connected) process.send?.(m, undefined, {}, () => undefined);
 }
 
-async function runRunner(host: string, node: string | undefined): Promise<void> {
+async function runRunner(host: string, node: string | undefined, daemonPid: number): Promise<void> {
   if (process.send === undefined) {
     throw new OsmoError('E_USAGE', 'osmo runner is started by osmo daemon, not by hand');
   }
@@ -127,7 +137,8 @@ async function runRunner(host: string, node: string | undefined): Promise<void> 
   let expiry: NodeJS.Timeout | undefined;
   // A spare runner has nothing to do once its daemon is gone (it is then re-parented); one
   // with a guest goes on. The IPC channel is unref'd, so its 'disconnect' cannot be relied on.
-  const daemonPid = process.ppid;
+  // The daemon names itself: a spare forked just as its daemon died is re-parented before it
+  // could read its parent's pid, and would then wait for ever (seen after the tests' SIGKILLs).
   setInterval(() => {
     if (order === undefined && process.ppid !== daemonPid) finished();
   }, 500).unref();

@@ -14,6 +14,8 @@ import type { GuestOf } from './runner-pool.js';
 export interface SurvivingGuest {
   readonly runnerPid: number;
   readonly guest: GuestOf;
+  /** A native program's process group while it ran, as last recorded. */
+  readonly group?: number;
 }
 
 export class GuestRegistry {
@@ -21,8 +23,12 @@ export class GuestRegistry {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  record(runnerPid: number, guest: GuestOf): void {
-    writeFileWhole(this.fileOf(runnerPid), JSON.stringify(guest));
+  /**
+   * `group`: a native program's process group while it runs, for a later daemon to end if the
+   * runner dies with the program still running (runner-pool.ts).
+   */
+  record(runnerPid: number, guest: GuestOf, group?: number): void {
+    writeFileWhole(this.fileOf(runnerPid), JSON.stringify({ ...guest, group }));
   }
 
   forget(runnerPid: number): void {
@@ -40,8 +46,8 @@ export class GuestRegistry {
         continue;
       }
       const runnerPid = Number(match[1]);
-      const guest = parseGuest(path);
-      if (guest !== undefined && isAlive(runnerPid)) out.push({ runnerPid, guest });
+      const record = parseRecord(path);
+      if (record !== undefined && isAlive(runnerPid)) out.push({ runnerPid, ...record });
       else rmSync(path, { force: true });
     }
     return out;
@@ -52,17 +58,20 @@ export class GuestRegistry {
   }
 }
 
-function parseGuest(path: string): GuestOf | undefined {
+function parseRecord(path: string): { guest: GuestOf; group?: number } | undefined {
   try {
-    const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<GuestOf>;
-    return typeof value.home === 'string' && typeof value.pid === 'number'
-      ? {
-          home: value.home,
-          pid: value.pid,
-          ...(typeof value.job === 'string' && { job: value.job }),
-          ...(value.native === true && { native: true as const }),
-        }
-      : undefined;
+    const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<GuestOf> & { group?: unknown };
+    if (typeof value.home !== 'string' || typeof value.pid !== 'number') return undefined;
+    const guest: GuestOf = {
+      home: value.home,
+      pid: value.pid,
+      ...(typeof value.job === 'string' && { job: value.job }),
+      ...(value.native === true && { native: true as const }),
+    };
+    const group = value.group;
+    return typeof group === 'number' && Number.isInteger(group) && group > 1
+      ? { guest, group }
+      : { guest };
   } catch {
     return undefined;
   }

@@ -5,7 +5,7 @@
  * is root, in their own process group: a guest keeps running if the daemon is restarted.
  */
 import { isRunnerAlive } from './guest-registry.js';
-import type { GuestRegistry } from './guest-registry.js';
+import type { GuestRegistry, SurvivingGuest } from './guest-registry.js';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -78,7 +78,7 @@ export class RunnerPool {
    * Runners with a guest that outlived the daemon before this one (not our children: no IPC,
    * no exit event), by pid, checked every survivorCheckMs until they end.
    */
-  private readonly survivors = new Map<number, GuestOf>();
+  private readonly survivors = new Map<number, SurvivingGuest>();
   private survivorTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: RunnerPoolOptions) {}
@@ -95,12 +95,16 @@ export class RunnerPool {
     const registry = this.o.registry;
     if (registry === undefined) return 0;
     const isAlive = this.o.isAlive ?? isRunnerAlive;
-    for (const { runnerPid, guest } of registry.survivors(isAlive))
-      this.survivors.set(runnerPid, guest);
+    for (const survivor of registry.survivors(isAlive))
+      this.survivors.set(survivor.runnerPid, survivor);
     if (this.survivors.size > 0) {
       this.survivorTimer = setInterval(() => {
-        for (const runnerPid of [...this.survivors.keys()]) {
+        for (const [runnerPid, { group }] of [...this.survivors]) {
           if (isAlive(runnerPid)) continue;
+          // No exit event for a runner that is not our child: a group still recorded is that of
+          // a native program that was running when its runner died.
+          if (group !== undefined)
+            this.endOrphanedGroup(group, 'gone (a runner from before a restart)');
           this.survivors.delete(runnerPid);
           registry.forget(runnerPid);
           this.changed();
@@ -132,7 +136,7 @@ export class RunnerPool {
     const out: (GuestOf & { running: boolean })[] = [];
     for (const r of this.busy)
       if (r.guest !== undefined) out.push({ ...r.guest, running: r.running });
-    for (const guest of this.survivors.values()) out.push({ ...guest, running: true });
+    for (const { guest } of this.survivors.values()) out.push({ ...guest, running: true });
     return out;
   }
 
@@ -185,16 +189,8 @@ export class RunnerPool {
   ): Promise<Assignment> {
     runner.assigned = true;
     if (guest !== undefined) runner.guest = guest;
-    const pid = runner.child.pid;
-    if (guest !== undefined && pid !== undefined) {
-      try {
-        this.o.registry?.record(pid, guest);
-      } catch (error) {
-        // Not fatal: only a restart of this daemon would then lose count of this guest.
-        this.o.log.warn('guest not recorded', { error: (error as Error).message });
-      }
-    }
     this.busy.add(runner);
+    this.recordGuest(runner);
     this.o.onChange();
     const port = await runner.port;
     const token = randomBytes(32).toString('hex');
@@ -227,7 +223,8 @@ export class RunnerPool {
   }
 
   private spawn(user: { uid: number; gid: number } | undefined): Runner {
-    const child = fork(this.o.script, ['runner', '--host', this.o.host, ...this.nodeArgs()], {
+    const args = ['runner', '--host', this.o.host, '--daemon-pid', String(process.pid)];
+    const child = fork(this.o.script, [...args, ...this.nodeArgs()], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       detached: true,
@@ -279,12 +276,33 @@ export class RunnerPool {
         return;
       case 'running':
         runner.running = m.now;
-        if (!m.now) runner.group = undefined;
+        if (!m.now && runner.group !== undefined) {
+          runner.group = undefined;
+          this.recordGuest(runner);
+        }
         this.o.onChange();
         return;
       case 'group':
-        if (Number.isInteger(m.pgid) && m.pgid > 1) runner.group = m.pgid;
+        if (Number.isInteger(m.pgid) && m.pgid > 1) {
+          runner.group = m.pgid;
+          this.recordGuest(runner); // for a daemon after this one, should the runner outlive us
+        }
         return;
+    }
+  }
+
+  /**
+   * Writes the runner's guest (and a native program's group) to the registry; not once the
+   * runner has ended and its record is gone (a notice may come after its exit).
+   */
+  private recordGuest(runner: Runner): void {
+    const pid = runner.child.pid;
+    if (runner.guest === undefined || pid === undefined || !this.busy.has(runner)) return;
+    try {
+      this.o.registry?.record(pid, runner.guest, runner.group);
+    } catch (error) {
+      // Not fatal: only a restart of this daemon would then lose count of this guest.
+      this.o.log.warn('guest not recorded', { error: (error as Error).message });
     }
   }
 
@@ -293,7 +311,7 @@ export class RunnerPool {
    * program itself dies with it (its parent-death signal), but what it started would run on
    * unseen, with nobody to report to. Its process group is ended here.
    */
-  private endOrphanedGroup(pgid: number, how: NodeJS.Signals | number | null): void {
+  private endOrphanedGroup(pgid: number, how: string | number | null): void {
     try {
       process.kill(-pgid, 'SIGKILL');
       this.o.log.warn("a native program's runner died: its process group ended", { pgid, how });

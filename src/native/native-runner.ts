@@ -5,7 +5,8 @@
  * stderr and signals go through home.
  *
  * A native program never outlives its deputy: when the link is lost, its whole process group is
- * killed, and so it is when this runner is ended.
+ * killed, and so it is when this runner is ended. What it leaves behind in its group when it ends
+ * is killed then too, as SLURM ends what a job step leaves: nobody would watch it on this node.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -117,7 +118,12 @@ export class NativeRunner {
         const usage = treeUsage(child.pid!);
         if (usage !== undefined) this.say({ t: 'usage', ...usage });
       }, USAGE_INTERVAL_MS);
-      child.once('exit', () => clearInterval(report));
+      child.once('exit', () => {
+        clearInterval(report);
+        // Before 'close': a leftover holding the program's stdout open would otherwise keep the
+        // job from ending at home.
+        this.killGroup('SIGKILL');
+      });
     });
     child.stdin.on('error', () => undefined); // EPIPE: the program no longer reads
     relayStream(child.stdout, this.link, NativeFrame.STDOUT);

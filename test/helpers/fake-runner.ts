@@ -6,7 +6,7 @@ import net from 'node:net';
 import { LinkConnection, deriveLinkKey } from '../../src/link/index.js';
 import { Frame, decodeMessage, encodeMessage } from '../../src/migration/runner-wire.js';
 import type { DeputyMessage, RunnerMessage } from '../../src/migration/runner-wire.js';
-import type { RunnerGrant } from '../../src/migration/remote-placement.js';
+import type { ProgramOffer, RunnerGrant } from '../../src/migration/remote-placement.js';
 
 export const FAKE_TOKEN = '11'.repeat(32);
 
@@ -48,4 +48,17 @@ export async function fakeRunner(
 
 export function sendToDeputy(link: LinkConnection, m: RunnerMessage): void {
   link.send(Frame.MSG, encodeMessage(m));
+}
+
+/** A program to offer it: no module to send (the grant says the runner has it). */
+export function fakeOffer(pipelinedFds: number[] = []): ProgramOffer {
+  return {
+    moduleHash: 'm',
+    programHash: 'p',
+    moduleBytes: () => new Uint8Array(),
+    args: ['prog'],
+    env: [],
+    strace: false,
+    pipelinedFds,
+  };
 }

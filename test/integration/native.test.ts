@@ -57,6 +57,11 @@ function allEnded(pids: readonly number[], what: string): Promise<true> {
   );
 }
 
+/** The parent of a running process (its runner, for a program away). */
+function parentOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[1]);
+}
+
 describe('native programs (osmo run -E)', { skip }, () => {
   const cluster = new Cluster();
   let dir = '';
@@ -271,8 +276,6 @@ describe('native programs (osmo run -E)', { skip }, () => {
   });
 
   it('dies with its osmo run at home, and with its runner away, even by SIGKILL', async () => {
-    const parentOf = (pid: number): number =>
-      Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[1]);
     const leftovers: number[] = [];
     try {
       // At home: a child of osmo run, which Node cannot take with it; the kernel does (setpriv).
@@ -313,6 +316,23 @@ describe('native programs (osmo run -E)', { skip }, () => {
     }
   });
 
+  it('what it leaves behind when it ends is ended there, as SLURM ends a step; at home it lives on', async () => {
+    const awayFile = join(work, 'pids-leave-away');
+    const away = await run(['-r', 'n3', './batch', 'leave', awayFile]);
+    assert.equal(away.status, 0, away.stderr);
+    await allEnded(await pidsIn(awayFile), 'its leftover on n3 ended with it');
+
+    const homeFile = join(work, 'pids-leave-home');
+    const home = await run(['-h', './batch', 'leave', homeFile]);
+    assert.equal(home.status, 0, home.stderr);
+    const child = (await pidsIn(homeFile))[1]!;
+    try {
+      assert.ok(processRuns(child), 'at home what it started lives on, as after its shell');
+    } finally {
+      process.kill(child, 'SIGKILL');
+    }
+  });
+
   it('root never runs native programs on another node', async () => {
     const r = await osmo(['run', '-E', '-r', 'n3', join(work, 'batch'), 'echo'], {
       env: { ...env, OSMOSIS_DAEMON: n1() },
@@ -338,5 +358,27 @@ describe('native programs (osmo run -E)', { skip }, () => {
       assert.match(r.stderr, message);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }
+  });
+
+  // Last: it restarts n3's daemon.
+  it("a runner that outlived its daemon's restart, killed, takes what its program started along", async () => {
+    const file = join(work, 'pids-survivor');
+    const away = run(['-r', 'n3', './batch', 'wait', file]);
+    const there = await pidsIn(file);
+    const old = cluster.daemons.find((d) => d.name === 'n3')!;
+    old.child.kill('SIGKILL');
+    await old.exited;
+    const restarted = cluster.start(old.options);
+    await restarted.waitForLog(
+      (l) => l.msg === 'guests from before a restart',
+      20_000,
+      'n3 restarted, with its guest',
+    );
+    process.kill(parentOf(there[0]!), 'SIGKILL');
+    // The program by its parent-death signal; its child by the new daemon, from the group its
+    // predecessor recorded.
+    await allEnded(there, 'the program and its child ended with their runner');
+    const r = await away;
+    assert.equal(r.status, 69, r.stderr);
   });
 });

@@ -11,7 +11,7 @@ import { syscallId } from '../../../src/protocol/syscall-table.js';
 import { RemotePlacement } from '../../../src/migration/remote-placement.js';
 import { Frame } from '../../../src/migration/runner-wire.js';
 import type { DeputyMessage } from '../../../src/migration/runner-wire.js';
-import { fakeRunner, sendToDeputy as send } from '../../helpers/fake-runner.js';
+import { fakeOffer, fakeRunner, sendToDeputy as send } from '../../helpers/fake-runner.js';
 
 /** A pipelined write of `text` to stdout, as a runner sends it. */
 function stdoutWrite(text: string): Buffer {
@@ -35,29 +35,17 @@ void test('a program that ends as it is asked to stop settles with its outcome, 
   const written: string[] = [];
   let release: () => void = () => undefined;
   const writeHeld = new Promise<void>((resolve) => (release = resolve));
-  const placement = await RemotePlacement.startIn(
-    runner.grant,
-    {
-      moduleHash: 'm',
-      programHash: 'p',
-      moduleBytes: () => new Uint8Array(),
-      args: ['prog'],
-      env: [],
-      strace: false,
-      pipelinedFds: [1],
+  const placement = await RemotePlacement.startIn(runner.grant, fakeOffer([1]), {
+    handler: async (request, length, response) => {
+      written.push(Buffer.from(request.buffer, request.byteOffset + 12, length - 12).toString());
+      await writeHeld;
+      response.setUint32(0, 0, true);
+      response.setUint32(4, length - 12, true);
+      return 8;
     },
-    {
-      handler: async (request, length, response) => {
-        written.push(Buffer.from(request.buffer, request.byteOffset + 12, length - 12).toString());
-        await writeHeld;
-        response.setUint32(0, 0, true);
-        response.setUint32(4, length - 12, true);
-        return 8;
-      },
-      cancelWaits: () => false,
-      pipelinable: () => true,
-    },
-  );
+    cancelWaits: () => false,
+    pipelinable: () => true,
+  });
   const runnerLink = await runner.linked;
 
   runnerLink.send(Frame.SYSCALL_WRITE, stdoutWrite('last words\n'));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RemotePlacement } from '../../../src/migration/remote-placement.js';
 import { Frame } from '../../../src/migration/runner-wire.js';
-import { fakeRunner } from '../../helpers/fake-runner.js';
+import { fakeOffer, fakeRunner } from '../../helpers/fake-runner.js';
 
 void test('a target gone mid-image fails the move as "node failed before the program ran there"', async () => {
   const runner = await fakeRunner((m, link) => {
@@ -23,15 +23,7 @@ void test('a target gone mid-image fails the move as "node failed before the pro
         await new Promise((resolve) => setImmediate(resolve));
       }
     },
-    {
-      moduleHash: 'm',
-      programHash: 'p',
-      moduleBytes: () => new Uint8Array(),
-      args: ['prog'],
-      env: [],
-      strace: false,
-      pipelinedFds: [],
-    },
+    fakeOffer(),
     { handler: () => Promise.resolve(0), cancelWaits: () => false },
   );
   await assert.rejects(moving, (error: Error & { code?: string }) => {
