@@ -184,7 +184,8 @@ best node whose daemon runs native programs, config native; -r NODE; -h), never 
 frozen or checkpointed. There it runs as you (never as root), in this directory's path (or
 --cwd DIR), with your environment and OSMOSIS_NODE set to the node, on that node's files; its
 stdin, stdout, stderr, signals and exit status are this process's. A node that refuses it
-leaves it at home, and stderr says why. See docs/native.md.
+leaves it at home, and stderr says why. What it leaves running there when it ends is ended
+with it (at home it lives on, as after a shell). See docs/native.md.
 
 A program away that reads a file of this node in order gets the bytes that follow with each
 answer (up to 512 KiB), and where the file ends, and reads them there with no round trip; it
