@@ -10,6 +10,10 @@ import { sessionControl } from './session-control.js';
 import { ExitCode } from './exit-codes.js';
 import { fail, warn } from './report.js';
 import { adoptByDaemon } from './balance-registration.js';
+import { snapshotCode } from '../snapshot/load.js';
+
+/** Past a short program's whole run, well before a balancer's first move (minimum residency). */
+const IMAGE_CODE_PRELOAD_MS = 500;
 
 /**
  * Signals whose default action ends a native program, as the user sends them to `osmo run`: each
@@ -93,6 +97,12 @@ export async function supervise(
   held?.release();
   const early = handlers.find(([s]) => s === held?.first);
   early?.[1]();
+  // The image code is loaded at the first image, not at start (ADR 0001); a program that can be
+  // stopped loads it soon after instead, off its start: a bundle replaced by an upgrade while it
+  // runs can then no longer fail a move home after its target died (the image is the only copy).
+  if (session.options.preemptible) {
+    setTimeout(() => void snapshotCode().catch(() => undefined), IMAGE_CODE_PRELOAD_MS).unref();
+  }
   // osmo ps / checkpoint / freeze / continue PID reach the program through this socket.
   const controlled = sessionControl(session);
   const control = await serveControl(controlled);
