@@ -241,10 +241,13 @@ describe('native programs (osmo run -E)', { skip }, () => {
         ),
       );
       assert.match(expelled, /n3: 1 guest still here/);
-      assert.ok(processRuns(pids[0]!), 'it runs on');
-      assert.equal((await osmo(['ctl', 'unblock', '--daemon', n3], { env })).status, 0);
+      // What the daemons and runners said: a rare failure here (once, Node 24 CI) is then
+      // diagnosable.
+      assert.ok(processRuns(pids[0]!), `it runs on\n${cluster.logTails(60)}`);
     } finally {
       child!.kill('SIGTERM'); // a failed check must not leave it running
+      // Nor n3 blocked: every later test would then run at home and fail.
+      await osmo(['ctl', 'unblock', '--daemon', join(dir, 'n3.sock')], { env });
     }
     const r = await done;
     assert.equal(r.status, 143, r.stderr);
