@@ -18,6 +18,8 @@ import type { RunnerGrant } from '../migration/remote-placement.js';
 import { requestOnce } from '../daemon/control-client.js';
 import type { Program } from '../runtime/load-program.js';
 import type { SyscallBackend } from '../wasi/backend.js';
+import { mailboxDelivery } from './mailbox-delivery.js';
+import type { MailboxFiles } from './mailbox-files.js';
 import type { ProcSelfFiles } from './proc-self.js';
 import type { Preopen } from './run.js';
 import { warn } from './report.js';
@@ -37,6 +39,8 @@ export interface SessionOptions {
   syscalls?: SyscallBackend;
   /** /proc/self/checkpoint* for this program. */
   procSelf?: ProcSelfFiles;
+  /** /proc/mailbox for this program (ADR 0021). */
+  mailboxes?: MailboxFiles;
   strace: boolean;
   checkpointFile?: string;
   /** Keep this many numbered checkpoints (FILE.1 … FILE.N, oldest overwritten); 1 = FILE itself. */
@@ -84,6 +88,13 @@ export interface DeputyImageState {
   fds: ReturnType<HostBackend['describeFds']>;
   checkpointFile?: string;
   checkpointKeep?: number;
+  /** Mailbox records not yet read (base64), in order; absent when none. */
+  mailbox?: string[];
+}
+
+/** This program's home node as others name it: the daemon's node name, else "local". */
+export function homeNodeOf(options: SessionOptions): string {
+  return options.homeDaemon?.node ?? options.mobility?.homeNode ?? 'local';
 }
 
 export class DeputySession {
@@ -177,6 +188,12 @@ export class DeputySession {
       };
       options.procSelf.refresh();
     }
+    if (options.mailboxes !== undefined) {
+      options.mailboxes.deliver = mailboxDelivery({
+        from: { home: homeNodeOf(options), pid: process.pid },
+        daemonSocket: options.homeDaemon?.socket,
+      });
+    }
     this.remoteUsage =
       options.mobility === undefined ? undefined : new RemoteUsage(() => this.guest.placement);
     void this.guest.outcome.then(() => {
@@ -202,6 +219,7 @@ export class DeputySession {
   deputyState(): DeputyImageState {
     const o = this.options;
     const procSelfDir = o.procSelf?.dir;
+    const mailbox = o.mailboxes?.pending() ?? [];
     return {
       version: 1,
       program: resolve(o.program.path),
@@ -216,6 +234,7 @@ export class DeputySession {
         .filter((d) => procSelfDir === undefined || !d.hostPath.startsWith(`${procSelfDir}/`)),
       ...(this.checkpointFile === undefined ? {} : { checkpointFile: this.checkpointFile }),
       ...(this.checkpointKeep === undefined ? {} : { checkpointKeep: this.checkpointKeep }),
+      ...(mailbox.length === 0 ? {} : { mailbox: mailbox.map((r) => r.toString('base64')) }),
     };
   }
 

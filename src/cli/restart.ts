@@ -12,6 +12,7 @@ import { snapshotCode } from '../snapshot/load.js';
 import { Filetype } from '../wasi/abi.js';
 import type { DeputyImageState } from './deputy-session.js';
 import { DeputySession, imageDir } from './deputy-session.js';
+import { MAILBOX_DIR, MailboxFiles } from './mailbox-files.js';
 import { PROC_SELF, ProcSelfFiles } from './proc-self.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { fail } from './report.js';
@@ -63,6 +64,7 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
   let backend: HostBackend | undefined;
   let held: HeldSignals | undefined;
   let procSelf: ProcSelfFiles | undefined;
+  let mailboxes: MailboxFiles | undefined;
   try {
     // The whole image is read and checked (header, every section checksum) before anything else.
     const opened = (await snapshotCode()).openImageFile(file);
@@ -85,12 +87,19 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
     // /proc/self is made anew, at the same place in the preopens (so fd numbers match).
     procSelf = new ProcSelfFiles(imageDir());
     const dirOfProcSelf = procSelf.dir;
-    const view = deputy.preopens.some((p) => p.guestPath === PROC_SELF)
-      ? deputy.preopens.map((p) =>
-          p.guestPath === PROC_SELF ? { guestPath: PROC_SELF, hostPath: dirOfProcSelf } : p,
-        )
-      : deputy.preopens;
-    backend = new HostBackend({ preopens: view });
+    // So is /proc/mailbox, with the messages the image kept (an image of an older version has
+    // none: the program then has no /proc/mailbox, as before).
+    mailboxes = new MailboxFiles(imageDir());
+    mailboxes.carry((deputy.mailbox ?? []).map((r) => Buffer.from(r, 'base64')));
+    const dirOfMailboxes = mailboxes.dir;
+    const view = deputy.preopens.map((p) =>
+      p.guestPath === PROC_SELF
+        ? { guestPath: PROC_SELF, hostPath: dirOfProcSelf }
+        : p.guestPath === MAILBOX_DIR
+          ? { guestPath: MAILBOX_DIR, hostPath: dirOfMailboxes }
+          : p,
+    );
+    backend = new HostBackend({ preopens: view, special: mailboxes });
     for (const fd of deputy.fds) backend.restoreFd(fd, force);
     held = holdSignals();
     const session = new DeputySession({
@@ -103,6 +112,7 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
       backend,
       procSelf,
       syscalls: procSelf.wrap(backend),
+      mailboxes,
       strace: false,
       restoreFrom: file,
       // Time goes on: monotonic never goes back, CPU time accumulates (ADR 0002).
@@ -121,6 +131,7 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
     held?.release();
     backend?.closeAll();
     procSelf?.remove();
+    mailboxes?.remove();
   }
 }
 

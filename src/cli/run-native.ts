@@ -7,14 +7,12 @@
  * this process's, as MOSIX's batch jobs.
  */
 import { spawn } from 'node:child_process';
-import { unlinkSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { MAX_START_NODES, startAsksConsent } from '../balance/consent.js';
 import { OsmoError, isOsmoError } from '../core/errors.js';
 import { requestOnce } from '../daemon/control-client.js';
 import type { PlaceResult } from '../daemon/control-protocol.js';
-import { PROOF_PREFIX } from '../daemon/native-tickets.js';
 import { NativeDeputy } from '../native/native-deputy.js';
 import { envObject } from '../native/native-wire.js';
 import type { NativeOutcome } from '../native/native-deputy.js';
@@ -24,6 +22,7 @@ import type {
   ProcessInfo,
 } from '../process-control/index.js';
 import { adoptByDaemon } from './balance-registration.js';
+import { withProof } from './daemon-proof.js';
 import { dyingWithParent } from '../platform/die-with-parent.js';
 import { executableOf, missingExecutable } from '../platform/executable-lookup.js';
 import { treeUsage } from '../platform/process-usage.js';
@@ -208,11 +207,8 @@ async function place(
   request: NativeStart,
   job: string | undefined,
 ): Promise<PlaceResult> {
-  const { ticket, dir } = await requestOnce(socket, 'ticket', {});
-  const proof = join(dir, `${PROOF_PREFIX}${ticket}`);
-  writeFileSync(proof, '', { flag: 'wx', mode: 0o600 });
-  try {
-    return await requestOnce(socket, 'place', {
+  return withProof(socket, (ticket) =>
+    requestOnce(socket, 'place', {
       node: choice.node,
       pid: process.pid,
       memoryBytes: placement.memoryBytes,
@@ -225,14 +221,8 @@ async function place(
         path: pathOf(request.env),
         proof: ticket,
       },
-    });
-  } finally {
-    try {
-      unlinkSync(proof);
-    } catch {
-      // the daemon removed it
-    }
-  }
+    }),
+  );
 }
 
 /** At home: a child of this process, with this process's stdio. */

@@ -11,6 +11,7 @@ import { HostBackend } from '../deputy/host-backend.js';
 import { loadProgram } from '../runtime/load-program.js';
 import type { Program } from '../runtime/load-program.js';
 import { DeputySession, imageDir } from './deputy-session.js';
+import { MailboxFiles } from './mailbox-files.js';
 import { ProcSelfFiles } from './proc-self.js';
 import { holdSignals, supervise } from './supervise.js';
 import type { HeldSignals } from './supervise.js';
@@ -204,6 +205,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
   let backend: HostBackend | undefined;
   let held: HeldSignals | undefined;
   let procSelf: ProcSelfFiles | undefined;
+  let mailboxes: MailboxFiles | undefined;
   try {
     const maxMemoryBytes =
       opts.maxMemory === undefined ? undefined : parseSize(opts.maxMemory, '--max-memory');
@@ -236,8 +238,9 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       instrumented === undefined ? undefined : mobilityOf(placement, instrumented.bytes, job);
     const away = mobility === undefined ? undefined : await startNodeOf(placement);
     procSelf = preemptible ? new ProcSelfFiles(imageDir()) : undefined;
-    const view = procSelf ? procSelf.placeIn(preopens) : preopens;
-    backend = new HostBackend({ preopens: view });
+    mailboxes = new MailboxFiles(imageDir());
+    const view = mailboxes.placeIn(procSelf ? procSelf.placeIn(preopens) : preopens);
+    backend = new HostBackend({ preopens: view, special: mailboxes });
     held = holdSignals();
     const session = new DeputySession({
       program,
@@ -248,6 +251,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       preopens: view,
       backend,
       ...(procSelf === undefined ? {} : { procSelf, syscalls: procSelf.wrap(backend) }),
+      mailboxes,
       strace: opts.strace,
       ...(opts.checkpointFile === undefined
         ? {}
@@ -268,6 +272,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
     held?.release();
     backend?.closeAll();
     procSelf?.remove();
+    mailboxes?.remove();
   }
 }
 

@@ -5,12 +5,14 @@
 import { OsmoError } from '../core/errors.js';
 import type { ProcessControl, ProcessInfo } from '../process-control/index.js';
 import { snapshotCode } from '../snapshot/load.js';
+import { homeNodeOf } from './deputy-session.js';
 import type { DeputySession } from './deputy-session.js';
 import { HOME } from '../migration/movable-guest.js';
 
 export function sessionControl(session: DeputySession): ProcessControl {
   let frozenImage: string | undefined;
-  const home = session.options.homeDaemon?.node ?? session.options.mobility?.homeNode ?? 'local';
+  const home = homeNodeOf(session.options);
+  const mailboxes = session.options.mailboxes;
   return {
     info(): ProcessInfo {
       const cpu = process.cpuUsage();
@@ -44,6 +46,9 @@ export function sessionControl(session: DeputySession): ProcessControl {
           : { checkpointFile: session.options.checkpointFile }),
       };
     },
+    ...(mailboxes === undefined
+      ? {}
+      : { deliver: (from, payload) => mailboxes.accept(from, payload) }),
     checkpoint: (file) => session.checkpoint(file),
     migrate: (to, expectedQueue) => session.migrate(to, expectedQueue),
     async freeze() {

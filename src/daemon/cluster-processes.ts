@@ -17,7 +17,7 @@ export const PEER_PROCESSES_TIMEOUT_MS = 3_000;
 export const PEER_PROCESSES_CONCURRENCY = 64;
 
 /** The owner of a program's control socket: the user who started it (its directory is private). */
-function ownerOf(socket: string): number | undefined {
+export function ownerOf(socket: string): number | undefined {
   try {
     return statSync(socket).uid;
   } catch {

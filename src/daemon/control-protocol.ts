@@ -15,7 +15,7 @@ import type { SerializedError } from '../core/errors.js';
 import { envelopeError, parseRequestEnvelope } from '../protocol/json-lines.js';
 import type { TransportCounters } from '../platform/udp-transport.js';
 import type { GossipStats } from '../gossip/types.js';
-import type { ProcessInfo } from '../process-control/types.js';
+import type { DeliverResult, ProcessInfo } from '../process-control/types.js';
 
 export const CONTROL_VERSION = 1;
 export const MAX_LINE_BYTES = 1 << 20;
@@ -95,6 +95,11 @@ export interface PlaceResult {
   readonly tls: boolean;
 }
 
+export interface MailboxKeyResult {
+  /** Sent with each `deliver`: this daemon knows by it whose messages they are. */
+  readonly key: string;
+}
+
 export interface TicketResult {
   readonly ticket: string;
   /** Where its proof file goes (native-tickets.ts). */
@@ -157,6 +162,16 @@ export interface ControlOps {
    * with native.proof = the ticket; the file's owner is who the program runs as (native-tickets.ts).
    */
   ticket: TicketResult;
+  /**
+   * args {proof}: a mailbox key for the user who made the proof file of ticket `proof` — what
+   * proves that user's messages to other homes afterwards (mailbox-relay.ts).
+   */
+  mailboxKey: MailboxKeyResult;
+  /**
+   * args {key, home, pid, fromPid, data}: a mailbox message (base64 `data`) from this home's
+   * process fromPid to process pid of home `home` (ADR 0021); sent on to that home's daemon.
+   */
+  deliver: DeliverResult;
 }
 export type ControlOp = keyof ControlOps;
 export const CONTROL_OPS: readonly ControlOp[] = [
@@ -170,6 +185,8 @@ export const CONTROL_OPS: readonly ControlOp[] = [
   'processes',
   'admin',
   'ticket',
+  'mailboxKey',
+  'deliver',
 ];
 
 export const ADMIN_ACTIONS = [

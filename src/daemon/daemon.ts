@@ -63,6 +63,7 @@ import type { NodeView as PolicyNodeView } from '../balance/policy.js';
 import { nodeViewOf } from '../balance/node-view.js';
 import { isQueueLength } from '../balance/consent.js';
 import { requireSameOwner } from './same-owner.js';
+import { MailboxRelay } from './mailbox-relay.js';
 import { NativeTickets } from './native-tickets.js';
 import { decideNative } from './native-admission.js';
 import type { NativeRequest } from './native-admission.js';
@@ -125,6 +126,7 @@ export class Daemon {
   private reservations!: Reservations;
   /** Proofs of who asks for a native program (osmo run -E); made on first use. */
   private ticketBook: NativeTickets | undefined;
+  private mailboxRelay: MailboxRelay | undefined;
   private runners: RunnerPool | undefined;
   private balancer: HomeBalancer | undefined;
   private peers: PeerService | undefined;
@@ -562,6 +564,10 @@ export class Daemon {
         return this.admin(request.args ?? {});
       case 'ticket':
         return this.tickets.issue();
+      case 'mailboxKey':
+        return this.mailboxes.issueKey(request.args ?? {});
+      case 'deliver':
+        return this.mailboxes.fromDeputy(request.args ?? {});
       default:
         return undefined; // parseRequest already refused unknown ops
     }
@@ -611,6 +617,7 @@ export class Daemon {
 
   private async onPeerRequest(op: string, args: Record<string, unknown>): Promise<unknown> {
     if (op === 'processes') return this.ownProcesses(uidArgument(args));
+    if (op === 'deliver') return this.mailboxes.fromPeer(args);
     if (op === 'withdraw') {
       const token = typeof args.token === 'string' ? args.token : '';
       const freed = this.runners?.withdraw(token) ?? false;
@@ -851,6 +858,16 @@ export class Daemon {
   private get tickets(): NativeTickets {
     const socketDir = dirname(this.config.usersSocket ?? this.config.controlSocket);
     return (this.ticketBook ??= new NativeTickets(join(socketDir, 'native-proofs'), Date.now));
+  }
+
+  /** Mailbox messages between this home and others (ADR 0021). */
+  private get mailboxes(): MailboxRelay {
+    return (this.mailboxRelay ??= new MailboxRelay({
+      node: this.config.name,
+      tickets: this.tickets,
+      programs: () => this.balancer?.programInfos() ?? [],
+      askNode: (node, op, args) => this.askNode(node, op, args),
+    }));
   }
 
   /** A deputy's native program for `place`, with the user its proof file proves. */

@@ -5,7 +5,26 @@
  */
 import { Errno } from '../wasi/abi.js';
 import type { Dirent, Filetype } from '../wasi/abi.js';
-import type { StreamIo } from './stream-io.js';
+import type { Result } from '../wasi/backend.js';
+import type { ReadReadiness } from './stream-io.js';
+
+/**
+ * I/O on an fd that may wait: a host stream (StreamIo) or one the deputy serves itself (a
+ * mailbox, mailbox-fds.ts).
+ */
+export interface FdStream {
+  read(dest: Uint8Array, nonblocking: boolean): Result<number> | Promise<Result<number>>;
+  write(data: Uint8Array, nonblocking: boolean): Result<number> | Promise<Result<number>>;
+  /** What a poll on the read side sees now; undefined = not ready yet. */
+  readReadiness(): ReadReadiness | undefined;
+  /** Resolves once the read side has an outcome a poll can see. */
+  startReadAhead(): Promise<void>;
+  /** Makes waiting reads give up without consuming; false when one cannot be taken back. */
+  cancelWaits(): boolean;
+  close(): void;
+  /** False when closing the stream closes the host fd too. */
+  readonly ownsHostFd: boolean;
+}
 
 /**
  * How the backend does I/O on an fd, decided once from the host fstat when the fd is opened.
@@ -45,7 +64,12 @@ export interface FdEntry {
   /** Directories: the listing snapshot fd_readdir pages through. */
   listing: Dirent[] | undefined;
   /** Streams: async reader/writer with the poll read-ahead buffer. */
-  stream: StreamIo | undefined;
+  stream: FdStream | undefined;
+  /**
+   * Set for an fd the deputy serves itself (a mailbox; hostFd is −1): what an image records so
+   * that a restart can make it again (SpecialFiles.reopen).
+   */
+  special?: string;
 }
 
 export class FdTable {

@@ -47,6 +47,7 @@ import { hostPathOf, isDotLast, isHostRoot, resolvePath } from './path-resolve.j
 import type { Resolved } from './path-resolve.js';
 import { Poller } from './poll.js';
 import { pageDirectory, snapshotDirectory } from './readdir.js';
+import type { SpecialFiles } from './special-files.js';
 import { StreamIo } from './stream-io.js';
 
 export interface HostBackendOptions {
@@ -55,6 +56,8 @@ export interface HostBackendOptions {
   preopens: { guestPath: string; hostPath: string; root?: string }[];
   /** Host fds behind guest fds 0, 1, 2; default [0, 1, 2]. */
   stdio?: [number, number, number];
+  /** Files the deputy serves itself (mailboxes). */
+  special?: SpecialFiles;
 }
 
 /** One open fd as plain JSON, enough to reopen it by path at its offset after a migration. */
@@ -78,6 +81,8 @@ export interface FdDescription {
   rightsInheriting: string;
   /** The oflags it was opened with (drop CREAT/EXCL/TRUNC when reopening). */
   oflags: number;
+  /** An fd the deputy serves itself (SpecialFiles), made again by that name on a restart. */
+  special?: string;
 }
 
 const SEEKABLE: ReadonlySet<FdKind> = new Set(['file', 'memdev']);
@@ -95,8 +100,10 @@ function isErrno(x: FdEntry | number): x is number {
 export class HostBackend implements SyscallBackend {
   private readonly table = new FdTable();
   private readonly poller = new Poller(this.table);
+  private readonly special: SpecialFiles | undefined;
 
   constructor(options: HostBackendOptions) {
+    this.special = options.special;
     const stdio = options.stdio ?? [0, 1, 2];
     stdio.forEach((hostFd, fd) => {
       let st: fs.BigIntStats;
@@ -202,7 +209,7 @@ export class HostBackend implements SyscallBackend {
    */
   writeCanBePipelined(fd: number, exceptUnder?: string): boolean {
     const e = this.table.lookup(fd, Rights.FD_WRITE);
-    if (isErrno(e)) return false;
+    if (isErrno(e) || e.special !== undefined) return false; // a mailbox write waits for its receiver
     if (!e.ownsHostFd) return (fd === 1 || fd === 2) && e.filetype !== Filetype.DIRECTORY;
     if (isUnder(e.hostPath, exceptUnder)) return false;
     return e.filetype === Filetype.REGULAR_FILE;
@@ -244,7 +251,7 @@ export class HostBackend implements SyscallBackend {
         fd,
         kind: e.kind,
         filetype: e.filetype,
-        stdio: !e.ownsHostFd,
+        stdio: !e.ownsHostFd && e.special === undefined,
         hostFd: e.hostFd,
         hostPath: e.hostPath,
         offset: e.offset.toString(),
@@ -255,6 +262,7 @@ export class HostBackend implements SyscallBackend {
       };
       if (e.preopenName !== undefined) d.guestPath = e.preopenName;
       if (e.root !== '') d.root = e.root;
+      if (e.special !== undefined) d.special = e.special;
       return d;
     });
   }
@@ -333,6 +341,7 @@ export class HostBackend implements SyscallBackend {
   fdFilestatGet(fd: number): Result<Filestat> {
     const e = this.table.lookup(fd, Rights.FD_FILESTAT_GET);
     if (isErrno(e)) return err(e);
+    if (e.special !== undefined) return ok(specialFilestat(e.filetype));
     try {
       return ok(filestatOf(fs.fstatSync(e.hostFd, { bigint: true }), e.filetype));
     } catch (x) {
@@ -594,11 +603,19 @@ export class HostBackend implements SyscallBackend {
     if (isErrno(dir)) return err(dir);
     if ((rightsBase & ~dir.rightsInheriting) !== 0n) return err(Errno.NOTCAPABLE);
     if ((rightsInheriting & ~dir.rightsInheriting) !== 0n) return err(Errno.NOTCAPABLE);
+    const wantsWrite = (rightsBase & WRITE_RIGHTS) !== 0n;
+    const special = this.special?.open(dir.hostPath, path, {
+      read: (rightsBase & READ_RIGHTS) !== 0n,
+      write: wantsWrite,
+    });
+    if (special !== undefined) {
+      if (!special.ok) return special;
+      return ok(this.table.insert(specialEntry(special.value, rightsBase, oflags, fdflags)));
+    }
 
     const r = resolvePath(dir, path, follows(lookupFlags));
     if (!r.ok) return r;
     const { stat, hostPath } = r.value;
-    const wantsWrite = (rightsBase & WRITE_RIGHTS) !== 0n;
     const C = fs.constants;
     let flags: number;
     if (stat !== undefined) {
@@ -810,9 +827,16 @@ export class HostBackend implements SyscallBackend {
       if (force) return;
       throw new OsmoError(
         'E_SNAPSHOT_CORRUPT',
-        `cannot restore fd ${d.fd} (${d.hostPath}): ${why}; --force restarts without it`,
+        `cannot restore fd ${d.fd} (${d.special ?? d.hostPath}): ${why}; --force restarts without it`,
       );
     };
+    if (d.special !== undefined) {
+      const again = this.special?.reopen(d.special);
+      if (again === undefined) return refuse('this process cannot make it again');
+      if (this.table.get(d.fd) !== undefined) this.closeFd(d.fd);
+      this.table.set(d.fd, specialEntry(again, BigInt(d.rightsBase), d.oflags, d.fdflags));
+      return;
+    }
     if (d.kind === 'stream')
       return refuse('it was a pipe or socket, whose data cannot be read again');
     const rights = BigInt(d.rightsBase);
@@ -903,6 +927,47 @@ export class HostBackend implements SyscallBackend {
       }),
     );
   }
+}
+
+/** The table entry of a special file: no host fd behind it, only the deputy's stream. */
+function specialEntry(
+  s: { stream: FdEntry['stream']; filetype: number; rights: bigint; special: string },
+  rightsBase: bigint,
+  oflags: number,
+  fdflags: number,
+): FdEntry {
+  return {
+    hostFd: -1,
+    kind: 'stream',
+    filetype: s.filetype as Filetype,
+    ownsHostFd: false,
+    hostPath: '',
+    root: '',
+    rel: [],
+    preopenName: undefined,
+    offset: 0n,
+    fdflags,
+    oflags,
+    rightsBase: rightsBase & s.rights,
+    rightsInheriting: 0n,
+    listing: undefined,
+    stream: s.stream,
+    special: s.special,
+  };
+}
+
+/** What fstat says of a special file: a character device of size 0, with no times. */
+function specialFilestat(filetype: number): Filestat {
+  return {
+    dev: 0n,
+    ino: 0n,
+    filetype: filetype as Filetype,
+    nlink: 1n,
+    size: 0n,
+    atim: 0n,
+    mtim: 0n,
+    ctim: 0n,
+  };
 }
 
 function follows(lookupFlags: number): boolean {

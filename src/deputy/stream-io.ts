@@ -26,6 +26,7 @@ import { Errno } from '../wasi/abi.js';
 import { err, ok } from '../wasi/backend.js';
 import type { Result } from '../wasi/backend.js';
 import { EventReader } from './event-reader.js';
+import type { FdStream } from './fd-table.js';
 import { errnoFromError, hostCode } from './host-errno.js';
 
 export const READ_AHEAD_BYTES = 64 * 1024;
@@ -41,7 +42,7 @@ export interface ReadReadiness {
   error: number;
 }
 
-export class StreamIo {
+export class StreamIo implements FdStream {
   private ahead: Buffer | undefined;
   private aheadStart = 0;
   private aheadEnd = 0;

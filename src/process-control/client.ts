@@ -9,13 +9,14 @@ import { LineDecoder } from '../protocol/json-lines.js';
 import {
   MAX_RESPONSE_BYTES,
   encodeRequest,
+  parseDeliverResult,
   parseImageResult,
   parseMigrateResult,
   parseProcessInfo,
   parseResponse,
 } from './protocol.js';
 import type { ProcessOp, ProcessRequest } from './protocol.js';
-import type { ImageResult, MigrateResult, ProcessInfo } from './types.js';
+import type { DeliverResult, ImageResult, MigrateResult, ProcessInfo } from './types.js';
 
 export interface ClientTimeouts {
   /** Connecting to the socket. Default 2 000. */
@@ -113,6 +114,25 @@ export class ProcessControlClient {
       this.timeouts.imageTimeoutMs,
     );
     return this.check('migrate', parseMigrateResult(result));
+  }
+
+  /** A message for the process's mailbox (ADR 0021), from `from`. */
+  async deliver(from: { home: string; pid: number }, payload: Buffer): Promise<DeliverResult> {
+    const result = await this.request(
+      { id: 0, op: 'deliver', fromHome: from.home, fromPid: from.pid, payload },
+      this.timeouts.infoTimeoutMs,
+    );
+    return this.check('deliver', parseDeliverResult(result));
+  }
+
+  /** Whether the connection is still usable (a cached client is dropped once it is not). */
+  get usable(): boolean {
+    return this.broken === undefined && !this.socket.destroyed;
+  }
+
+  /** The connection no longer keeps this process alive (a cache of connections). */
+  unref(): void {
+    this.socket.unref();
   }
 
   close(): void {

@@ -17,18 +17,28 @@ import { isQueueLength } from '../balance/consent.js';
 import type { ErrorCode, SerializedError } from '../core/errors.js';
 import { envelopeError as bad, isRecord, parseRequestEnvelope } from '../protocol/json-lines.js';
 import { PROCESS_STATES } from './types.js';
-import type { ImageResult, MigrateResult, ProcessInfo } from './types.js';
+import type { DeliverResult, ImageResult, MigrateResult, ProcessInfo } from './types.js';
 
 export const PROCESS_CONTROL_VERSION = 1;
-/** Requests are tiny (an op and maybe a path); anything near this is garbage or hostile. */
-export const MAX_REQUEST_BYTES = 64 * 1024;
+/**
+ * Requests are small (an op and maybe a path) but for `deliver`, which carries a mailbox message
+ * (at most 256 KiB, in base64); anything near this is garbage or hostile.
+ */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
 /** A response carries the command line, which may be long (ARG_MAX is 2 MiB on Linux). */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 /** PATH_MAX on Linux. */
 export const MAX_PATH_BYTES = 4096;
 
 /** Append only: clients of an older version must keep working. */
-export const PROCESS_OPS = ['info', 'checkpoint', 'freeze', 'continue', 'migrate'] as const;
+export const PROCESS_OPS = [
+  'info',
+  'checkpoint',
+  'freeze',
+  'continue',
+  'migrate',
+  'deliver',
+] as const;
 export type ProcessOp = (typeof PROCESS_OPS)[number];
 
 export interface ProcessOpResults {
@@ -37,6 +47,7 @@ export interface ProcessOpResults {
   freeze: ImageResult;
   continue: null;
   migrate: MigrateResult;
+  deliver: DeliverResult;
 }
 
 export type ProcessRequest =
@@ -53,6 +64,14 @@ export type ProcessRequest =
       readonly op: 'migrate';
       readonly to: string;
       readonly expectedQueue?: number;
+    }
+  /** A mailbox message from process `fromPid` of home `fromHome` (ADR 0021). */
+  | {
+      readonly id: number;
+      readonly op: 'deliver';
+      readonly fromHome: string;
+      readonly fromPid: number;
+      readonly payload: Buffer;
     };
 
 export type ProcessResponse =
@@ -69,12 +88,18 @@ export function encodeRequest(request: ProcessRequest): string {
   const args =
     request.op === 'checkpoint' && request.file !== undefined
       ? { file: request.file }
-      : request.op === 'migrate'
+      : request.op === 'deliver'
         ? {
-            to: request.to,
-            ...(request.expectedQueue !== undefined && { expectedQueue: request.expectedQueue }),
+            fromHome: request.fromHome,
+            fromPid: request.fromPid,
+            data: request.payload.toString('base64'),
           }
-        : undefined;
+        : request.op === 'migrate'
+          ? {
+              to: request.to,
+              ...(request.expectedQueue !== undefined && { expectedQueue: request.expectedQueue }),
+            }
+          : undefined;
   return (
     JSON.stringify(
       args === undefined
@@ -117,6 +142,11 @@ export function parseRequest(line: string): ParsedRequest {
     );
   }
   const args = isRecord(value.args) ? value.args : {};
+  if (op === 'deliver') {
+    const message = parseMessage(args);
+    if (typeof message === 'string') return bad(id, 'E_USAGE', `deliver: ${message}`);
+    return { ok: true, request: { id, op, ...message } };
+  }
   if (op === 'migrate') {
     const to = args.to;
     if (typeof to !== 'string' || !/^[A-Za-z0-9._-]{1,63}$/.test(to)) {
@@ -143,6 +173,33 @@ export function parseRequest(line: string): ParsedRequest {
     return bad(id, 'E_USAGE', `checkpoint file path is longer than ${MAX_PATH_BYTES} bytes`);
   }
   return { ok: true, request: { id, op, file } };
+}
+
+/** Home names as node names are: 1–63 of [A-Za-z0-9._-]. */
+export const NODE_NAME_RE = /^[A-Za-z0-9._-]{1,63}$/;
+
+/**
+ * A mailbox message's fields as they travel (`fromHome`, `fromPid`, `data` in base64), checked;
+ * the problem as a string otherwise. Shared with the daemons' request, which carries the same.
+ */
+export function parseMessage(
+  args: Record<string, unknown>,
+): { fromHome: string; fromPid: number; payload: Buffer } | string {
+  const { fromHome, fromPid, data } = args;
+  if (typeof fromHome !== 'string' || !NODE_NAME_RE.test(fromHome))
+    return '"fromHome" must be a node name';
+  if (typeof fromPid !== 'number' || !Number.isSafeInteger(fromPid) || fromPid <= 0)
+    return '"fromPid" must be a pid';
+  if (typeof data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(data))
+    return '"data" must be base64';
+  return { fromHome, fromPid, payload: Buffer.from(data, 'base64') };
+}
+
+/** Checks a `deliver` answer. */
+export function parseDeliverResult(value: unknown): DeliverResult | undefined {
+  return isRecord(value) && isCount(value.queuedBytes)
+    ? { queuedBytes: value.queuedBytes }
+    : undefined;
 }
 
 /** A well-formed response, or undefined (the client then treats the peer as broken). */

@@ -260,6 +260,16 @@ class Server implements ProcessControlServer {
         return this.serialized(() => this.control.continue()).then(() => null);
       case 'migrate':
         return this.serialized(() => this.control.migrate(request.to, request.expectedQueue));
+      case 'deliver':
+        // Never behind a freeze or a move: the mailbox is the deputy's, whatever the program does.
+        return Promise.resolve().then(() => {
+          if (this.control.deliver === undefined)
+            throw new OsmoError('E_NO_PROCESS', `process ${process.pid} has no mailbox`);
+          return this.control.deliver(
+            { home: request.fromHome, pid: request.fromPid },
+            request.payload,
+          );
+        });
     }
   }
 

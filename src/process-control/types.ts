@@ -108,4 +108,15 @@ export interface ProcessControl {
    * `expectedQueue`: an automatic move's view of `to` (refused there if more run now).
    */
   migrate(to: string, expectedQueue?: number): Promise<MigrateResult>;
+  /**
+   * Queues a message in the process's mailbox (ADR 0021); E_NO_PROCESS when it has none,
+   * E_REFUSED with details.reason "full" when the mailbox is full. Absent: no mailboxes here.
+   */
+  deliver?(from: { home: string; pid: number }, payload: Buffer): DeliverResult;
+}
+
+/** A message queued in a mailbox. */
+export interface DeliverResult {
+  /** Bytes waiting in that mailbox now, this message's included. */
+  queuedBytes: number;
 }
