@@ -93,7 +93,7 @@ void test('each write is one message, read back with its sender', async (t) => {
   assert.equal(got.subarray(72, 75).toString(), 'one');
   assert.equal(got.subarray(75 + 72).toString(), 'two');
   // fstat: a character device; a plain PID names a process of the same home.
-  const st = await b.backend.fdFilestatGet(inbox.value);
+  const st = b.backend.fdFilestatGet(inbox.value);
   assert.ok(st.ok);
   assert.equal(st.value.filetype, Filetype.CHARACTER_DEVICE);
   const local = await open(a, '1234', WRITE);
@@ -138,7 +138,7 @@ void test('paths and access: self only for reading, senders only for writing, ot
   // The directory itself is the host's: it lists `self`.
   const d = await a.backend.pathOpen(a.dirFd, 0, '.', Oflags.DIRECTORY, Rights.FD_READDIR, 0n, 0);
   assert.ok(d.ok);
-  const listing = await a.backend.fdReaddir(d.value, 0n, 4096);
+  const listing = a.backend.fdReaddir(d.value, 0n, 4096);
   assert.ok(listing.ok);
   assert.ok(listing.value.some((e) => Buffer.from(e.name).toString() === 'self'));
 });
