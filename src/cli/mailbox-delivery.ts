@@ -8,7 +8,7 @@
  * each, not a connect each.
  */
 import { isOsmoError } from '../core/errors.js';
-import { requestOnce } from '../daemon/control-client.js';
+import { ControlClient, requestOnce } from '../daemon/control-client.js';
 import { withProof } from './daemon-proof.js';
 import type { MessageSender } from '../deputy/mailbox.js';
 import type { SendOutcome } from '../deputy/mailbox-fds.js';
@@ -16,6 +16,9 @@ import { connectProcess } from '../process-control/index.js';
 import type { ProcessControlClient } from '../process-control/index.js';
 import { Errno } from '../wasi/abi.js';
 import type { Deliver, MailboxAddress } from './mailbox-files.js';
+
+/** A message between homes crosses two daemons and a node link: this long at most. */
+const DELIVER_TIMEOUT_MS = 15_000;
 
 export interface DeliveryOptions {
   /** This process, as receivers see it. */
@@ -67,6 +70,18 @@ export function mailboxDelivery(o: DeliveryOptions): Deliver {
     return key;
   };
 
+  // One connection to the daemon here, kept (messages come in streams).
+  let daemon: Promise<ControlClient> | undefined;
+  const daemonOf = async (socket: string): Promise<ControlClient> => {
+    const kept = await daemon?.catch(() => undefined);
+    if (kept?.open === true) return kept;
+    daemon = ControlClient.connect(socket).then((c) => {
+      c.unref();
+      return c;
+    });
+    return daemon;
+  };
+
   const otherHome = async (
     home: string,
     pid: number,
@@ -76,13 +91,14 @@ export function mailboxDelivery(o: DeliveryOptions): Deliver {
     const socket = o.daemonSocket;
     if (socket === undefined) return Errno.HOSTUNREACH;
     try {
-      await requestOnce(socket, 'deliver', {
+      const args = {
         key: await keyOf(socket),
         home,
         pid,
         fromPid: o.from.pid,
         data: payload.toString('base64'),
-      });
+      };
+      await (await daemonOf(socket)).request('deliver', DELIVER_TIMEOUT_MS, args);
       return 'queued';
     } catch (e) {
       // A restarted daemon knows no keys: prove the user again, once.

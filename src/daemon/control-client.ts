@@ -100,6 +100,16 @@ export class ControlClient {
     });
   }
 
+  /** Whether requests can still be sent (a kept client is made anew once it is not). */
+  get open(): boolean {
+    return this.closedError === undefined && !this.socket.destroyed;
+  }
+
+  /** The connection no longer keeps this process alive (a kept connection). */
+  unref(): void {
+    this.socket.unref();
+  }
+
   close(): void {
     this.socket.end();
     this.socket.destroy();

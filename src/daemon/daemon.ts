@@ -52,7 +52,7 @@ import type {
   WithdrawResult,
 } from './control-protocol.js';
 import { gatherProcesses, homeProcesses, uidArgument } from './cluster-processes.js';
-import { PeerService, askPeer } from './peer-service.js';
+import { PeerLinks, PeerService, askPeer } from './peer-service.js';
 import { RunnerPool } from './runner-pool.js';
 import { daemonMetrics } from './metrics.js';
 import type { MetricsSource } from './metrics.js';
@@ -394,6 +394,7 @@ export class Daemon {
       await this.usersControl?.close();
       await this.metrics?.close();
       this.runners?.stop();
+      this.mailboxRelay?.close();
       await this.peers?.close();
       await this.transport.close();
       this.log.info('daemon stopped', { uptimeMs: Math.round(this.clock.now() - this.startedAt) });
@@ -866,7 +867,9 @@ export class Daemon {
       node: this.config.name,
       tickets: this.tickets,
       programs: () => this.balancer?.programInfos() ?? [],
-      askNode: (node, op, args) => this.askNode(node, op, args),
+      // Messages come in streams: on links kept open (one request per link costs a handshake).
+      links: new PeerLinks(this.linkKey, this.config.linkTls),
+      address: (node) => ({ ...this.peerAddress(node), name: node }),
     }));
   }
 

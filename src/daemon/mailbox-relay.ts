@@ -18,10 +18,13 @@ import { parseDeliverResult, parseMessage } from '../process-control/protocol.js
 import type { DeliverResult, ProcessInfo } from '../process-control/types.js';
 import { ownerOf } from './cluster-processes.js';
 import type { NativeTickets } from './native-tickets.js';
+import type { PeerLinks } from './peer-service.js';
 
 /** Keys remembered at most; the oldest are forgotten first (their deputies prove themselves again). */
 const MAX_KEYS = 4096;
 const CONNECT_TIMEOUT_MS = 2_000;
+/** Receivers' connections kept at most (the oldest closed first). */
+const MAX_RECEIVERS = 256;
 
 export interface MailboxRelayOptions {
   /** This node's name: the home of every message sent through it. */
@@ -29,11 +32,14 @@ export interface MailboxRelayOptions {
   readonly tickets: NativeTickets;
   /** This home's programs and their control sockets (the balancer's list). */
   readonly programs: () => readonly { info: ProcessInfo; socket: string }[];
-  readonly askNode: (node: string, op: string, args: object) => Promise<unknown>;
+  /** Kept links to the other nodes' daemons, and where each is. */
+  readonly links: Pick<PeerLinks, 'ask' | 'closeAll'>;
+  readonly address: (node: string) => { host: string; port: number; name: string };
 }
 
 export class MailboxRelay {
   private readonly keys = new Map<string, number>();
+  private readonly receivers = new Map<string, Promise<ProcessControlClient>>();
 
   constructor(private readonly o: MailboxRelayOptions) {}
 
@@ -62,7 +68,7 @@ export class MailboxRelay {
     if (typeof message === 'string') throw new OsmoError('E_USAGE', `deliver: ${message}`);
     const forward = { uid, pid, fromHome: this.o.node, fromPid: message.fromPid, data: args.data };
     if (home === this.o.node) return this.intoMailbox(forward);
-    const answer = await this.o.askNode(home, 'deliver', forward);
+    const answer = await this.o.links.ask(this.o.address(home), 'deliver', forward);
     const result = parseDeliverResult(answer);
     if (result === undefined) {
       throw new OsmoError(
@@ -96,21 +102,48 @@ export class MailboxRelay {
     if (uid !== 0 && owner !== uid) {
       throw new OsmoError('E_AUTH', `process ${pid} at ${this.o.node} is another user's`);
     }
-    let socket;
-    try {
-      socket = await openSocket(program.socket, CONNECT_TIMEOUT_MS);
-    } catch {
+    const client = await this.clientOf(program.socket, pid).catch(() => {
       throw noSuch; // it just ended
-    }
-    const client = new ProcessControlClient(socket, pid, program.socket);
-    try {
-      return await client.deliver(
-        { home: message.fromHome, pid: message.fromPid },
-        message.payload,
+    });
+    return client.deliver({ home: message.fromHome, pid: message.fromPid }, message.payload);
+  }
+
+  /** Ends the kept links and connections (the daemon stops). */
+  close(): void {
+    this.o.links.closeAll();
+    for (const c of this.receivers.values())
+      void c.then(
+        (client) => client.close(),
+        () => undefined,
       );
-    } finally {
-      client.close();
+    this.receivers.clear();
+  }
+
+  /** A connection to a receiver's control socket, kept while it works (messages come in streams). */
+  private async clientOf(socket: string, pid: number): Promise<ProcessControlClient> {
+    const kept = this.receivers.get(socket);
+    if (kept !== undefined) {
+      const c = await kept.catch(() => undefined);
+      if (c?.usable === true && c.pid === pid) return c;
+      c?.close();
+      if (this.receivers.get(socket) === kept) this.receivers.delete(socket);
     }
+    const made = openSocket(socket, CONNECT_TIMEOUT_MS).then((s) => {
+      const client = new ProcessControlClient(s, pid, socket);
+      client.unref();
+      return client;
+    });
+    this.receivers.set(socket, made);
+    made.catch(() => this.receivers.delete(socket));
+    if (this.receivers.size > MAX_RECEIVERS) {
+      const [oldest, c] = this.receivers.entries().next().value!;
+      this.receivers.delete(oldest);
+      void c.then(
+        (client) => client.close(),
+        () => undefined,
+      );
+    }
+    return made;
   }
 }
 

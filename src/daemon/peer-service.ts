@@ -146,3 +146,120 @@ export async function askPeer(
     link.close();
   }
 }
+
+/** A kept link to one node and the requests waiting on it. */
+interface KeptLink {
+  readonly link: Promise<LinkConnection>;
+  readonly pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+  nextId: number;
+  idle: NodeJS.Timeout | undefined;
+}
+
+/** A kept link closes after this long without a request. */
+const KEPT_LINK_IDLE_MS = 60_000;
+
+/**
+ * Requests to other nodes' daemons on links kept open between them, for requests that come in
+ * streams (mailbox messages): {@link askPeer}'s link per request costs a TCP connect and an
+ * authentication handshake each. Requests on one link are told apart by their id; a link that
+ * ends fails what waits on it and is made anew by the next request.
+ */
+export class PeerLinks {
+  private readonly links = new Map<string, KeptLink>();
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly tls: boolean,
+  ) {}
+
+  async ask(
+    to: { host: string; port: number; name: string },
+    op: string,
+    args: Record<string, unknown>,
+  ): Promise<unknown> {
+    const kept = this.keptFor(to);
+    const link = await kept.link;
+    clearTimeout(kept.idle);
+    const id = kept.nextId++;
+    try {
+      return await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          kept.pending.delete(id);
+          reject(
+            new OsmoError(
+              'E_LINK',
+              `node ${to.name} did not answer "${op}" within ${REQUEST_TIMEOUT_MS} ms`,
+            ),
+          );
+        }, REQUEST_TIMEOUT_MS);
+        const settle =
+          <T>(f: (v: T) => void) =>
+          (v: T): void => {
+            clearTimeout(timer);
+            f(v);
+          };
+        kept.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
+        link.send(JSON_FRAME, json({ id, op, args }));
+      });
+    } finally {
+      if (kept.pending.size === 0) {
+        clearTimeout(kept.idle);
+        kept.idle = setTimeout(() => link.close(), KEPT_LINK_IDLE_MS);
+        kept.idle.unref();
+      }
+    }
+  }
+
+  closeAll(): void {
+    for (const kept of this.links.values())
+      void kept.link.then(
+        (l) => l.close(),
+        () => undefined,
+      );
+    this.links.clear();
+  }
+
+  private keptFor(to: { host: string; port: number; name: string }): KeptLink {
+    const name = `${to.name}@${to.host}:${to.port}`;
+    const existing = this.links.get(name);
+    if (existing !== undefined) return existing;
+    const link = LinkConnection.connect({
+      host: to.host,
+      port: to.port,
+      key: this.key,
+      tls: this.tls,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+    });
+    const kept: KeptLink = { link, pending: new Map(), nextId: 1, idle: undefined };
+    this.links.set(name, kept);
+    const forget = (error: Error): void => {
+      if (this.links.get(name) === kept) this.links.delete(name);
+      clearTimeout(kept.idle);
+      for (const w of kept.pending.values()) w.reject(error);
+      kept.pending.clear();
+    };
+    link.then(
+      (l) => {
+        l.onFrame((type, payload) => {
+          const response = type === JSON_FRAME ? parse(payload) : undefined;
+          const waiter = response === undefined ? undefined : kept.pending.get(response.id);
+          if (response === undefined || waiter === undefined) return;
+          kept.pending.delete(response.id);
+          if (response.ok === true) waiter.resolve(response.result);
+          else
+            waiter.reject(
+              OsmoError.fromJSON(
+                response.error ?? { code: 'E_PROTO_DECODE', message: 'malformed answer' },
+              ),
+            );
+        });
+        void l.closed.then((error) =>
+          forget(error ?? new OsmoError('E_LINK', `the link to node ${to.name} closed`)),
+        );
+      },
+      (error: unknown) =>
+        forget(error instanceof Error ? error : new OsmoError('E_LINK', String(error))),
+    );
+    return kept;
+  }
+}

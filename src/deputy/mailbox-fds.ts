@@ -123,6 +123,7 @@ export class MailboxSendEnd implements FdStream {
     if (outcome === 'queued') return ok(payload.length);
     if (outcome !== 'full') return err(outcome);
     if (nonblocking) return err(Errno.AGAIN);
+    if (this.closed) return err(Errno.BADF);
     const waited = await new Promise<boolean>((resolve) => {
       const abandon = (): void => {
         clearTimeout(timer);

@@ -15,6 +15,8 @@ import type { DaemonProcess } from './daemon-harness.js';
 import { Cluster, startNodes, until, untilSeesAlive, whereIs } from './daemon-harness.js';
 
 const MAILBOX = fixture('mailbox');
+/** The largest message (MAX_MESSAGE_BYTES). */
+const MAX = 256 * 1024;
 
 interface Receiver {
   readonly child: ChildProcess;
@@ -230,6 +232,30 @@ describe('mailboxes between homes (two daemons on loopback)', () => {
     for (const [i, line] of r.lines.entries()) {
       assert.match(line, new RegExp(`^n1 \\d+ message ${i % 3}$`));
     }
+  });
+
+  it('a message of the largest size crosses homes whole; a larger one is EMSGSIZE', async () => {
+    const [n1, n2] = [envs[0]!, envs[1]!];
+    const r = await startReceiver(['run', ...at(1), '-h', MAILBOX, 'recv', '1'], n2);
+    await until(
+      async () => (await whereIs(daemons[1]!.socket, n2, r.pid)) === 'n2' || undefined,
+      20_000,
+      'n2 lists the receiver',
+    );
+    const big = async (size: number) =>
+      osmo(['run', ...at(0), '-h', MAILBOX, 'big', `n2/${r.pid}`, String(size)], {
+        env: n1,
+        stdinNull: true,
+      });
+    const tooBig = await big(MAX + 1);
+    assert.equal(tooBig.stdout.toString(), 'write: Message too large\n');
+    const largest = await big(MAX);
+    assert.equal(largest.stdout.toString(), `sent ${MAX}\n`, largest.stderr);
+    const done = await r.done;
+    assert.equal(done.status, 0, done.stderr);
+    const payload = r.lines[0]!.split(' ')[2]!;
+    assert.equal(payload.length, MAX);
+    assert.ok([...payload].every((c, i) => c.charCodeAt(0) === 97 + (i % 26)));
   });
 
   it('a sender is told ESRCH for no such process there and EHOSTUNREACH for no such node', async () => {

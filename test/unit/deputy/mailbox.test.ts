@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAILBOX_HEADER_BYTES, Mailbox, encodeRecord } from '../../../src/deputy/mailbox.js';
+import { MailboxSendEnd } from '../../../src/deputy/mailbox-fds.js';
+import type { SendOutcome } from '../../../src/deputy/mailbox-fds.js';
 import { Errno } from '../../../src/wasi/abi.js';
 import type { Result } from '../../../src/wasi/backend.js';
 
@@ -103,4 +105,24 @@ void test('a closed mailbox ends waiting reads with BADF', async () => {
   box.close();
   assert.deepEqual(await pending, { ok: false, errno: Errno.BADF });
   assert.equal(box.isClosed, true);
+});
+
+void test('a write to a full mailbox waits and tries again; a non-blocking one is AGAIN', async () => {
+  const outcomes: SendOutcome[] = ['full', 'full', 'queued'];
+  let tries = 0;
+  const end = new MailboxSendEnd(() => {
+    tries++;
+    return Promise.resolve(outcomes.shift() ?? 'queued');
+  });
+  assert.deepEqual(await end.write(Buffer.from('abc'), false), { ok: true, value: 3 });
+  assert.equal(tries, 3);
+  const refusing = new MailboxSendEnd(() => Promise.resolve('full'));
+  assert.deepEqual(await refusing.write(Buffer.from('abc'), true), {
+    ok: false,
+    errno: Errno.AGAIN,
+  });
+  // Closing the fd ends a write still waiting for room.
+  const waiting = refusing.write(Buffer.from('abc'), false);
+  refusing.close();
+  assert.deepEqual(await waiting, { ok: false, errno: Errno.BADF });
 });
