@@ -193,6 +193,12 @@ answer (up to 512 KiB), and where the file ends, and reads them there with no ro
 sees a change made here to that file within 1 s, and at once after any write, seek or open of
 its own.
 OSMOSIS_READ_AHEAD=off turns it off.
+
+Programs send each other messages through mailboxes [MOSIX: migratable sockets], wherever
+either runs: /proc/mailbox/self, opened for reading, is the program's own (72-byte header:
+length, sender pid, sender home; then the message); each write to /proc/mailbox/NODE/PID (or
+/proc/mailbox/PID at this home) is one message of up to 256 KiB to that program of yours, and
+returns once its mailbox holds it. See docs/mailboxes.md.
 ${EXIT_CODES_HELP}`,
     )
     .action(async (prog: string, args: string[], opts: RunOptions) => {
