@@ -47,6 +47,7 @@ export function mailboxDelivery(o: DeliveryOptions): Deliver {
     try {
       const client = await clientOf(pid);
       if (!client.usable) {
+        client.close();
         clients.delete(pid);
         return await sameHome(pid, payload);
       }

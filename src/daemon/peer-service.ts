@@ -149,6 +149,7 @@ export async function askPeer(
 
 /** A kept link to one node and the requests waiting on it. */
 interface KeptLink {
+  readonly name: string;
   readonly link: Promise<LinkConnection>;
   readonly pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
   nextId: number;
@@ -177,8 +178,14 @@ export class PeerLinks {
     op: string,
     args: Record<string, unknown>,
   ): Promise<unknown> {
-    const kept = this.keptFor(to);
-    const link = await kept.link;
+    let kept = this.keptFor(to);
+    let link = await kept.link;
+    if (link.state !== 'open') {
+      // Closing (idle, or the other end went): a request must not be sent into that.
+      this.forget(kept);
+      kept = this.keptFor(to);
+      link = await kept.link;
+    }
     clearTimeout(kept.idle);
     const id = kept.nextId++;
     try {
@@ -204,7 +211,11 @@ export class PeerLinks {
     } finally {
       if (kept.pending.size === 0) {
         clearTimeout(kept.idle);
-        kept.idle = setTimeout(() => link.close(), KEPT_LINK_IDLE_MS);
+        const idle = kept;
+        kept.idle = setTimeout(() => {
+          this.forget(idle);
+          link.close();
+        }, KEPT_LINK_IDLE_MS);
         kept.idle.unref();
       }
     }
@@ -219,6 +230,12 @@ export class PeerLinks {
     this.links.clear();
   }
 
+  /** No new request goes to this link (it is closing, or closed). */
+  private forget(kept: KeptLink): void {
+    if (this.links.get(kept.name) === kept) this.links.delete(kept.name);
+    clearTimeout(kept.idle);
+  }
+
   private keptFor(to: { host: string; port: number; name: string }): KeptLink {
     const name = `${to.name}@${to.host}:${to.port}`;
     const existing = this.links.get(name);
@@ -230,11 +247,10 @@ export class PeerLinks {
       tls: this.tls,
       timeoutMs: REQUEST_TIMEOUT_MS,
     });
-    const kept: KeptLink = { link, pending: new Map(), nextId: 1, idle: undefined };
+    const kept: KeptLink = { name, link, pending: new Map(), nextId: 1, idle: undefined };
     this.links.set(name, kept);
     const forget = (error: Error): void => {
-      if (this.links.get(name) === kept) this.links.delete(name);
-      clearTimeout(kept.idle);
+      this.forget(kept);
       for (const w of kept.pending.values()) w.reject(error);
       kept.pending.clear();
     };

@@ -27,6 +27,9 @@ export interface ClientTimeouts {
   imageTimeoutMs?: number;
 }
 
+/** Half the server's idle close (server.ts): a kept connection older than this is made anew. */
+const KEPT_IDLE_LIMIT_MS = 30_000;
+
 interface Waiter {
   readonly op: ProcessOp;
   readonly resolve: (value: unknown) => void;
@@ -62,6 +65,7 @@ export class ProcessControlClient {
   private readonly decoder = new LineDecoder(MAX_RESPONSE_BYTES);
   private broken: OsmoError | undefined;
   private readonly timeouts: Required<ClientTimeouts>;
+  private lastActivityMs = Date.now();
 
   constructor(
     private readonly socket: net.Socket,
@@ -125,9 +129,16 @@ export class ProcessControlClient {
     return this.check('deliver', parseDeliverResult(result));
   }
 
-  /** Whether the connection is still usable (a cached client is dropped once it is not). */
+  /**
+   * Whether a kept connection may carry another request: open, and used within the last 30 s —
+   * a process closes a connection idle for 60 s, and a request must not cross that close.
+   */
   get usable(): boolean {
-    return this.broken === undefined && !this.socket.destroyed;
+    return (
+      this.broken === undefined &&
+      !this.socket.destroyed &&
+      Date.now() - this.lastActivityMs < KEPT_IDLE_LIMIT_MS
+    );
   }
 
   /** The connection no longer keeps this process alive (a cache of connections). */
@@ -142,6 +153,7 @@ export class ProcessControlClient {
   private request(request: ProcessRequest, timeoutMs: number): Promise<unknown> {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.nextId++;
+    this.lastActivityMs = Date.now();
     const { op } = request;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -160,6 +172,7 @@ export class ProcessControlClient {
   }
 
   private receive(chunk: Buffer): void {
+    this.lastActivityMs = Date.now();
     for (const line of this.decoder.push(chunk)) {
       const response = parseResponse(line);
       if (response === undefined) {
