@@ -1041,6 +1041,8 @@ export class Daemon {
       },
       moves: () => this.balancer?.movesCounted() ?? [],
       admissions: () => ({ ...this.admissions }),
+      mailboxMessages: () =>
+        this.mailboxRelay?.counts ?? { out: { ok: 0, failed: 0 }, in: { ok: 0, failed: 0 } },
     };
   }
 

@@ -38,6 +38,8 @@ export interface MailboxRelayOptions {
 }
 
 export class MailboxRelay {
+  /** Messages through this daemon, for its metrics. */
+  readonly counts = { out: { ok: 0, failed: 0 }, in: { ok: 0, failed: 0 } };
   private readonly keys = new Map<string, number>();
   private readonly receivers = new Map<string, Promise<ProcessControlClient>>();
 
@@ -53,7 +55,16 @@ export class MailboxRelay {
   }
 
   /** `deliver` from a deputy of this home: on to the receiver's home. */
-  async fromDeputy(args: Record<string, unknown>): Promise<DeliverResult> {
+  fromDeputy(args: Record<string, unknown>): Promise<DeliverResult> {
+    return tallied(this.counts.out, this.sendOn(args));
+  }
+
+  /** `deliver` from another home's daemon (it vouches for the sender's home and uid). */
+  fromPeer(args: Record<string, unknown>): Promise<DeliverResult> {
+    return tallied(this.counts.in, this.intoMailbox(args));
+  }
+
+  private async sendOn(args: Record<string, unknown>): Promise<DeliverResult> {
     const uid = typeof args.key === 'string' ? this.keys.get(args.key) : undefined;
     if (uid === undefined) {
       throw new OsmoError('E_AUTH', 'unknown mailbox key: prove the user again (mailboxKey)', {
@@ -77,11 +88,6 @@ export class MailboxRelay {
       );
     }
     return result;
-  }
-
-  /** `deliver` from another home's daemon (it vouches for the sender's home and uid). */
-  fromPeer(args: Record<string, unknown>): Promise<DeliverResult> {
-    return this.intoMailbox(args);
   }
 
   private async intoMailbox(args: Record<string, unknown>): Promise<DeliverResult> {
@@ -145,6 +151,20 @@ export class MailboxRelay {
     }
     return made;
   }
+}
+
+/** `outcome`, counted as ok or failed in `count`. */
+function tallied<T>(count: { ok: number; failed: number }, outcome: Promise<T>): Promise<T> {
+  return outcome.then(
+    (value) => {
+      count.ok++;
+      return value;
+    },
+    (error: unknown) => {
+      count.failed++;
+      throw error;
+    },
+  );
 }
 
 function isPid(value: unknown): value is number {

@@ -24,6 +24,14 @@ export interface MetricsSource {
   guests(): { all: number; running: number; native: number };
   moves(): readonly MoveCount[];
   admissions(): { admitted: number; refused: number };
+  /** Mailbox messages between homes, through this daemon (mailbox-relay.ts). */
+  mailboxMessages(): MailboxCounts;
+}
+
+/** Messages this home's programs sent to other homes (out), and other homes' to them (in). */
+export interface MailboxCounts {
+  readonly out: { readonly ok: number; readonly failed: number };
+  readonly in: { readonly ok: number; readonly failed: number };
 }
 
 /** Node status words (statusWords) that get a series of their own, 0 or 1. */
@@ -194,6 +202,18 @@ export function daemonMetrics(source: MetricsSource): Registry {
       const a = source.admissions();
       set({ result: 'admitted' }, a.admitted);
       set({ result: 'refused' }, a.refused);
+    },
+  );
+  counter(
+    'osmosis_mailbox_messages_total',
+    'mailbox messages between homes: out, sent by programs of this home; in, for them',
+    ['direction', 'result'],
+    (set) => {
+      const m = source.mailboxMessages();
+      for (const direction of ['out', 'in'] as const) {
+        set({ direction, result: 'ok' }, m[direction].ok);
+        set({ direction, result: 'failed' }, m[direction].failed);
+      }
     },
   );
   for (const [key, name, help] of TRANSPORT_COUNTERS) {

@@ -9,10 +9,18 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fixture, makeScratch, osmo, privateEnv, removeScratch } from '../helpers/osmo.js';
+import {
+  fixture,
+  makeScratch,
+  osmo,
+  privateEnv,
+  removeScratch,
+  repoRoot,
+} from '../helpers/osmo.js';
 import type { RunResult } from '../helpers/osmo.js';
 import type { DaemonProcess } from './daemon-harness.js';
-import { Cluster, startNodes, until, untilSeesAlive, whereIs } from './daemon-harness.js';
+import { requestOnce } from '../../src/daemon/control-client.js';
+import { Cluster, startNodes, until, untilSeesAlive } from './daemon-harness.js';
 
 const MAILBOX = fixture('mailbox');
 /** The largest message (MAX_MESSAGE_BYTES). */
@@ -24,6 +32,30 @@ interface Receiver {
   readonly done: Promise<RunResult>;
   /** Lines printed after "ready". */
   readonly lines: string[];
+}
+
+/** Receivers still running: a failed test's are killed after its suite (they wait for ever). */
+const receivers = new Set<ChildProcess>();
+
+function killReceivers(): void {
+  for (const c of receivers) c.kill('SIGKILL');
+  receivers.clear();
+}
+
+/**
+ * Resolves once the home daemon at `socket` has program `pid` among its own (`osmo ps` lists a
+ * program of this host before that, from its control socket): until then a message from another
+ * home finds no such program there.
+ */
+function untilRegistered(socket: string, pid: number): Promise<true> {
+  return until(
+    async () => {
+      const own = await requestOnce(socket, 'processes', {});
+      return own.processes.some((p) => p.pid === pid) || undefined;
+    },
+    20_000,
+    `the daemon at ${socket} has program ${pid}`,
+  );
 }
 
 /** Starts `osmo CMD… ` and resolves once the program has printed "ready" (its mailbox is open). */
@@ -51,6 +83,8 @@ async function startReceiver(
       }
     },
   });
+  receivers.add(child!);
+  void done.then(() => receivers.delete(child!));
   await Promise.race([
     isReady,
     done.then((r) => {
@@ -90,7 +124,10 @@ describe('mailboxes at one home (no daemon)', () => {
     dir = makeScratch();
     env = privateEnv(dir);
   });
-  after(() => removeScratch(dir));
+  after(() => {
+    killReceivers();
+    removeScratch(dir);
+  });
 
   it('messages arrive whole, in order, each with its sender', async () => {
     const r = await startReceiver(['run', ...none, MAILBOX, 'recv', '6'], env);
@@ -116,6 +153,36 @@ describe('mailboxes at one home (no daemon)', () => {
     const e = await osmo(['run', ...none, MAILBOX, 'empty'], { env, stdinNull: true });
     assert.equal(e.status, 0, e.stderr);
     assert.equal(e.stdout.toString(), 'read -1 Resource temporarily unavailable\npoll 0\n');
+  });
+
+  it('examples/pi: a collector sums the parts its workers send', async () => {
+    const pi = join(repoRoot, 'examples', 'pi.wasm');
+    const collector = osmo(['run', ...none, pi, 'collect', '3'], { env, deadlineMs: 60_000 });
+    // The workers start at once, as in docs/mailboxes.md: one may find the mailbox not yet open.
+    let pid = 0;
+    await until(
+      async () => {
+        const ps = await osmo(['ps', '--json', '--daemon', 'none'], { env });
+        const list = JSON.parse(ps.stdout.toString()) as {
+          processes: { pid: number; command: string[] }[];
+        };
+        pid = list.processes.find((p) => p.command.includes('collect'))?.pid ?? 0;
+        return pid || undefined;
+      },
+      20_000,
+      'the collector is listed',
+    );
+    const workers = await Promise.all(
+      [0, 1, 2].map((i) =>
+        osmo(['run', ...none, pi, 'work', String(pid), String(i), '3', '3000000'], { env }),
+      ),
+    );
+    for (const w of workers) assert.equal(w.status, 0, w.stderr);
+    const done = await collector;
+    assert.equal(done.status, 0, done.stderr);
+    const out = done.stdout.toString().trim().split('\n');
+    assert.equal(out.filter((l) => /^part \d of 3 from local\/\d+: /.test(l)).length, 3);
+    assert.equal(out.at(-1), 'pi = 3.141592653590');
   });
 
   it('a frozen receiver still accepts messages and reads them once continued', async () => {
@@ -196,6 +263,7 @@ describe('mailboxes between homes (two daemons on loopback)', () => {
   });
 
   after(async () => {
+    killReceivers();
     await cluster.stopAll();
     removeScratch(dir);
   });
@@ -206,11 +274,7 @@ describe('mailboxes between homes (two daemons on loopback)', () => {
     const [n1, n2] = [envs[0]!, envs[1]!];
     // Receiver: home n2, moved only by the test.
     const r = await startReceiver(['run', ...at(1), '-h', '-l', MAILBOX, 'recv', '9'], n2);
-    await until(
-      async () => (await whereIs(daemons[1]!.socket, n2, r.pid)) === 'n2' || undefined,
-      20_000,
-      'n2 lists the receiver',
-    );
+    await untilRegistered(daemons[1]!.socket, r.pid);
     const first = await send(n1, [...at(0), '-h'], `n2/${r.pid}`, 3);
     assert.equal(first.out, 'sent 3', first.stderr);
 
@@ -237,11 +301,7 @@ describe('mailboxes between homes (two daemons on loopback)', () => {
   it('a message of the largest size crosses homes whole; a larger one is EMSGSIZE', async () => {
     const [n1, n2] = [envs[0]!, envs[1]!];
     const r = await startReceiver(['run', ...at(1), '-h', MAILBOX, 'recv', '1'], n2);
-    await until(
-      async () => (await whereIs(daemons[1]!.socket, n2, r.pid)) === 'n2' || undefined,
-      20_000,
-      'n2 lists the receiver',
-    );
+    await untilRegistered(daemons[1]!.socket, r.pid);
     const big = async (size: number) =>
       osmo(['run', ...at(0), '-h', MAILBOX, 'big', `n2/${r.pid}`, String(size)], {
         env: n1,
@@ -256,6 +316,29 @@ describe('mailboxes between homes (two daemons on loopback)', () => {
     const payload = r.lines[0]!.split(' ')[2]!;
     assert.equal(payload.length, MAX);
     assert.ok([...payload].every((c, i) => c.charCodeAt(0) === 97 + (i % 26)));
+  });
+
+  // It restarts n2's daemon (the tests after it find n2 as before: same name, socket and port).
+  it("messages still arrive after the receiver's home daemon restarted", async () => {
+    const [n1, n2] = [envs[0]!, envs[1]!];
+    const r = await startReceiver(['run', ...at(1), '-h', '-L', MAILBOX, 'recv', '2'], n2);
+    await untilRegistered(daemons[1]!.socket, r.pid);
+    assert.equal((await send(n1, [...at(0), '-h'], `n2/${r.pid}`, 1)).out, 'sent 1');
+    // n1 keeps its node link to n2 (and n2 its connection to the receiver): both end here.
+    const old = daemons[1]!;
+    old.child.kill('SIGKILL');
+    await old.exited;
+    daemons[1] = cluster.start(old.options);
+    await untilSeesAlive(daemons[1].socket, 2, 'n2, restarted, sees both nodes');
+    await untilRegistered(daemons[1].socket, r.pid); // it registers again with the new daemon
+    const after = await send(n1, [...at(0), '-h'], `n2/${r.pid}`, 1);
+    assert.equal(after.out, 'sent 1', after.stderr);
+    const done = await r.done;
+    assert.equal(done.status, 0, done.stderr);
+    assert.deepEqual(
+      r.lines.map((l) => l.replace(/ \d+ /, ' PID ')),
+      ['n1 PID message 0', 'n1 PID message 0'],
+    );
   });
 
   it('a sender is told ESRCH for no such process there and EHOSTUNREACH for no such node', async () => {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeScratch, osmo, privateEnv, removeScratch, repoRoot } from '../helpers/osmo.js';
@@ -369,6 +370,24 @@ describe('native programs (osmo run -E)', { skip }, () => {
     const away = run(['-r', 'n3', './batch', 'wait', file]);
     const there = await pidsIn(file);
     const old = cluster.daemons.find((d) => d.name === 'n3')!;
+    // The program runs before its daemon has written down its process group (the runner tells
+    // it, the daemon records it): a daemon killed in between leaves its successor no group to
+    // end. Wait for the record, as a daemon that lived a moment longer would have made it.
+    const record = join(old.options.dir, 'state-n3', 'guests', `${parentOf(there[0]!)}.json`);
+    await until(
+      async () => {
+        try {
+          return (JSON.parse(await readFile(record, 'utf8')) as { group?: number }).group !==
+            undefined
+            ? true
+            : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      15_000,
+      "n3 recorded the program's process group",
+    );
     old.child.kill('SIGKILL');
     await old.exited;
     const restarted = cluster.start(old.options);

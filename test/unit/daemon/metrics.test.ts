@@ -94,6 +94,7 @@ function source(): MetricsSource & { moves: () => MoveCount[]; admitted: number 
       { reason: 'expelled', ok: false, count: 1 },
     ],
     admissions: () => ({ admitted: s.admitted, refused: 2 }),
+    mailboxMessages: () => ({ out: { ok: 6, failed: 1 }, in: { ok: 8, failed: 0 } }),
   };
   return s;
 }
@@ -129,6 +130,9 @@ describe('daemon metrics', () => {
       ['osmosis_migrations_total{reason="expelled",result="failed"}', 1],
       ['osmosis_admissions_total{result="admitted"}', 3],
       ['osmosis_admissions_total{result="refused"}', 2],
+      ['osmosis_mailbox_messages_total{direction="out",result="ok"}', 6],
+      ['osmosis_mailbox_messages_total{direction="out",result="failed"}', 1],
+      ['osmosis_mailbox_messages_total{direction="in",result="ok"}', 8],
       ['osmosis_gossip_datagrams_sent_total', 10],
       ['osmosis_gossip_bytes_received_total', 5000],
       ['osmosis_gossip_drops_total{reason="unknown-key"}', 4],
