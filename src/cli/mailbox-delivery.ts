@@ -17,6 +17,9 @@ import type { ProcessControlClient } from '../process-control/index.js';
 import { Errno } from '../wasi/abi.js';
 import type { Deliver, MailboxAddress } from './mailbox-files.js';
 
+/** Connections to receivers of this home kept at most (the oldest closed first). */
+const MAX_KEPT_RECEIVERS = 64;
+
 /** A message between homes crosses two daemons and a node link: this long at most. */
 const DELIVER_TIMEOUT_MS = 15_000;
 
@@ -39,6 +42,15 @@ export function mailboxDelivery(o: DeliveryOptions): Deliver {
         (client) => client.unref(),
         () => clients.delete(pid),
       );
+      // A program writing to many receivers keeps connections to the latest ones only.
+      if (clients.size > MAX_KEPT_RECEIVERS) {
+        const [oldest, kept] = clients.entries().next().value!;
+        clients.delete(oldest);
+        void kept.then(
+          (client) => client.close(),
+          () => undefined,
+        );
+      }
     }
     return c;
   };
