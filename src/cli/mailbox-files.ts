@@ -14,12 +14,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsmoError } from '../core/errors.js';
+import { NAME_RE } from '../core/labels.js';
 import { Mailbox } from '../deputy/mailbox.js';
 import type { MessageSender } from '../deputy/mailbox.js';
 import { MailboxReadEnd, MailboxSendEnd } from '../deputy/mailbox-fds.js';
 import type { SendOutcome } from '../deputy/mailbox-fds.js';
 import type { SpecialFiles, SpecialOpened } from '../deputy/special-files.js';
-import { NODE_NAME_RE } from '../process-control/protocol.js';
 import type { DeliverResult } from '../process-control/types.js';
 import { Errno, Filetype, Rights } from '../wasi/abi.js';
 import { err, ok } from '../wasi/backend.js';
@@ -154,6 +154,6 @@ function addressOf(parts: readonly string[]): MailboxAddress | undefined {
   const pid = Number(pidText);
   if (pid > 0xffffffff) return undefined;
   if (parts.length === 1) return { home: undefined, pid };
-  if (parts.length === 2 && NODE_NAME_RE.test(parts[0]!)) return { home: parts[0], pid };
+  if (parts.length === 2 && NAME_RE.test(parts[0]!)) return { home: parts[0], pid };
   return undefined;
 }

@@ -5,6 +5,7 @@
  * program of better priority may move in even at the guest limit, and pushes out the guests of
  * worse priority; the node's own programs push out every guest from another cluster.
  */
+import { NAME_RE } from '../core/labels.js';
 
 /** Cluster name → priority (1 = best after the own cluster) or 'block'. */
 export type ClusterPriorities = Readonly<Record<string, number | 'block'>>;
@@ -62,8 +63,7 @@ export function parseClusterPriorities(value: unknown): ClusterPriorities | stri
   }
   const table: Record<string, number | 'block'> = {};
   for (const [name, raw] of entries) {
-    if (!/^[A-Za-z0-9._-]{1,63}$/.test(name))
-      return `cluster name "${name}" must be 1–63 of A-Z a-z 0-9 . _ -`;
+    if (!NAME_RE.test(name)) return `cluster name "${name}" must be 1–63 of A-Z a-z 0-9 . _ -`;
     if (raw === 'block') {
       table[name] = 'block';
       continue;

@@ -14,6 +14,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { OsmoError } from '../core/errors.js';
+import { NAME_RE } from '../core/labels.js';
 import { CONFIG_FIELDS, envName, flagName } from './config-fields.js';
 import type { FieldSpec } from './config-fields.js';
 import { parseHostPort } from '../platform/address.js';
@@ -170,8 +171,6 @@ export function parseMapFile(text: string, file: string, problems: string[]): Ma
   });
   return out;
 }
-
-const NAME_RE = /^[A-Za-z0-9._-]{1,63}$/;
 
 /** The resolved configuration plus what start-up needs from the files it read. */
 export interface LoadedConfig {

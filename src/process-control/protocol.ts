@@ -15,6 +15,7 @@
  */
 import { isQueueLength } from '../balance/consent.js';
 import type { ErrorCode, SerializedError } from '../core/errors.js';
+import { NAME_RE } from '../core/labels.js';
 import { envelopeError as bad, isRecord, parseRequestEnvelope } from '../protocol/json-lines.js';
 import { PROCESS_STATES } from './types.js';
 import type { DeliverResult, ImageResult, MigrateResult, ProcessInfo } from './types.js';
@@ -149,7 +150,7 @@ export function parseRequest(line: string): ParsedRequest {
   }
   if (op === 'migrate') {
     const to = args.to;
-    if (typeof to !== 'string' || !/^[A-Za-z0-9._-]{1,63}$/.test(to)) {
+    if (typeof to !== 'string' || !NAME_RE.test(to)) {
       return bad(id, 'E_USAGE', 'migrate "to" must be a node name or "home"');
     }
     const expectedQueue = args.expectedQueue;
@@ -175,9 +176,6 @@ export function parseRequest(line: string): ParsedRequest {
   return { ok: true, request: { id, op, file } };
 }
 
-/** Home names as node names are: 1–63 of [A-Za-z0-9._-]. */
-export const NODE_NAME_RE = /^[A-Za-z0-9._-]{1,63}$/;
-
 /**
  * A mailbox message's fields as they travel (`fromHome`, `fromPid`, `data` in base64), checked;
  * the problem as a string otherwise. Shared with the daemons' request, which carries the same.
@@ -186,7 +184,7 @@ export function parseMessage(
   args: Record<string, unknown>,
 ): { fromHome: string; fromPid: number; payload: Buffer } | string {
   const { fromHome, fromPid, data } = args;
-  if (typeof fromHome !== 'string' || !NODE_NAME_RE.test(fromHome))
+  if (typeof fromHome !== 'string' || !NAME_RE.test(fromHome))
     return '"fromHome" must be a node name';
   if (typeof fromPid !== 'number' || !Number.isSafeInteger(fromPid) || fromPid <= 0)
     return '"fromPid" must be a pid';
