@@ -95,7 +95,7 @@ function json(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8');
 }
 
-/** One request to another node's daemon, on a link of its own. */
+/** One request to another node's daemon, on a link of its own (closed once answered). */
 export async function askPeer(
   to: { host: string; port: number; name: string },
   key: Buffer,
@@ -103,47 +103,11 @@ export async function askPeer(
   op: string,
   args: Record<string, unknown>,
 ): Promise<unknown> {
-  const link = await LinkConnection.connect({
-    host: to.host,
-    port: to.port,
-    key,
-    tls,
-    timeoutMs: REQUEST_TIMEOUT_MS,
-  });
+  const links = new PeerLinks(key, tls);
   try {
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new OsmoError(
-              'E_LINK',
-              `node ${to.name} did not answer "${op}" within ${REQUEST_TIMEOUT_MS} ms`,
-            ),
-          ),
-        REQUEST_TIMEOUT_MS,
-      );
-      link.onFrame((type, payload) => {
-        const response = type === JSON_FRAME ? parse(payload) : undefined;
-        if (response?.id !== 1) return;
-        clearTimeout(timer);
-        if (response.ok === true) resolve(response.result);
-        else
-          reject(
-            OsmoError.fromJSON(
-              response.error ?? { code: 'E_PROTO_DECODE', message: 'malformed answer' },
-            ),
-          );
-      });
-      void link.closed.then((error) => {
-        clearTimeout(timer);
-        reject(
-          error ?? new OsmoError('E_LINK', `node ${to.name} closed the link before answering`),
-        );
-      });
-      link.send(JSON_FRAME, json({ id: 1, op, args }));
-    });
+    return await links.ask(to, op, args);
   } finally {
-    link.close();
+    links.closeAll();
   }
 }
 
@@ -161,9 +125,9 @@ const KEPT_LINK_IDLE_MS = 60_000;
 
 /**
  * Requests to other nodes' daemons on links kept open between them, for requests that come in
- * streams (mailbox messages): {@link askPeer}'s link per request costs a TCP connect and an
- * authentication handshake each. Requests on one link are told apart by their id; a link that
- * ends fails what waits on it and is made anew by the next request.
+ * streams (mailbox messages), where a link per request ({@link askPeer}: an instance used once)
+ * would cost a TCP connect and an authentication handshake each. Requests on one link are told
+ * apart by their id; a link that ends fails what waits on it and is made anew by the next request.
  */
 export class PeerLinks {
   private readonly links = new Map<string, KeptLink>();
@@ -222,11 +186,13 @@ export class PeerLinks {
   }
 
   closeAll(): void {
-    for (const kept of this.links.values())
+    for (const kept of this.links.values()) {
+      clearTimeout(kept.idle);
       void kept.link.then(
         (l) => l.close(),
         () => undefined,
       );
+    }
     this.links.clear();
   }
 
@@ -270,7 +236,9 @@ export class PeerLinks {
             );
         });
         void l.closed.then((error) =>
-          forget(error ?? new OsmoError('E_LINK', `the link to node ${to.name} closed`)),
+          forget(
+            error ?? new OsmoError('E_LINK', `node ${to.name} closed the link before answering`),
+          ),
         );
       },
       (error: unknown) =>
