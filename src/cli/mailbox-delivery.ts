@@ -13,7 +13,7 @@ import { withProof } from './daemon-proof.js';
 import type { MessageSender } from '../deputy/mailbox.js';
 import type { SendOutcome } from '../deputy/mailbox-fds.js';
 import { connectProcess } from '../process-control/index.js';
-import type { ProcessControlClient } from '../process-control/index.js';
+import { KeptClients } from '../process-control/kept-clients.js';
 import { Errno } from '../wasi/abi.js';
 import type { Deliver, MailboxAddress } from './mailbox-files.js';
 
@@ -31,43 +31,17 @@ export interface DeliveryOptions {
 }
 
 export function mailboxDelivery(o: DeliveryOptions): Deliver {
-  const clients = new Map<number, Promise<ProcessControlClient>>();
-
-  const clientOf = (pid: number): Promise<ProcessControlClient> => {
-    let c = clients.get(pid);
-    if (c === undefined) {
-      c = connectProcess(pid);
-      clients.set(pid, c);
-      c.then(
-        (client) => client.unref(),
-        () => clients.delete(pid),
-      );
-      // A program writing to many receivers keeps connections to the latest ones only.
-      if (clients.size > MAX_KEPT_RECEIVERS) {
-        const [oldest, kept] = clients.entries().next().value!;
-        clients.delete(oldest);
-        void kept.then(
-          (client) => client.close(),
-          () => undefined,
-        );
-      }
-    }
-    return c;
-  };
+  // Connections to receivers of this home, by pid.
+  const receivers = new KeptClients<number>(MAX_KEPT_RECEIVERS);
 
   const sameHome = async (pid: number, payload: Buffer): Promise<SendOutcome> => {
     try {
-      const client = await clientOf(pid);
-      if (!client.usable) {
-        client.close();
-        clients.delete(pid);
-        return await sameHome(pid, payload);
-      }
+      const client = await receivers.get(pid, () => connectProcess(pid));
       await client.deliver(o.from, payload);
       return 'queued';
     } catch (e) {
       const outcome = outcomeOf(e);
-      if (outcome === Errno.SRCH || outcome === Errno.IO) clients.delete(pid);
+      if (outcome === Errno.SRCH || outcome === Errno.IO) receivers.drop(pid);
       return outcome;
     }
   };

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { OsmoError } from '../core/errors.js';
 import { openSocket } from '../process-control/client.js';
 import { ProcessControlClient } from '../process-control/index.js';
+import { KeptClients } from '../process-control/kept-clients.js';
 import { parseDeliverResult, parseMessage } from '../process-control/protocol.js';
 import type { DeliverResult, ProcessInfo } from '../process-control/types.js';
 import { ownerOf } from './cluster-processes.js';
@@ -41,7 +42,8 @@ export class MailboxRelay {
   /** Messages through this daemon, for its metrics. */
   readonly counts = { out: { ok: 0, failed: 0 }, in: { ok: 0, failed: 0 } };
   private readonly keys = new Map<string, number>();
-  private readonly receivers = new Map<string, Promise<ProcessControlClient>>();
+  /** Connections to receivers' control sockets, by socket (messages come in streams). */
+  private readonly receivers = new KeptClients<string>(MAX_RECEIVERS);
 
   constructor(private readonly o: MailboxRelayOptions) {}
 
@@ -108,48 +110,23 @@ export class MailboxRelay {
     if (uid !== 0 && owner !== uid) {
       throw new OsmoError('E_AUTH', `process ${pid} at ${this.o.node} is another user's`);
     }
-    const client = await this.clientOf(program.socket, pid).catch(() => {
-      throw noSuch; // it just ended
-    });
+    const socket = program.socket;
+    const client = await this.receivers
+      .get(
+        socket,
+        async () =>
+          new ProcessControlClient(await openSocket(socket, CONNECT_TIMEOUT_MS), pid, socket),
+      )
+      .catch(() => {
+        throw noSuch; // it just ended
+      });
     return client.deliver({ home: message.fromHome, pid: message.fromPid }, message.payload);
   }
 
   /** Ends the kept links and connections (the daemon stops). */
   close(): void {
     this.o.links.closeAll();
-    for (const c of this.receivers.values())
-      void c.then(
-        (client) => client.close(),
-        () => undefined,
-      );
-    this.receivers.clear();
-  }
-
-  /** A connection to a receiver's control socket, kept while it works (messages come in streams). */
-  private async clientOf(socket: string, pid: number): Promise<ProcessControlClient> {
-    const kept = this.receivers.get(socket);
-    if (kept !== undefined) {
-      const c = await kept.catch(() => undefined);
-      if (c?.usable === true && c.pid === pid) return c;
-      c?.close();
-      if (this.receivers.get(socket) === kept) this.receivers.delete(socket);
-    }
-    const made = openSocket(socket, CONNECT_TIMEOUT_MS).then((s) => {
-      const client = new ProcessControlClient(s, pid, socket);
-      client.unref();
-      return client;
-    });
-    this.receivers.set(socket, made);
-    made.catch(() => this.receivers.delete(socket));
-    if (this.receivers.size > MAX_RECEIVERS) {
-      const [oldest, c] = this.receivers.entries().next().value!;
-      this.receivers.delete(oldest);
-      void c.then(
-        (client) => client.close(),
-        () => undefined,
-      );
-    }
-    return made;
+    this.receivers.closeAll();
   }
 }
 
