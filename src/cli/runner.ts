@@ -12,8 +12,8 @@ import type { Command } from 'commander';
 import { OsmoError } from '../core/errors.js';
 import { ExitCode } from './exit-codes.js';
 import { fail } from './report.js';
-import { ASSIGNMENT_TIMEOUT_MS } from '../daemon/runner-ipc.js';
-import type { RunnerNotice, RunnerOrder } from '../daemon/runner-ipc.js';
+import { ASSIGNMENT_TIMEOUT_MS, GROUP_RECORD_WAIT_MS } from '../daemon/runner-ipc.js';
+import type { Assignment, RunnerNotice, RunnerOrder } from '../daemon/runner-ipc.js';
 import { LinkConnection, deriveLinkKey } from '../link/index.js';
 import { parseFault } from '../migration/faults.js';
 import { GuestRunner } from '../migration/guest-runner.js';
@@ -48,6 +48,35 @@ function notify(m: RunnerNotice): void {
   if (process.connected) process.send?.(m, undefined, {}, () => undefined);
 }
 
+/**
+ * Tells the daemon a native program's process group and settles once it answers that it has
+ * recorded it; at once without a daemon, and after GROUP_RECORD_WAIT_MS if it died meanwhile.
+ */
+function groupRecorded(pgid: number, log: ReturnType<typeof stderrLogger>): Promise<void> {
+  if (!process.connected) return Promise.resolve();
+  return new Promise((resolve) => {
+    const answered = (m: RunnerOrder): void => {
+      if (m.t === 'recorded' && m.pgid === pgid) settle();
+    };
+    const timer = setTimeout(() => {
+      log.warn("the daemon did not confirm the native program's group: started anyway", {
+        pgid,
+        afterMs: GROUP_RECORD_WAIT_MS,
+      });
+      settle();
+    }, GROUP_RECORD_WAIT_MS);
+    const settle = (): void => {
+      clearTimeout(timer);
+      process.off('message', answered);
+      process.off('disconnect', settle);
+      resolve();
+    };
+    process.on('message', answered);
+    process.once('disconnect', settle);
+    notify({ t: 'group', pgid });
+  });
+}
+
 async function runRunner(host: string, node: string | undefined, daemonPid: number): Promise<void> {
   if (process.send === undefined) {
     throw new OsmoError('E_USAGE', 'osmo runner is started by osmo daemon, not by hand');
@@ -73,7 +102,7 @@ async function runRunner(host: string, node: string | undefined, daemonPid: numb
   // A guest keeps running if its daemon goes away: the IPC channel must not hold us, nor end us.
   process.channel?.unref();
   prestartGuestWorker({ forImages: true });
-  let order: RunnerOrder | undefined;
+  let order: Assignment | undefined;
   let runner: GuestRunner | NativeRunner | undefined;
   let finished: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finished = resolve));
@@ -103,7 +132,7 @@ async function runRunner(host: string, node: string | undefined, daemonPid: numb
           runner = new NativeRunner(link, {
             node,
             running: (now) => notify({ t: 'running', now }),
-            group: (pgid) => notify({ t: 'group', pgid }),
+            group: (pgid) => groupRecorded(pgid, log),
             log: (message, fields) => log.info(message, fields),
           });
           void runner.done.then(finished);

@@ -12,13 +12,15 @@ export type RunnerNotice =
   /** The guest runs here (true) or no longer (false). */
   | { t: 'running'; now: boolean }
   /**
-   * A native program's process group, while it runs: if this runner dies first (SIGKILL: it
-   * cannot end the group itself), the daemon ends the group.
+   * A native program's process group, before it runs: if this runner dies first (SIGKILL: it
+   * cannot end the group itself), the daemon ends the group. The program waits for `recorded`.
    */
   | { t: 'group'; pgid: number };
 
 /** Daemon → runner. */
-export type RunnerOrder = {
+export type RunnerOrder = Assignment | { t: 'recorded'; pgid: number };
+
+export interface Assignment {
   t: 'assign';
   /** Per-migration secret (hex): the runner accepts only a link proving it. */
   token: string;
@@ -28,7 +30,13 @@ export type RunnerOrder = {
   tls: boolean;
   /** The guest is a native program (osmo run -E), not a module: native/native-runner.ts. */
   native?: boolean;
-};
+}
+
+/**
+ * How long a native program waits for its daemon to confirm its group before it starts anyway:
+ * only a daemon that died just then does not answer (its runner outlives it).
+ */
+export const GROUP_RECORD_WAIT_MS = 5000;
 
 /** An admitted guest that has not connected within this long is given up (ms). */
 export const ASSIGNMENT_TIMEOUT_MS = 10_000;

@@ -286,6 +286,9 @@ export class RunnerPool {
         if (Number.isInteger(m.pgid) && m.pgid > 1) {
           runner.group = m.pgid;
           this.recordGuest(runner); // for a daemon after this one, should the runner outlive us
+          // The program waits for this before it runs (platform/start-gate.ts).
+          if (runner.child.connected)
+            runner.child.send({ t: 'recorded', pgid: m.pgid }, undefined, {}, () => undefined);
         }
         return;
     }

@@ -15,6 +15,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { OsmoError, serializeError } from '../core/errors.js';
 import type { LinkConnection } from '../link/index.js';
 import { dyingWithParent } from '../platform/die-with-parent.js';
+import { gatedStart } from '../platform/start-gate.js';
 import { executableOf, missingExecutable } from '../platform/executable-lookup.js';
 import { treeUsage } from '../platform/process-usage.js';
 import { decodeMessage } from '../migration/runner-wire.js';
@@ -35,8 +36,11 @@ export interface NativeRunnerHost {
   readonly node: string | undefined;
   /** The program runs here (true) or no longer (false). */
   running(now: boolean): void;
-  /** The program's process group, once it runs (the daemon ends it if this runner is killed). */
-  group?(pgid: number): void;
+  /**
+   * The program's process group, before it runs (the daemon ends it if this runner is killed).
+   * The program starts once the promise settles: the group is then on record.
+   */
+  group?(pgid: number): Promise<void>;
   log(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -95,11 +99,13 @@ export class NativeRunner {
       return;
     }
     // Killed with this runner too, even by SIGKILL: no program runs on with nobody to report to.
-    const launch = dyingWithParent(file, m.args);
+    // And held until its daemon knows its group, which a killed runner leaves to the daemon.
+    const gate = gatedStart(file, m.args);
+    const launch = dyingWithParent(gate.file, gate.args);
     const child = spawn(launch.file, launch.args, {
       cwd: m.cwd,
       env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', ...gate.stdio],
       // Its own process group: signals go to everything it started, and so does the final kill.
       detached: true,
     });
@@ -111,7 +117,7 @@ export class NativeRunner {
     });
     child.on('spawn', () => {
       this.host.running(true);
-      this.host.group?.(child.pid!);
+      void Promise.resolve(this.host.group?.(child.pid!)).then(() => gate.open(child));
       this.host.log('native program started', { program: m.program, pid: child.pid });
       this.say({ t: 'started', pid: child.pid! });
       const report = setInterval(() => {
