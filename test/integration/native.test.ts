@@ -224,10 +224,18 @@ describe('native programs (osmo run -E)', { skip }, () => {
       // n3's administrator expels its guests: this one cannot move, says so at once, and is not
       // waited for (before, expel waited all of --wait for it: past this call's deadline).
       const n3 = join(dir, 'n3.sock');
-      const status = await osmo(['ctl', 'status', '--daemon', n3], { env });
-      assert.match(
-        status.stdout.toString(),
-        new RegExp(`  n1:${child!.pid} running, native \\(never moves\\)\n`),
+      // Only this one: the runners of the earlier tests' programs end a moment after them.
+      await until(
+        async () => {
+          const status = await osmo(['ctl', 'status', '--daemon', n3], { env });
+          const listed = status.stdout.toString();
+          return listed.includes('; 1 guest\n') &&
+            listed.includes(`  n1:${child!.pid} running, native (never moves)\n`)
+            ? true
+            : undefined;
+        },
+        10_000,
+        'n3 lists this program as its one guest',
       );
       const expel = await osmo(['ctl', 'expel', '--wait', '600', '--daemon', n3], {
         env,
