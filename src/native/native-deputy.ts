@@ -12,6 +12,7 @@ import type { RunnerGrant } from '../migration/remote-placement.js';
 import type { ProcessUsage } from '../platform/process-usage.js';
 import { NativeFrame } from './native-wire.js';
 import { relayStream } from './relay.js';
+import { STDIN_WINDOW_BYTES, StdinWindow } from './stdin-window.js';
 import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
 
 export type NativeOutcome = Omit<Extract<NativeRunnerMessage, { t: 'outcome' }>, 't'>;
@@ -32,6 +33,8 @@ export class NativeDeputy {
   /** Its CPU time and memory there, as its runner last reported them. */
   usage: ProcessUsage = { cpuTimeMs: 0, memoryBytes: 0 };
   private startFailed: ((e: OsmoError) => void) | undefined;
+  /** Stdin on its way or unread there, for a runner that reports what the program took. */
+  private stdinWindow: StdinWindow | undefined;
 
   private constructor(
     readonly grant: RunnerGrant,
@@ -52,6 +55,7 @@ export class NativeDeputy {
       );
       this.startFailed?.(lost);
       this.lose(lost);
+      this.stdinWindow?.releaseAll();
     });
   }
 
@@ -80,7 +84,11 @@ export class NativeDeputy {
         link.close();
         reject(e);
       };
-      link.sendJson(NativeFrame.MSG, { t: 'native', ...program } satisfies NativeDeputyMessage);
+      link.sendJson(NativeFrame.MSG, {
+        t: 'native',
+        ...program,
+        stdinWindow: STDIN_WINDOW_BYTES,
+      } satisfies NativeDeputyMessage);
     });
     deputy.started = undefined;
     deputy.startFailed = undefined;
@@ -102,7 +110,13 @@ export class NativeDeputy {
 
   private onMessage(payload: Buffer): void {
     const m = decodeMessage<NativeRunnerMessage>(payload);
-    if (m?.t === 'started') this.started?.(m.pid);
+    if (m?.t === 'started') {
+      // An older runner does not say so: it stops reading the link instead, as before.
+      if (isByteCount(m.stdinWindow) && m.stdinWindow > 0)
+        this.stdinWindow = new StdinWindow(Math.min(m.stdinWindow, STDIN_WINDOW_BYTES));
+      this.started?.(m.pid);
+    } else if (m?.t === 'stdin-taken' && this.stdinWindow !== undefined && isByteCount(m.bytes))
+      this.stdinWindow.taken(m.bytes);
     else if (m?.t === 'usage') this.usage = { cpuTimeMs: m.cpuTimeMs, memoryBytes: m.memoryBytes };
     else if (m?.t === 'failed') this.startFailed?.(OsmoError.fromJSON(m.error));
     else if (m?.t === 'outcome') {
@@ -118,7 +132,7 @@ export class NativeDeputy {
       this.link.send(NativeFrame.STDIN_END);
       return;
     }
-    relayStream(stdin, this.link, NativeFrame.STDIN);
+    relayStream(stdin, this.link, NativeFrame.STDIN, this.stdinWindow);
     stdin.once('end', () => {
       if (this.link.state === 'open') this.link.send(NativeFrame.STDIN_END);
     });
@@ -131,4 +145,8 @@ export class NativeDeputy {
   private say(m: NativeDeputyMessage): void {
     if (this.link.state === 'open') this.link.sendJson(NativeFrame.MSG, m);
   }
+}
+
+function isByteCount(n: unknown): n is number {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
 }

@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import { OsmoError, serializeError } from '../core/errors.js';
@@ -50,6 +51,10 @@ export class NativeRunner {
   private finish: () => void = () => undefined;
   private child: ChildProcess | undefined;
   private exited = false;
+  /** The deputy keeps stdin within a window and hears what the program took (stdin-window.ts). */
+  private acksStdin = false;
+  /** Bytes of stdin taken and not yet reported. */
+  private untold = 0;
 
   constructor(
     private readonly link: LinkConnection,
@@ -73,8 +78,10 @@ export class NativeRunner {
     const stdin = this.child?.stdin;
     if (type === NativeFrame.STDIN) {
       // Bytes for a program that closed its stdin are dropped, as a pipe with no reader would.
-      if (stdin?.writable !== true) return;
-      if (!stdin.write(payload)) this.link.pauseReadingUntil(once(stdin, 'drain'));
+      if (stdin?.writable !== true) this.took(payload.length);
+      else if (this.acksStdin) stdin.write(payload, () => this.took(payload.length));
+      // An older deputy: the link is left unread until there is room (or the stdin is gone).
+      else if (!stdin.write(payload)) this.link.pauseReadingUntil(roomIn(stdin));
     } else if (type === NativeFrame.STDIN_END) {
       stdin?.end();
     } else {
@@ -83,6 +90,7 @@ export class NativeRunner {
   }
 
   private start(m: Extract<NativeDeputyMessage, { t: 'native' }>): void {
+    this.acksStdin = Number.isInteger(m.stdinWindow) && m.stdinWindow! > 0;
     const env = envObject(m.env);
     if (this.host.node !== undefined) env.OSMOSIS_NODE = this.host.node;
     // A name without a slash is looked up in the program's PATH, as a shell does.
@@ -119,7 +127,11 @@ export class NativeRunner {
       this.host.running(true);
       void Promise.resolve(this.host.group?.(child.pid!)).then(() => gate.open(child));
       this.host.log('native program started', { program: m.program, pid: child.pid });
-      this.say({ t: 'started', pid: child.pid! });
+      this.say({
+        t: 'started',
+        pid: child.pid!,
+        ...(this.acksStdin && { stdinWindow: m.stdinWindow! }),
+      });
       const report = setInterval(() => {
         const usage = treeUsage(child.pid!);
         if (usage !== undefined) this.say({ t: 'usage', ...usage });
@@ -175,6 +187,18 @@ export class NativeRunner {
     }
   }
 
+  /** Reports stdin the program took, once per turn of the event loop rather than per chunk. */
+  private took(bytes: number): void {
+    if (!this.acksStdin || bytes === 0) return;
+    if (this.untold === 0) {
+      setImmediate(() => {
+        this.say({ t: 'stdin-taken', bytes: this.untold });
+        this.untold = 0;
+      });
+    }
+    this.untold += bytes;
+  }
+
   private say(m: NativeRunnerMessage): void {
     if (this.link.state === 'open') this.link.sendJson(NativeFrame.MSG, m);
   }
@@ -182,4 +206,9 @@ export class NativeRunner {
   private protocolError(what: string): void {
     this.link.destroy(new OsmoError('E_PROTO_DECODE', `native program link: ${what}`));
   }
+}
+
+/** Settles once `stdin` has room again, or never will (ended or closed: no 'drain' then). */
+function roomIn(stdin: Writable): Promise<unknown> {
+  return Promise.race([once(stdin, 'drain'), once(stdin, 'close')]);
 }

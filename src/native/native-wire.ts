@@ -5,9 +5,10 @@
  * signals and its end travel.
  *
  * ```
- * deputy → runner   MSG {t:"native", program, args, env, cwd}
- * runner → deputy   MSG {t:"started", pid} | MSG {t:"failed", error}
+ * deputy → runner   MSG {t:"native", program, args, env, cwd, stdinWindow}
+ * runner → deputy   MSG {t:"started", pid, stdinWindow} | MSG {t:"failed", error}
  * deputy → runner   STDIN bytes … STDIN_END          (the home's stdin, in order)
+ * runner → deputy   MSG {t:"stdin-taken", bytes}     (with stdinWindow: what the program took)
  * runner → deputy   STDOUT bytes | STDERR bytes        (in order per stream)
  * deputy → runner   MSG {t:"signal", signal}           (sent to its whole process group)
  * runner → deputy   MSG {t:"usage", cpuTimeMs, memoryBytes}   (every second)
@@ -37,13 +38,23 @@ export type NativeDeputyMessage =
       env: string[];
       /** Absolute; it exists on the target (checked at admission). */
       cwd: string;
+      /**
+       * The deputy keeps at most this many bytes of stdin unacknowledged, given a runner that
+       * says so in `started` and reports `stdin-taken`; such a runner never stops reading its
+       * link for stdin (stdin-window.ts). Absent (an older deputy): the runner stops reading
+       * while the program's stdin is full, as before.
+       */
+      stdinWindow?: number;
     }
   /** A signal the user sent to osmo run (by name): for the program's process group. */
   | { t: 'signal'; signal: NodeJS.Signals };
 
 /** Runner → deputy. */
 export type NativeRunnerMessage =
-  | { t: 'started'; pid: number }
+  /** `stdinWindow`: the runner reports `stdin-taken` (echoes the deputy's window). */
+  | { t: 'started'; pid: number; stdinWindow?: number }
+  /** Bytes of stdin the program took (or that were dropped, its stdin closed). */
+  | { t: 'stdin-taken'; bytes: number }
   /** Every second while it runs: its CPU time and resident memory (osmo ps). */
   | { t: 'usage'; cpuTimeMs: number; memoryBytes: number }
   | { t: 'failed'; error: SerializedError }

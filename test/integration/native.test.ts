@@ -225,10 +225,11 @@ describe('native programs (osmo run -E)', { skip }, () => {
       // waited for (before, expel waited all of --wait for it: past this call's deadline).
       const n3 = join(dir, 'n3.sock');
       // Only this one: the runners of the earlier tests' programs end a moment after them.
+      let listed = '';
       await until(
         async () => {
           const status = await osmo(['ctl', 'status', '--daemon', n3], { env });
-          const listed = status.stdout.toString();
+          listed = status.stdout.toString();
           return listed.includes('; 1 guest\n') &&
             listed.includes(`  n1:${child!.pid} running, native (never moves)\n`)
             ? true
@@ -236,7 +237,9 @@ describe('native programs (osmo run -E)', { skip }, () => {
         },
         10_000,
         'n3 lists this program as its one guest',
-      );
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}:\n${listed}\n${cluster.logTails(80)}`);
+      });
       const expel = await osmo(['ctl', 'expel', '--wait', '600', '--daemon', n3], {
         env,
         deadlineMs: 60_000,
@@ -274,6 +277,33 @@ describe('native programs (osmo run -E)', { skip }, () => {
     });
     assert.equal(r.status, 141, r.stderr);
     assert.equal(r.stderr, '');
+  });
+
+  it('a signal reaches it while it leaves a large stdin unread; it ends and so does its runner', async () => {
+    // 8 MiB of stdin that the program never reads: what fits waits on n3, the rest at home.
+    // The signal and the end of the link must get past it (they once waited behind it).
+    const pidFile = join(work, 'pids-unread');
+    let child: ChildProcess | undefined;
+    const done = run(['-r', 'n3', './batch', 'wait', pidFile], 'x'.repeat(8 << 20), (c) => {
+      child = c;
+    });
+    const pids = await pidsIn(pidFile);
+    child!.kill('SIGTERM');
+    const r = await done;
+    assert.equal(r.status, 143, r.stderr);
+    await allEnded(pids, 'both processes ended');
+    // Its runner is gone too: n3 lists no guest.
+    const n3 = join(dir, 'n3.sock');
+    await until(
+      async () =>
+        (await osmo(['ctl', 'status', '--daemon', n3], { env })).stdout
+          .toString()
+          .includes('; 0 guests\n')
+          ? true
+          : undefined,
+      10_000,
+      'n3 has no guest left',
+    );
   });
 
   it('never outlives its osmo run: killed with it', async () => {
