@@ -15,6 +15,7 @@ import { requestOnce } from '../daemon/control-client.js';
 import type { PlaceResult } from '../daemon/control-protocol.js';
 import { NativeDeputy } from '../native/native-deputy.js';
 import { envObject } from '../native/native-wire.js';
+import { roomIn, whenWritten } from '../native/relay.js';
 import type { NativeOutcome } from '../native/native-deputy.js';
 import type {
   ProcessControl,
@@ -103,7 +104,10 @@ export async function runNative(
     if (away !== undefined) {
       const stop = forwardSignals(held, (s) => away.deputy.signal(s));
       try {
-        return statusOf(await away.deputy.outcome);
+        const status = statusOf(await away.deputy.outcome);
+        // Its last output, before this process exits.
+        await Promise.all([whenWritten(process.stdout), whenWritten(process.stderr)]);
+        return status;
       } finally {
         stop();
       }
@@ -160,7 +164,8 @@ async function startAway(
           stdin: process.stdin,
           write: (fd, bytes) => {
             const stream = fd === 1 ? process.stdout : process.stderr;
-            if (!stream.destroyed) stream.write(bytes);
+            if (stream.destroyed || stream.write(bytes)) return undefined;
+            return roomIn(stream);
           },
         });
         signalOnBrokenPipe(started.deputy);

@@ -20,8 +20,12 @@ export type NativeOutcome = Omit<Extract<NativeRunnerMessage, { t: 'outcome' }>,
 export interface NativeStdio {
   /** The home's stdin, relayed once the program runs; undefined: the program reads end of file. */
   readonly stdin: Readable | undefined;
-  /** Writes one piece of the program's output to the home's stdout (1) or stderr (2). */
-  write(fd: 1 | 2, bytes: Buffer): void;
+  /**
+   * Writes one piece of the program's output to the home's stdout (1) or stderr (2). Returns a
+   * promise when that stream is full: nothing more is read from the link until it settles, so a
+   * slow reader at home holds the program back instead of filling this process's memory.
+   */
+  write(fd: 1 | 2, bytes: Buffer): Promise<unknown> | undefined;
 }
 
 export class NativeDeputy {
@@ -102,9 +106,10 @@ export class NativeDeputy {
   }
 
   private onFrame(type: number, payload: Buffer): void {
-    if (type === NativeFrame.STDOUT) this.stdio.write(1, payload);
-    else if (type === NativeFrame.STDERR) this.stdio.write(2, payload);
-    else if (type === NativeFrame.MSG) this.onMessage(payload);
+    if (type === NativeFrame.STDOUT || type === NativeFrame.STDERR) {
+      const full = this.stdio.write(type === NativeFrame.STDOUT ? 1 : 2, payload);
+      if (full !== undefined) this.link.pauseReadingUntil(full);
+    } else if (type === NativeFrame.MSG) this.onMessage(payload);
     else this.link.destroy(new OsmoError('E_PROTO_DECODE', `native program link: frame ${type}`));
   }
 

@@ -10,8 +10,6 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
-import { once } from 'node:events';
 import { isAbsolute, resolve } from 'node:path';
 import { OsmoError, serializeError } from '../core/errors.js';
 import type { LinkConnection } from '../link/index.js';
@@ -21,7 +19,7 @@ import { executableOf, missingExecutable } from '../platform/executable-lookup.j
 import { treeUsage } from '../platform/process-usage.js';
 import { decodeMessage } from '../migration/runner-wire.js';
 import { NativeFrame, envObject } from './native-wire.js';
-import { relayStream } from './relay.js';
+import { relayStream, roomIn } from './relay.js';
 import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
 
 /**
@@ -206,9 +204,4 @@ export class NativeRunner {
   private protocolError(what: string): void {
     this.link.destroy(new OsmoError('E_PROTO_DECODE', `native program link: ${what}`));
   }
-}
-
-/** Settles once `stdin` has room again, or never will (ended or closed: no 'drain' then). */
-function roomIn(stdin: Writable): Promise<unknown> {
-  return Promise.race([once(stdin, 'drain'), once(stdin, 'close')]);
 }

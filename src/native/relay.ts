@@ -4,7 +4,8 @@
  * fast writer waits instead of filling memory. Once the link is gone the stream is still read
  * and the chunks dropped, so that what writes into it is never stuck and can end.
  */
-import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
 import type { LinkConnection } from '../link/index.js';
 import type { StdinWindow } from './stdin-window.js';
 
@@ -24,5 +25,23 @@ export function relayStream(
       stream.pause();
       void Promise.allSettled(waits).then(() => stream.resume());
     }
+  });
+}
+
+/** Settles once `stream` has room again, or never will (ended or closed: no 'drain' then). */
+export function roomIn(stream: Writable): Promise<unknown> {
+  return Promise.race([once(stream, 'drain'), once(stream, 'close')]);
+}
+
+/**
+ * Settles once everything written to `stream` so far has reached its file: an empty write's
+ * callback comes after those before it. Before a process.exit(), which drops what a pipe has not
+ * taken yet (the tail of a program's output, seen in CI: cut at 192 KiB).
+ */
+export function whenWritten(stream: Writable): Promise<void> {
+  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('close', () => resolve());
+    stream.write(Buffer.alloc(0), () => resolve());
   });
 }

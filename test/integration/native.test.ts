@@ -121,12 +121,37 @@ describe('native programs (osmo run -E)', { skip }, () => {
     assert.match(out, new RegExp(`\nuid=${nobodyUid}\n`));
     assert.match(out, /\narg=one\narg=two words\n/);
     const echoed = out.indexOf(input);
-    assert.ok(echoed > 0, 'stdin went through it to stdout');
+    assert.ok(
+      echoed > 0,
+      `stdin went through it to stdout: ${out.length} bytes, ${out.split('x').length - 1} x, ` +
+        `ending ${JSON.stringify(out.slice(-40))}, beginning ${JSON.stringify(out.slice(0, 200))}`,
+    );
     assert.equal(out.slice(echoed + input.length), 'stdin-bytes=200000\n');
     assert.equal(r.stderr, 'a line on stderr\n');
     // Its files are the node's: here the same file system, so the file is in work, nobody's.
     assert.equal(readFileSync(join(work, 'batch-out.txt'), 'utf8'), '200000\n');
     assert.equal(statSync(join(work, 'batch-out.txt')).uid, nobodyUid);
+  });
+
+  it('its output reaches a slow reader at home whole', async () => {
+    // The reader stops for a while after the first chunk: osmo run must not exit with what the
+    // pipe has not taken yet (it once did: 340 KiB of 4 MiB arrived).
+    const bytes = 4 << 20;
+    let paused = false;
+    const r = await osmo(['run', '-E', '-r', 'n3', 'head', '-c', String(bytes), '/dev/zero'], {
+      env,
+      prefix: AS_NOBODY,
+      cwd: work,
+      input: '',
+      onStdout: (_chunk, child) => {
+        if (paused) return;
+        paused = true;
+        child.stdout!.pause();
+        setTimeout(() => child.stdout!.resume(), 1000);
+      },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.length, bytes);
   });
 
   it('-b chooses only a node that runs native programs', async () => {
