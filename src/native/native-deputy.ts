@@ -12,7 +12,7 @@ import type { RunnerGrant } from '../migration/remote-placement.js';
 import type { ProcessUsage } from '../platform/process-usage.js';
 import { NativeFrame } from './native-wire.js';
 import { relayStream } from './relay.js';
-import { STDIN_WINDOW_BYTES, StdinWindow } from './stdin-window.js';
+import { STDIN_WINDOW_BYTES, StdinWindow, stdinWindowOf } from './stdin-window.js';
 import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
 
 export type NativeOutcome = Omit<Extract<NativeRunnerMessage, { t: 'outcome' }>, 't'>;
@@ -117,8 +117,9 @@ export class NativeDeputy {
     const m = decodeMessage<NativeRunnerMessage>(payload);
     if (m?.t === 'started') {
       // An older runner does not say so: it stops reading the link instead, as before.
-      if (isByteCount(m.stdinWindow) && m.stdinWindow > 0)
-        this.stdinWindow = new StdinWindow(Math.min(m.stdinWindow, STDIN_WINDOW_BYTES));
+      const window = stdinWindowOf(m.stdinWindow);
+      if (window !== undefined)
+        this.stdinWindow = new StdinWindow(Math.min(window, STDIN_WINDOW_BYTES));
       this.started?.(m.pid);
     } else if (m?.t === 'stdin-taken' && this.stdinWindow !== undefined && isByteCount(m.bytes))
       this.stdinWindow.taken(m.bytes);

@@ -20,6 +20,7 @@ import { treeUsage } from '../platform/process-usage.js';
 import { decodeMessage } from '../migration/runner-wire.js';
 import { NativeFrame, envObject } from './native-wire.js';
 import { relayStream, roomIn } from './relay.js';
+import { stdinWindowOf } from './stdin-window.js';
 import type { NativeDeputyMessage, NativeRunnerMessage } from './native-wire.js';
 
 /**
@@ -49,8 +50,11 @@ export class NativeRunner {
   private finish: () => void = () => undefined;
   private child: ChildProcess | undefined;
   private exited = false;
-  /** The deputy keeps stdin within a window and hears what the program took (stdin-window.ts). */
-  private acksStdin = false;
+  /**
+   * The deputy's stdin window: set, the deputy keeps stdin within it and hears what the program
+   * took (stdin-window.ts); unset, an older deputy.
+   */
+  private stdinWindow: number | undefined;
   /** Bytes of stdin taken and not yet reported. */
   private untold = 0;
 
@@ -77,7 +81,8 @@ export class NativeRunner {
     if (type === NativeFrame.STDIN) {
       // Bytes for a program that closed its stdin are dropped, as a pipe with no reader would.
       if (stdin?.writable !== true) this.took(payload.length);
-      else if (this.acksStdin) stdin.write(payload, () => this.took(payload.length));
+      else if (this.stdinWindow !== undefined)
+        stdin.write(payload, () => this.took(payload.length));
       // An older deputy: the link is left unread until there is room (or the stdin is gone).
       else if (!stdin.write(payload)) this.link.pauseReadingUntil(roomIn(stdin));
     } else if (type === NativeFrame.STDIN_END) {
@@ -88,7 +93,7 @@ export class NativeRunner {
   }
 
   private start(m: Extract<NativeDeputyMessage, { t: 'native' }>): void {
-    this.acksStdin = Number.isInteger(m.stdinWindow) && m.stdinWindow! > 0;
+    this.stdinWindow = stdinWindowOf(m.stdinWindow);
     const env = envObject(m.env);
     if (this.host.node !== undefined) env.OSMOSIS_NODE = this.host.node;
     // A name without a slash is looked up in the program's PATH, as a shell does.
@@ -128,7 +133,7 @@ export class NativeRunner {
       this.say({
         t: 'started',
         pid: child.pid!,
-        ...(this.acksStdin && { stdinWindow: m.stdinWindow! }),
+        ...(this.stdinWindow !== undefined && { stdinWindow: this.stdinWindow }),
       });
       const report = setInterval(() => {
         const usage = treeUsage(child.pid!);
@@ -187,7 +192,7 @@ export class NativeRunner {
 
   /** Reports stdin the program took, once per turn of the event loop rather than per chunk. */
   private took(bytes: number): void {
-    if (!this.acksStdin || bytes === 0) return;
+    if (this.stdinWindow === undefined || bytes === 0) return;
     if (this.untold === 0) {
       setImmediate(() => {
         this.say({ t: 'stdin-taken', bytes: this.untold });

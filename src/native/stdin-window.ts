@@ -15,6 +15,11 @@
  */
 export const STDIN_WINDOW_BYTES = 4 << 20;
 
+/** `value` as a window size (a positive whole number of bytes), else undefined. */
+export function stdinWindowOf(value: unknown): number | undefined {
+  return Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : undefined;
+}
+
 export class StdinWindow {
   private outstanding = 0;
   private readonly waiting: (() => void)[] = [];
