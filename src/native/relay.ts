@@ -4,7 +4,6 @@
  * fast writer waits instead of filling memory. Once the link is gone the stream is still read
  * and the chunks dropped, so that what writes into it is never stuck and can end.
  */
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { LinkConnection } from '../link/index.js';
 import type { StdinWindow } from './stdin-window.js';
@@ -28,9 +27,16 @@ export function relayStream(
   });
 }
 
-/** Settles once `stream` has room again, or never will (ended or closed: no 'drain' then). */
-export function roomIn(stream: Writable): Promise<unknown> {
-  return Promise.race([once(stream, 'drain'), once(stream, 'close')]);
+/**
+ * Settles once `stream` has room again, or never will (ended or closed: no 'drain' then; an
+ * error closes it). Its listeners go when it settles: a stream that fills again and again
+ * (a slow reader) must not collect them (events.once's race left two behind each time).
+ */
+export function roomIn(stream: Writable): Promise<void> {
+  return settledBy(stream, (done) => {
+    stream.on('drain', done);
+    return () => stream.off('drain', done);
+  });
 }
 
 /**
@@ -39,9 +45,24 @@ export function roomIn(stream: Writable): Promise<unknown> {
  * taken yet (the tail of a program's output, seen in CI: cut at 192 KiB).
  */
 export function whenWritten(stream: Writable): Promise<void> {
-  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
+  if (stream.writableLength === 0) return Promise.resolve();
+  return settledBy(stream, (done) => {
+    stream.write(Buffer.alloc(0), done);
+    return () => undefined;
+  });
+}
+
+/** Settles when `arm`'s callback is called or `stream` closes, whichever comes first. */
+function settledBy(stream: Writable, arm: (done: () => void) => () => void): Promise<void> {
+  if (stream.destroyed) return Promise.resolve(); // closed already: no 'close' to come
   return new Promise((resolve) => {
-    stream.once('close', () => resolve());
-    stream.write(Buffer.alloc(0), () => resolve());
+    let disarm = (): void => undefined;
+    const done = (): void => {
+      stream.off('close', done);
+      disarm();
+      resolve();
+    };
+    stream.on('close', done);
+    disarm = arm(done);
   });
 }
