@@ -5,6 +5,7 @@
  * it refuses, naming the fd, unless --force.
  */
 import type { Command } from 'commander';
+import { fromBase64 } from '../core/base64.js';
 import { OsmoError } from '../core/errors.js';
 import { HostBackend } from '../deputy/host-backend.js';
 import { loadProgram } from '../runtime/load-program.js';
@@ -90,7 +91,7 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
     // So is /proc/mailbox, with the messages the image kept (an image of an older version has
     // none: the program then has no /proc/mailbox, as before).
     mailboxes = new MailboxFiles(imageDir());
-    mailboxes.carry((deputy.mailbox ?? []).map((r) => Buffer.from(r, 'base64')));
+    mailboxes.carry(mailboxRecordsOf(deputy, file));
     const dirOfMailboxes = mailboxes.dir;
     const view = deputy.preopens.map((p) =>
       p.guestPath === PROC_SELF
@@ -153,6 +154,26 @@ function deputyStateOf(value: unknown, file: string): DeputyImageState {
     );
   }
   return d as DeputyImageState;
+}
+
+/**
+ * The mailbox messages an image kept, decoded. Its checksums already vouch for the bytes; this
+ * refuses what a different writer could have put there, rather than handing the program a
+ * message Node's lenient decoder made up.
+ */
+function mailboxRecordsOf(deputy: DeputyImageState, file: string): Buffer[] {
+  const records: unknown = deputy.mailbox ?? [];
+  if (!Array.isArray(records))
+    throw new OsmoError('E_SNAPSHOT_CORRUPT', `${file}: its mailbox is not a list of messages`);
+  return records.map((record: unknown, i) => {
+    const bytes = typeof record === 'string' ? fromBase64(record) : undefined;
+    if (bytes === undefined)
+      throw new OsmoError(
+        'E_SNAPSHOT_CORRUPT',
+        `${file}: mailbox message ${i + 1} of ${records.length} is not base64; the image is damaged`,
+      );
+    return bytes;
+  });
 }
 
 /** What a program had read of a pipe is gone: restarting with a pipe as stdin would lose it. */

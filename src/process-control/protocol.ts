@@ -14,6 +14,7 @@
  * is pure; server.ts and client.ts add the sockets.
  */
 import { isQueueLength } from '../balance/consent.js';
+import { fromBase64 } from '../core/base64.js';
 import type { ErrorCode, SerializedError } from '../core/errors.js';
 import { NAME_RE } from '../core/labels.js';
 import { envelopeError as bad, isRecord, parseRequestEnvelope } from '../protocol/json-lines.js';
@@ -191,17 +192,6 @@ export function parseMessage(
   const payload = typeof data === 'string' ? fromBase64(data) : undefined;
   if (payload === undefined) return '"data" must be base64';
   return { fromHome, fromPid, payload };
-}
-
-/**
- * The bytes of `text` when it is base64 as Node writes it (padded), else undefined. Node's
- * decoder skips characters outside the alphabet, so the check is that the bytes encode back to
- * the same text: 0.05 ms for a 64 KiB message, where a regular expression over the text took
- * 0.6 ms, more than the rest of the hop.
- */
-function fromBase64(text: string): Buffer | undefined {
-  const bytes = Buffer.from(text, 'base64');
-  return bytes.toString('base64') === text ? bytes : undefined;
 }
 
 /** Checks a `deliver` answer. */

@@ -7,6 +7,7 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openImageFile, writeImageFile } from '../../src/snapshot/index.js';
+import type { SnapshotMeta } from '../../src/snapshot/index.js';
 import { fixture, makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
 
 let dir = '';
@@ -250,23 +251,41 @@ describe('checkpoint and restart', () => {
     assertOneLine(r.stderr, /truncated|corrupt/i);
   });
 
-  it('refuses an image taken by another instrumenter version (its stack is laid out differently)', async () => {
-    const other = join(dir, 'v2.osmosnap');
+  /** A copy of the image with its metadata changed, written whole (checksums made anew). */
+  async function rewritten(
+    name: string,
+    change: (meta: SnapshotMeta) => SnapshotMeta,
+  ): Promise<string> {
+    const other = join(dir, name);
     const taken = openImageFile(image);
     try {
       const memory = new Uint8Array(taken.meta.memoryPages * 65536);
       taken.copyMemoryInto(memory);
-      await writeImageFile(other, {
-        ...taken.meta,
-        memory,
-        counters: { ...taken.meta.counters, instrumenterVersion: 2n },
-      });
+      await writeImageFile(other, { ...change(taken.meta), memory });
     } finally {
       taken.close();
     }
+    return other;
+  }
+
+  it('refuses an image taken by another instrumenter version (its stack is laid out differently)', async () => {
+    const other = await rewritten('v2.osmosnap', (meta) => ({
+      ...meta,
+      counters: { ...meta.counters, instrumenterVersion: 2n },
+    }));
     const r = await osmo(['restart', other], { stdinNull: true });
     assert.equal(r.status, 2);
     assertOneLine(r.stderr, /instrumenter version 2 made it; this osmo makes version \d+/);
+  });
+
+  it('refuses an image whose kept mailbox messages are not base64, whatever its checksums say', async () => {
+    const other = await rewritten('mailbox.osmosnap', (meta) => ({
+      ...meta,
+      deputy: { ...(meta.deputy as object), mailbox: ['aGVsbG8=', 'not base64!'] },
+    }));
+    const r = await osmo(['restart', other], { stdinNull: true });
+    assert.equal(r.status, 2);
+    assertOneLine(r.stderr, /mailbox message 2 of 2 is not base64/);
   });
 
   it('refuses an image of another build of the program', async () => {

@@ -25,10 +25,8 @@ export interface SamplerSettings {
 export class NodeSampler {
   private smoothed = 0;
   private memory: MemorySample;
-  /** Guests running here; filled by the guest-runner issue. */
+  /** Guests running here or admitted (the daemon copies its runner pool's count). */
   guests = 0;
-  /** Local (non-guest) Osmosis processes; filled by a later issue. */
-  localProcesses = 0;
   draining = false;
   /** Guests refused by the administrator (osmo ctl block), whatever the configuration says. */
   blocked = false;
