@@ -7,6 +7,7 @@ import { LineDecoder } from '../protocol/json-lines.js';
 import { OsmoError } from '../core/errors.js';
 import { CONTROL_VERSION, MAX_LINE_BYTES, encodeLine, parseResponse } from './control-protocol.js';
 import type { ControlOp, ControlOps } from './control-protocol.js';
+import { defaultControlSocket } from './socket-path.js';
 
 export class ControlClient {
   private nextId = 1;
@@ -60,6 +61,15 @@ export class ControlClient {
       });
       socket.once('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        if (e.code === 'ENOENT' && looksLikeNetworkAddress(path)) {
+          reject(
+            new OsmoError(
+              'E_USAGE',
+              `${path} is a network address; a daemon is reached through the path of its control socket on this node (yours: ${defaultControlSocket(process.env)}), given with --daemon PATH or OSMOSIS_DAEMON`,
+            ),
+          );
+          return;
+        }
         reject(
           new OsmoError(
             'E_NO_NODE',
@@ -129,4 +139,12 @@ export async function requestOnce<K extends ControlOp>(
   } finally {
     client.close();
   }
+}
+
+/**
+ * HOST:PORT or [IPv6]:PORT, as a node's listen address is written: a mistake for the control
+ * socket's path that would otherwise read as "no daemon at 127.0.0.1:7101 (ENOENT)".
+ */
+export function looksLikeNetworkAddress(path: string): boolean {
+  return /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(path);
 }

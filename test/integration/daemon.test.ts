@@ -190,6 +190,15 @@ describe('osmo daemon: a 5-node loopback cluster', () => {
     assert.equal(r.status, 69, 'no daemon: EX_UNAVAILABLE');
     assert.match(r.stderr, /no daemon at .*n4\.sock/);
   });
+
+  test("a node's network address given for its control socket is named as such (exit 2)", async () => {
+    for (const address of ['127.0.0.1:7101', '[::1]:7101', 'n1.lab:7101']) {
+      const r = await osmo(['status', '--daemon', address]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^osmo: \S+ is a network address; .* control socket .*--daemon PATH/);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    }
+  });
 });
 
 describe('osmo daemon: threshold windows (--window-max-age-ms)', () => {
