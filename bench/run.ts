@@ -15,6 +15,7 @@
  *   balance     16 jobs on 4 CPU-confined hosts: makespan vs ideal and vs no balancing (root)
  *   native      osmo run -E: start of /bin/true and 1 GiB through cat, away vs home (bench/native-batch.ts)
  *   mailbox     round trip of a message between programs, one home and two, vs FIFOs (bench/mailbox.ts)
+ *   runner      CPU a guest runner's start costs its node, vs a bare Node process (bench/runner-start.ts)
  * With no section named, all of them run.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -187,6 +188,7 @@ for (const [section, script, args] of [
   ['balance', 'balance-cluster.js', ['--rounds', '1']],
   ['native', 'native-batch.js', ['--rounds', String(Math.min(rounds, 5))]],
   ['mailbox', 'mailbox.js', ['--rounds', String(Math.min(rounds, 3))]],
+  ['runner', 'runner-start.js', ['--rounds', String(Math.max(rounds, 10))]],
 ] as const) {
   if (!want(section)) continue;
   console.log(`## ${section} (node dist/bench/${script} ${args.join(' ')})\n`);

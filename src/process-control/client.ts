@@ -8,6 +8,7 @@ import { OsmoError } from '../core/errors.js';
 import { LineDecoder } from '../protocol/json-lines.js';
 import {
   MAX_RESPONSE_BYTES,
+  acceptsRawData,
   encodeRequest,
   parseDeliverResult,
   parseImageResult,
@@ -66,6 +67,8 @@ export class ProcessControlClient {
   private broken: OsmoError | undefined;
   private readonly timeouts: Required<ClientTimeouts>;
   private lastActivityMs = Date.now();
+  /** The process takes a `deliver`'s payload raw after its line (protocol.ts, acceptsRawData). */
+  private rawData = false;
 
   constructor(
     private readonly socket: net.Socket,
@@ -120,12 +123,23 @@ export class ProcessControlClient {
     return this.check('migrate', parseMigrateResult(result));
   }
 
-  /** A message for the process's mailbox (ADR 0021), from `from`. */
+  /**
+   * A message for the process's mailbox (ADR 0021), from `from`. The first goes in base64; once
+   * the process has answered that it takes raw payloads, the rest go as themselves.
+   */
   async deliver(from: { home: string; pid: number }, payload: Buffer): Promise<DeliverResult> {
     const result = await this.request(
-      { id: 0, op: 'deliver', fromHome: from.home, fromPid: from.pid, payload },
+      {
+        id: 0,
+        op: 'deliver',
+        fromHome: from.home,
+        fromPid: from.pid,
+        payload,
+        ...(this.rawData && { raw: true }),
+      },
       this.timeouts.infoTimeoutMs,
     );
+    if (acceptsRawData(result)) this.rawData = true;
     return this.check('deliver', parseDeliverResult(result));
   }
 
@@ -167,7 +181,14 @@ export class ProcessControlClient {
         );
       }, timeoutMs);
       this.pending.set(id, { op, resolve, reject, timer });
-      this.socket.write(encodeRequest({ ...request, id }));
+      const line = encodeRequest({ ...request, id });
+      if (request.op === 'deliver' && request.raw === true) {
+        // The line and its bytes in one writev, without copying the payload.
+        this.socket.cork();
+        this.socket.write(line);
+        this.socket.write(request.payload);
+        this.socket.uncork();
+      } else this.socket.write(line);
     });
   }
 

@@ -67,13 +67,17 @@ export type ProcessRequest =
       readonly to: string;
       readonly expectedQueue?: number;
     }
-  /** A mailbox message from process `fromPid` of home `fromHome` (ADR 0021). */
+  /**
+   * A mailbox message from process `fromPid` of home `fromHome` (ADR 0021). `raw`: the payload
+   * follows the line as itself ({@link encodeRawDeliver}), for a process that said it takes that.
+   */
   | {
       readonly id: number;
       readonly op: 'deliver';
       readonly fromHome: string;
       readonly fromPid: number;
       readonly payload: Buffer;
+      readonly raw?: boolean;
     };
 
 export type ProcessResponse =
@@ -85,6 +89,10 @@ export type ProcessResponse =
       readonly error: SerializedError;
     };
 
+/**
+ * The request's line; a raw `deliver` is this line followed by its payload's bytes (the caller
+ * writes both, in order, on the same connection).
+ */
 export function encodeRequest(request: ProcessRequest): string {
   const { id, op } = request;
   const args =
@@ -94,7 +102,9 @@ export function encodeRequest(request: ProcessRequest): string {
         ? {
             fromHome: request.fromHome,
             fromPid: request.fromPid,
-            data: request.payload.toString('base64'),
+            ...(request.raw === true
+              ? { dataBytes: request.payload.length }
+              : { data: request.payload.toString('base64') }),
           }
         : request.op === 'migrate'
           ? {
@@ -127,8 +137,31 @@ export type ParsedRequest =
   | { readonly ok: true; readonly request: ProcessRequest }
   | { readonly ok: false; readonly id: number; readonly error: SerializedError };
 
-/** Validates one request line; a failure carries the answer to send back. */
-export function parseRequest(line: string): ParsedRequest {
+/**
+ * How many raw bytes follow a request line: a raw `deliver`'s `dataBytes` (undefined for any
+ * other line); −1 for a `dataBytes` that is not a whole count. Only lines that mention it are
+ * parsed, so other requests cost one substring search more.
+ */
+export function requestPayloadBytes(line: string): number | undefined {
+  if (!line.includes('"dataBytes"')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined; // parseRequest answers it
+  }
+  const args =
+    isRecord(value) && value.op === 'deliver' && isRecord(value.args) ? value.args : undefined;
+  if (args === undefined || !('dataBytes' in args)) return undefined;
+  const n = args.dataBytes;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : -1;
+}
+
+/**
+ * Validates one request line, with the raw bytes that followed it (a raw `deliver`); a failure
+ * carries the answer to send back.
+ */
+export function parseRequest(line: string, payload?: Buffer): ParsedRequest {
   const envelope = parseRequestEnvelope(line, {
     version: PROCESS_CONTROL_VERSION,
     versionMismatch: (got) =>
@@ -145,7 +178,7 @@ export function parseRequest(line: string): ParsedRequest {
   }
   const args = isRecord(value.args) ? value.args : {};
   if (op === 'deliver') {
-    const message = parseMessage(args);
+    const message = parseMessage(args, payload);
     if (typeof message === 'string') return bad(id, 'E_USAGE', `deliver: ${message}`);
     return { ok: true, request: { id, op, ...message } };
   }
@@ -178,17 +211,25 @@ export function parseRequest(line: string): ParsedRequest {
 }
 
 /**
- * A mailbox message's fields as they travel (`fromHome`, `fromPid`, `data` in base64), checked;
- * the problem as a string otherwise. Shared with the daemons' request, which carries the same.
+ * A mailbox message's fields as they travel (`fromHome`, `fromPid`, and `data` in base64 or, on
+ * a process's control socket, `dataBytes` with the bytes after the line as `raw`), checked; the
+ * problem as a string otherwise. Shared with the daemons' request, which carries `data`.
  */
 export function parseMessage(
   args: Record<string, unknown>,
+  raw?: Buffer,
 ): { fromHome: string; fromPid: number; payload: Buffer } | string {
   const { fromHome, fromPid, data } = args;
   if (typeof fromHome !== 'string' || !NAME_RE.test(fromHome))
     return '"fromHome" must be a node name';
   if (typeof fromPid !== 'number' || !Number.isSafeInteger(fromPid) || fromPid <= 0)
     return '"fromPid" must be a pid';
+  if (raw !== undefined) {
+    // The decoder took exactly dataBytes after the line; a "data" beside it is a confused peer.
+    if (data !== undefined) return 'a message has "data" or "dataBytes", not both';
+    return { fromHome, fromPid, payload: raw };
+  }
+  if (args.dataBytes !== undefined) return '"dataBytes" must be a count of bytes that follow';
   const payload = typeof data === 'string' ? fromBase64(data) : undefined;
   if (payload === undefined) return '"data" must be base64';
   return { fromHome, fromPid, payload };
@@ -199,6 +240,15 @@ export function parseDeliverResult(value: unknown): DeliverResult | undefined {
   return isRecord(value) && isCount(value.queuedBytes)
     ? { queuedBytes: value.queuedBytes }
     : undefined;
+}
+
+/**
+ * A process's `deliver` answer says it takes raw payloads (`rawData: true`, since 2026-12-07);
+ * its client then sends the next messages on that connection raw. An older process never says
+ * so, and keeps getting base64.
+ */
+export function acceptsRawData(value: unknown): boolean {
+  return isRecord(value) && value.rawData === true;
 }
 
 /** A well-formed response, or undefined (the client then treats the peer as broken). */

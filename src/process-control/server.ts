@@ -17,7 +17,7 @@ import { OsmoError, isOsmoError } from '../core/errors.js';
 import type { SerializedError } from '../core/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { socketAnswers } from '../platform/unix-socket.js';
-import { LineDecoder } from '../protocol/json-lines.js';
+import { LinePayloadDecoder } from '../protocol/line-payloads.js';
 import {
   MAX_REQUEST_BYTES,
   MAX_RESPONSE_BYTES,
@@ -25,6 +25,7 @@ import {
   errorResponse,
   okResponse,
   parseRequest,
+  requestPayloadBytes,
 } from './protocol.js';
 import type { ProcessRequest, ProcessResponse } from './protocol.js';
 import {
@@ -189,7 +190,11 @@ class Server implements ProcessControlServer {
     this.counters.connections++;
     this.sockets.add(socket);
     socket.unref();
-    const decoder = new LineDecoder(MAX_REQUEST_BYTES);
+    const decoder = new LinePayloadDecoder(
+      MAX_REQUEST_BYTES,
+      MAX_REQUEST_BYTES,
+      requestPayloadBytes,
+    );
     let inFlight = 0;
     const send = (response: ProcessResponse): void => {
       let line = encodeResponse(response);
@@ -209,9 +214,9 @@ class Server implements ProcessControlServer {
       if (inFlight === 0) socket.destroy();
     });
     socket.on('data', (chunk: Buffer) => {
-      for (const line of decoder.push(chunk)) {
+      for (const { line, payload } of decoder.push(chunk)) {
         this.counters.requests++;
-        const parsed = parseRequest(line);
+        const parsed = parseRequest(line, payload);
         if (!parsed.ok) {
           this.counters.badRequests++;
           this.options.log?.warn('bad control request', { error: parsed.error.message });
@@ -239,7 +244,7 @@ class Server implements ProcessControlServer {
         socket.removeAllListeners('data');
         const error: SerializedError = {
           code: 'E_PROTO_DECODE',
-          message: `request line longer than ${MAX_REQUEST_BYTES} bytes`,
+          message: `request line or its data longer than ${MAX_REQUEST_BYTES} bytes`,
         };
         if (socket.writable)
           socket.end(encodeResponse(errorResponse(0, error)), () => socket.destroy());
@@ -265,10 +270,12 @@ class Server implements ProcessControlServer {
         return Promise.resolve().then(() => {
           if (this.control.deliver === undefined)
             throw new OsmoError('E_NO_PROCESS', `process ${process.pid} has no mailbox`);
-          return this.control.deliver(
+          const result = this.control.deliver(
             { home: request.fromHome, pid: request.fromPid },
             request.payload,
           );
+          // Tells the sender it may send the next messages raw (protocol.ts, acceptsRawData).
+          return { ...result, rawData: true };
         });
     }
   }

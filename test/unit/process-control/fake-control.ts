@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsmoError } from '../../../src/core/errors.js';
 import type {
+  DeliverResult,
   ImageResult,
   MigrateResult,
   ProcessControl,
@@ -51,6 +52,14 @@ export class FakeControl implements ProcessControl {
     };
     if (this.checkpointFile !== undefined) info.checkpointFile = this.checkpointFile;
     return info;
+  }
+
+  /** Mailbox messages delivered, in order. */
+  readonly delivered: { from: { home: string; pid: number }; payload: Buffer }[] = [];
+
+  deliver(from: { home: string; pid: number }, payload: Buffer): DeliverResult {
+    this.delivered.push({ from, payload });
+    return { queuedBytes: this.delivered.reduce((n, m) => n + m.payload.length, 0) };
   }
 
   migrate(to: string): Promise<MigrateResult> {

@@ -103,6 +103,31 @@ void test('a mailbox message carries its bytes exactly; data that is not padded 
   }
 });
 
+void test('a raw deliver: its bytes come from after the line; the line alone is refused', () => {
+  const payload = randomBytes(1000);
+  const line = encodeRequest({
+    id: 5,
+    op: 'deliver',
+    fromHome: 'n1',
+    fromPid: 7,
+    payload,
+    raw: true,
+  });
+  assert.ok(!line.includes('"data"'), line);
+  const parsed = parseRequest(line, payload);
+  if (!parsed.ok) assert.fail(parsed.error.message);
+  assert.deepEqual(parsed.request, { id: 5, op: 'deliver', fromHome: 'n1', fromPid: 7, payload });
+  const alone = parseRequest(line);
+  assert.ok(
+    !alone.ok && /"dataBytes" must be a count of bytes that follow/.test(alone.error.message),
+  );
+  const both = parseRequest(
+    encodeRequest({ id: 6, op: 'deliver', fromHome: 'n1', fromPid: 7, payload }),
+    payload,
+  );
+  assert.ok(!both.ok && /not both/.test(both.error.message));
+});
+
 void test('responses round-trip; malformed ones are rejected', () => {
   assert.deepEqual(parseResponse(encodeResponse(okResponse(3, null))), {
     v: PROCESS_CONTROL_VERSION,

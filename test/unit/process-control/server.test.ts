@@ -19,6 +19,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OsmoError } from '../../../src/core/errors.js';
+import { ProcessControlClient, openSocket } from '../../../src/process-control/client.js';
 import { connectProcess, listProcesses } from '../../../src/process-control/discovery.js';
 import type { SkipReason } from '../../../src/process-control/discovery.js';
 import { MAX_REQUEST_BYTES } from '../../../src/process-control/protocol.js';
@@ -394,4 +395,100 @@ void test('a stale socket file with our own pid is replaced at start', async (t)
   const client = await connectProcess(process.pid, { env: s.env });
   t.after(() => client.close());
   assert.equal((await client.info()).pid, process.pid);
+});
+
+/** A client whose every write is recorded, as bytes, in `written`. */
+async function recordingClient(
+  path: string,
+): Promise<{ client: ProcessControlClient; written: Buffer[] }> {
+  const socket = await openSocket(path, 2_000);
+  const written: Buffer[] = [];
+  const write = (chunk: string | Uint8Array): boolean =>
+    net.Socket.prototype.write.call(socket, chunk);
+  // The client writes a string or a Buffer, never with an encoding or a callback.
+  Object.defineProperty(socket, 'write', {
+    value: (chunk: string | Uint8Array): boolean => {
+      written.push(Buffer.from(chunk));
+      return write(chunk);
+    },
+  });
+  return { client: new ProcessControlClient(socket, process.pid, path), written };
+}
+
+void test('mailbox messages: the first in base64, the rest raw once the process says it takes them', async (t) => {
+  const s = scratch(t);
+  const { control, server } = await serve(t, s);
+  const { client, written } = await recordingClient(server.path);
+  t.after(() => client.close());
+  const from = { home: 'n1', pid: 7 };
+  const messages = [Buffer.from('first\n'), Buffer.from('second\nwith a newline'), Buffer.alloc(0)];
+  const big = Buffer.alloc(256 * 1024, 0x5a);
+  for (const m of [...messages, big]) await client.deliver(from, m);
+  assert.deepEqual(
+    control.delivered.map((d) => d.payload.toString('hex')),
+    [...messages, big].map((m) => m.toString('hex')),
+  );
+  assert.deepEqual(control.delivered[0]?.from, from);
+  const wire = Buffer.concat(written).toString('latin1');
+  assert.ok(wire.includes(`"data":"${messages[0]!.toString('base64')}"`), 'the first in base64');
+  assert.equal((wire.match(/"dataBytes":/g) ?? []).length, 3, 'the other three raw');
+  assert.ok(!wire.includes(big.subarray(0, 99).toString('base64')), 'no base64 of the big one');
+});
+
+void test('a raw deliver sent by hand: its bytes, newlines and all, reach the mailbox', async (t) => {
+  const s = scratch(t);
+  const { control, server } = await serve(t, s);
+  const payload = Buffer.from('a\nb\n\nc');
+  const line = `{"v":1,"id":3,"op":"deliver","args":{"fromHome":"n2","fromPid":9,"dataBytes":${payload.length}}}\n`;
+  const info = `{"v":1,"id":4,"op":"info"}\n`;
+  const { lines } = await raw(
+    server.path,
+    Buffer.concat([Buffer.from(line), payload, Buffer.from(info)]),
+    2,
+  );
+  assert.deepEqual(lines[0], { v: 1, id: 3, ok: true, result: { queuedBytes: 6, rawData: true } });
+  assert.equal((lines[1] as { id: number; ok: boolean }).ok, true, 'the line after the bytes');
+  assert.equal(control.delivered[0]?.payload.toString(), 'a\nb\n\nc');
+});
+
+void test('a deliver announcing more bytes than a request may have closes the connection', async (t) => {
+  const s = scratch(t);
+  const { control, server } = await serve(t, s);
+  const line = `{"v":1,"id":3,"op":"deliver","args":{"fromHome":"n2","fromPid":9,"dataBytes":${MAX_REQUEST_BYTES + 1}}}\n`;
+  const { lines, closed } = await raw(server.path, line, 2); // one answer, then the close
+  assert.equal(closed, true);
+  assert.equal(lines.length, 1);
+  assert.match((lines[0] as { error: { message: string } }).error.message, /longer than/);
+  assert.equal(control.delivered.length, 0);
+});
+
+void test('a process that never says it takes raw payloads keeps getting base64', async (t) => {
+  const s = scratch(t);
+  // An older osmo run's control socket: answers deliver without rawData, and would read raw
+  // bytes as lines of garbage.
+  const path = join(s.root, 'old.sock');
+  const seen: unknown[] = [];
+  const old = net.createServer((socket) => {
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      const parts = text.split('\n');
+      text = parts.pop() ?? '';
+      for (const p of parts) {
+        const request = JSON.parse(p) as { id: number; args: unknown };
+        seen.push(request.args);
+        socket.write(`{"v":1,"id":${request.id},"ok":true,"result":{"queuedBytes":1}}\n`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => old.listen(path, resolve));
+  t.after(() => old.close());
+  const client = new ProcessControlClient(await openSocket(path, 2_000), process.pid, path);
+  t.after(() => client.close());
+  for (const text of ['x', 'y\nz']) await client.deliver({ home: 'n1', pid: 7 }, Buffer.from(text));
+  assert.deepEqual(seen, [
+    { fromHome: 'n1', fromPid: 7, data: Buffer.from('x').toString('base64') },
+    { fromHome: 'n1', fromPid: 7, data: Buffer.from('y\nz').toString('base64') },
+  ]);
 });
