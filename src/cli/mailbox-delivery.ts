@@ -78,14 +78,8 @@ export function mailboxDelivery(o: DeliveryOptions): Deliver {
     const socket = o.daemonSocket;
     if (socket === undefined) return Errno.HOSTUNREACH;
     try {
-      const args = {
-        key: await keyOf(socket),
-        home,
-        pid,
-        fromPid: o.from.pid,
-        data: payload.toString('base64'),
-      };
-      await (await daemonOf(socket)).request('deliver', DELIVER_TIMEOUT_MS, args);
+      const args = { key: await keyOf(socket), home, pid, fromPid: o.from.pid };
+      await (await daemonOf(socket)).request('deliver', DELIVER_TIMEOUT_MS, args, { payload });
       return 'queued';
     } catch (e) {
       // A restarted daemon knows no keys: prove the user again, once.

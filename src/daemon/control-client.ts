@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { LineDecoder } from '../protocol/json-lines.js';
+import { saysRawData, writeLineWithPayload } from '../protocol/line-payloads.js';
 import { OsmoError } from '../core/errors.js';
 import { CONTROL_VERSION, MAX_LINE_BYTES, encodeLine, parseResponse } from './control-protocol.js';
 import type { ControlOp, ControlOps } from './control-protocol.js';
@@ -17,6 +18,8 @@ export class ControlClient {
   >();
   private readonly lines = new LineDecoder(MAX_LINE_BYTES);
   private closedError: Error | undefined;
+  /** The daemon takes a request's bytes raw after its line (line-payloads.ts, saysRawData). */
+  private rawData = false;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -29,8 +32,10 @@ export class ControlClient {
         if (response === undefined || waiter === undefined) continue;
         this.pending.delete(response.id);
         clearTimeout(waiter.timer);
-        if (response.ok) waiter.resolve(response.result);
-        else waiter.reject(OsmoError.fromJSON(response.error));
+        if (response.ok) {
+          if (saysRawData(response.result)) this.rawData = true;
+          waiter.resolve(response.result);
+        } else waiter.reject(OsmoError.fromJSON(response.error));
       }
     });
     const fail = (): void => {
@@ -82,10 +87,15 @@ export class ControlClient {
     });
   }
 
+  /**
+   * `data.payload`: bytes that go with the request (a mailbox message): raw after the line once
+   * the daemon has said it takes them, else in base64 as `args.data`.
+   */
   request<K extends ControlOp>(
     op: K,
     timeoutMs = 5000,
     args?: Record<string, unknown>,
+    data?: { payload: Buffer },
   ): Promise<ControlOps[K]> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
@@ -100,13 +110,22 @@ export class ControlClient {
         );
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.socket.write(
-        encodeLine(
-          args === undefined
-            ? { v: CONTROL_VERSION, id, op }
-            : { v: CONTROL_VERSION, id, op, args },
-        ),
-      );
+      if (data === undefined) {
+        this.socket.write(
+          encodeLine(
+            args === undefined
+              ? { v: CONTROL_VERSION, id, op }
+              : { v: CONTROL_VERSION, id, op, args },
+          ),
+        );
+      } else if (this.rawData) {
+        const withBytes = { ...args, dataBytes: data.payload.length };
+        const line = encodeLine({ v: CONTROL_VERSION, id, op, args: withBytes });
+        writeLineWithPayload(this.socket, line, data.payload);
+      } else {
+        const withData = { ...args, data: data.payload.toString('base64') };
+        this.socket.write(encodeLine({ v: CONTROL_VERSION, id, op, args: withData }));
+      }
     });
   }
 

@@ -13,6 +13,7 @@
  */
 import type { SerializedError } from '../core/errors.js';
 import { envelopeError, parseRequestEnvelope } from '../protocol/json-lines.js';
+import { payloadBytesIn } from '../protocol/line-payloads.js';
 import type { TransportCounters } from '../platform/udp-transport.js';
 import type { GossipStats } from '../gossip/types.js';
 import type { DeliverResult, ProcessInfo } from '../process-control/types.js';
@@ -276,7 +277,12 @@ export interface ControlRequest {
   readonly id: number;
   readonly op: string;
   readonly args?: Record<string, unknown>;
+  /** The raw bytes after the line, for an op that may have them (`deliver`, `dataBytes`). */
+  readonly payload?: Buffer;
 }
+
+/** How many raw bytes follow a request line (protocol/line-payloads.ts): a `deliver`'s. */
+export const controlPayloadBytes = payloadBytesIn(['deliver']);
 
 export type ControlResponse =
   | { readonly v: number; readonly id: number; readonly ok: true; readonly result: unknown }
@@ -296,7 +302,7 @@ export type ParsedRequest =
   | { readonly ok: false; readonly id: number; readonly error: SerializedError };
 
 /** Validates one request line; the failure carries the answer to send back. */
-export function parseRequest(line: string): ParsedRequest {
+export function parseRequest(line: string, payload?: Buffer): ParsedRequest {
   const envelope = parseRequestEnvelope(line, {
     version: CONTROL_VERSION,
     versionMismatch: (got) =>
@@ -312,8 +318,13 @@ export function parseRequest(line: string): ParsedRequest {
     typeof r.args === 'object' && r.args !== null ? (r.args as Record<string, unknown>) : undefined;
   return {
     ok: true,
-    request:
-      args === undefined ? { v: CONTROL_VERSION, id, op } : { v: CONTROL_VERSION, id, op, args },
+    request: {
+      v: CONTROL_VERSION,
+      id,
+      op,
+      ...(args !== undefined && { args }),
+      ...(payload !== undefined && { payload }),
+    },
   };
 }
 

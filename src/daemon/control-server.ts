@@ -10,12 +10,18 @@
  */
 import { chmodSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { LineDecoder } from '../protocol/json-lines.js';
+import { LinePayloadDecoder } from '../protocol/line-payloads.js';
 import { dirname } from 'node:path';
 import { OsmoError, isOsmoError } from '../core/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { socketAnswers } from '../platform/unix-socket.js';
-import { CONTROL_VERSION, MAX_LINE_BYTES, encodeLine, parseRequest } from './control-protocol.js';
+import {
+  CONTROL_VERSION,
+  MAX_LINE_BYTES,
+  controlPayloadBytes,
+  encodeLine,
+  parseRequest,
+} from './control-protocol.js';
 import type { ControlRequest, ControlResponse } from './control-protocol.js';
 
 export type ControlHandler = (request: ControlRequest) => unknown;
@@ -77,11 +83,11 @@ export class ControlServer {
       }
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
-      const lines = new LineDecoder(MAX_LINE_BYTES);
+      const lines = new LinePayloadDecoder(MAX_LINE_BYTES, MAX_LINE_BYTES, controlPayloadBytes);
       socket.on('error', () => socket.destroy());
       socket.on('data', (chunk: Buffer) => {
-        for (const line of lines.push(chunk)) {
-          const parsed = parseRequest(line);
+        for (const { line, payload } of lines.push(chunk)) {
+          const parsed = parseRequest(line, payload);
           if (!parsed.ok) {
             socket.write(
               encodeLine({ v: CONTROL_VERSION, id: parsed.id, ok: false, error: parsed.error }),
@@ -137,7 +143,7 @@ export class ControlServer {
               v: CONTROL_VERSION,
               id: 0,
               ok: false,
-              error: { code: 'E_PROTO_DECODE', message: 'request line too long' },
+              error: { code: 'E_PROTO_DECODE', message: 'request line or its data too long' },
             }),
           );
         }

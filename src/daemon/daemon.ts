@@ -568,7 +568,10 @@ export class Daemon {
       case 'mailboxKey':
         return this.mailboxes.issueKey(request.args ?? {});
       case 'deliver':
-        return this.mailboxes.fromDeputy(request.args ?? {});
+        // rawData: the deputy may send its next messages as raw bytes after the line.
+        return this.mailboxes
+          .fromDeputy(request.args ?? {}, request.payload)
+          .then((result) => ({ ...result, rawData: true }));
       default:
         return undefined; // parseRequest already refused unknown ops
     }
@@ -612,13 +615,21 @@ export class Daemon {
       key: this.linkKey,
       tls: this.config.linkTls,
       log: log.child({ component: 'links' }),
-      handle: (op, args) => this.onPeerRequest(op, args),
+      handle: (op, args, payload) => this.onPeerRequest(op, args, payload),
     });
   }
 
-  private async onPeerRequest(op: string, args: Record<string, unknown>): Promise<unknown> {
+  private async onPeerRequest(
+    op: string,
+    args: Record<string, unknown>,
+    payload?: Buffer,
+  ): Promise<unknown> {
     if (op === 'processes') return this.ownProcesses(uidArgument(args));
-    if (op === 'deliver') return this.mailboxes.fromPeer(args);
+    if (op === 'deliver') {
+      // rawData: the sending daemon may send its next messages on this link as raw bytes.
+      const result = await this.mailboxes.fromPeer(args, payload);
+      return { ...result, rawData: true };
+    }
     if (op === 'withdraw') {
       const token = typeof args.token === 'string' ? args.token : '';
       const freed = this.runners?.withdraw(token) ?? false;

@@ -56,17 +56,20 @@ export class MailboxRelay {
     return { key };
   }
 
-  /** `deliver` from a deputy of this home: on to the receiver's home. */
-  fromDeputy(args: Record<string, unknown>): Promise<DeliverResult> {
-    return tallied(this.counts.out, this.sendOn(args));
+  /**
+   * `deliver` from a deputy of this home: on to the receiver's home. `raw`: the message's bytes,
+   * when they came after the request's line rather than in base64 inside it.
+   */
+  fromDeputy(args: Record<string, unknown>, raw?: Buffer): Promise<DeliverResult> {
+    return tallied(this.counts.out, this.sendOn(args, raw));
   }
 
   /** `deliver` from another home's daemon (it vouches for the sender's home and uid). */
-  fromPeer(args: Record<string, unknown>): Promise<DeliverResult> {
-    return tallied(this.counts.in, this.intoMailbox(args));
+  fromPeer(args: Record<string, unknown>, raw?: Buffer): Promise<DeliverResult> {
+    return tallied(this.counts.in, this.intoMailbox(args, raw));
   }
 
-  private async sendOn(args: Record<string, unknown>): Promise<DeliverResult> {
+  private async sendOn(args: Record<string, unknown>, raw?: Buffer): Promise<DeliverResult> {
     const uid = typeof args.key === 'string' ? this.keys.get(args.key) : undefined;
     if (uid === undefined) {
       throw new OsmoError('E_AUTH', 'unknown mailbox key: prove the user again (mailboxKey)', {
@@ -77,11 +80,13 @@ export class MailboxRelay {
     if (typeof home !== 'string' || !isPid(pid)) {
       throw new OsmoError('E_USAGE', 'deliver: "home" must be a node name and "pid" a pid');
     }
-    const message = parseMessage({ ...args, fromHome: this.o.node });
+    const message = parseMessage({ ...args, fromHome: this.o.node }, raw);
     if (typeof message === 'string') throw new OsmoError('E_USAGE', `deliver: ${message}`);
-    const forward = { uid, pid, fromHome: this.o.node, fromPid: message.fromPid, data: args.data };
-    if (home === this.o.node) return this.intoMailbox(forward);
-    const answer = await this.o.links.ask(this.o.address(home), 'deliver', forward);
+    const forward = { uid, pid, fromHome: this.o.node, fromPid: message.fromPid };
+    if (home === this.o.node) return this.intoMailbox(forward, message.payload);
+    const answer = await this.o.links.ask(this.o.address(home), 'deliver', forward, {
+      payload: message.payload,
+    });
     const result = parseDeliverResult(answer);
     if (result === undefined) {
       throw new OsmoError(
@@ -92,12 +97,12 @@ export class MailboxRelay {
     return result;
   }
 
-  private async intoMailbox(args: Record<string, unknown>): Promise<DeliverResult> {
+  private async intoMailbox(args: Record<string, unknown>, raw?: Buffer): Promise<DeliverResult> {
     const { uid, pid } = args;
     if (typeof uid !== 'number' || !Number.isSafeInteger(uid) || uid < 0 || !isPid(pid)) {
       throw new OsmoError('E_PROTO_DECODE', 'malformed deliver request');
     }
-    const message = parseMessage(args);
+    const message = parseMessage(args, raw);
     if (typeof message === 'string') throw new OsmoError('E_PROTO_DECODE', `deliver: ${message}`);
     const noSuch = new OsmoError(
       'E_NO_PROCESS',

@@ -12,12 +12,24 @@ import { OsmoError, isOsmoError } from '../core/errors.js';
 import type { SerializedError } from '../core/errors.js';
 import { LinkConnection, LinkServer } from '../link/index.js';
 import type { Logger } from '../platform/logger.js';
+import { saysRawData } from '../protocol/line-payloads.js';
 
 /** JSON frame type on node links (below 8 belongs to the link itself). */
 const JSON_FRAME = 8;
+/**
+ * A request with raw bytes (a mailbox message): u32 BE length of the JSON request, the request
+ * (its args say `dataBytes`), then the bytes. Sent only to a node that answered a request on
+ * that link with `rawData: true`; an older node would end the link on a frame it does not know.
+ */
+const JSON_DATA_FRAME = 9;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-export type PeerHandler = (op: string, args: Record<string, unknown>) => Promise<unknown>;
+/** `payload`: the raw bytes of a request sent with them (JSON_DATA_FRAME). */
+export type PeerHandler = (
+  op: string,
+  args: Record<string, unknown>,
+  payload?: Buffer,
+) => Promise<unknown>;
 
 interface Envelope {
   id: number;
@@ -60,13 +72,13 @@ export class PeerService {
       onRejected: (remote, error) =>
         o.log.warn(`rejected a node link from ${remote}: ${error.message}`, { peer: remote }),
       onConnection: (link) => {
-        link.onFrame((type, payload) => {
-          const request = type === JSON_FRAME ? parse(payload) : undefined;
+        link.onFrame((type, frame) => {
+          const { request, payload } = requestOf(type, frame);
           if (request?.op === undefined) {
             link.destroy(new OsmoError('E_PROTO_DECODE', 'not a node request'));
             return;
           }
-          o.handle(request.op, request.args ?? {}).then(
+          o.handle(request.op, request.args ?? {}, payload).then(
             (result) => link.send(JSON_FRAME, json({ id: request.id, ok: true, result })),
             (error: unknown) =>
               link.send(
@@ -95,6 +107,26 @@ function json(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8');
 }
 
+/** A request frame's request, and its raw bytes when it has them; no request if malformed. */
+function requestOf(type: number, frame: Buffer): { request?: Envelope; payload?: Buffer } {
+  if (type === JSON_FRAME) return { request: parse(frame) };
+  if (type !== JSON_DATA_FRAME || frame.length < 4) return {};
+  const jsonBytes = frame.readUInt32BE(0);
+  if (jsonBytes > frame.length - 4) return {};
+  const request = parse(frame.subarray(4, 4 + jsonBytes));
+  const payload = frame.subarray(4 + jsonBytes);
+  // The announced length must be what came: anything else is a confused or hostile peer.
+  return request?.args?.dataBytes === payload.length ? { request, payload } : {};
+}
+
+/** A request with raw bytes, as the pieces of one JSON_DATA_FRAME (the bytes not copied). */
+function dataFrame(request: Envelope, payload: Buffer): Buffer[] {
+  const head = json(request);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(head.length, 0);
+  return [length, head, payload];
+}
+
 /** One request to another node's daemon, on a link of its own (closed once answered). */
 export async function askPeer(
   to: { host: string; port: number; name: string },
@@ -118,6 +150,8 @@ interface KeptLink {
   readonly pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
   nextId: number;
   idle: NodeJS.Timeout | undefined;
+  /** The node has said it takes requests with raw bytes (JSON_DATA_FRAME) on this link. */
+  rawData: boolean;
 }
 
 /** A kept link closes after this long without a request. */
@@ -137,10 +171,16 @@ export class PeerLinks {
     private readonly tls: boolean,
   ) {}
 
+  /**
+   * `data.payload`: bytes that go with the request (a mailbox message): raw in the frame once
+   * this node has said it takes them (`rawData` in an answer on this link), else in base64 as
+   * `args.data`.
+   */
   async ask(
     to: { host: string; port: number; name: string },
     op: string,
     args: Record<string, unknown>,
+    data?: { payload: Buffer },
   ): Promise<unknown> {
     let kept = this.keptFor(to);
     let link = await kept.link;
@@ -170,7 +210,16 @@ export class PeerLinks {
             f(v);
           };
         kept.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
-        link.send(JSON_FRAME, json({ id, op, args }));
+        if (data === undefined) link.send(JSON_FRAME, json({ id, op, args }));
+        else if (kept.rawData) {
+          const request = { id, op, args: { ...args, dataBytes: data.payload.length } };
+          link.send(JSON_DATA_FRAME, dataFrame(request, data.payload));
+        } else {
+          link.send(
+            JSON_FRAME,
+            json({ id, op, args: { ...args, data: data.payload.toString('base64') } }),
+          );
+        }
       });
     } finally {
       if (kept.pending.size === 0) {
@@ -213,7 +262,14 @@ export class PeerLinks {
       tls: this.tls,
       timeoutMs: REQUEST_TIMEOUT_MS,
     });
-    const kept: KeptLink = { name, link, pending: new Map(), nextId: 1, idle: undefined };
+    const kept: KeptLink = {
+      name,
+      link,
+      pending: new Map(),
+      nextId: 1,
+      idle: undefined,
+      rawData: false,
+    };
     this.links.set(name, kept);
     const forget = (error: Error): void => {
       this.forget(kept);
@@ -227,6 +283,7 @@ export class PeerLinks {
           const waiter = response === undefined ? undefined : kept.pending.get(response.id);
           if (response === undefined || waiter === undefined) return;
           kept.pending.delete(response.id);
+          if (saysRawData(response.result)) kept.rawData = true;
           if (response.ok === true) waiter.resolve(response.result);
           else
             waiter.reject(

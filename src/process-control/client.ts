@@ -6,9 +6,9 @@ import net from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { OsmoError } from '../core/errors.js';
 import { LineDecoder } from '../protocol/json-lines.js';
+import { saysRawData, writeLineWithPayload } from '../protocol/line-payloads.js';
 import {
   MAX_RESPONSE_BYTES,
-  acceptsRawData,
   encodeRequest,
   parseDeliverResult,
   parseImageResult,
@@ -67,7 +67,7 @@ export class ProcessControlClient {
   private broken: OsmoError | undefined;
   private readonly timeouts: Required<ClientTimeouts>;
   private lastActivityMs = Date.now();
-  /** The process takes a `deliver`'s payload raw after its line (protocol.ts, acceptsRawData). */
+  /** The process takes a `deliver`'s payload raw after its line (line-payloads.ts, saysRawData). */
   private rawData = false;
 
   constructor(
@@ -139,7 +139,7 @@ export class ProcessControlClient {
       },
       this.timeouts.infoTimeoutMs,
     );
-    if (acceptsRawData(result)) this.rawData = true;
+    if (saysRawData(result)) this.rawData = true;
     return this.check('deliver', parseDeliverResult(result));
   }
 
@@ -182,13 +182,9 @@ export class ProcessControlClient {
       }, timeoutMs);
       this.pending.set(id, { op, resolve, reject, timer });
       const line = encodeRequest({ ...request, id });
-      if (request.op === 'deliver' && request.raw === true) {
-        // The line and its bytes in one writev, without copying the payload.
-        this.socket.cork();
-        this.socket.write(line);
-        this.socket.write(request.payload);
-        this.socket.uncork();
-      } else this.socket.write(line);
+      if (request.op === 'deliver' && request.raw === true)
+        writeLineWithPayload(this.socket, line, request.payload);
+      else this.socket.write(line);
     });
   }
 

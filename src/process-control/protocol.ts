@@ -18,6 +18,7 @@ import { fromBase64 } from '../core/base64.js';
 import type { ErrorCode, SerializedError } from '../core/errors.js';
 import { NAME_RE } from '../core/labels.js';
 import { envelopeError as bad, isRecord, parseRequestEnvelope } from '../protocol/json-lines.js';
+import { payloadBytesIn } from '../protocol/line-payloads.js';
 import { PROCESS_STATES } from './types.js';
 import type { DeliverResult, ImageResult, MigrateResult, ProcessInfo } from './types.js';
 
@@ -137,25 +138,8 @@ export type ParsedRequest =
   | { readonly ok: true; readonly request: ProcessRequest }
   | { readonly ok: false; readonly id: number; readonly error: SerializedError };
 
-/**
- * How many raw bytes follow a request line: a raw `deliver`'s `dataBytes` (undefined for any
- * other line); −1 for a `dataBytes` that is not a whole count. Only lines that mention it are
- * parsed, so other requests cost one substring search more.
- */
-export function requestPayloadBytes(line: string): number | undefined {
-  if (!line.includes('"dataBytes"')) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined; // parseRequest answers it
-  }
-  const args =
-    isRecord(value) && value.op === 'deliver' && isRecord(value.args) ? value.args : undefined;
-  if (args === undefined || !('dataBytes' in args)) return undefined;
-  const n = args.dataBytes;
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : -1;
-}
+/** How many raw bytes follow a request line: a raw `deliver`'s (line-payloads.ts). */
+export const requestPayloadBytes = payloadBytesIn(['deliver']);
 
 /**
  * Validates one request line, with the raw bytes that followed it (a raw `deliver`); a failure
@@ -240,15 +224,6 @@ export function parseDeliverResult(value: unknown): DeliverResult | undefined {
   return isRecord(value) && isCount(value.queuedBytes)
     ? { queuedBytes: value.queuedBytes }
     : undefined;
-}
-
-/**
- * A process's `deliver` answer says it takes raw payloads (`rawData: true`, since 2026-12-07);
- * its client then sends the next messages on that connection raw. An older process never says
- * so, and keeps getting base64.
- */
-export function acceptsRawData(value: unknown): boolean {
-  return isRecord(value) && value.rawData === true;
 }
 
 /** A well-formed response, or undefined (the client then treats the peer as broken). */

@@ -274,7 +274,7 @@ class Server implements ProcessControlServer {
             { home: request.fromHome, pid: request.fromPid },
             request.payload,
           );
-          // Tells the sender it may send the next messages raw (protocol.ts, acceptsRawData).
+          // Tells the sender it may send the next messages raw (line-payloads.ts, saysRawData).
           return { ...result, rawData: true };
         });
     }

@@ -4,7 +4,7 @@
  * more than the rest of it (encoding, escaping and writing a 87 KB string per 64 KiB message).
  * Lines keep LineDecoder's byte limit; a payload has a limit of its own.
  */
-import { LineDecoder } from './json-lines.js';
+import { LineDecoder, isRecord } from './json-lines.js';
 
 export interface LineWithPayload {
   readonly line: string;
@@ -76,4 +76,50 @@ export class LinePayloadDecoder {
     }
     return at + take;
   }
+}
+
+/**
+ * The {@link PayloadBytesOf} of a JSON-lines request protocol ({v, id, op, args}) whose ops
+ * `ops` may carry raw bytes: `args.dataBytes` of such a request (undefined for any other line);
+ * −1 for a `dataBytes` that is not a whole count. Only lines that mention it are parsed, so other
+ * requests cost one substring search more.
+ */
+export function payloadBytesIn(ops: readonly string[]): PayloadBytesOf {
+  return (line) => {
+    if (!line.includes('"dataBytes"')) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return undefined; // the protocol's parser answers it
+    }
+    const args =
+      isRecord(value) && ops.includes(value.op as string) && isRecord(value.args)
+        ? value.args
+        : undefined;
+    if (args === undefined || !('dataBytes' in args)) return undefined;
+    const n = args.dataBytes;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : -1;
+  };
+}
+
+/**
+ * Whether an answer says that its sender takes raw bytes after a request (`rawData: true`): a
+ * client sends its first message of a connection in base64, and raw once it has seen this. An
+ * older peer never says it, so it never gets bytes it would misread.
+ */
+export function saysRawData(result: unknown): boolean {
+  return isRecord(result) && result.rawData === true;
+}
+
+/** Writes a request's line and the raw bytes it announced, as one writev, the bytes not copied. */
+export function writeLineWithPayload(
+  socket: { cork(): void; uncork(): void; write(chunk: string | Uint8Array): boolean },
+  line: string,
+  payload: Uint8Array,
+): void {
+  socket.cork();
+  socket.write(line);
+  socket.write(payload);
+  socket.uncork();
 }

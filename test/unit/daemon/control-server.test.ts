@@ -4,7 +4,8 @@ import { chownSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeScratch, removeScratch } from '../../helpers/osmo.js';
 import { ControlServer } from '../../../src/daemon/control-server.js';
-import { requestOnce } from '../../../src/daemon/control-client.js';
+import { ControlClient, requestOnce } from '../../../src/daemon/control-client.js';
+import type { ControlRequest } from '../../../src/daemon/control-protocol.js';
 import { Logger } from '../../../src/platform/logger.js';
 import { isOsmoError } from '../../../src/core/errors.js';
 
@@ -51,4 +52,27 @@ void test("the users' socket: open to all, its directory opened, administration 
   t.after(() => there.close());
   assert.equal(statSync(foreign).mode & 0o777, 0o700);
   assert.ok(lines.some((l) => l.includes('usersSocket directory is closed to other users')));
+});
+
+void test('deliver: bytes in base64 until the daemon says it takes them raw, then after the line', async (t) => {
+  const dir = makeScratch();
+  t.after(() => removeScratch(dir));
+  const log = new Logger({ write: () => undefined }, 'error', {});
+  const got: { args?: Record<string, unknown>; payload?: string }[] = [];
+  const handler = (r: ControlRequest): unknown => {
+    got.push({ args: r.args, ...(r.payload !== undefined && { payload: r.payload.toString() }) });
+    return { queuedBytes: 1, rawData: true };
+  };
+  const path = join(dir, 'daemon.sock');
+  const server = await ControlServer.listen(path, handler, log);
+  t.after(() => server.close());
+  const client = await ControlClient.connect(path);
+  t.after(() => client.close());
+  for (const text of ['one', 'two\nlines', ''])
+    await client.request('deliver', 5_000, { pid: 3 }, { payload: Buffer.from(text) });
+  assert.deepEqual(got, [
+    { args: { pid: 3, data: Buffer.from('one').toString('base64') } },
+    { args: { pid: 3, dataBytes: 9 }, payload: 'two\nlines' },
+    { args: { pid: 3, dataBytes: 0 }, payload: '' },
+  ]);
 });

@@ -34,15 +34,15 @@ async function setUp(t: { after: (fn: () => unknown) => void }) {
   const relays: MailboxRelay[] = [];
   t.after(() => relays.forEach((r) => r.close()));
   const tickets = new NativeTickets(join(root, 'proofs'), Date.now);
-  const asked: { node: string; op: string; args: object }[] = [];
+  const asked: { node: string; op: string; args: object; payload?: string }[] = [];
   const relay = (node: string): MailboxRelay => {
     const made = new MailboxRelay({
       node,
       tickets,
       programs: () => [{ info: { pid: process.pid } as ProcessInfo, socket: server.path }],
       links: {
-        ask: (to, op, args) => {
-          asked.push({ node: to.name, op, args });
+        ask: (to, op, args, data) => {
+          asked.push({ node: to.name, op, args, payload: data?.payload.toString() });
           return Promise.resolve({ queuedBytes: 1 });
         },
         closeAll: () => undefined,
@@ -70,13 +70,13 @@ void test('a proved key carries a message to another home, vouched for by this o
   const result = await n1.fromDeputy({ key, home: 'n2', pid: 42, fromPid: 7, data });
   assert.deepEqual(result, { queuedBytes: 1 });
   // The home is this node's name, whatever the deputy claims; the uid is the proof's owner.
-  assert.deepEqual(s.asked, [
-    {
-      node: 'n2',
-      op: 'deliver',
-      args: { uid: process.getuid!(), pid: 42, fromHome: 'n1', fromPid: 7, data },
-    },
-  ]);
+  // The message goes on as bytes: the node link decides how to carry them (peer-service.ts).
+  const vouched = { uid: process.getuid!(), pid: 42, fromHome: 'n1', fromPid: 7 };
+  assert.deepEqual(s.asked, [{ node: 'n2', op: 'deliver', args: vouched, payload: 'hi' }]);
+  // The same from a deputy that sent the bytes raw after its request line.
+  const raw = Buffer.from('raw\nbytes');
+  await n1.fromDeputy({ key, home: 'n2', pid: 42, fromPid: 7, dataBytes: raw.length }, raw);
+  assert.deepEqual(s.asked[1], { node: 'n2', op: 'deliver', args: vouched, payload: 'raw\nbytes' });
 });
 
 void test('at the receiver home, a message reaches the program of that uid through its socket', async (t) => {
@@ -87,6 +87,11 @@ void test('at the receiver home, a message reaches the program of that uid throu
   const r = await n2.fromPeer({ uid, pid: process.pid, fromHome: 'n1', fromPid: 7, data });
   assert.deepEqual(r, { queuedBytes: 77 });
   assert.deepEqual(s.received, [{ from: { home: 'n1', pid: 7 }, payload: 'hello' }]);
+  // Raw bytes from a node link (JSON_DATA_FRAME) reach it the same.
+  const raw = Buffer.from('raw\nbytes');
+  const from = { uid, pid: process.pid, fromHome: 'n1', fromPid: 7, dataBytes: raw.length };
+  await n2.fromPeer(from, raw);
+  assert.deepEqual(s.received[1], { from: { home: 'n1', pid: 7 }, payload: 'raw\nbytes' });
   // Another user's program: refused. No such program: E_NO_PROCESS.
   await assert.rejects(
     n2.fromPeer({ uid: uid + 1000, pid: process.pid, fromHome: 'n1', fromPid: 7, data }),
@@ -96,7 +101,7 @@ void test('at the receiver home, a message reaches the program of that uid throu
     n2.fromPeer({ uid, pid: 999_999, fromHome: 'n1', fromPid: 7, data }),
     (e) => codeOf(e) === 'E_NO_PROCESS',
   );
-  assert.equal(s.received.length, 1);
+  assert.equal(s.received.length, 2, 'the two accepted, nothing of the refused');
 });
 
 void test('an unknown key, a ticket without its proof file or malformed fields are refused', async (t) => {
