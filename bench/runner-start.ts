@@ -5,7 +5,9 @@
  * process with an IPC channel, with and without one worker thread (bench/probes/process-floor.cjs),
  * rounds interleaved, medians.
  *
- *   npm run build && node dist/bench/runner-start.js [--rounds N]
+ *   npm run build && node dist/bench/runner-start.js [--rounds N] [--against DIR]
+ *
+ * `--against DIR`: also another built checkout's runner, interleaved (A/B).
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,6 +19,8 @@ import { fmt, median } from './measure.js';
 const argv = process.argv.slice(2);
 const roundsAt = argv.indexOf('--rounds');
 const rounds = roundsAt >= 0 ? Number(argv[roundsAt + 1]) : 10;
+const againstAt = argv.indexOf('--against');
+const against = againstAt >= 0 ? argv[againstAt + 1] : undefined;
 /** After 'ready', the time a runner's worker needs to boot and load its code (~0.1 s here). */
 const SETTLE_MS = 700;
 const CLOCK_TICKS_PER_S = 100; // USER_HZ on Linux
@@ -27,14 +31,20 @@ interface Subject {
   args: string[];
 }
 const floor = join(repoRoot, 'bench', 'probes', 'process-floor.cjs');
+const runnerArgs = ['runner', '--host', '127.0.0.1', '--daemon-pid', String(process.pid)];
 const subjects: Subject[] = [
   { label: 'Node + IPC + listening socket', script: floor, args: [] },
   { label: 'the same + one worker thread (floor)', script: floor, args: ['--worker'] },
-  {
-    label: 'osmo runner (spare, worker booted)',
-    script: osmoBin,
-    args: ['runner', '--host', '127.0.0.1', '--daemon-pid', String(process.pid)],
-  },
+  { label: 'osmo runner (spare, worker booted)', script: osmoBin, args: runnerArgs },
+  ...(against === undefined
+    ? []
+    : [
+        {
+          label: `osmo runner of ${against}`,
+          script: join(against, 'bin', 'osmo.js'),
+          args: runnerArgs,
+        },
+      ]),
 ];
 
 /** utime + stime of every thread of `pid` so far, ms (/proc/PID/stat fields 14 and 15). */

@@ -5,10 +5,15 @@
 process.on('SIGUSR1', () => {});
 // First: on Node ≥ 22.1 V8 reuses its compiled code of the bundle (src/cli/compile-cache.ts).
 import '../dist/bundle/compile-cache.js';
-// Boot a guest worker on the other core while the CLI loads (src/runtime/worker-pool.ts).
 const args = process.argv.slice(2);
-if (args[0] === 'run') (await import('../dist/bundle/prestart.js')).prestartForRun(args.slice(1));
-const { main } = await import('../dist/bundle/main.js');
-await main(args);
+if (args[0] === 'runner' && process.send !== undefined) {
+  // Started by its daemon: without the CLI, a lighter start (src/cli/runner-main.ts).
+  await (await import('../dist/bundle/runner-main.js')).runnerMain(args.slice(1));
+} else {
+  // Boot a guest worker on the other core while the CLI loads (src/runtime/worker-pool.ts).
+  if (args[0] === 'run') (await import('../dist/bundle/prestart.js')).prestartForRun(args.slice(1));
+  const { main } = await import('../dist/bundle/main.js');
+  await main(args);
+}
 // Exit explicitly: a stdin read still parked in the thread pool must not keep us alive.
 process.exit(process.exitCode ?? 0);

@@ -14,6 +14,7 @@ await build({
     main: 'dist/src/cli/main.js',
     'compile-cache': 'dist/src/cli/compile-cache.js',
     prestart: 'dist/src/cli/prestart.js',
+    'runner-main': 'dist/src/cli/runner-main.js',
     'guest-worker': 'dist/src/runtime/guest-worker.js',
   },
   outdir: 'dist/bundle',

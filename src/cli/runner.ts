@@ -77,7 +77,12 @@ function groupRecorded(pgid: number, log: ReturnType<typeof stderrLogger>): Prom
   });
 }
 
-async function runRunner(host: string, node: string | undefined, daemonPid: number): Promise<void> {
+/** Runs a guest runner until its guest ends or leaves (or, a spare, its daemon is gone). */
+export async function runRunner(
+  host: string,
+  node: string | undefined,
+  daemonPid: number,
+): Promise<void> {
   if (process.send === undefined) {
     throw new OsmoError('E_USAGE', 'osmo runner is started by osmo daemon, not by hand');
   }
