@@ -2,6 +2,7 @@
  * `osmo runner` (hidden): a guest runner process, started by its node daemon ahead of need. It
  * listens for the one link its admitted guest's deputy opens (proving the per-migration token),
  * then runs the guest (migration/guest-runner.ts) and exits when the guest ends or moves on.
+ * Its daemon's start comes through runner-main.ts (no CLI); this command is for the rest.
  */
 import { guestLinkLiveness } from '../migration/guest-link-liveness.js';
 import { mkdtempSync, rmSync } from 'node:fs';

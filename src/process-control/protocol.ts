@@ -70,7 +70,7 @@ export type ProcessRequest =
     }
   /**
    * A mailbox message from process `fromPid` of home `fromHome` (ADR 0021). `raw`: the payload
-   * follows the line as itself ({@link encodeRawDeliver}), for a process that said it takes that.
+   * follows the line as itself ({@link encodeRequest}), for a process that said it takes that.
    */
   | {
       readonly id: number;
@@ -195,9 +195,9 @@ export function parseRequest(line: string, payload?: Buffer): ParsedRequest {
 }
 
 /**
- * A mailbox message's fields as they travel (`fromHome`, `fromPid`, and `data` in base64 or, on
- * a process's control socket, `dataBytes` with the bytes after the line as `raw`), checked; the
- * problem as a string otherwise. Shared with the daemons' request, which carries `data`.
+ * A mailbox message's fields as they travel (`fromHome`, `fromPid`, and either `data` in base64
+ * or `dataBytes` with the bytes that came after the request as `raw`), checked; the problem as a
+ * string otherwise. Shared with the daemons' requests, which carry the same.
  */
 export function parseMessage(
   args: Record<string, unknown>,
