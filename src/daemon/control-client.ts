@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { LineDecoder } from '../protocol/json-lines.js';
-import { saysRawData, writeLineWithPayload } from '../protocol/line-payloads.js';
+import { payloadArgs, saysRawData, writeLineWithPayload } from '../protocol/line-payloads.js';
 import { OsmoError } from '../core/errors.js';
 import { CONTROL_VERSION, MAX_LINE_BYTES, encodeLine, parseResponse } from './control-protocol.js';
 import type { ControlOp, ControlOps } from './control-protocol.js';
@@ -110,22 +110,15 @@ export class ControlClient {
         );
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      if (data === undefined) {
-        this.socket.write(
-          encodeLine(
-            args === undefined
-              ? { v: CONTROL_VERSION, id, op }
-              : { v: CONTROL_VERSION, id, op, args },
-          ),
-        );
-      } else if (this.rawData) {
-        const withBytes = { ...args, dataBytes: data.payload.length };
-        const line = encodeLine({ v: CONTROL_VERSION, id, op, args: withBytes });
-        writeLineWithPayload(this.socket, line, data.payload);
-      } else {
-        const withData = { ...args, data: data.payload.toString('base64') };
-        this.socket.write(encodeLine({ v: CONTROL_VERSION, id, op, args: withData }));
-      }
+      const raw = data !== undefined && this.rawData;
+      const sent = data === undefined ? args : { ...args, ...payloadArgs(data.payload, raw) };
+      const line = encodeLine(
+        sent === undefined
+          ? { v: CONTROL_VERSION, id, op }
+          : { v: CONTROL_VERSION, id, op, args: sent },
+      );
+      if (raw) writeLineWithPayload(this.socket, line, data.payload);
+      else this.socket.write(line);
     });
   }
 
@@ -164,6 +157,6 @@ export async function requestOnce<K extends ControlOp>(
  * HOST:PORT or [IPv6]:PORT, as a node's listen address is written: a mistake for the control
  * socket's path that would otherwise read as "no daemon at 127.0.0.1:7101 (ENOENT)".
  */
-export function looksLikeNetworkAddress(path: string): boolean {
+function looksLikeNetworkAddress(path: string): boolean {
   return /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(path);
 }

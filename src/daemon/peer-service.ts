@@ -12,7 +12,7 @@ import { OsmoError, isOsmoError } from '../core/errors.js';
 import type { SerializedError } from '../core/errors.js';
 import { LinkConnection, LinkServer } from '../link/index.js';
 import type { Logger } from '../platform/logger.js';
-import { saysRawData } from '../protocol/line-payloads.js';
+import { payloadArgs, saysRawData } from '../protocol/line-payloads.js';
 
 /** JSON frame type on node links (below 8 belongs to the link itself). */
 const JSON_FRAME = 8;
@@ -210,16 +210,10 @@ export class PeerLinks {
             f(v);
           };
         kept.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
-        if (data === undefined) link.send(JSON_FRAME, json({ id, op, args }));
-        else if (kept.rawData) {
-          const request = { id, op, args: { ...args, dataBytes: data.payload.length } };
-          link.send(JSON_DATA_FRAME, dataFrame(request, data.payload));
-        } else {
-          link.send(
-            JSON_FRAME,
-            json({ id, op, args: { ...args, data: data.payload.toString('base64') } }),
-          );
-        }
+        const raw = data !== undefined && kept.rawData;
+        const sent = data === undefined ? args : { ...args, ...payloadArgs(data.payload, raw) };
+        if (raw) link.send(JSON_DATA_FRAME, dataFrame({ id, op, args: sent }, data.payload));
+        else link.send(JSON_FRAME, json({ id, op, args: sent }));
       });
     } finally {
       if (kept.pending.size === 0) {

@@ -18,7 +18,7 @@ import { fromBase64 } from '../core/base64.js';
 import type { ErrorCode, SerializedError } from '../core/errors.js';
 import { NAME_RE } from '../core/labels.js';
 import { envelopeError as bad, isRecord, parseRequestEnvelope } from '../protocol/json-lines.js';
-import { payloadBytesIn } from '../protocol/line-payloads.js';
+import { payloadArgs, payloadBytesIn } from '../protocol/line-payloads.js';
 import { PROCESS_STATES } from './types.js';
 import type { DeliverResult, ImageResult, MigrateResult, ProcessInfo } from './types.js';
 
@@ -103,9 +103,7 @@ export function encodeRequest(request: ProcessRequest): string {
         ? {
             fromHome: request.fromHome,
             fromPid: request.fromPid,
-            ...(request.raw === true
-              ? { dataBytes: request.payload.length }
-              : { data: request.payload.toString('base64') }),
+            ...payloadArgs(request.payload, request.raw === true),
           }
         : request.op === 'migrate'
           ? {

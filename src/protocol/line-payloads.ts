@@ -112,6 +112,17 @@ export function saysRawData(result: unknown): boolean {
   return isRecord(result) && result.rawData === true;
 }
 
+/**
+ * How a request's bytes appear in its args: announced (`dataBytes`; the bytes go after the
+ * request) to a peer that takes them raw, else inside it in base64 (`data`).
+ */
+export function payloadArgs(
+  payload: Buffer,
+  raw: boolean,
+): { dataBytes: number } | { data: string } {
+  return raw ? { dataBytes: payload.length } : { data: payload.toString('base64') };
+}
+
 /** Writes a request's line and the raw bytes it announced, as one writev, the bytes not copied. */
 export function writeLineWithPayload(
   socket: { cork(): void; uncork(): void; write(chunk: string | Uint8Array): boolean },
