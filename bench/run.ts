@@ -7,6 +7,7 @@
  *   startup   warm start of osmo run [--preemptible] hello.wasm, vs node -e 0 (--against DIR:
  *             and with another built checkout's osmo, interleaved)
  *   cat       osmo run cat.wasm < 1 GiB > /dev/null, vs native cat
+ *   coldstart 1, 4 and 8 runs at once of a program not yet instrumented (--against DIR too)
  *   gossip      simulated ages vs the formula table (bench/gossip-table.ts)
  *   daemon      idle CPU, RSS and gossip bytes of a 5-daemon loopback cluster (bench/daemon-idle.ts)
  *   snapshot    image capture/restore throughput (bench/snapshot-io.ts)
@@ -173,6 +174,38 @@ if (want('startup')) {
     const [plain, preemptible] = [times[2 * i]!, times[2 * i + 1]!];
     console.log(
       `| ${b.name} | ${fmt(bare, 0)} | ${fmt(plain, 0)} | ${fmt(plain / bare)} | ${fmt(preemptible, 0)} | ${fmt(preemptible / bare)} |`,
+    );
+  });
+  console.log('');
+}
+
+if (want('coldstart')) {
+  // The first runs of a program new to the cache instrument it (binaryen, seconds of CPU): one
+  // alone, and 4 and 8 of them started at once, as a user starting a batch of jobs does.
+  const migrant = join(root, 'tests', 'fixtures', 'wasm', 'migrant.wasm');
+  const againstAt = argv.indexOf('--against');
+  const builds = [{ name: 'this build', bin: osmo }];
+  if (againstAt >= 0)
+    builds.push({ name: argv[againstAt + 1]!, bin: join(argv[againstAt + 1]!, 'bin', 'osmo.js') });
+  const counts = [1, 4, 8];
+  const batch = (bin: string, n: number): string =>
+    `d=$(mktemp -d) && for i in $(seq ${n}); do XDG_CACHE_HOME="$d/cache" "${node}" "${bin}" run ` +
+    `--preemptible -h --daemon none "${migrant}" "$d/out$i" 1 1 > /dev/null & done; wait; rm -rf "$d"`;
+  const commands = builds.flatMap((b) =>
+    counts.map((n) => ({
+      label: `${b.name}: ${n} cold at once`,
+      argv: [],
+      shell: batch(b.bin, n),
+    })),
+  );
+  const times = interleaved(commands, Math.max(3, Math.min(rounds, 5)));
+  console.log('## Cold start: N runs of a program not yet instrumented, started at once\n');
+  console.log('| build | 1 run ms | 4 at once ms | ratio | 8 at once ms | ratio |');
+  console.log('|---|---|---|---|---|---|');
+  builds.forEach((b, i) => {
+    const [one, four, eight] = times.slice(3 * i, 3 * i + 3) as [number, number, number];
+    console.log(
+      `| ${b.name} | ${fmt(one, 0)} | ${fmt(four, 0)} | ${fmt(four / one)} | ${fmt(eight, 0)} | ${fmt(eight / one)} |`,
     );
   });
   console.log('');

@@ -1,13 +1,15 @@
 /**
- * On-disk cache of instrumented modules: binaryen takes ~0.5–1.5 s per module, `osmo run` must
- * start warm in ≤ 100 ms. Keyed by sha256(module bytes) + instrumenter version + tick interval,
- * under $XDG_CACHE_HOME/osmosis/modules (default ~/.cache/osmosis/modules).
+ * On-disk cache of instrumented modules: binaryen takes seconds per module (1–4 s for a small one
+ * here, loading binaryen included), `osmo run` must start warm in ≤ 100 ms. Keyed by
+ * sha256(module bytes) + instrumenter version + tick interval, under
+ * $XDG_CACHE_HOME/osmosis/modules (default ~/.cache/osmosis/modules).
  *
  * Entry file: the instrumented wasm followed by a 40-byte trailer {magic "OSMC", u32 version,
  * sha256(instrumented bytes)}. A file whose trailer does not check out (torn write by a crashed
  * run, disk corruption) is rebuilt, never used. Writes go to a unique temp file and are renamed
- * into place, so concurrent runs instrumenting the same module each produce a whole file and the
- * last rename wins.
+ * into place, so a reader never sees a partial file. Concurrent runs missing the same entry make
+ * it once: one instruments, the others wait for its entry (maker-lock.ts); should they still
+ * both write, each writes a whole file and the last rename wins.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { xdgCacheHome } from '../platform/xdg-cache.js';
 import { DEFAULT_TICK_INTERVAL, INSTRUMENTER_VERSION, MARKER_REVISION } from './contract.js';
 import { instrumentWith } from './instrument.js';
 import { loadBinaryen } from './load-binaryen.js';
+import { makerTurn } from './maker-lock.js';
 
 const MAGIC = 0x434d534f; // "OSMC" little endian
 const TRAILER_BYTES = 8 + 32;
@@ -32,6 +35,8 @@ export interface CachedModule {
   status: 'hit' | 'miss' | 'corrupt';
   /** Time spent in binaryen (0 on a hit). */
   instrumentMs: number;
+  /** On a hit: how long it waited for another run that was making the entry (maker-lock.ts). */
+  waitedMs?: number;
   path: string;
 }
 
@@ -93,17 +98,30 @@ export async function instrumentCached(
   const path = join(dir, `${cacheKey(bytes, tickInterval)}.wasm`);
   const found = readEntry(path);
   if (found instanceof Uint8Array) return { bytes: found, status: 'hit', instrumentMs: 0, path };
-  const b = await loadBinaryen();
-  const made = instrumentWith(b, bytes, { tickInterval });
+  // Another run making this entry right now: wait for it rather than make it again.
+  let made: Uint8Array | undefined;
+  const turn = await makerTurn(`${path}.lock`, () => {
+    const entry = readEntry(path);
+    made = entry instanceof Uint8Array ? entry : undefined;
+    return made !== undefined;
+  });
+  if (turn.kind === 'ready' && made !== undefined)
+    return { bytes: made, status: 'hit', instrumentMs: 0, waitedMs: turn.waitedMs, path };
   try {
-    writeEntry(dir, path, made.bytes);
-  } catch {
-    // Deliberately ignored: see above.
+    const b = await loadBinaryen();
+    const result = instrumentWith(b, bytes, { tickInterval });
+    try {
+      writeEntry(dir, path, result.bytes);
+    } catch {
+      // Deliberately ignored: see above.
+    }
+    return {
+      bytes: result.bytes,
+      status: found === 'absent' ? 'miss' : 'corrupt',
+      instrumentMs: result.stats.ms,
+      path,
+    };
+  } finally {
+    if (turn.kind === 'make') turn.release();
   }
-  return {
-    bytes: made.bytes,
-    status: found === 'absent' ? 'miss' : 'corrupt',
-    instrumentMs: made.stats.ms,
-    path,
-  };
 }
