@@ -16,6 +16,7 @@ await build({
     prestart: 'dist/src/cli/prestart.js',
     'runner-main': 'dist/src/cli/runner-main.js',
     'guest-worker': 'dist/src/runtime/guest-worker.js',
+    'instrument-worker': 'dist/src/instrument/instrument-worker.js',
   },
   outdir: 'dist/bundle',
   bundle: true,

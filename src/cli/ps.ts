@@ -35,7 +35,8 @@ export function registerPs(program: Command): void {
       `
 Columns: PID (of its osmo run on its home: the number osmo checkpoint/freeze/continue/migrate
 take there); HOME the node it was started on (its deputy's node; "local" without a daemon);
-STATE running, frozen (image on disk, memory freed), checkpointing, migrating or stopped
+STATE starting (its program being prepared for preemption: seconds the first time a program
+runs), running, frozen (image on disk, memory freed), checkpointing, migrating or stopped
 (its osmo run stopped by Ctrl-Z or SIGSTOP; a program away is held where it runs); WHERE the node
 it runs on; SINCE how long it has run there (since it started or last moved); CPU time used on
 every node (m:ss.s, or h:mm:ss); MEM its memory (0 while frozen); JOB, when any process has

@@ -28,8 +28,8 @@ import {
 } from './placement.js';
 import type { PlacementFlags } from './placement.js';
 import { originsAfterImage } from '../runtime/guest-clocks.js';
-import { holdSignals, supervise } from './supervise.js';
-import type { HeldSignals } from './supervise.js';
+import { holdSignals, serveEarly, supervise } from './supervise.js';
+import type { EarlyControl, HeldSignals } from './supervise.js';
 
 interface RestartOptions extends PlacementFlags {
   force?: boolean;
@@ -64,6 +64,7 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
   const force = opts.force === true;
   let backend: HostBackend | undefined;
   let held: HeldSignals | undefined;
+  let early: EarlyControl | undefined;
   let procSelf: ProcSelfFiles | undefined;
   let mailboxes: MailboxFiles | undefined;
   try {
@@ -82,6 +83,12 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
     checkStdin(deputy, force);
     const placement = await resolvePlacement(opts);
     const job = jobOf(opts.job, process.env);
+    // Listed by osmo ps from now on: instrumenting a program new to the cache takes seconds.
+    early = await serveEarly({
+      home: placement.daemon?.node ?? 'local',
+      command: deputy.args,
+      ...(job === undefined ? {} : { job }),
+    });
     const instrumented = await instrumentedProgram(program);
     const mobility = mobilityOf(placement, instrumented.bytes, job);
     const away = mobility === undefined ? undefined : await startNodeOf(placement);
@@ -125,10 +132,13 @@ async function restart(file: string, opts: RestartOptions): Promise<number> {
       ...(job === undefined ? {} : { job }),
     });
     const placed = away === undefined ? undefined : moveAfterRestore(session, away);
-    return await supervise(session, held, placed);
+    const handedOver = early;
+    early = undefined; // supervise serves it now, and closes it
+    return await supervise(session, held, placed, handedOver);
   } catch (error) {
     return fail(error);
   } finally {
+    await early?.server?.close();
     held?.release();
     backend?.closeAll();
     procSelf?.remove();

@@ -13,8 +13,8 @@ import type { Program } from '../runtime/load-program.js';
 import { DeputySession, imageDir } from './deputy-session.js';
 import { MailboxFiles } from './mailbox-files.js';
 import { ProcSelfFiles } from './proc-self.js';
-import { holdSignals, supervise } from './supervise.js';
-import type { HeldSignals } from './supervise.js';
+import { holdSignals, serveEarly, supervise } from './supervise.js';
+import type { EarlyControl, HeldSignals } from './supervise.js';
 import {
   addPlacementOptions,
   mobilityOf,
@@ -212,6 +212,7 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
   let held: HeldSignals | undefined;
   let procSelf: ProcSelfFiles | undefined;
   let mailboxes: MailboxFiles | undefined;
+  let early: EarlyControl | undefined;
   try {
     const maxMemoryBytes =
       opts.maxMemory === undefined ? undefined : parseSize(opts.maxMemory, '--max-memory');
@@ -238,6 +239,14 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
     if (everyMs !== undefined && opts.checkpointFile === undefined) {
       throw new OsmoError('E_USAGE', '--checkpoint-every needs --checkpoint-file FILE to write to');
     }
+    // Listed by osmo ps from now on: instrumenting a program new to the cache takes seconds.
+    early = preemptible
+      ? await serveEarly({
+          home: placement.daemon?.node ?? 'local',
+          command: [path, ...args],
+          ...(job === undefined ? {} : { job }),
+        })
+      : undefined;
     const instrumented = preemptible ? await instrumentedProgram(program) : undefined;
     const module = instrumented?.module ?? program.module;
     const mobility =
@@ -271,10 +280,13 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       ...(job === undefined ? {} : { job }),
     });
     const placed = away === undefined ? undefined : startAway(session, away, placement);
-    return await supervise(session, held, placed);
+    const handedOver = early;
+    early = undefined; // supervise serves it now, and closes it
+    return await supervise(session, held, placed, handedOver);
   } catch (error) {
     return fail(error);
   } finally {
+    await early?.server?.close();
     held?.release();
     backend?.closeAll();
     procSelf?.remove();

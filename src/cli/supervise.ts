@@ -7,6 +7,8 @@ import type { DeputySession } from './deputy-session.js';
 import { startProcessControlServer } from '../process-control/index.js';
 import type { ProcessControl, ProcessControlServer } from '../process-control/index.js';
 import { sessionControl } from './session-control.js';
+import { StartingControl } from './starting-control.js';
+import type { StartingProcess } from './starting-control.js';
 import { ExitCode } from './exit-codes.js';
 import { fail, warn } from './report.js';
 import { adoptByDaemon } from './balance-registration.js';
@@ -84,6 +86,7 @@ export async function supervise(
   session: DeputySession,
   held?: HeldSignals,
   placed?: Promise<void>,
+  early?: EarlyControl,
 ): Promise<number> {
   const onSignal = (signal: NodeJS.Signals, code: number) => () => {
     void session.guest.kill({ kind: 'signal', signal, posix: code - 128 });
@@ -95,8 +98,8 @@ export async function supervise(
   for (const [s, h] of handlers) process.on(s, h);
   const stopJob = jobControl(session);
   held?.release();
-  const early = handlers.find(([s]) => s === held?.first);
-  early?.[1]();
+  const heldFirst = handlers.find(([s]) => s === held?.first);
+  heldFirst?.[1]();
   // The image code is loaded at the first image, not at start (ADR 0001); a program that can be
   // stopped loads it soon after instead, off its start: a bundle replaced by an upgrade while it
   // runs can then no longer fail a move home after its target died (the image is the only copy).
@@ -105,7 +108,8 @@ export async function supervise(
   }
   // osmo ps / checkpoint / freeze / continue PID reach the program through this socket.
   const controlled = sessionControl(session);
-  const control = await serveControl(controlled);
+  early?.starting.started(controlled);
+  const control = early !== undefined ? early.server : await serveControl(controlled);
   // The home daemon's balancer watches every program here (it counts in the load), and moves
   // those that may move (info says which).
   const daemon = session.options.homeDaemon;
@@ -127,6 +131,21 @@ export async function supervise(
     for (const [s, h] of handlers) process.off(s, h);
     await control?.close();
   }
+}
+
+/** A control socket served from before the program started (./starting-control.ts). */
+export interface EarlyControl {
+  readonly starting: StartingControl;
+  readonly server: ProcessControlServer | undefined;
+}
+
+/**
+ * Serves the control socket before the program starts: while it is prepared, `osmo ps` lists it
+ * as starting. Close its server if the run ends before {@link supervise} takes it over.
+ */
+export async function serveEarly(program: StartingProcess): Promise<EarlyControl> {
+  const starting = new StartingControl(program);
+  return { starting, server: await serveControl(starting) };
 }
 
 /**

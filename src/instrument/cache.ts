@@ -16,9 +16,8 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { xdgCacheHome } from '../platform/xdg-cache.js';
 import { DEFAULT_TICK_INTERVAL, INSTRUMENTER_VERSION, MARKER_REVISION } from './contract.js';
-import { instrumentWith } from './instrument.js';
-import { loadBinaryen } from './load-binaryen.js';
 import { makerTurn } from './maker-lock.js';
+import { instrumentOffThread } from './off-thread.js';
 
 const MAGIC = 0x434d534f; // "OSMC" little endian
 const TRAILER_BYTES = 8 + 32;
@@ -86,7 +85,8 @@ function writeEntry(dir: string, path: string, bytes: Uint8Array): void {
 }
 
 /**
- * The instrumented form of `bytes`, from the cache or made now (loading binaryen only then).
+ * The instrumented form of `bytes`, from the cache or made now in a worker thread (loading
+ * binaryen only then).
  * A cache that cannot be written (read-only home, disk full) costs speed, not correctness.
  */
 export async function instrumentCached(
@@ -108,8 +108,8 @@ export async function instrumentCached(
   if (turn.kind === 'ready' && made !== undefined)
     return { bytes: made, status: 'hit', instrumentMs: 0, waitedMs: turn.waitedMs, path };
   try {
-    const b = await loadBinaryen();
-    const result = instrumentWith(b, bytes, { tickInterval });
+    // Off this thread: the caller's event loop (osmo run's control socket) goes on meanwhile.
+    const result = await instrumentOffThread({ bytes, tickInterval });
     try {
       writeEntry(dir, path, result.bytes);
     } catch {
@@ -118,7 +118,7 @@ export async function instrumentCached(
     return {
       bytes: result.bytes,
       status: found === 'absent' ? 'miss' : 'corrupt',
-      instrumentMs: result.stats.ms,
+      instrumentMs: result.ms,
       path,
     };
   } finally {

@@ -1,5 +1,6 @@
 /** Per-process control without a daemon: see docs/process-control.md. */
 export type {
+  DeliverResult,
   ImageResult,
   MigrateResult,
   ProcessControl,

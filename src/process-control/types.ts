@@ -6,11 +6,15 @@
 
 /**
  * `stopped` is `osmo ps`'s own finding (its `osmo run` is stopped: Ctrl-Z, SIGSTOP; a program
- * away is held where it runs): a stopped process cannot say anything itself.
+ * away is held where it runs): a stopped process cannot say anything itself. `starting`: its
+ * program is being prepared (instrumented, seconds for a program new to the cache) and has not
+ * run yet.
  */
-export type ProcessState = 'running' | 'frozen' | 'checkpointing' | 'migrating' | 'stopped';
+export type ProcessState =
+  'starting' | 'running' | 'frozen' | 'checkpointing' | 'migrating' | 'stopped';
 
 export const PROCESS_STATES: readonly ProcessState[] = [
+  'starting',
   'running',
   'frozen',
   'checkpointing',

@@ -27,15 +27,16 @@ describe('makerTurn', () => {
       import { readFileSync } from 'node:fs';
       import { createHash } from 'node:crypto';
       const { instrumentCached } = await import(${JSON.stringify(cacheModule)});
-      const r = await instrumentCached(readFileSync(process.argv[1]), { dir: process.argv[2] });
+      const r = await instrumentCached(readFileSync(process.argv[2]), { dir: process.argv[3] });
       console.log(r.status, r.waitedMs === undefined ? 'no-wait' : 'waited',
         createHash('sha256').update(r.bytes).digest('hex'));`;
+    // A file, not `node -e`: a worker thread (the instrumenter's) inherits --input-type.
+    const child = join(dir, 'child.mjs');
+    writeFileSync(child, script);
     const runs = await Promise.all(
       [1, 2, 3].map(async () => {
         const { stdout } = await run(process.execPath, [
-          '--input-type=module',
-          '-e',
-          script,
+          child,
           `${fixturesDir}hotloop.wasm`,
           cache,
         ]);
