@@ -1,16 +1,26 @@
 /**
  * One maker per cache entry (maker-lock.ts): concurrent processes missing the same entry
  * instrument once; a lock left by a dead maker, or by another host long ago, is taken over; a
- * maker that gives up without an entry hands the turn on.
+ * maker that gives up without an entry hands the turn on; a maker that fails says why.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FOREIGN_LOCK_STALE_MS, makerTurn } from '../../../src/instrument/maker-lock.js';
+import { instrumentCached } from '../../../src/instrument/cache.js';
+import { isOsmoError } from '../../../src/core/errors.js';
 import { fixturesDir } from './helpers.js';
 
 const run = promisify(execFile);
@@ -50,6 +60,20 @@ describe('makerTurn', () => {
     assert.equal(runs.filter((r) => r.includes('waited')).length, 2, runs.join('\n'));
     assert.deepEqual(
       readdirSync(cache).filter((f) => !f.endsWith('.wasm')),
+      [],
+    );
+  });
+
+  it('a module binaryen refuses: its error from the worker thread, and no lock left', async () => {
+    const cache = join(dir, 'refused');
+    const once = await instrumentCached(readFileSync(`${fixturesDir}hotloop.wasm`), { dir: cache });
+    // An instrumented module imports the tick already: instrumenting it again is refused.
+    await assert.rejects(
+      instrumentCached(once.bytes, { dir: cache }),
+      (e) => isOsmoError(e) && e.code === 'E_BAD_WASM' && /instrumented already/.test(e.message),
+    );
+    assert.deepEqual(
+      readdirSync(cache).filter((f) => f.endsWith('.lock')),
       [],
     );
   });
