@@ -280,12 +280,12 @@ async function runProgram(path: string, args: string[], opts: RunOptions): Promi
       ...(job === undefined ? {} : { job }),
     });
     const placed = away === undefined ? undefined : startAway(session, away, placement);
-    const handedOver = early;
-    early = undefined; // supervise serves it now, and closes it
-    return await supervise(session, held, placed, handedOver);
+    return await supervise(session, held, placed, early);
   } catch (error) {
     return fail(error);
   } finally {
+    // supervise closes it too once the program ends; closing is idempotent (a run that failed
+    // before its program started closes it only here).
     await early?.server?.close();
     held?.release();
     backend?.closeAll();

@@ -141,7 +141,8 @@ export interface EarlyControl {
 
 /**
  * Serves the control socket before the program starts: while it is prepared, `osmo ps` lists it
- * as starting. Close its server if the run ends before {@link supervise} takes it over.
+ * as starting. {@link supervise} closes its server when the program ends; the caller closes it
+ * too (closing twice is harmless), for a run that fails before its program starts.
  */
 export async function serveEarly(program: StartingProcess): Promise<EarlyControl> {
   const starting = new StartingControl(program);
