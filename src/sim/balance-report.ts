@@ -3,6 +3,7 @@
  * policy on it, the figures side by side and the verdict of the goals.
  */
 import { pooledProcessorSharing } from './balance-pooled.js';
+import { pooledServedLongestFirst } from './balance-pooled-list.js';
 import { POLICIES, simulatePolicy } from './balance-sim.js';
 import type { PolicyName, PolicyOutcome } from './balance-sim.js';
 import { makeWorkload } from './balance-workload.js';
@@ -58,6 +59,16 @@ export interface BalanceReport {
     readonly makespanRatio: number;
     readonly meanSlowdown: number;
   };
+  /**
+   * Reference, not a policy: the pooled machine serving the jobs served longest first (list
+   * scheduling). For Pareto lengths, what no policy that does not know the lengths beats on
+   * average (`balance-pooled-list.ts`).
+   */
+  readonly pooledList: {
+    readonly makespanSec: number;
+    readonly makespanRatio: number;
+    readonly meanSlowdown: number;
+  };
   readonly policies: readonly PolicyFigures[];
   readonly check: {
     readonly passed: boolean;
@@ -82,6 +93,7 @@ export function runBalanceExperiment(
   const started = wallClock();
   const workload = makeWorkload(options);
   const pooled = pooledProcessorSharing(workload);
+  const pooledList = pooledServedLongestFirst(workload);
   const policies = (run.policies ?? POLICIES).map((policy): PolicyFigures => {
     const { outcome } = simulatePolicy(workload, options, policy);
     return {
@@ -110,6 +122,7 @@ export function runBalanceExperiment(
     },
     idealSec: workload.idealSec,
     pooled: { ...pooled, makespanRatio: pooled.makespanSec / workload.idealSec },
+    pooledList: { ...pooledList, makespanRatio: pooledList.makespanSec / workload.idealSec },
     policies,
     check: checkGoals(policies, run.goals ?? {}),
     wallMs: wallClock() - started,
@@ -176,6 +189,9 @@ export function formatReport(r: BalanceReport): string {
     '  policy        makespan s  /ideal  /pooled  mean slowdown  p95 slowdown  migr/job  bounces  refused  mem-low node·s',
     `  (pooled PS)  ${num(r.pooled.makespanSec, 1, 11)} ${num(r.pooled.makespanRatio, 3, 7)} ${num(1, 3, 8)} ` +
       `${num(r.pooled.meanSlowdown, 2, 14)}    reference: one machine shared equally, free instant moves`,
+    `  (pooled list)${num(r.pooledList.makespanSec, 1, 10)} ${num(r.pooledList.makespanRatio, 3, 7)} ` +
+      `${num(r.pooledList.makespanSec / r.pooled.makespanSec, 3, 8)} ${num(r.pooledList.meanSlowdown, 2, 14)}    ` +
+      'reference: one machine, longest-served first (least expected makespan without knowing lengths)',
   ];
   for (const p of r.policies) {
     lines.push(

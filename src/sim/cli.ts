@@ -3,11 +3,13 @@
  * `osmo-sim`: runs simulations of the pure cores. Usage:
  *   npm run sim -- gossip --nodes 1024 --window 16 --seed 1 [--json]
  *   npm run sim -- balance --scenario all --seed 1 [--json] [--check]
+ *   npm run sim -- makespan-floor --scenario uniform-one-home --seeds 200 [--json]
  * Exit codes: 0 success; 1 unexpected failure; 2 bad arguments; 3 `--check` failed (gossip:
  * simulated ages outside 5 % / 10 % of the formulas; balance: Osmosis misses its goals).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { registerBalanceCommand } from './balance-cli.js';
+import { registerMakespanFloorCommand } from './makespan-floor-cli.js';
 import { runGossipExperiment } from './gossip-report.js';
 import type { GossipExperimentOptions, GossipExperimentReport } from './gossip-report.js';
 import { EXIT_CHECK_FAILED, EXIT_USAGE, fraction, integer } from './cli-args.js';
@@ -180,6 +182,7 @@ program
   });
 
 registerBalanceCommand(program);
+registerMakespanFloorCommand(program);
 
 try {
   program.parse();
