@@ -79,10 +79,27 @@ async function runDaemon(opts: Record<string, unknown>): Promise<number> {
   }
   // SIGHUP too: a daemon started in a terminal that closes shuts down in order (its guests'
   // runners go on and report to the next daemon), not by the default action.
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const reason = await new Promise<NodeJS.Signals | 'parent ended'>((resolve) => {
     for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(s, () => resolve(s));
+    if (loaded.config.stopWithParent) whenReparented(() => resolve('parent ended'));
   });
-  log.info('shutting down', { signal });
+  log.info('shutting down', reason === 'parent ended' ? { reason } : { signal: reason });
   await daemon.stop();
   return 0;
 }
+
+/**
+ * Calls `then` once this process is re-parented: whoever started it has ended, even by SIGKILL,
+ * which it could not pass on. Polled, as Node offers no parent-death signal.
+ */
+function whenReparented(then: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    then();
+  }, REPARENT_POLL_MS);
+  timer.unref();
+}
+
+const REPARENT_POLL_MS = 500;

@@ -27,7 +27,9 @@ What it does:
 A default run takes about a minute on a 2-core machine. docs/demo.md explains the figures.
 
 Ctrl-C (or SIGTERM) stops it: every process it started is ended (jobs, then the nodes:
-SIGTERM, SIGKILL after 3 s), the cgroups and the directory are removed.
+SIGTERM, SIGKILL after 3 s), the cgroups and the directory are removed. Killed outright
+(SIGKILL), it cannot: its nodes then stop by themselves within a second (--stop-with-parent),
+its jobs end with their programs, and the next demo removes the directory and the cgroups.
 
 Exit status:
   0    the demo ran and every job exited 0

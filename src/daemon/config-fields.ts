@@ -190,6 +190,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     min: 0,
     max: 1_000_000,
   },
+  {
+    key: 'stopWithParent',
+    kind: 'bool',
+    defaultText: 'false',
+    help: 'stop, as on SIGTERM, once the process that started the daemon has ended (for a cluster a script starts: osmo demo sets it)',
+  },
   { key: 'acceptGuests', kind: 'bool', defaultText: 'true', help: 'accept migrated guests' },
   {
     key: 'native',

@@ -98,6 +98,11 @@ export interface DaemonConfig {
   readonly discoveryIntervalMs: number;
   /** At most one "dropped N datagrams from X" line per peer and reason per this interval. */
   readonly dropLogIntervalMs: number;
+  /**
+   * Stop, as on SIGTERM, once the process that started this daemon is gone (the daemon is
+   * re-parented): a cluster started by a script or `osmo demo` does not outlive it.
+   */
+  readonly stopWithParent: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -336,6 +341,7 @@ export function loadDaemonConfig(sources: ConfigSources): LoadedConfig {
     },
     discoveryIntervalMs: (values.discoveryIntervalMs as number | undefined) ?? 10_000,
     dropLogIntervalMs: (values.dropLogIntervalMs as number | undefined) ?? 10_000,
+    stopWithParent: (values.stopWithParent as boolean | undefined) ?? false,
     logLevel: (values.logLevel as DaemonConfig['logLevel'] | undefined) ?? 'info',
   };
   return { config, secret, origin };

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { MAKESPAN_GOAL, formatReport, runBalanceExperiment } from './balance-report.js';
 import type { BalanceReport } from './balance-report.js';
-import { BALANCE_SCENARIOS, scenarioNamed } from './balance-scenarios.js';
+import { BALANCE_SCENARIOS, selectScenarios, unknownScenario } from './balance-scenarios.js';
 import type { BalanceScenario } from './balance-scenarios.js';
 import { POLICIES } from './balance-sim.js';
 import type { PolicyName } from './balance-sim.js';
@@ -264,17 +264,14 @@ export function registerBalanceCommand(program: Command): void {
         'Example: npm run sim -- balance --scenario all --seed 1',
     )
     .action((flags: BalanceFlags) => {
-      let scenarios: (BalanceScenario | undefined)[] = [undefined];
-      if (flags.scenario === 'all') scenarios = [...BALANCE_SCENARIOS];
-      else if (flags.scenario !== undefined) {
-        const s = scenarioNamed(flags.scenario);
-        if (s === undefined) {
-          console.error(
-            `osmo-sim: unknown scenario '${flags.scenario}' (known: all, ${BALANCE_SCENARIOS.map((x) => x.name).join(', ')})`,
-          );
+      let scenarios: readonly (BalanceScenario | undefined)[] = [undefined];
+      if (flags.scenario !== undefined) {
+        const chosen = selectScenarios(flags.scenario);
+        if (chosen === undefined) {
+          console.error(`osmo-sim: ${unknownScenario(flags.scenario)}`);
           process.exit(EXIT_USAGE);
         }
-        scenarios = [s];
+        scenarios = chosen;
       }
       const resolved = scenarios.map((s) => ({ scenario: s, options: resolve(s, flags) }));
       const problems = resolved.flatMap(({ scenario, options }) =>

@@ -16,6 +16,7 @@
  */
 import { REFERENCE_SPEED } from '../balance/policy.js';
 import { IndexedHeap } from './balance-heap.js';
+import { CompletionTally } from './balance-pooled.js';
 import type { PooledOutcome } from './balance-pooled.js';
 import type { Workload } from './balance-workload.js';
 
@@ -51,9 +52,7 @@ export function pooledServedLongestFirst(workload: Workload): PooledOutcome {
   let running = 0;
   let next = 0;
   let now = 0;
-  let makespan = 0;
-  let slowdownSum = 0;
-  const fastest = workload.fastestSpeed / REFERENCE_SPEED;
+  const tally = new CompletionTally(workload);
 
   const startIn = (g: SpeedGroup, groupIndex: number, started: Started): void => {
     started.group = groupIndex;
@@ -100,9 +99,7 @@ export function pooledServedLongestFirst(workload: Workload): PooledOutcome {
     ended.group = -1;
     g.live--;
     running--;
-    const j = jobs[ended.job]!;
-    makespan = Math.max(makespan, now);
-    slowdownSum += (now - j.arrivalMs / 1000) / (j.workSec / fastest);
+    tally.ended(ended.job, now);
 
     // The freed CPU passes down the start order: each later group's earliest-started job moves
     // up one group, and the hole ends in the last group that had a job.
@@ -124,7 +121,7 @@ export function pooledServedLongestFirst(workload: Workload): PooledOutcome {
       running++;
     }
   }
-  return { makespanSec: makespan, meanSlowdown: slowdownSum / jobs.length };
+  return tally.outcome();
 }
 
 /** Pops ended jobs off the front of `g`'s start order and returns its earliest-started live one. */

@@ -13,6 +13,30 @@ export interface PooledOutcome {
   readonly meanSlowdown: number;
 }
 
+/** The makespan and mean slowdown of a pooled reference, job by job as they end. */
+export class CompletionTally {
+  private makespan = 0;
+  private slowdownSum = 0;
+  private readonly fastest: number;
+
+  constructor(private readonly workload: Workload) {
+    this.fastest = workload.fastestSpeed / REFERENCE_SPEED;
+  }
+
+  ended(job: number, atSec: number): void {
+    const j = this.workload.jobs[job]!;
+    this.makespan = Math.max(this.makespan, atSec);
+    this.slowdownSum += (atSec - j.arrivalMs / 1000) / (j.workSec / this.fastest);
+  }
+
+  outcome(): PooledOutcome {
+    return {
+      makespanSec: this.makespan,
+      meanSlowdown: this.slowdownSum / this.workload.jobs.length,
+    };
+  }
+}
+
 export function pooledProcessorSharing(workload: Workload): PooledOutcome {
   // prefix[k] = speed of the k fastest CPUs together (reference units).
   const cpus = workload.nodes
@@ -30,9 +54,7 @@ export function pooledProcessorSharing(workload: Workload): PooledOutcome {
   let v = 0;
   let now = 0;
   let next = 0;
-  let makespan = 0;
-  let slowdownSum = 0;
-  const fastest = workload.fastestSpeed / REFERENCE_SPEED;
+  const tally = new CompletionTally(workload);
   while (next < jobs.length || heap.length > 0) {
     const q = heap.length;
     const rate = q > 0 ? perJob(q) : 0;
@@ -47,13 +69,10 @@ export function pooledProcessorSharing(workload: Workload): PooledOutcome {
     } else {
       v = finishV[heap[0]!]!;
       now = completion;
-      const done = pop(heap, lessV);
-      const j = jobs[done]!;
-      makespan = Math.max(makespan, now);
-      slowdownSum += (now - j.arrivalMs / 1000) / (j.workSec / fastest);
+      tally.ended(pop(heap, lessV), now);
     }
   }
-  return { makespanSec: makespan, meanSlowdown: slowdownSum / jobs.length };
+  return tally.outcome();
 }
 
 function push(heap: number[], x: number, less: (a: number, b: number) => boolean): void {

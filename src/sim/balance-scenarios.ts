@@ -66,3 +66,15 @@ export const BALANCE_SCENARIOS: readonly BalanceScenario[] = [
 export function scenarioNamed(name: string): BalanceScenario | undefined {
   return BALANCE_SCENARIOS.find((s) => s.name === name);
 }
+
+/** What `--scenario NAME` selects: that scenario, or every one for 'all'; undefined if unknown. */
+export function selectScenarios(name: string): readonly BalanceScenario[] | undefined {
+  if (name === 'all') return BALANCE_SCENARIOS;
+  const s = scenarioNamed(name);
+  return s === undefined ? undefined : [s];
+}
+
+/** The line for a `--scenario` that names none. */
+export function unknownScenario(name: string): string {
+  return `unknown scenario '${name}' (known: all, ${BALANCE_SCENARIOS.map((x) => x.name).join(', ')})`;
+}

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { BALANCE_SCENARIOS, scenarioNamed } from './balance-scenarios.js';
+import { BALANCE_SCENARIOS, selectScenarios, unknownScenario } from './balance-scenarios.js';
 import type { BalanceScenario } from './balance-scenarios.js';
 import { DEFAULT_BALANCE_SIM_OPTIONS } from './balance-workload.js';
 import { EXIT_USAGE, integer } from './cli-args.js';
@@ -78,17 +78,10 @@ export function registerMakespanFloorCommand(program: Command): void {
         'Example: npm run sim -- makespan-floor --scenario uniform-one-home --seeds 200',
     )
     .action((flags: FloorFlags) => {
-      let scenarios: BalanceScenario[];
-      if (flags.scenario === 'all') scenarios = [...BALANCE_SCENARIOS];
-      else {
-        const s = scenarioNamed(flags.scenario);
-        if (s === undefined) {
-          console.error(
-            `osmo-sim: unknown scenario '${flags.scenario}' (known: all, ${BALANCE_SCENARIOS.map((x) => x.name).join(', ')})`,
-          );
-          process.exit(EXIT_USAGE);
-        }
-        scenarios = [s];
+      const scenarios = selectScenarios(flags.scenario);
+      if (scenarios === undefined) {
+        console.error(`osmo-sim: ${unknownScenario(flags.scenario)}`);
+        process.exit(EXIT_USAGE);
       }
       const seeds = Array.from({ length: flags.seeds }, (_, i) => flags.firstSeed + i);
       const reports = scenarios.map((s) => ({

@@ -135,6 +135,8 @@ export function daemonArgs(o: StartOptions): string[] {
     '300',
     '--speed',
     '10000',
+    // A test run killed outright (a timeout's SIGKILL) leaves no daemon behind.
+    '--stop-with-parent',
     ...(o.extra ?? []),
   ];
 }

@@ -11,10 +11,16 @@ import {
   thresholdForWindow,
   expectedWindowSize,
 } from '../../src/gossip/formulas.js';
-import { makeScratch, osmo, removeScratch } from '../helpers/osmo.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeScratch, osmo, osmoBin, removeScratch } from '../helpers/osmo.js';
+import { processRuns } from '../helpers/process-runs.js';
 import {
   Cluster,
   clusterForSuite,
+  daemonArgs,
   freeUdpPorts,
   status,
   until,
@@ -233,6 +239,56 @@ describe('osmo daemon: threshold windows (--window-max-age-ms)', () => {
     assert.equal((await last.exited).code, 0);
     assert.ok(last.lines.some((l) => l.msg === 'shutting down' && l.signal === 'SIGHUP'));
     assert.ok(last.lines.some((l) => l.msg === 'daemon stopped'));
+  });
+});
+
+describe('osmo daemon: --stop-with-parent', () => {
+  const { dir: scratchDir } = clusterForSuite();
+
+  test('a daemon whose starter is killed outright (SIGKILL) stops as on SIGTERM', async () => {
+    const dir = scratchDir();
+    const [port] = await freeUdpPorts(1);
+    const args = daemonArgs({
+      name: 'orphan',
+      port: port!,
+      peers: [],
+      secretFile: writeSecret(dir, 'secret', 'orphan-secret-0123456789abcdef'),
+      dir,
+    });
+    assert.ok(args.includes('--stop-with-parent'), 'the harness starts every daemon with it');
+    const log = join(dir, 'orphan.log');
+    // A starter like a script or osmo demo: starts the daemon, says its pid, then waits.
+    const starter = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs');
+         const out = fs.openSync(${JSON.stringify(log)}, 'a');
+         const c = require('child_process').spawn(process.execPath, ${JSON.stringify([osmoBin, ...args])}, { stdio: ['ignore', 'ignore', out] });
+         c.on('spawn', () => console.log(c.pid));
+         setInterval(() => {}, 1e6);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const [line] = (await once(starter.stdout, 'data')) as [Buffer];
+    const pid = Number(line.toString().trim());
+    const socket = join(dir, 'orphan.sock');
+    try {
+      await until(() => status(socket), 20_000, 'the daemon serves its control socket');
+      starter.kill('SIGKILL');
+      await once(starter, 'exit');
+      await until(
+        () => Promise.resolve(processRuns(pid) ? undefined : true),
+        10_000,
+        'the daemon ends once its starter is gone',
+      );
+      const lines = readFileSync(log, 'utf8');
+      assert.match(lines, /"msg":"shutting down","reason":"parent ended"/);
+      assert.match(lines, /"msg":"daemon stopped"/);
+      assert.equal(existsSync(socket), false, 'stopped in order: its control socket removed');
+    } finally {
+      if (processRuns(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });
 

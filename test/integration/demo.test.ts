@@ -1,12 +1,16 @@
 /**
  * `osmo demo`, driven as a user runs it: the real binary starts its four daemons and its jobs,
  * prints its summary and leaves nothing behind — no process it started (each pid must be gone:
- * ESRCH), no state directory, no cgroup — also when it is interrupted with SIGINT mid-run.
+ * ESRCH), no state directory, no cgroup — also when it is interrupted with SIGINT mid-run; killed
+ * with SIGKILL, its processes end by themselves and the next demo removes what it left.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { osmo, osmoBin } from '../helpers/osmo.js';
+import { processRuns } from '../helpers/process-runs.js';
+import { until } from './daemon-harness.js';
 import { TmuxServer, hasTmux } from '../helpers/tmux.js';
 
 const CGROUP_CPU = '/sys/fs/cgroup/cpu';
@@ -23,6 +27,53 @@ function assertGone(pids: readonly number[], context: string): void {
     }
   });
   assert.deepEqual(alive, [], `processes still alive after the demo: ${context}`);
+}
+
+/** Every process below `root` now (children, theirs, …), from /proc. */
+function descendants(root: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const ppid = Number(
+        readFileSync(`/proc/${name}/stat`, 'latin1').split(') ')[1]?.split(' ')[1],
+      );
+      parentOf.set(Number(name), ppid);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const found: number[] = [];
+  const within = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of parentOf) {
+      if (within.has(ppid) && !within.has(pid)) {
+        within.add(pid);
+        found.push(pid);
+        grew = true;
+      }
+    }
+  }
+  return found;
+}
+
+/** The processes in the demo's cgroups (osmosis-demo-<its pid>/<node>), if it has them. */
+function cgroupTasks(demoPid: number | undefined): number[] {
+  const group = join(CGROUP_CPU, `osmosis-demo-${demoPid}`);
+  if (demoPid === undefined || !existsSync(group)) return [];
+  return readdirSync(group, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => {
+      try {
+        return readFileSync(join(group, e.name, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter(Boolean);
+      } catch {
+        return [];
+      }
+    })
+    .map(Number);
 }
 
 /** The demo's cgroup (osmosis-demo-<its pid>) must be gone. */
@@ -181,6 +232,55 @@ describe('osmo demo', () => {
     const dir = /^state directory (\S+)$/m.exec(out)?.[1];
     assert.ok(dir !== undefined);
     assert.equal(existsSync(dir), false, `${dir} removed`);
+    assertNoCgroup(demoPid);
+  });
+
+  test('killed outright (SIGKILL): its processes end by themselves, the next demo removes its directory', async () => {
+    let text = '';
+    let demoPid: number | undefined;
+    let tree: number[] = [];
+    const r = await osmo(['demo', '--jobs', '3', '--no-baseline'], {
+      stdinNull: true,
+      deadlineMs: 90_000,
+      onSpawn: (c) => (demoPid = c.pid),
+      onStdout: (chunk, child) => {
+        text += chunk.toString('utf8');
+        if (tree.length === 0 && /^t=[\d.]+s job 1 \(primes\) started at n1: /m.test(text)) {
+          tree = descendants(child.pid!);
+          child.kill('SIGKILL');
+        }
+      },
+    });
+    assert.equal(r.signal, 'SIGKILL', `not killed:\n${text}\n${r.stderr}`);
+    const nodes = /^run 1: n1 pid (\d+), n2 pid (\d+), n3 pid (\d+), n4 pid (\d+)/m.exec(text);
+    assert.ok(nodes);
+    const nodePids = nodes.slice(1).map(Number);
+    for (const pid of nodePids)
+      assert.ok(tree.includes(pid), `node pid ${pid} among its processes`);
+    try {
+      // The nodes see themselves re-parented within 0.5 s (--stop-with-parent) and stop; the
+      // jobs end with their programs, their guests' runners with them.
+      await until(
+        () => Promise.resolve(nodePids.some(processRuns) ? undefined : true),
+        10_000,
+        'nodes gone',
+      );
+      // Confined, the cgroup also holds what it started just before the kill, which the list
+      // taken just before may have missed.
+      const left = (): number[] => [...tree.filter(processRuns), ...cgroupTasks(demoPid)];
+      await until(() => Promise.resolve(left().length > 0 ? undefined : true), 60_000, 'all gone');
+    } finally {
+      for (const pid of [...tree.filter(processRuns), ...cgroupTasks(demoPid)])
+        process.kill(pid, 'SIGKILL');
+    }
+    const dir = /^state directory (\S+)$/m.exec(text)?.[1];
+    assert.ok(dir !== undefined && existsSync(dir), 'a killed demo cannot remove its directory');
+    const next = await osmo(['demo', '--jobs', '1', '--scale', '0.2', '--no-baseline', '--json'], {
+      stdinNull: true,
+      deadlineMs: 90_000,
+    });
+    assert.equal(next.status, 0, next.stderr);
+    assert.equal(existsSync(dir), false, `the next demo removed ${dir}`);
     assertNoCgroup(demoPid);
   });
 

@@ -22,6 +22,8 @@ import { DemoFailure, throwIfAborted } from './failure.js';
  * node's advertised load takes to catch up with it.
  */
 export const DEMO_DAEMON_FLAGS = (balance: boolean): string[] => [
+  // A demo killed outright (SIGKILL: no cleanup) leaves no daemon behind.
+  '--stop-with-parent',
   '--cpus',
   '1',
   '--load-source',

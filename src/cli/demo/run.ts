@@ -3,15 +3,7 @@
  * balancer on (then again with it off), the summary, and — whatever happens, Ctrl-C included —
  * every process it started ended by pid, the cgroups and the directory removed.
  */
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +19,7 @@ import {
   removeStaleGroups,
 } from './cgroup.js';
 import { DemoCluster, lastLogLine } from './cluster.js';
+import { keepStateDir, makeStateDir, removeAbandonedStateDirs } from './state-dir.js';
 import type { NodeSpec } from './cluster.js';
 import { DemoFailure, Interrupted, abortable, throwIfAborted } from './failure.js';
 import type { DemoSnapshot, JobRow, NodeRow, RunKind } from './model.js';
@@ -440,7 +433,8 @@ function confine(wanted: boolean): { confinement?: CpuConfinement; why?: string 
 }
 
 export async function runDemo(o: DemoOptions): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'osmo-demo-'));
+  removeAbandonedStateDirs(tmpdir());
+  const dir = makeStateDir(tmpdir());
   const { confinement, why } = confine(o.confine);
   let demo: Demo;
   try {
@@ -462,7 +456,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   // Only if the demo dies of a bug: nothing can be awaited any more.
   const onExit = (): void => {
     demo.processes.killAllNow();
-    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+    if (o.keep) keepStateDir(dir);
+    else rmSync(dir, { recursive: true, force: true });
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
   process.on('exit', onExit);
@@ -527,7 +522,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   await demo.out.close();
   const problems = await demo.cleanup();
   const pids = demo.processes.pids();
-  if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  if (o.keep) keepStateDir(dir);
+  else rmSync(dir, { recursive: true, force: true });
   process.off('exit', onExit);
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal);
 
