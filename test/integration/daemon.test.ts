@@ -287,6 +287,7 @@ describe('osmo daemon: --stop-with-parent', () => {
       assert.match(lines, /"msg":"daemon stopped"/);
       assert.equal(existsSync(socket), false, 'stopped in order: its control socket removed');
     } finally {
+      starter.kill('SIGKILL');
       if (processRuns(pid)) process.kill(pid, 'SIGKILL');
     }
   });

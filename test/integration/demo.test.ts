@@ -270,8 +270,13 @@ describe('osmo demo', () => {
       const left = (): number[] => [...tree.filter(processRuns), ...cgroupTasks(demoPid)];
       await until(() => Promise.resolve(left().length > 0 ? undefined : true), 60_000, 'all gone');
     } finally {
-      for (const pid of [...tree.filter(processRuns), ...cgroupTasks(demoPid)])
-        process.kill(pid, 'SIGKILL');
+      for (const pid of [...tree.filter(processRuns), ...cgroupTasks(demoPid)]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // ended meanwhile
+        }
+      }
     }
     const dir = /^state directory (\S+)$/m.exec(text)?.[1];
     assert.ok(dir !== undefined && existsSync(dir), 'a killed demo cannot remove its directory');
