@@ -12,13 +12,7 @@ import { POLICIES } from './balance-sim.js';
 import type { PolicyName } from './balance-sim.js';
 import { DEFAULT_BALANCE_SIM_OPTIONS, PENDING_MODES, validateOptions } from './balance-workload.js';
 import type { BalanceSimOptions, PendingMode } from './balance-workload.js';
-import { EXIT_CHECK_FAILED, EXIT_USAGE, fraction, integer } from './cli-args.js';
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number > 0');
-  return n;
-}
+import { EXIT_CHECK_FAILED, EXIT_USAGE, fraction, integer, positive } from './cli-args.js';
 
 function nonNegative(value: string): number {
   const n = Number(value);

@@ -3,6 +3,7 @@
  * policy on it, the figures side by side and the verdict of the goals.
  */
 import { pooledProcessorSharing } from './balance-pooled.js';
+import type { PooledOutcome } from './balance-pooled.js';
 import { pooledServedLongestFirst } from './balance-pooled-list.js';
 import { POLICIES, simulatePolicy } from './balance-sim.js';
 import type { PolicyName, PolicyOutcome } from './balance-sim.js';
@@ -27,6 +28,11 @@ export interface PolicyFigures extends PolicyOutcome {
   readonly makespanRatio: number;
   /** Makespan over the pooled fair-share reference's. */
   readonly makespanVsPooled: number;
+}
+
+/** A reference row (a pooled machine, not a policy): its outcome and its makespan over the ideal. */
+export interface ReferenceFigures extends PooledOutcome {
+  readonly makespanRatio: number;
 }
 
 export interface BalanceReport {
@@ -54,21 +60,13 @@ export interface BalanceReport {
    * Reference, not a policy: the cluster as one pooled machine shared equally by the jobs
    * present (free, instant, continuous migration). No processor-sharing policy does better.
    */
-  readonly pooled: {
-    readonly makespanSec: number;
-    readonly makespanRatio: number;
-    readonly meanSlowdown: number;
-  };
+  readonly pooled: ReferenceFigures;
   /**
    * Reference, not a policy: the pooled machine serving the jobs served longest first (list
    * scheduling). For Pareto lengths, what no policy that does not know the lengths beats on
    * average (`balance-pooled-list.ts`).
    */
-  readonly pooledList: {
-    readonly makespanSec: number;
-    readonly makespanRatio: number;
-    readonly meanSlowdown: number;
-  };
+  readonly pooledList: ReferenceFigures;
   readonly policies: readonly PolicyFigures[];
   readonly check: {
     readonly passed: boolean;

@@ -18,3 +18,9 @@ export function fraction(value: string): number {
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number in [0, 1]');
   return n;
 }
+
+export function positive(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number > 0');
+  return n;
+}

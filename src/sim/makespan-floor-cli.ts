@@ -2,12 +2,11 @@
  * `osmo-sim makespan-floor`: what makespan a scenario's workloads allow a rule that does not
  * know the job lengths, over many seeds (`makespan-floor.ts`).
  */
-import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { BALANCE_SCENARIOS, selectScenarios, unknownScenario } from './balance-scenarios.js';
 import type { BalanceScenario } from './balance-scenarios.js';
-import { DEFAULT_BALANCE_SIM_OPTIONS } from './balance-workload.js';
-import { EXIT_USAGE, integer } from './cli-args.js';
+import { DEFAULT_BALANCE_SIM_OPTIONS, validateOptions } from './balance-workload.js';
+import { EXIT_USAGE, integer, positive } from './cli-args.js';
 import { makespanFloor } from './makespan-floor.js';
 import type { MakespanFloorReport, ReferenceSpread } from './makespan-floor.js';
 
@@ -17,12 +16,6 @@ interface FloorFlags {
   firstSeed: number;
   maxWorkFactor?: number;
   json?: boolean;
-}
-
-function aboveOne(value: string): number {
-  const n = Number(value);
-  if (!(n > 1 && Number.isFinite(n))) throw new InvalidArgumentError('expected a number > 1');
-  return n;
 }
 
 const WIDTH = 10;
@@ -69,7 +62,7 @@ export function registerMakespanFloorCommand(program: Command): void {
       '--max-work-factor <k>',
       "no job longer than k × the mean work (default: the scenario's, " +
         `${DEFAULT_BALANCE_SIM_OPTIONS.maxWorkFactor})`,
-      aboveOne,
+      positive,
     )
     .option('--json', 'print the report(s) as JSON')
     .addHelpText(
@@ -83,17 +76,26 @@ export function registerMakespanFloorCommand(program: Command): void {
         console.error(`osmo-sim: ${unknownScenario(flags.scenario)}`);
         process.exit(EXIT_USAGE);
       }
+      const resolved = scenarios.map((s) => ({
+        scenario: s,
+        options: {
+          ...DEFAULT_BALANCE_SIM_OPTIONS,
+          ...s.options,
+          ...(flags.maxWorkFactor !== undefined && { maxWorkFactor: flags.maxWorkFactor }),
+        },
+      }));
+      // As osmo-sim balance: every problem, one line each, exit 2.
+      const problems = resolved.flatMap(({ scenario, options }) =>
+        validateOptions(options).map((p) => `${scenario.name}: ${p}`),
+      );
+      if (problems.length > 0) {
+        for (const p of problems) console.error(`osmo-sim: ${p}`);
+        process.exit(EXIT_USAGE);
+      }
       const seeds = Array.from({ length: flags.seeds }, (_, i) => flags.firstSeed + i);
-      const reports = scenarios.map((s) => ({
-        scenario: s.name,
-        ...makespanFloor(
-          {
-            ...DEFAULT_BALANCE_SIM_OPTIONS,
-            ...s.options,
-            ...(flags.maxWorkFactor !== undefined && { maxWorkFactor: flags.maxWorkFactor }),
-          },
-          seeds,
-        ),
+      const reports = resolved.map(({ scenario, options }) => ({
+        scenario: scenario.name,
+        ...makespanFloor(options, seeds),
       }));
       if (flags.json) {
         console.log(JSON.stringify(flags.scenario === 'all' ? reports : reports[0], null, 2));

@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { descendants } from '../../src/cli/demo/processes.js';
 import { osmo, osmoBin } from '../helpers/osmo.js';
 import { processRuns } from '../helpers/process-runs.js';
 import { until } from './daemon-harness.js';
@@ -27,35 +28,6 @@ function assertGone(pids: readonly number[], context: string): void {
     }
   });
   assert.deepEqual(alive, [], `processes still alive after the demo: ${context}`);
-}
-
-/** Every process below `root` now (children, theirs, …), from /proc. */
-function descendants(root: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const ppid = Number(
-        readFileSync(`/proc/${name}/stat`, 'latin1').split(') ')[1]?.split(' ')[1],
-      );
-      parentOf.set(Number(name), ppid);
-    } catch {
-      // ended meanwhile
-    }
-  }
-  const found: number[] = [];
-  const within = new Set([root]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, ppid] of parentOf) {
-      if (within.has(ppid) && !within.has(pid)) {
-        within.add(pid);
-        found.push(pid);
-        grew = true;
-      }
-    }
-  }
-  return found;
 }
 
 /** The processes in the demo's cgroups (osmosis-demo-<its pid>/<node>), if it has them. */
@@ -246,7 +218,7 @@ describe('osmo demo', () => {
       onStdout: (chunk, child) => {
         text += chunk.toString('utf8');
         if (tree.length === 0 && /^t=[\d.]+s job 1 \(primes\) started at n1: /m.test(text)) {
-          tree = descendants(child.pid!);
+          tree = descendants([child.pid!]);
           child.kill('SIGKILL');
         }
       },
