@@ -9,13 +9,19 @@
  * Bumped on every change to the instrumented code; part of the cache key and the marker, and
  * recorded in images: an image continues only in code of its own version (its stack's layout).
  */
-export const INSTRUMENTER_VERSION = 5;
+export const INSTRUMENTER_VERSION = 6;
 
 /**
  * Bumped when only the marker changes (the code, hence images, stay compatible); part of the
  * cache key so that cached modules get the new marker. 2: `maxFrameBytes`; 3: `frameBytes`.
  */
 export const MARKER_REVISION = 3;
+
+/**
+ * Suffix of a function's fast copy (./fast-path.ts): the same function without Asyncify's rewind
+ * code. V8 names its frames so; the runtime reads them as the original function's.
+ */
+export const FAST_SUFFIX = '.fast';
 
 /** Import called every `tickInterval` steps: `() -> i32`, returns the new step budget. */
 export const TICK_MODULE = 'osmosis';

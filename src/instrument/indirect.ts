@@ -12,7 +12,7 @@
  * the output has no extra call.
  */
 import type { Binaryen } from './load-binaryen.js';
-import { walk, type ExpressionId } from './walk.js';
+import { replaceBelow, setFunctionBody, walk, type ExpressionId } from './walk.js';
 
 type Ref = number;
 type Module = InstanceType<Binaryen['Module']>;
@@ -88,80 +88,18 @@ export function functionsThatMayUnwind(
   return { mayUnwind: may, tableBySig };
 }
 
-/** Kind → [binaryen.js class, child fields]: where a call can sit, and how to replace it. */
-function parents(b: Binaryen): Map<number, [string, string[]]> {
-  return new Map<number, [string, string[]]>([
-    [b.BlockId, ['Block', ['children']]],
-    [b.IfId, ['If', ['condition', 'ifTrue', 'ifFalse']]],
-    [b.LoopId, ['Loop', ['body']]],
-    [b.BreakId, ['Break', ['value', 'condition']]],
-    [b.SwitchId, ['Switch', ['value', 'condition']]],
-    [b.CallId, ['Call', ['operands']]],
-    [b.CallIndirectId, ['CallIndirect', ['operands', 'target']]],
-    [b.LocalSetId, ['LocalSet', ['value']]],
-    [b.GlobalSetId, ['GlobalSet', ['value']]],
-    [b.LoadId, ['Load', ['ptr']]],
-    [b.StoreId, ['Store', ['ptr', 'value']]],
-    [b.UnaryId, ['Unary', ['value']]],
-    [b.BinaryId, ['Binary', ['left', 'right']]],
-    [b.SelectId, ['Select', ['ifTrue', 'ifFalse', 'condition']]],
-    [b.DropId, ['Drop', ['value']]],
-    [b.ReturnId, ['Return', ['value']]],
-    [b.MemoryGrowId, ['MemoryGrow', ['delta']]],
-    [b.MemoryInitId, ['MemoryInit', ['dest', 'offset', 'size']]],
-    [b.MemoryCopyId, ['MemoryCopy', ['dest', 'source', 'size']]],
-    [b.MemoryFillId, ['MemoryFill', ['dest', 'value', 'size']]],
-  ]);
-}
-
-/**
- * Replaces, in every defined function, each expression for which `replace` returns a new
- * expression (children of a replaced expression are not visited again).
- */
+/** Rewrites every defined function of `module` with `replaceBelow` (./walk.ts). */
 function rewrite(
   b: Binaryen,
   module: Module,
   replace: (expr: Ref, id: ExpressionId) => Ref | undefined,
 ): void {
-  const kinds = parents(b);
-  const api = b as unknown as Record<string, Record<string, (...a: unknown[]) => void>>;
-  const fnApi = (b as unknown as { Function: { setBody(fn: Ref, body: Ref): void } }).Function;
   for (let i = 0; i < module.getNumFunctions(); i++) {
     const fn = module.getFunctionByIndex(i);
     const info = b.getFunctionInfo(fn);
     if (info.base) continue;
-    const top = replace(info.body, b.getExpressionId(info.body));
-    if (top !== undefined) {
-      fnApi.setBody(fn, top);
-      continue;
-    }
-    const stack: Ref[] = [info.body];
-    while (stack.length > 0) {
-      const expr = stack.pop()!;
-      const kind = kinds.get(b.getExpressionId(expr));
-      if (!kind) continue;
-      const [cls, fields] = kind;
-      const exprInfo = b.getExpressionInfo(expr) as unknown as Record<string, unknown>;
-      for (const f of fields) {
-        const value = exprInfo[f];
-        const children = Array.isArray(value) ? (value as Ref[]) : [value as Ref];
-        children.forEach((child, k) => {
-          if (!child) return;
-          const r = replace(child, b.getExpressionId(child));
-          if (r === undefined) {
-            stack.push(child);
-            return;
-          }
-          stack.push(r); // its operands may hold more
-          if (Array.isArray(value)) {
-            const setter = f === 'children' ? 'setChildAt' : 'setOperandAt';
-            api[cls]![setter]!(expr, k, r);
-          } else {
-            api[cls]![`set${f[0]!.toUpperCase()}${f.slice(1)}`]!(expr, r);
-          }
-        });
-      }
-    }
+    const body = replaceBelow(b, info.body, replace);
+    if (body !== info.body) setFunctionBody(b, fn, body);
   }
 }
 

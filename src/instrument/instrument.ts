@@ -22,6 +22,7 @@ import {
   type MarkedGlobal,
 } from './contract.js';
 import { asyncifyFrameBytes } from './frame-bound.js';
+import { addFastPaths } from './fast-path.js';
 import { loadBinaryen, type Binaryen } from './load-binaryen.js';
 import { unrollSelfRecursion } from './unroll-recursion.js';
 import { bulkLikeFunctions } from './bulk-like.js';
@@ -51,6 +52,8 @@ export interface InstrumentOptions {
    * runtime contract (a suspend then waits for the other imports to return).
    */
   unwindImports?: 'all' | readonly string[];
+  /** false: no fast copies of the asyncified functions (./fast-path.ts). */
+  fastPaths?: boolean;
   /** false: counter only, no Asyncify (cost measurements only; the result cannot suspend). */
   asyncify?: boolean;
   /** false: Asyncify only, no step counter (cost measurements only). */
@@ -78,6 +81,9 @@ export interface InstrumentStats {
   safeIndirect: number;
   /** call_indirect sites Asyncify instruments. */
   unsafeIndirect: number;
+  /** Asyncified functions with a fast copy, and those left without (./fast-path.ts). */
+  fastPaths: number;
+  fastPathsRefused: number;
   entryChecks: number;
   /** Self-recursive functions whose loops count each level instead of an entry check. */
   entriesViaLoops: number;
@@ -146,6 +152,8 @@ export function instrumentWith(
     let unrolled = 0;
     let bulkLike = 0;
     let safeIndirect = 0;
+    let fastPaths = 0;
+    let fastPathsRefused = 0;
     let unsafeIndirect = 0;
     let entryChecks = 0;
     let entriesViaLoops = 0;
@@ -221,6 +229,11 @@ export function instrumentWith(
       }
       restoreIndirectCalls(b, module, helpers);
       frames = asyncifyFrameBytes(b, module);
+      if (options.fastPaths !== false) {
+        const r = addFastPaths(b, module, frames.smaller);
+        fastPaths = r.fast;
+        fastPathsRefused = r.refused.length;
+      }
     }
     if (options.postOptimize) module.optimize();
     if (options.postPasses && options.postPasses.length > 0)
@@ -255,6 +268,8 @@ export function instrumentWith(
         entriesViaLoops,
         safeIndirect,
         unsafeIndirect,
+        fastPaths,
+        fastPathsRefused,
         functions: module.getNumFunctions(),
         ms: performance.now() - start,
       },

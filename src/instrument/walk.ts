@@ -109,3 +109,77 @@ function childFields(b: Binaryen): Map<ExpressionId, readonly string[]> {
   cached = m;
   return m;
 }
+
+/** Kind → [binaryen.js class, child fields]: where an expression can sit, and how to replace it. */
+function parents(b: Binaryen): Map<number, [string, string[]]> {
+  return new Map<number, [string, string[]]>([
+    [b.BlockId, ['Block', ['children']]],
+    [b.IfId, ['If', ['condition', 'ifTrue', 'ifFalse']]],
+    [b.LoopId, ['Loop', ['body']]],
+    [b.BreakId, ['Break', ['value', 'condition']]],
+    [b.SwitchId, ['Switch', ['value', 'condition']]],
+    [b.CallId, ['Call', ['operands']]],
+    [b.CallIndirectId, ['CallIndirect', ['operands', 'target']]],
+    [b.LocalSetId, ['LocalSet', ['value']]],
+    [b.GlobalSetId, ['GlobalSet', ['value']]],
+    [b.LoadId, ['Load', ['ptr']]],
+    [b.StoreId, ['Store', ['ptr', 'value']]],
+    [b.UnaryId, ['Unary', ['value']]],
+    [b.BinaryId, ['Binary', ['left', 'right']]],
+    [b.SelectId, ['Select', ['ifTrue', 'ifFalse', 'condition']]],
+    [b.DropId, ['Drop', ['value']]],
+    [b.ReturnId, ['Return', ['value']]],
+    [b.MemoryGrowId, ['MemoryGrow', ['delta']]],
+    [b.MemoryInitId, ['MemoryInit', ['dest', 'offset', 'size']]],
+    [b.MemoryCopyId, ['MemoryCopy', ['dest', 'source', 'size']]],
+    [b.MemoryFillId, ['MemoryFill', ['dest', 'value', 'size']]],
+  ]);
+}
+
+/**
+ * Replaces, in `root` and below it, each expression for which `replace` returns a new expression;
+ * the new expression's children are visited in turn, the new expression itself is not. Returns
+ * the new root (`root` itself unless `replace` replaced it).
+ */
+export function replaceBelow(
+  b: Binaryen,
+  root: Ref,
+  replace: (expr: Ref, id: ExpressionId) => Ref | undefined,
+): Ref {
+  const kinds = parents(b);
+  const api = b as unknown as Record<string, Record<string, (...a: unknown[]) => void>>;
+  const top = replace(root, b.getExpressionId(root)) ?? root;
+  const stack: Ref[] = [top];
+  while (stack.length > 0) {
+    const expr = stack.pop()!;
+    const kind = kinds.get(b.getExpressionId(expr));
+    if (!kind) continue;
+    const [cls, fields] = kind;
+    const exprInfo = b.getExpressionInfo(expr) as unknown as Record<string, unknown>;
+    for (const f of fields) {
+      const value = exprInfo[f];
+      const children = Array.isArray(value) ? (value as Ref[]) : [value as Ref];
+      children.forEach((child, k) => {
+        if (!child) return;
+        const r = replace(child, b.getExpressionId(child));
+        if (r === undefined) {
+          stack.push(child);
+          return;
+        }
+        stack.push(r);
+        if (Array.isArray(value)) {
+          const setter = f === 'children' ? 'setChildAt' : 'setOperandAt';
+          api[cls]![setter]!(expr, k, r);
+        } else {
+          api[cls]![`set${f[0]!.toUpperCase()}${f.slice(1)}`]!(expr, r);
+        }
+      });
+    }
+  }
+  return top;
+}
+
+/** Sets a function's body (binaryen.js has the setter; its typings do not declare it there). */
+export function setFunctionBody(b: Binaryen, fn: number, body: Ref): void {
+  (b as unknown as { Function: { setBody(fn: Ref, body: Ref): void } }).Function.setBody(fn, body);
+}

@@ -1,4 +1,5 @@
 /** Describes a WebAssembly trap in one line: what happened and, when known, in which function. */
+import { FAST_SUFFIX } from '../instrument/contract.js';
 import type { GuestOutcome } from './guest-messages.js';
 
 const NAMED_FRAME = /at (\S+) \(wasm:\/\/wasm\/[0-9a-f]+:(wasm-function\[\d+\]:0x[0-9a-f]+)\)/;
@@ -9,8 +10,10 @@ export function describeTrap(error: Error): Extract<GuestOutcome, { kind: 'trap'
   const stack = error.stack ?? '';
   const named = NAMED_FRAME.exec(stack);
   if (named?.[1] !== undefined) {
-    // V8 prints an unnamed function as its index; keep only real names.
-    const name = named[1].startsWith('$') ? named[1].slice(1) : named[1];
+    // V8 prints an unnamed function as its index; keep only real names. A fast copy of a
+    // function (ADR 0006, round 6) is the user's function.
+    const printed = named[1].startsWith('$') ? named[1].slice(1) : named[1];
+    const name = printed.endsWith(FAST_SUFFIX) ? printed.slice(0, -FAST_SUFFIX.length) : printed;
     return { kind: 'trap', message, functionName: name, location: named[2] };
   }
   const anon = ANON_FRAME.exec(stack);

@@ -1,0 +1,351 @@
+/**
+ * Fast paths: a copy of each function Asyncify rewrote, without the code only a rewind runs.
+ *
+ * Asyncify makes one body serve three modes — normal, unwinding, rewinding — by reading its state
+ * global before every stretch of code ("rewinding? then skip this, it ran before the unwind") and
+ * after every call that may unwind ("unwinding? then save this frame and return"). On call-heavy
+ * code those guards are most of the instrumentation's cost (fib: ADR 0006, rounds 1–5), and V8
+ * cannot fold them: the global may change during any call.
+ *
+ * Only a rewind needs the guards, and a rewind enters a function only through its caller's
+ * rewind, from `_start` down. So each such function F gets a copy `F.fast` in which the state
+ * reads as 0 everywhere except in the checks right after calls, and F gains a first line
+ * "not rewinding: tail-call F.fast(args)". binaryen then folds the copy's rewind code and guards
+ * away. The copy keeps Asyncify's save code, reading the same locals with the same values (it is
+ * F's code run with state 0), so a frame it saves is exactly the frame F's rewind restores. Fast
+ * copies call each other directly; a rewind runs the original functions, and a frame it rebuilt
+ * goes on in the original code until it returns — its new calls take the fast path again.
+ *
+ * Why 0 is right in the copy, checked per function (a function that fails a check gets no copy):
+ * the state is 0 when a fast copy is entered (F's first line; fast copies are called only from
+ * fast copies, where it is 0 before any call); it changes only inside a call whose callee may
+ * change it (`mayChange`); after such a call it is 0 or 1 (a rewind never starts while wasm frames
+ * are live: ADR 0006, runtime contract); and every such call is the last thing its statement does,
+ * followed at once by `br_if $save (state == 1)`, which leaves the block `$save` for the save code.
+ * So inside `$save`, and before it, every other read of the state sees 0; after `$save` (the save
+ * code) no read of the state may stand, and none does in what Asyncify writes.
+ */
+import type binaryen from 'binaryen';
+import type { Binaryen } from './load-binaryen.js';
+import { functionsThatMayUnwind } from './indirect.js';
+import { replaceBelow, setFunctionBody, walk, type ExpressionId } from './walk.js';
+import { FAST_SUFFIX } from './contract.js';
+
+type Ref = number;
+type Module = InstanceType<Binaryen['Module']>;
+
+/**
+ * Run on each fast copy: fold the constant state and drop the code it made dead. Not the local
+ * passes (simplify-locals, coalesce-locals): measured, they made nbody's copy slower (1.21× →
+ * 1.41× of plain on Node 20) and fib's no faster (ADR 0006, round 6).
+ */
+const FAST_PASSES = [
+  'precompute-propagate',
+  'optimize-instructions',
+  'dce',
+  'remove-unused-brs',
+  'remove-unused-names',
+  'merge-blocks',
+  'vacuum',
+];
+
+export interface FastPathStats {
+  /** Functions that got a fast copy. */
+  fast: number;
+  /** Asyncified functions left without one: their shape did not pass the checks above. */
+  refused: string[];
+}
+
+interface Plan {
+  name: string;
+  copy: Ref;
+  /** The state reads that stay reads: the checks after calls. */
+  kept: Set<Ref>;
+  /** Index, in the body's statements, of the one holding `$save`; the save code follows it. */
+  saveAt: number;
+}
+
+/** Suffix of the function a fast copy's save code is moved to. */
+const SAVE_SUFFIX = '.save';
+
+/**
+ * Adds the fast copies (after Asyncify). `frameBytes` (by function name, ./frame-bound.ts) gains
+ * each copy's bound: the copy saves the same frame as its original.
+ */
+export function addFastPaths(
+  b: Binaryen,
+  module: Module,
+  frameBytes: Record<string, number>,
+): FastPathStats {
+  module.setFeatures(module.getFeatures() | b.Features.TailCall);
+  const state = asyncifyStateGlobal(b, module);
+  const control = new Set<string>();
+  for (let i = 0; i < module.getNumExports(); i++) {
+    const e = b.getExportInfo(module.getExportByIndex(i));
+    if (e.kind === b.ExternalFunction && e.name.startsWith('asyncify_')) control.add(e.value);
+  }
+  const seeds = new Set<string>();
+  const candidates: string[] = [];
+  for (let i = 0; i < module.getNumFunctions(); i++) {
+    const info = b.getFunctionInfo(module.getFunctionByIndex(i));
+    if (info.base) {
+      seeds.add(info.name); // an import: anything may happen in it
+      continue;
+    }
+    if (!touchesGlobal(b, info.body, state)) continue;
+    seeds.add(info.name);
+    if (!control.has(info.name)) candidates.push(info.name);
+  }
+  const { mayUnwind, tableBySig } = functionsThatMayUnwind(b, module, seeds);
+  const mayChange = new Set([...seeds, ...mayUnwind]);
+  const callMayChange = (expr: Ref, id: ExpressionId): boolean => {
+    if (id === b.CallId)
+      return mayChange.has((b.getExpressionInfo(expr) as unknown as { target: string }).target);
+    if (id !== b.CallIndirectId) return false;
+    const raw = b as unknown as RawCallIndirect;
+    const sig = `${raw._BinaryenCallIndirectGetParams(expr)}:${raw._BinaryenCallIndirectGetResults(expr)}`;
+    return (tableBySig.get(sig) ?? []).some((t) => mayChange.has(t));
+  };
+
+  const plans: Plan[] = [];
+  const refused: string[] = [];
+  for (const name of candidates) {
+    const copy = module.copyExpression(b.getFunctionInfo(module.getFunction(name)).body);
+    const checked = checkedReads(b, copy, state, callMayChange);
+    if (checked === undefined) refused.push(name);
+    else plans.push({ name, copy, ...checked });
+  }
+
+  const fastName = new Map<string, string>();
+  for (const p of plans) fastName.set(p.name, uniqueName(module, `${p.name}${FAST_SUFFIX}`));
+  for (const p of plans) {
+    const fn = module.getFunction(p.name);
+    const info = b.getFunctionInfo(fn);
+    const body = replaceBelow(b, p.copy, (expr, id) => {
+      if (id === b.GlobalGetId && !p.kept.has(expr) && globalOf(b, expr) === state)
+        return module.i32.const(0);
+      if (id !== b.CallId) return undefined;
+      const call = b.getExpressionInfo(expr) as unknown as {
+        target: string;
+        operands: Ref[];
+        type: number;
+      };
+      const fast = fastName.get(call.target);
+      return fast === undefined ? undefined : module.call(fast, call.operands, call.type);
+    });
+    const fast = fastName.get(p.name)!;
+    const saves = uniqueName(module, `${fast}${SAVE_SUFFIX}`);
+    module.addFunction(
+      fast,
+      info.params,
+      info.results,
+      info.vars,
+      outlineSaveCode(b, module, body, p.saveAt, saves, info),
+    );
+    module.runPassesOnFunction(fast, FAST_PASSES);
+    const params = b.expandType(info.params).map((t, k) => module.local.get(k, t));
+    // A tail call: the original's frame gives way to the copy's, so a recursion through the
+    // table (whose entries are the originals) takes one native frame a level, not two.
+    const notRewinding = module.i32.eqz(module.global.get(state, b.i32));
+    const first = module.if(notRewinding, module.return_call(fast, params, info.results));
+    setFunctionBody(b, fn, module.block(null, [first, info.body], info.results));
+    const bound = frameBytes[p.name];
+    if (bound !== undefined) frameBytes[fast] = bound;
+  }
+  return { fast: plans.length, refused };
+}
+
+interface RawCallIndirect {
+  _BinaryenCallIndirectGetParams(expr: Ref): number;
+  _BinaryenCallIndirectGetResults(expr: Ref): number;
+}
+
+/** The global `asyncify_get_state` returns. */
+function asyncifyStateGlobal(b: Binaryen, module: Module): string {
+  for (let i = 0; i < module.getNumExports(); i++) {
+    const e = b.getExportInfo(module.getExportByIndex(i));
+    if (e.kind !== b.ExternalFunction || e.name !== 'asyncify_get_state') continue;
+    let global: string | undefined;
+    walk(b, b.getFunctionInfo(module.getFunction(e.value)).body, (expr, id) => {
+      if (id === b.GlobalGetId) global = globalOf(b, expr);
+    });
+    if (global !== undefined) return global;
+  }
+  throw new Error('asyncify_get_state not found: run after Asyncify');
+}
+
+function globalOf(b: Binaryen, expr: Ref): string {
+  return (b.getExpressionInfo(expr) as unknown as { name: string }).name;
+}
+
+function touchesGlobal(b: Binaryen, root: Ref, global: string): boolean {
+  let found = false;
+  walk(b, root, (expr, id) => {
+    if ((id === b.GlobalGetId || id === b.GlobalSetId) && globalOf(b, expr) === global)
+      found = true;
+  });
+  return found;
+}
+
+/**
+ * The state reads of `body` that must stay reads (the checks after calls), or undefined if the
+ * function's shape does not let every other read be 0 (see the module comment):
+ * - it never writes the state;
+ * - its body is a block with one statement holding the block `$save` that every check leaves;
+ * - statements before that one make no call that may change the state, statements after it
+ *   read no state;
+ * - each call that may change the state is a statement of its own within `$save` (or the value
+ *   of one: `local.set`, `drop`), followed at once by the check `br_if $save (state == 1)`.
+ */
+function checkedReads(
+  b: Binaryen,
+  body: Ref,
+  state: string,
+  callMayChange: (expr: Ref, id: ExpressionId) => boolean,
+): { kept: Set<Ref>; saveAt: number } | undefined {
+  if (kindOf(b, body) !== b.BlockId) return undefined;
+  let writes = false;
+  walk(b, body, (expr, id) => {
+    if (id === b.GlobalSetId && globalOf(b, expr) === state) writes = true;
+  });
+  if (writes) return undefined;
+
+  const kept = new Set<Ref>();
+  let label: string | undefined;
+  let calls = 0;
+  let checked = 0;
+  let labels = 0;
+  walk(b, body, (expr, id) => {
+    if (callMayChange(expr, id)) calls++;
+    if (id !== b.BlockId) return;
+    const list = (b.getExpressionInfo(expr) as unknown as { children: Ref[] }).children;
+    for (let i = 0; i + 1 < list.length; i++) {
+      if (!endsWithCall(b, list[i]!, callMayChange)) continue;
+      const check = stateCheck(b, list[i + 1]!, state);
+      if (check === undefined) continue;
+      if (check.label !== label) labels++;
+      label = check.label;
+      kept.add(check.read);
+      checked++;
+    }
+  });
+  if (label === undefined || labels !== 1 || checked !== calls) return undefined;
+
+  const top = (b.getExpressionInfo(body) as unknown as { children: Ref[] }).children;
+  const at = top.findIndex((s) => savesTo(b, s) === label);
+  if (at < 0) return undefined;
+  for (let i = 0; i < top.length; i++) {
+    if (i < at && containsMayChange(b, top[i]!, callMayChange)) return undefined;
+    if (i > at && touchesGlobal(b, top[i]!, state)) return undefined;
+  }
+  return { kept, saveAt: at };
+}
+
+/**
+ * Moves the save code (the statements after `$save`'s, but a function's final value) to a
+ * function of its own taking every local, and calls it there instead. A frame is saved once per
+ * unwind; in line, its stores (one per local, with their address arithmetic) made every fast copy
+ * larger, which V8 compiles into larger frames and inlines less. (Every local still reaches the
+ * call, so every local stays alive across every call that may unwind, as in the original.)
+ */
+function outlineSaveCode(
+  b: Binaryen,
+  module: Module,
+  body: Ref,
+  saveAt: number,
+  name: string,
+  fn: { params: number; results: number; vars: number[] },
+): Ref {
+  const block = b.getExpressionInfo(body) as unknown as { name: string | null; children: Ref[] };
+  const top = block.children;
+  const end = fn.results === b.none ? top.length : top.length - 1;
+  if (end <= saveAt + 1) return body;
+  const locals = [...b.expandType(fn.params), ...fn.vars];
+  module.addFunction(
+    name,
+    b.createType(locals),
+    b.none,
+    [],
+    module.block(null, top.slice(saveAt + 1, end), b.none),
+  );
+  const call = module.call(
+    name,
+    locals.map((t, k) => module.local.get(k, t)),
+    b.none,
+  );
+  return module.block(
+    block.name,
+    [...top.slice(0, saveAt + 1), call, ...top.slice(end)],
+    b.getExpressionType(body),
+  );
+}
+
+/** The expression a statement computes: its own, or the one it sets a local to or drops. */
+function valueOf(b: Binaryen, stmt: Ref): Ref {
+  const id = kindOf(b, stmt);
+  return id === b.LocalSetId || id === b.DropId
+    ? (b.getExpressionInfo(stmt) as unknown as { value: Ref }).value
+    : stmt;
+}
+
+/** Whether `stmt` is a call that may change the state, or sets or drops the value of one. */
+function endsWithCall(
+  b: Binaryen,
+  stmt: Ref,
+  callMayChange: (expr: Ref, id: ExpressionId) => boolean,
+): boolean {
+  const expr = valueOf(b, stmt);
+  return callMayChange(expr, kindOf(b, expr));
+}
+
+/** `[drop] br_if $label (state == 1)`: its label and its read of the state. */
+function stateCheck(
+  b: Binaryen,
+  stmt: Ref,
+  state: string,
+): { label: string; read: Ref } | undefined {
+  const expr = kindOf(b, stmt) === b.DropId ? valueOf(b, stmt) : stmt;
+  if (kindOf(b, expr) !== b.BreakId) return undefined;
+  const br = b.getExpressionInfo(expr) as unknown as { name: string; condition: Ref };
+  if (!br.condition || kindOf(b, br.condition) !== b.BinaryId) return undefined;
+  const cmp = b.getExpressionInfo(br.condition) as unknown as {
+    op: binaryen.Operations;
+    left: Ref;
+    right: Ref;
+  };
+  if (cmp.op !== b.EqInt32) return undefined;
+  if (kindOf(b, cmp.left) !== b.GlobalGetId || globalOf(b, cmp.left) !== state) return undefined;
+  if (kindOf(b, cmp.right) !== b.ConstId) return undefined;
+  if ((b.getExpressionInfo(cmp.right) as unknown as { value: number }).value !== 1)
+    return undefined;
+  return { label: br.name, read: cmp.left };
+}
+
+/** The label of the block `stmt` is, or sets or drops the value of. */
+function savesTo(b: Binaryen, stmt: Ref): string | undefined {
+  const expr = valueOf(b, stmt);
+  if (kindOf(b, expr) !== b.BlockId) return undefined;
+  return (b.getExpressionInfo(expr) as unknown as { name: string | null }).name ?? undefined;
+}
+
+function containsMayChange(
+  b: Binaryen,
+  root: Ref,
+  callMayChange: (expr: Ref, id: ExpressionId) => boolean,
+): boolean {
+  let found = false;
+  walk(b, root, (expr, id) => {
+    if (callMayChange(expr, id)) found = true;
+  });
+  return found;
+}
+
+function kindOf(b: Binaryen, expr: Ref): ExpressionId {
+  return b.getExpressionId(expr);
+}
+
+function uniqueName(module: Module, wanted: string): string {
+  let name = wanted;
+  for (let k = 2; module.getFunction(name) !== 0; k++) name = `${wanted}${k}`;
+  return name;
+}
