@@ -23,6 +23,14 @@ export const MARKER_REVISION = 3;
  */
 export const FAST_SUFFIX = '.fast';
 
+/**
+ * Exported mutable i32 global: 0 (its initial value) makes every function run its original, 1 its
+ * fast copy. The runtime sets it once a new instance's originals have had their chance to tier up
+ * (ADR 0011: the first re-entry), so that frames a re-entry rebuilds — which run the originals
+ * until they return, `main`'s for the whole run — run V8's optimised code. Not part of an image.
+ */
+export const FAST_SWITCH_EXPORT = 'osmo_fast_paths';
+
 /** Import called every `tickInterval` steps: `() -> i32`, returns the new step budget. */
 export const TICK_MODULE = 'osmosis';
 export const TICK_NAME = 'tick';

@@ -10,8 +10,9 @@
  * Only a rewind needs the guards, and a rewind enters a function only through its caller's
  * rewind, from `_start` down. So each such function F gets a copy `F.fast` in which the state
  * reads as 0 everywhere except in the checks right after calls, and F gains a first line
- * "not rewinding: tail-call F.fast(args)". binaryen then folds the copy's rewind code and guards
- * away. The copy keeps Asyncify's save code, reading the same locals with the same values (it is
+ * "fast paths on and not rewinding: tail-call F.fast(args)". binaryen then folds the copy's rewind
+ * code and guards away. The switch (`FAST_SWITCH_EXPORT`, off in a new instance) is the
+ * runtime's: see ./contract.ts. The copy keeps Asyncify's save code, reading the same locals with the same values (it is
  * F's code run with state 0), so a frame it saves is exactly the frame F's rewind restores. Fast
  * copies call each other directly; a rewind runs the original functions, and a frame it rebuilt
  * goes on in the original code until it returns — its new calls take the fast path again.
@@ -29,7 +30,7 @@ import type binaryen from 'binaryen';
 import type { Binaryen } from './load-binaryen.js';
 import { functionsThatMayUnwind } from './indirect.js';
 import { replaceBelow, setFunctionBody, walk, type ExpressionId } from './walk.js';
-import { FAST_SUFFIX } from './contract.js';
+import { FAST_SUFFIX, FAST_SWITCH_EXPORT } from './contract.js';
 
 type Ref = number;
 type Module = InstanceType<Binaryen['Module']>;
@@ -77,7 +78,7 @@ export function addFastPaths(
   module: Module,
   frameBytes: Record<string, number>,
 ): FastPathStats {
-  module.setFeatures(module.getFeatures() | b.Features.TailCall);
+  module.setFeatures(module.getFeatures() | b.Features.TailCall | b.Features.MutableGlobals);
   const state = asyncifyStateGlobal(b, module);
   const control = new Set<string>();
   for (let i = 0; i < module.getNumExports(); i++) {
@@ -116,6 +117,9 @@ export function addFastPaths(
     else plans.push({ name, copy, ...checked });
   }
 
+  const sw = uniqueGlobalName(module, FAST_SWITCH_EXPORT);
+  module.addGlobal(sw, b.i32, true, module.i32.const(0));
+  module.addGlobalExport(sw, FAST_SWITCH_EXPORT);
   const fastName = new Map<string, string>();
   for (const p of plans) fastName.set(p.name, uniqueName(module, `${p.name}${FAST_SUFFIX}`));
   for (const p of plans) {
@@ -146,8 +150,11 @@ export function addFastPaths(
     const params = b.expandType(info.params).map((t, k) => module.local.get(k, t));
     // A tail call: the original's frame gives way to the copy's, so a recursion through the
     // table (whose entries are the originals) takes one native frame a level, not two.
-    const notRewinding = module.i32.eqz(module.global.get(state, b.i32));
-    const first = module.if(notRewinding, module.return_call(fast, params, info.results));
+    const fastAndNotRewinding = module.i32.and(
+      module.global.get(sw, b.i32),
+      module.i32.eqz(module.global.get(state, b.i32)),
+    );
+    const first = module.if(fastAndNotRewinding, module.return_call(fast, params, info.results));
     setFunctionBody(b, fn, module.block(null, [first, info.body], info.results));
     const bound = frameBytes[p.name];
     if (bound !== undefined) frameBytes[fast] = bound;
@@ -342,6 +349,12 @@ function containsMayChange(
 
 function kindOf(b: Binaryen, expr: Ref): ExpressionId {
   return b.getExpressionId(expr);
+}
+
+function uniqueGlobalName(module: Module, wanted: string): string {
+  let name = wanted;
+  for (let k = 2; module.getGlobal(name) !== 0; k++) name = `${wanted}${k}`;
+  return name;
 }
 
 function uniqueName(module: Module, wanted: string): string {

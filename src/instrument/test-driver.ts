@@ -8,6 +8,7 @@ import {
   ASYNCIFY_HEADER_BYTES,
   ASYNCIFY_REWINDING,
   ASYNCIFY_UNWINDING,
+  FAST_SWITCH_EXPORT,
   readMarker,
   TICK_MODULE,
   TICK_NAME,
@@ -119,6 +120,10 @@ export function runGuest(
   const ex = instance.exports as Record<string, unknown>;
   const memory = ex.memory as WebAssembly.Memory;
   live.memory = memory;
+  // This driver never re-enters (ADR 0011): the fast copies from the start, like the runtime
+  // without re-entries (src/runtime/preemption.ts).
+  const fastSwitch = ex[FAST_SWITCH_EXPORT];
+  if (fastSwitch instanceof WebAssembly.Global) fastSwitch.value = 1;
   // A counter-only build (cost measurements) has a marker but cannot suspend.
   if (typeof ex.asyncify_get_state === 'function') asyncify = ex as unknown as AsyncifyExports;
 

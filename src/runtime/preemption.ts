@@ -5,7 +5,12 @@
  * checkpoint, or in a new one restored from an image.
  */
 import type { SnapshotGlobal, SnapshotStack } from '../snapshot/types.js';
-import { ASYNCIFY_REWINDING, ASYNCIFY_UNWINDING, TICK_NAME } from '../instrument/contract.js';
+import {
+  ASYNCIFY_REWINDING,
+  ASYNCIFY_UNWINDING,
+  FAST_SWITCH_EXPORT,
+  TICK_NAME,
+} from '../instrument/contract.js';
 import type { AsyncifyExports, InstrumentMarker } from '../instrument/contract.js';
 import { Ctl, noteMemorySize } from './channel.js';
 import { REENTRY_MAX_FRAMES, REENTRY_MAX_MEMORY_BYTES, type ReentrySchedule } from './tier-up.js';
@@ -114,6 +119,18 @@ export class GuestPreemption {
     this.memory = this.exports.memory as WebAssembly.Memory;
     this.asyncify = this.exports as unknown as AsyncifyExports;
     this.reentries?.start();
+    // Without re-entries no frame ever returns to optimised originals: the copies at once.
+    if (this.reentries === undefined) this.useFastPaths();
+  }
+
+  /**
+   * Turns the fast copies on (ADR 0006 round 6). Until then every call runs the original
+   * functions, so the ones a long-lived frame runs (`main`'s loop) tier up, and the frames the
+   * first re-entry rebuilds — in the originals, for as long as each lasts — get optimised code.
+   */
+  private useFastPaths(): void {
+    const sw = this.exports[FAST_SWITCH_EXPORT];
+    if (sw instanceof WebAssembly.Global) sw.value = 1;
   }
 
   /** True when `_start` returned because the stack was unwound (not because the program ended). */
@@ -196,6 +213,7 @@ export class GuestPreemption {
 
   private beginReentry(schedule: ReentrySchedule): void {
     schedule.next();
+    this.useFastPaths();
     if (this.memory!.buffer.byteLength > REENTRY_MAX_MEMORY_BYTES) return schedule.stop();
     // Only a shallow stack that fits the usual region: a re-entry never grows a bigger one, and
     // counting a deep stack would cost more than the re-entry gains (./unwind-region.ts).

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type binaryen from 'binaryen';
 import { describe, it } from 'node:test';
-import { FAST_SUFFIX } from '../../../src/instrument/contract.js';
+import { FAST_SUFFIX, FAST_SWITCH_EXPORT } from '../../../src/instrument/contract.js';
 import { addFastPaths } from '../../../src/instrument/fast-path.js';
 import { instrumentWith } from '../../../src/instrument/instrument.js';
 import { loadBinaryen } from '../../../src/instrument/load-binaryen.js';
@@ -99,11 +99,23 @@ describe('fast copies of asyncified functions', () => {
       assert.equal(frames[`f${FAST_SUFFIX}`], 12, 'the copy saves the frame of its original');
       assert.equal(readsOf(b, module, `f${FAST_SUFFIX}`, 'state'), 1);
       assert.ok(module.validate());
-      // state 0: f takes the fast path and returns tick's value.
+      // State 0: f runs its original until the switch is on, then its copy; same result.
+      b.setDebugInfo(true); // the name section: V8 names the frames
+      let stack = '';
       const instance = new WebAssembly.Instance(new WebAssembly.Module(module.emitBinary()), {
-        osmosis: { tick: () => 41 },
+        osmosis: {
+          tick: () => {
+            stack = new Error().stack ?? '';
+            return 41;
+          },
+        },
       });
-      assert.equal((instance.exports.f as (n: number) => number)(1), 41);
+      const f = instance.exports.f as (n: number) => number;
+      assert.equal(f(1), 41);
+      assert.doesNotMatch(stack, /f\.fast/);
+      (instance.exports[FAST_SWITCH_EXPORT] as WebAssembly.Global).value = 1;
+      assert.equal(f(1), 41);
+      assert.match(stack, /f\.fast/);
     } finally {
       module.dispose();
     }

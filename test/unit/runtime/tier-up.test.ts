@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readMarker } from '../../../src/instrument/contract.js';
+import { FAST_SWITCH_EXPORT, readMarker } from '../../../src/instrument/contract.js';
 import { newStubState, ProcExit, stubWasi } from '../../../src/instrument/stub-wasi.js';
 import { runGuest } from '../../../src/instrument/test-driver.js';
 import { GuestPreemption } from '../../../src/runtime/preemption.js';
@@ -35,7 +35,15 @@ function runWithReentries(
   module: WebAssembly.Module,
   args: string[],
   marker = readMarker(module),
-): { out: string; reentered: number; code: number; grownNonZero: number; grownBytes: number } {
+): {
+  out: string;
+  reentered: number;
+  code: number;
+  grownNonZero: number;
+  grownBytes: number;
+  fastAtStart: unknown;
+  fastAtEnd: unknown;
+} {
   assert.ok(marker !== undefined, 'the module must be instrumented');
   const host = newStubState(args);
   const control = layoutOf(createChannelBuffer(1024)).control;
@@ -48,6 +56,8 @@ function runWithReentries(
   });
   bound.memory = instance.exports.memory as WebAssembly.Memory;
   preemption.attach(instance);
+  const fastSwitch = instance.exports[FAST_SWITCH_EXPORT] as WebAssembly.Global | undefined;
+  const fastAtStart: unknown = fastSwitch?.value;
   const startBytes = bound.memory.buffer.byteLength;
   const entry = instance.exports._start as () => void;
   let code = 0;
@@ -71,6 +81,8 @@ function runWithReentries(
     code,
     grownNonZero,
     grownBytes: grown.length,
+    fastAtStart,
+    fastAtEnd: fastSwitch?.value,
   };
 }
 
@@ -199,6 +211,26 @@ describe('re-entry for optimised code', () => {
     const region = Math.ceil((STACK_REGION_BYTES + 8) / 65536) * 65536;
     assert.equal(r.grownBytes, region, 'each re-entry grew the memory again');
     assert.equal(r.out, plainOutput(plain, args));
+  });
+
+  it('runs the originals until the first re-entry, the fast copies after it (ADR 0006 round 6)', async () => {
+    const plain = fixture('hotloop');
+    const module = await instrumented(plain, { tickInterval: TICK });
+    const r = runWithReentries(module, ['hotloop', '3000000']);
+    assert.equal(r.fastAtStart, 0, 'a new instance starts in the originals');
+    assert.equal(r.fastAtEnd, 1, 'the first re-entry turns the fast copies on');
+    // Without re-entries nothing would ever bring the originals' optimised code: copies at once.
+    const preemption = new GuestPreemption(
+      readMarker(module)!,
+      layoutOf(createChannelBuffer(1024)).control,
+      (why) => assert.fail(why),
+    );
+    const instance = new WebAssembly.Instance(module, {
+      wasi_snapshot_preview1: preemption.wrapImports(stubWasi(newStubState([]), () => undefined!)),
+      osmosis: preemption.tickImports(),
+    });
+    preemption.attach(instance);
+    assert.equal((instance.exports[FAST_SWITCH_EXPORT] as WebAssembly.Global).value, 1);
   });
 
   it(`re-enters deep in recursion up to ${REENTRY_MAX_FRAMES} frames, not deeper`, async () => {
