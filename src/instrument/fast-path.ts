@@ -12,10 +12,11 @@
  * reads as 0 everywhere except in the checks right after calls, and F gains a first line
  * "fast paths on and not rewinding: tail-call F.fast(args)". binaryen then folds the copy's rewind
  * code and guards away. The switch (`FAST_SWITCH_EXPORT`, off in a new instance) is the
- * runtime's: see ./contract.ts. The copy keeps Asyncify's save code, reading the same locals with the same values (it is
- * F's code run with state 0), so a frame it saves is exactly the frame F's rewind restores. Fast
- * copies call each other directly; a rewind runs the original functions, and a frame it rebuilt
- * goes on in the original code until it returns — its new calls take the fast path again.
+ * runtime's: see ./contract.ts. The copy keeps Asyncify's save code, reading the same locals with
+ * the same values (it is F's code run with state 0), so a frame it saves is exactly the frame F's
+ * rewind restores. Fast copies call each other directly; a rewind runs the original functions,
+ * and a frame it rebuilt goes on in the original code until it returns — its new calls take the
+ * fast path again.
  *
  * Why 0 is right in the copy, checked per function (a function that fails a check gets no copy):
  * the state is 0 when a fast copy is entered (F's first line; fast copies are called only from
