@@ -11,7 +11,7 @@
  */
 import type binaryen from 'binaryen';
 import type { Binaryen } from './load-binaryen.js';
-import { walk } from './walk.js';
+import { kindOf, walk } from './walk.js';
 
 type Ref = number;
 
@@ -45,7 +45,7 @@ export function findCountedLoops(b: Binaryen, body: Ref): Map<Ref, CountedLoop> 
     if (id !== b.BlockId) return;
     const children = info(expr).children ?? [];
     children.forEach((child, i) => {
-      if (idOf(b, child) !== b.LoopId) return;
+      if (kindOf(b, child) !== b.LoopId) return;
       const latch = latchOf(b, child);
       if (latch === undefined) return;
       const init = initBefore(b, children, i, latch.local);
@@ -75,10 +75,10 @@ function latchOf(b: Binaryen, loop: Ref): Latch | undefined {
   const info = (e: Ref) => infoOf(b, e);
   const name = info(loop).name;
   const body = (info(loop) as { body?: Ref }).body;
-  if (!name || body === undefined || idOf(b, body) !== b.BlockId) return undefined;
+  if (!name || body === undefined || kindOf(b, body) !== b.BlockId) return undefined;
   const children = info(body).children ?? [];
   const last = children[children.length - 1];
-  if (last === undefined || idOf(b, last) !== b.BreakId) return undefined;
+  if (last === undefined || kindOf(b, last) !== b.BreakId) return undefined;
   const br = info(last);
   if (br.name !== name || !br.condition || br.value) return undefined;
   const cmp = info(br.condition);
@@ -138,7 +138,7 @@ function initBefore(
   for (let i = at - 1; i >= 0; i--) {
     const child = children[i]!;
     const x = infoOf(b, child);
-    if (idOf(b, child) === b.LocalSetId && x.index === local && !x.isTee) {
+    if (kindOf(b, child) === b.LocalSetId && x.index === local && !x.isTee) {
       const start = constI32(b, x.value!);
       return start === undefined ? undefined : { set: child, start };
     }
@@ -172,14 +172,10 @@ function tripCount(start: number, latch: Latch): number | undefined {
 }
 
 function constI32(b: Binaryen, e: Ref): number | undefined {
-  if (idOf(b, e) !== b.ConstId || b.getExpressionType(e) !== b.i32) return undefined;
+  if (kindOf(b, e) !== b.ConstId || b.getExpressionType(e) !== b.i32) return undefined;
   return (b.getExpressionInfo(e) as unknown as { value: number }).value;
 }
 
 function infoOf(b: Binaryen, e: Ref) {
   return b.getExpressionInfo(e) as unknown as Info;
-}
-
-function idOf(b: Binaryen, e: Ref): binaryen.ExpressionIds {
-  return b.getExpressionId(e);
 }

@@ -29,8 +29,15 @@
  */
 import type binaryen from 'binaryen';
 import type { Binaryen } from './load-binaryen.js';
-import { functionsThatMayUnwind } from './indirect.js';
-import { replaceBelow, setFunctionBody, walk, type ExpressionId } from './walk.js';
+import { callIndirectSignature, functionsThatMayUnwind } from './indirect.js';
+import {
+  containsWhere,
+  kindOf,
+  replaceBelow,
+  setFunctionBody,
+  walk,
+  type ExpressionId,
+} from './walk.js';
 import { FAST_SUFFIX, FAST_SWITCH_EXPORT } from './contract.js';
 
 type Ref = number;
@@ -104,9 +111,8 @@ export function addFastPaths(
     if (id === b.CallId)
       return mayChange.has((b.getExpressionInfo(expr) as unknown as { target: string }).target);
     if (id !== b.CallIndirectId) return false;
-    const raw = b as unknown as RawCallIndirect;
-    const sig = `${raw._BinaryenCallIndirectGetParams(expr)}:${raw._BinaryenCallIndirectGetResults(expr)}`;
-    return (tableBySig.get(sig) ?? []).some((t) => mayChange.has(t));
+    const targets = tableBySig.get(callIndirectSignature(b, expr)) ?? [];
+    return targets.some((t) => mayChange.has(t));
   };
 
   const plans: Plan[] = [];
@@ -118,11 +124,13 @@ export function addFastPaths(
     else plans.push({ name, copy, ...checked });
   }
 
-  const sw = uniqueGlobalName(module, FAST_SWITCH_EXPORT);
+  const sw = uniqueName(FAST_SWITCH_EXPORT, (n) => module.getGlobal(n) !== 0);
   module.addGlobal(sw, b.i32, true, module.i32.const(0));
   module.addGlobalExport(sw, FAST_SWITCH_EXPORT);
+  const functionExists = (n: string): boolean => module.getFunction(n) !== 0;
   const fastName = new Map<string, string>();
-  for (const p of plans) fastName.set(p.name, uniqueName(module, `${p.name}${FAST_SUFFIX}`));
+  for (const p of plans)
+    fastName.set(p.name, uniqueName(`${p.name}${FAST_SUFFIX}`, functionExists));
   for (const p of plans) {
     const fn = module.getFunction(p.name);
     const info = b.getFunctionInfo(fn);
@@ -139,7 +147,7 @@ export function addFastPaths(
       return fast === undefined ? undefined : module.call(fast, call.operands, call.type);
     });
     const fast = fastName.get(p.name)!;
-    const saves = uniqueName(module, `${fast}${SAVE_SUFFIX}`);
+    const saves = uniqueName(`${fast}${SAVE_SUFFIX}`, functionExists);
     module.addFunction(
       fast,
       info.params,
@@ -163,11 +171,6 @@ export function addFastPaths(
   return { fast: plans.length, refused };
 }
 
-interface RawCallIndirect {
-  _BinaryenCallIndirectGetParams(expr: Ref): number;
-  _BinaryenCallIndirectGetResults(expr: Ref): number;
-}
-
 /** The global `asyncify_get_state` returns. */
 function asyncifyStateGlobal(b: Binaryen, module: Module): string {
   for (let i = 0; i < module.getNumExports(); i++) {
@@ -187,12 +190,11 @@ function globalOf(b: Binaryen, expr: Ref): string {
 }
 
 function touchesGlobal(b: Binaryen, root: Ref, global: string): boolean {
-  let found = false;
-  walk(b, root, (expr, id) => {
-    if ((id === b.GlobalGetId || id === b.GlobalSetId) && globalOf(b, expr) === global)
-      found = true;
-  });
-  return found;
+  return containsWhere(
+    b,
+    root,
+    (expr, id) => (id === b.GlobalGetId || id === b.GlobalSetId) && globalOf(b, expr) === global,
+  );
 }
 
 /**
@@ -212,11 +214,9 @@ function checkedReads(
   callMayChange: (expr: Ref, id: ExpressionId) => boolean,
 ): { kept: Set<Ref>; saveAt: number } | undefined {
   if (kindOf(b, body) !== b.BlockId) return undefined;
-  let writes = false;
-  walk(b, body, (expr, id) => {
-    if (id === b.GlobalSetId && globalOf(b, expr) === state) writes = true;
-  });
-  if (writes) return undefined;
+  const writes = (expr: Ref, id: ExpressionId): boolean =>
+    id === b.GlobalSetId && globalOf(b, expr) === state;
+  if (containsWhere(b, body, writes)) return undefined;
 
   const kept = new Set<Ref>();
   let label: string | undefined;
@@ -243,7 +243,7 @@ function checkedReads(
   const at = top.findIndex((s) => savesTo(b, s) === label);
   if (at < 0) return undefined;
   for (let i = 0; i < top.length; i++) {
-    if (i < at && containsMayChange(b, top[i]!, callMayChange)) return undefined;
+    if (i < at && containsWhere(b, top[i]!, callMayChange)) return undefined;
     if (i > at && touchesGlobal(b, top[i]!, state)) return undefined;
   }
   return { kept, saveAt: at };
@@ -336,30 +336,9 @@ function savesTo(b: Binaryen, stmt: Ref): string | undefined {
   return (b.getExpressionInfo(expr) as unknown as { name: string | null }).name ?? undefined;
 }
 
-function containsMayChange(
-  b: Binaryen,
-  root: Ref,
-  callMayChange: (expr: Ref, id: ExpressionId) => boolean,
-): boolean {
-  let found = false;
-  walk(b, root, (expr, id) => {
-    if (callMayChange(expr, id)) found = true;
-  });
-  return found;
-}
-
-function kindOf(b: Binaryen, expr: Ref): ExpressionId {
-  return b.getExpressionId(expr);
-}
-
-function uniqueGlobalName(module: Module, wanted: string): string {
+/** `wanted`, or `wanted2`, `wanted3`… : the first that `taken` does not hold. */
+function uniqueName(wanted: string, taken: (name: string) => boolean): string {
   let name = wanted;
-  for (let k = 2; module.getGlobal(name) !== 0; k++) name = `${wanted}${k}`;
-  return name;
-}
-
-function uniqueName(module: Module, wanted: string): string {
-  let name = wanted;
-  for (let k = 2; module.getFunction(name) !== 0; k++) name = `${wanted}${k}`;
+  for (let k = 2; taken(name); k++) name = `${wanted}${k}`;
   return name;
 }

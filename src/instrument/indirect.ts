@@ -22,6 +22,12 @@ interface RawCallIndirect {
   _BinaryenCallIndirectGetResults(expr: Ref): number;
 }
 
+/** A call_indirect's signature as `tableBySig` keys it: `params:results` (binaryen types). */
+export function callIndirectSignature(b: Binaryen, expr: Ref): string {
+  const raw = b as unknown as RawCallIndirect;
+  return `${raw._BinaryenCallIndirectGetParams(expr)}:${raw._BinaryenCallIndirectGetResults(expr)}`;
+}
+
 export const HELPER_PREFIX = 'osmo_ci';
 
 /**
@@ -34,7 +40,6 @@ export function functionsThatMayUnwind(
   module: Module,
   unwinding: ReadonlySet<string>,
 ): { mayUnwind: Set<string>; tableBySig: Map<string, string[]> } {
-  const raw = b as unknown as RawCallIndirect;
   const signature = new Map<string, string>();
   const defined: string[] = [];
   for (let i = 0; i < module.getNumFunctions(); i++) {
@@ -61,10 +66,7 @@ export function functionsThatMayUnwind(
     walk(b, b.getFunctionInfo(module.getFunction(name)).body, (expr, id) => {
       if (id === b.CallId)
         d.add((b.getExpressionInfo(expr) as unknown as { target: string }).target);
-      else if (id === b.CallIndirectId)
-        s.add(
-          `${raw._BinaryenCallIndirectGetParams(expr)}:${raw._BinaryenCallIndirectGetResults(expr)}`,
-        );
+      else if (id === b.CallIndirectId) s.add(callIndirectSignature(b, expr));
     });
     direct.set(name, d);
     viaSig.set(name, s);

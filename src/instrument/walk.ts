@@ -14,11 +14,25 @@ export type ExpressionId = binaryen.ExpressionIds;
 
 /** Whether `root` or any expression below it is of one of the `kinds`. */
 export function containsKind(b: Binaryen, root: Ref, kinds: readonly ExpressionId[]): boolean {
+  return containsWhere(b, root, (_expr, id) => kinds.includes(id));
+}
+
+/** Whether `root` or any expression below it satisfies `test`. */
+export function containsWhere(
+  b: Binaryen,
+  root: Ref,
+  test: (expr: Ref, id: ExpressionId) => boolean,
+): boolean {
   let found = false;
-  walk(b, root, (_expr, id) => {
-    if (kinds.includes(id)) found = true;
+  walk(b, root, (expr, id) => {
+    if (!found && test(expr, id)) found = true;
   });
   return found;
+}
+
+/** An expression's kind (binaryen.js types `getExpressionId` as a plain number). */
+export function kindOf(b: Binaryen, expr: Ref): ExpressionId {
+  return b.getExpressionId(expr);
 }
 
 /** Whether `root` makes a call, direct or indirect. */
