@@ -12,11 +12,11 @@
  * reads as 0 everywhere except in the checks right after calls, and F gains a first line
  * "fast paths on and not rewinding: tail-call F.fast(args)". binaryen then folds the copy's rewind
  * code and guards away. The switch (`FAST_SWITCH_EXPORT`, off in a new instance) is the
- * runtime's: see ./contract.ts. The copy keeps Asyncify's save code, reading the same locals with
- * the same values (it is F's code run with state 0), so a frame it saves is exactly the frame F's
- * rewind restores. Fast copies call each other directly; a rewind runs the original functions,
- * and a frame it rebuilt goes on in the original code until it returns — its new calls take the
- * fast path again.
+ * runtime's: see ./contract.ts. The copy keeps Asyncify's save code and frame layout (it is F's
+ * code run with state 0), so a frame it saves is one F's rewind restores; each check passes it the
+ * locals a rewind to its call needs and zeros for the others (`saveGroups`). Fast copies call
+ * each other directly; a rewind runs the original functions, and a frame it rebuilt goes on in
+ * the original code until it returns — its new calls take the fast path again.
  *
  * Why 0 is right in the copy, checked per function (a function that fails a check gets no copy):
  * the state is 0 when a fast copy is entered (F's first line; fast copies are called only from
@@ -39,6 +39,7 @@ import {
   type ExpressionId,
 } from './walk.js';
 import { FAST_SUFFIX, FAST_SWITCH_EXPORT } from './contract.js';
+import { liveAfter } from './liveness.js';
 
 type Ref = number;
 type Module = InstanceType<Binaryen['Module']>;
@@ -72,7 +73,39 @@ interface Plan {
   kept: Set<Ref>;
   /** Index, in the body's statements, of the one holding `$save`; the save code follows it. */
   saveAt: number;
+  /** The checks after calls. */
+  checks: Check[];
 }
+
+interface Check {
+  /** The check `[drop] br_if $save (state == 1)`. */
+  stmt: Ref;
+  /** The local the call before it sets, if any. */
+  sets: number | undefined;
+  /** The locals the call reads, if a rewind makes it again with them (see `saveGroups`). */
+  rereads: number[];
+}
+
+/** Checks whose calls need the same locals to be saved: they share one save (`saveGroups`). */
+interface SaveGroup {
+  /** The locals a rewind to these calls needs; the others are saved as zeros. */
+  needed: ReadonlySet<number>;
+  checks: Ref[];
+}
+
+interface SaveGroups {
+  /** The local `$save`'s value sets (the call's index, which the save code stores), if any. */
+  indexLocal: number | undefined;
+  groups: SaveGroup[];
+}
+
+/**
+ * Save groups per function, at most: each nests the function's body one block deeper, and
+ * binaryen's `precompute-propagate` grows faster than linearly with that. printf_core (114 checks,
+ * 76 groups): 123 → 1156 ms in that pass with every group, 142 ms with 16 (ADR 0006, round 7).
+ * The checks of the groups left out keep their branch to the shared save.
+ */
+const MAX_SAVE_GROUPS = 16;
 
 /** Suffix of the function a fast copy's save code is moved to. */
 const SAVE_SUFFIX = '.save';
@@ -85,6 +118,7 @@ export function addFastPaths(
   b: Binaryen,
   module: Module,
   frameBytes: Record<string, number>,
+  options: { liveSaves?: boolean } = {},
 ): FastPathStats {
   module.setFeatures(module.getFeatures() | b.Features.TailCall | b.Features.MutableGlobals);
   const state = asyncifyStateGlobal(b, module);
@@ -115,13 +149,32 @@ export function addFastPaths(
     return targets.some((t) => mayChange.has(t));
   };
 
+  // A rewind calls an import again with its arguments, and an indirect call through its index;
+  // a function's arguments it ignores (the callee restores its own frame).
+  const rewindReadsOperands = (call: Ref): boolean => {
+    const id = kindOf(b, call);
+    if (id === b.CallIndirectId) return true;
+    if (id !== b.CallId) return false;
+    const target = (b.getExpressionInfo(call) as unknown as { target: string }).target;
+    return b.getFunctionInfo(module.getFunction(target)).base !== '';
+  };
+
   const plans: Plan[] = [];
   const refused: string[] = [];
   for (const name of candidates) {
-    const copy = module.copyExpression(b.getFunctionInfo(module.getFunction(name)).body);
+    const info = b.getFunctionInfo(module.getFunction(name));
+    const copy = module.copyExpression(info.body);
     const checked = checkedReads(b, copy, state, callMayChange);
-    if (checked === undefined) refused.push(name);
-    else plans.push({ name, copy, ...checked });
+    if (checked === undefined) {
+      refused.push(name);
+      continue;
+    }
+    const checks = checked.calls.map(({ stmt, callStmt }) => {
+      const call = valueOf(b, callStmt);
+      const rereads = rewindReadsOperands(call) ? localsRead(b, call) : [];
+      return { stmt, sets: localSetBy(b, callStmt), rereads };
+    });
+    plans.push({ name, copy, kept: checked.kept, saveAt: checked.saveAt, checks });
   }
 
   const sw = uniqueName(FAST_SWITCH_EXPORT, (n) => module.getGlobal(n) !== 0);
@@ -134,6 +187,9 @@ export function addFastPaths(
   for (const p of plans) {
     const fn = module.getFunction(p.name);
     const info = b.getFunctionInfo(fn);
+    const fast = fastName.get(p.name)!;
+    const saves = uniqueName(`${fast}${SAVE_SUFFIX}`, functionExists);
+    const locals = [...b.expandType(info.params), ...info.vars];
     const body = replaceBelow(b, p.copy, (expr, id) => {
       if (id === b.GlobalGetId && !p.kept.has(expr) && globalOf(b, expr) === state)
         return module.i32.const(0);
@@ -146,8 +202,10 @@ export function addFastPaths(
       const fast = fastName.get(call.target);
       return fast === undefined ? undefined : module.call(fast, call.operands, call.type);
     });
-    const fast = fastName.get(p.name)!;
-    const saves = uniqueName(`${fast}${SAVE_SUFFIX}`, functionExists);
+    if (options.liveSaves !== false) {
+      const groups = saveGroups(b, body, p.saveAt, p.checks, info);
+      if (groups) addGroupSaves(b, module, body, p.saveAt, groups, saves, locals, info.results);
+    }
     module.addFunction(
       fast,
       info.params,
@@ -212,13 +270,14 @@ function checkedReads(
   body: Ref,
   state: string,
   callMayChange: (expr: Ref, id: ExpressionId) => boolean,
-): { kept: Set<Ref>; saveAt: number } | undefined {
+): { kept: Set<Ref>; saveAt: number; calls: { stmt: Ref; callStmt: Ref }[] } | undefined {
   if (kindOf(b, body) !== b.BlockId) return undefined;
   const writes = (expr: Ref, id: ExpressionId): boolean =>
     id === b.GlobalSetId && globalOf(b, expr) === state;
   if (containsWhere(b, body, writes)) return undefined;
 
   const kept = new Set<Ref>();
+  const checks: { stmt: Ref; callStmt: Ref }[] = [];
   let label: string | undefined;
   let calls = 0;
   let checked = 0;
@@ -234,6 +293,7 @@ function checkedReads(
       if (check.label !== label) labels++;
       label = check.label;
       kept.add(check.read);
+      checks.push({ stmt: list[i + 1]!, callStmt: list[i]! });
       checked++;
     }
   });
@@ -246,15 +306,139 @@ function checkedReads(
     if (i < at && containsWhere(b, top[i]!, callMayChange)) return undefined;
     if (i > at && touchesGlobal(b, top[i]!, state)) return undefined;
   }
-  return { kept, saveAt: at };
+  return { kept, saveAt: at, calls: checks };
+}
+
+/**
+ * The checks that can save only the locals a rewind to their call needs (the others as zeros),
+ * grouped by those locals: each group gets a save of its own (`addGroupSaves`). Fewer locals
+ * reaching a save keeps fewer alive across each call (V8 spills what is live across a call):
+ * a round 6 experiment passing none made fib 1.68 → 1.40× on Node 24 (ADR 0006, round 7).
+ *
+ * A frame saved here is restored into the original F, whose rewind runs no code but the calls on
+ * its way back to this call, then goes on as this copy would from the same locals (state 0 in
+ * both). So it needs the locals live after the check in the copy (./liveness.ts, on the copy
+ * before any pass changed it, its state reads already 0), minus the one the call sets, plus those
+ * the call reads if the rewind really makes it again with them (an import, or an indirect call's
+ * index). The checks' branches are left out of the liveness: each save needs only what its own
+ * continuation reads, and a later save in the original F that writes a stale dead local writes
+ * one nobody reads. A check that needs every local the save code stores keeps its branch to the
+ * shared save.
+ *
+ * Undefined (every check keeps its branch to the shared save) when the body's shape differs from
+ * Asyncify's: no save code after `$save`, a `$save` block that can end without a branch, a
+ * check that carries an index `$save`'s value does not set or the other way round, a final value
+ * that is not a constant, or a liveness that gave up.
+ */
+function saveGroups(
+  b: Binaryen,
+  body: Ref,
+  saveAt: number,
+  checks: readonly Check[],
+  fn: { results: number },
+): SaveGroups | undefined {
+  const top = (b.getExpressionInfo(body) as unknown as { children: Ref[] }).children;
+  const end = fn.results === b.none ? top.length : top.length - 1;
+  if (end <= saveAt + 1) return undefined;
+  const save = (b.getExpressionInfo(valueOf(b, top[saveAt]!)) as unknown as { children: Ref[] })
+    .children;
+  if (save.length === 0 || b.getExpressionType(save[save.length - 1]!) !== b.unreachable)
+    return undefined;
+  const final = lastValue(b, body, fn.results);
+  if (final !== undefined && kindOf(b, final) !== b.ConstId) return undefined;
+  const indexLocal = localSetBy(b, top[saveAt]!);
+  // The save code stores some locals only (Asyncify's own liveness); the others need no value.
+  const stored = new Set(top.slice(saveAt + 1, end).flatMap((stmt) => localsRead(b, stmt)));
+  stored.delete(indexLocal ?? -1);
+  const stmts = new Set(checks.map((c) => c.stmt));
+  const live = liveAfter(b, body, { after: stmts, skip: stmts });
+  if (live === undefined) return undefined;
+  const groups = new Map<string, SaveGroup>();
+  for (const { stmt, sets, rereads } of checks) {
+    // Each check carries the index exactly when `$save`'s value sets it (the blocks' type).
+    if ((indexLocal === undefined) !== (checkValue(b, stmt) === undefined)) return undefined;
+    const needed = new Set(live.get(stmt) ?? []);
+    if (sets !== undefined) needed.delete(sets);
+    for (const l of rereads) needed.add(l);
+    for (const l of needed) if (!stored.has(l)) needed.delete(l);
+    if (needed.size === stored.size) continue;
+    const key = [...needed].sort((x, y) => x - y).join(',');
+    const group = groups.get(key) ?? { needed, checks: [] };
+    group.checks.push(stmt);
+    groups.set(key, group);
+  }
+  // The groups that cover most checks, then those that leave out most locals, up to a bound.
+  const kept = [...groups.values()]
+    .sort((x, y) => y.checks.length - x.checks.length || x.needed.size - y.needed.size)
+    .slice(0, MAX_SAVE_GROUPS);
+  return { indexLocal, groups: kept };
+}
+
+/**
+ * Gives each group its save: `$save`'s content is wrapped in one block per group, and after each
+ * block its save, `save(index, the group's locals, zeros for the others); return <final>`; the
+ * group's checks branch to its block instead of `$save`. Nested, so that the index each check
+ * carries reaches its save as the block's value, as it reaches the shared save code.
+ */
+function addGroupSaves(
+  b: Binaryen,
+  module: Module,
+  body: Ref,
+  saveAt: number,
+  { indexLocal, groups }: SaveGroups,
+  saves: string,
+  locals: readonly number[],
+  results: number,
+): void {
+  if (groups.length === 0) return;
+  const top = (b.getExpressionInfo(body) as unknown as { children: Ref[] }).children;
+  const holder = top[saveAt]!;
+  const save = b.getExpressionInfo(valueOf(b, holder)) as unknown as {
+    name: string;
+    children: Ref[];
+    type: number;
+  };
+  const final = lastValue(b, body, results);
+  const labels = new Set<string>();
+  walk(b, body, (expr, id) => {
+    if (id === b.BlockId || id === b.LoopId) {
+      const name = (b.getExpressionInfo(expr) as unknown as { name: string | null }).name;
+      if (name) labels.add(name);
+    }
+  });
+  const api = b as unknown as { Break: { setName(e: Ref, name: string): void } };
+  let content = save.children;
+  for (const group of groups) {
+    const label = uniqueName(`${save.name}.live`, (n) => labels.has(n));
+    labels.add(label);
+    for (const check of group.checks) api.Break.setName(valueOf(b, check), label);
+    const block = module.block(label, content, indexLocal === undefined ? b.none : b.i32);
+    const args = locals.map((type, k) => {
+      if (k === indexLocal || group.needed.has(k)) return module.local.get(k, type);
+      return zeroOf(b, module, type) ?? module.local.get(k, type);
+    });
+    content = [
+      indexLocal === undefined ? block : module.local.set(indexLocal, block),
+      module.call(saves, args, b.none),
+      module.return(final === undefined ? undefined : module.copyExpression(final)),
+    ];
+  }
+  const rebuilt = module.block(save.name, content, save.type);
+  const kind = kindOf(b, holder);
+  const set = b as unknown as Record<'LocalSet' | 'Drop', { setValue(e: Ref, v: Ref): void }> & {
+    Block: { setChildAt(e: Ref, i: number, c: Ref): void };
+  };
+  if (kind === b.LocalSetId) set.LocalSet.setValue(holder, rebuilt);
+  else if (kind === b.DropId) set.Drop.setValue(holder, rebuilt);
+  else set.Block.setChildAt(body, saveAt, rebuilt);
 }
 
 /**
  * Moves the save code (the statements after `$save`'s, but a function's final value) to a
  * function of its own taking every local, and calls it there instead. A frame is saved once per
  * unwind; in line, its stores (one per local, with their address arithmetic) made every fast copy
- * larger, which V8 compiles into larger frames and inlines less. (Every local still reaches the
- * call, so every local stays alive across every call that may unwind, as in the original.)
+ * larger, which V8 compiles into larger frames and inlines less. The checks that `saveGroups`
+ * gives a save of their own call it too, with fewer locals.
  */
 function outlineSaveCode(
   b: Binaryen,
@@ -286,6 +470,44 @@ function outlineSaveCode(
     [...top.slice(0, saveAt + 1), call, ...top.slice(end)],
     b.getExpressionType(body),
   );
+}
+
+/** The local `stmt` sets, if it is a `local.set`. */
+function localSetBy(b: Binaryen, stmt: Ref): number | undefined {
+  if (kindOf(b, stmt) !== b.LocalSetId) return undefined;
+  return (b.getExpressionInfo(stmt) as unknown as { index: number }).index;
+}
+
+/** The locals read in `root`. */
+function localsRead(b: Binaryen, root: Ref): number[] {
+  const read: number[] = [];
+  walk(b, root, (expr, id) => {
+    if (id === b.LocalGetId)
+      read.push((b.getExpressionInfo(expr) as unknown as { index: number }).index);
+  });
+  return read;
+}
+
+/** The value a check `[drop] br_if $save (value) (cond)` carries, if any. */
+function checkValue(b: Binaryen, check: Ref): Ref | undefined {
+  const value = (b.getExpressionInfo(valueOf(b, check)) as unknown as { value: Ref }).value;
+  return value === 0 ? undefined : value;
+}
+
+/** A function body's final value (its last statement when it has results). */
+function lastValue(b: Binaryen, body: Ref, results: number): Ref | undefined {
+  if (results === b.none) return undefined;
+  const top = (b.getExpressionInfo(body) as unknown as { children: Ref[] }).children;
+  return top[top.length - 1];
+}
+
+/** The constant 0 of a number type; undefined for another type. */
+function zeroOf(b: Binaryen, module: Module, type: number): Ref | undefined {
+  if (type === b.i32) return module.i32.const(0);
+  if (type === b.i64) return module.i64.const(0n);
+  if (type === b.f32) return module.f32.const(0);
+  if (type === b.f64) return module.f64.const(0);
+  return undefined;
 }
 
 /** The expression a statement computes: its own, or the one it sets a local to or drops. */

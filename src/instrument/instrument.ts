@@ -54,6 +54,8 @@ export interface InstrumentOptions {
   unwindImports?: 'all' | readonly string[];
   /** false: no fast copies of the asyncified functions (./fast-path.ts). */
   fastPaths?: boolean;
+  /** false: a fast copy's checks share one save of every local (measurements only; ./fast-path.ts). */
+  liveSaves?: boolean;
   /** false: counter only, no Asyncify (cost measurements only; the result cannot suspend). */
   asyncify?: boolean;
   /** false: Asyncify only, no step counter (cost measurements only). */
@@ -230,7 +232,9 @@ export function instrumentWith(
       restoreIndirectCalls(b, module, helpers);
       frames = asyncifyFrameBytes(b, module);
       if (options.fastPaths !== false) {
-        const r = addFastPaths(b, module, frames.smaller);
+        const r = addFastPaths(b, module, frames.smaller, {
+          liveSaves: options.liveSaves !== false,
+        });
         fastPaths = r.fast;
         fastPathsRefused = r.refused.length;
       }

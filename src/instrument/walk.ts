@@ -52,102 +52,120 @@ export function callsTo(b: Binaryen, root: Ref, target: string): Ref[] {
 
 /** Calls `visit` on `root` and every expression below it, parents before children. */
 export function walk(b: Binaryen, root: Ref, visit: (expr: Ref, id: ExpressionId) => void): void {
-  const kinds = childFields(b);
   const stack: Ref[] = [root];
   while (stack.length > 0) {
     const expr = stack.pop()!;
     if (expr === 0) continue;
     const id = b.getExpressionId(expr);
     visit(expr, id);
-    const fields = kinds.get(id);
-    if (fields === undefined) {
-      throw new OsmoError(
-        'E_BAD_WASM',
-        `the instrumenter cannot walk expression kind ${id}; rebuild the program for wasm32-wasi without SIMD, threads, exceptions or GC`,
-      );
-    }
-    if (fields.length === 0) continue;
-    const info = b.getExpressionInfo(expr) as unknown as Record<string, unknown>;
+    const children = childrenOf(b, expr, id);
     // Pushed in reverse so that children are visited in source order.
-    for (let f = fields.length - 1; f >= 0; f--) {
-      const value = info[fields[f]!];
-      if (Array.isArray(value)) {
-        for (let i = value.length - 1; i >= 0; i--) stack.push(value[i] as Ref);
-      } else if (typeof value === 'number') {
-        stack.push(value);
-      }
-    }
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
 }
 
-let cached: Map<ExpressionId, readonly string[]> | undefined;
-
-function childFields(b: Binaryen): Map<ExpressionId, readonly string[]> {
-  if (cached) return cached;
-  const m = new Map<ExpressionId, readonly string[]>([
-    [b.BlockId, ['children']],
-    [b.IfId, ['condition', 'ifTrue', 'ifFalse']],
-    [b.LoopId, ['body']],
-    [b.BreakId, ['value', 'condition']],
-    [b.SwitchId, ['value', 'condition']],
-    [b.CallId, ['operands']],
-    [b.CallIndirectId, ['operands', 'target']],
-    [b.LocalGetId, []],
-    [b.LocalSetId, ['value']],
-    [b.GlobalGetId, []],
-    [b.GlobalSetId, ['value']],
-    [b.LoadId, ['ptr']],
-    [b.StoreId, ['ptr', 'value']],
-    [b.ConstId, []],
-    [b.UnaryId, ['value']],
-    [b.BinaryId, ['left', 'right']],
-    [b.SelectId, ['ifTrue', 'ifFalse', 'condition']],
-    [b.DropId, ['value']],
-    [b.ReturnId, ['value']],
-    [b.MemorySizeId, []],
-    [b.MemoryGrowId, ['delta']],
-    [b.NopId, []],
-    [b.UnreachableId, []],
-    [b.MemoryInitId, ['dest', 'offset', 'size']],
-    [b.DataDropId, []],
-    [b.MemoryCopyId, ['dest', 'source', 'size']],
-    [b.MemoryFillId, ['dest', 'value', 'size']],
-    [b.RefNullId, []],
-    [b.RefFuncId, []],
-    [b.RefIsNullId, ['value']],
-    [b.TableGetId, ['index']],
-    [b.TableSetId, ['index', 'value']],
-    [b.TableSizeId, []],
-    [b.TableGrowId, ['value', 'delta']],
-  ]);
-  cached = m;
-  return m;
+/** The children of `expr` (of kind `id`) in the order they are evaluated, absent ones left out. */
+export function childrenOf(b: Binaryen, expr: Ref, id: ExpressionId): Ref[] {
+  const kind = kinds(b).get(id);
+  if (kind === undefined) {
+    throw new OsmoError(
+      'E_BAD_WASM',
+      `the instrumenter cannot walk expression kind ${id}; rebuild the program for wasm32-wasi without SIMD, threads, exceptions or GC`,
+    );
+  }
+  const children: Ref[] = [];
+  for (const field of kind.fields) {
+    if (field.many) {
+      const n = field.count(expr);
+      for (let i = 0; i < n; i++) children.push(field.at(expr, i));
+    } else {
+      const child = field.get(expr);
+      if (child !== 0) children.push(child);
+    }
+  }
+  return children;
 }
 
-/** Kind → [binaryen.js class, child fields]: where an expression can sit, and how to replace it. */
-function parents(b: Binaryen): Map<number, [string, string[]]> {
-  return new Map<number, [string, string[]]>([
-    [b.BlockId, ['Block', ['children']]],
-    [b.IfId, ['If', ['condition', 'ifTrue', 'ifFalse']]],
-    [b.LoopId, ['Loop', ['body']]],
-    [b.BreakId, ['Break', ['value', 'condition']]],
-    [b.SwitchId, ['Switch', ['value', 'condition']]],
-    [b.CallId, ['Call', ['operands']]],
-    [b.CallIndirectId, ['CallIndirect', ['operands', 'target']]],
-    [b.LocalSetId, ['LocalSet', ['value']]],
-    [b.GlobalSetId, ['GlobalSet', ['value']]],
-    [b.LoadId, ['Load', ['ptr']]],
-    [b.StoreId, ['Store', ['ptr', 'value']]],
-    [b.UnaryId, ['Unary', ['value']]],
-    [b.BinaryId, ['Binary', ['left', 'right']]],
-    [b.SelectId, ['Select', ['ifTrue', 'ifFalse', 'condition']]],
-    [b.DropId, ['Drop', ['value']]],
-    [b.ReturnId, ['Return', ['value']]],
-    [b.MemoryGrowId, ['MemoryGrow', ['delta']]],
-    [b.MemoryInitId, ['MemoryInit', ['dest', 'offset', 'size']]],
-    [b.MemoryCopyId, ['MemoryCopy', ['dest', 'source', 'size']]],
-    [b.MemoryFillId, ['MemoryFill', ['dest', 'value', 'size']]],
+type Getter = (expr: Ref) => Ref;
+type Field =
+  | { name: string; many: false; get: Getter; set: (expr: Ref, child: Ref) => void }
+  | {
+      name: string;
+      many: true;
+      count: (expr: Ref) => number;
+      at: (expr: Ref, i: number) => Ref;
+      setAt: (expr: Ref, i: number, child: Ref) => void;
+    };
+
+interface Kind {
+  fields: readonly Field[];
+}
+
+let cached: Map<ExpressionId, Kind> | undefined;
+
+/**
+ * Every kind the instrumenter may meet, with its child fields in evaluation order, read and written
+ * through binaryen.js's per-class accessors (`Block.getChildAt`, `If.getCondition`…): the generic
+ * `getExpressionInfo` reads every property of a node and costs several times more.
+ */
+function kinds(b: Binaryen): Map<ExpressionId, Kind> {
+  if (cached) return cached;
+  const api = b as unknown as Record<string, Record<string, (...a: number[]) => number>>;
+  const kind = (cls: string, names: string[]): Kind => ({
+    fields: names.map((name): Field => {
+      const c = api[cls]!;
+      if (name === 'children' || name === 'operands') {
+        const [one, all] = name === 'children' ? ['Child', 'Children'] : ['Operand', 'Operands'];
+        return {
+          name,
+          many: true,
+          count: c[`getNum${all}`]!,
+          at: c[`get${one}At`]!,
+          setAt: c[`set${one}At`]!,
+        };
+      }
+      const cap = `${name[0]!.toUpperCase()}${name.slice(1)}`;
+      return { name, many: false, get: c[`get${cap}`]!, set: c[`set${cap}`]! };
+    }),
+  });
+  const leaf: Kind = { fields: [] };
+  cached = new Map<ExpressionId, Kind>([
+    [b.BlockId, kind('Block', ['children'])],
+    [b.IfId, kind('If', ['condition', 'ifTrue', 'ifFalse'])],
+    [b.LoopId, kind('Loop', ['body'])],
+    [b.BreakId, kind('Break', ['value', 'condition'])],
+    [b.SwitchId, kind('Switch', ['value', 'condition'])],
+    [b.CallId, kind('Call', ['operands'])],
+    [b.CallIndirectId, kind('CallIndirect', ['operands', 'target'])],
+    [b.LocalGetId, leaf],
+    [b.LocalSetId, kind('LocalSet', ['value'])],
+    [b.GlobalGetId, leaf],
+    [b.GlobalSetId, kind('GlobalSet', ['value'])],
+    [b.LoadId, kind('Load', ['ptr'])],
+    [b.StoreId, kind('Store', ['ptr', 'value'])],
+    [b.ConstId, leaf],
+    [b.UnaryId, kind('Unary', ['value'])],
+    [b.BinaryId, kind('Binary', ['left', 'right'])],
+    [b.SelectId, kind('Select', ['ifTrue', 'ifFalse', 'condition'])],
+    [b.DropId, kind('Drop', ['value'])],
+    [b.ReturnId, kind('Return', ['value'])],
+    [b.MemorySizeId, leaf],
+    [b.MemoryGrowId, kind('MemoryGrow', ['delta'])],
+    [b.NopId, leaf],
+    [b.UnreachableId, leaf],
+    [b.MemoryInitId, kind('MemoryInit', ['dest', 'offset', 'size'])],
+    [b.DataDropId, leaf],
+    [b.MemoryCopyId, kind('MemoryCopy', ['dest', 'source', 'size'])],
+    [b.MemoryFillId, kind('MemoryFill', ['dest', 'value', 'size'])],
+    [b.RefNullId, leaf],
+    [b.RefFuncId, leaf],
+    [b.RefIsNullId, kind('RefIsNull', ['value'])],
+    [b.TableGetId, kind('TableGet', ['index'])],
+    [b.TableSetId, kind('TableSet', ['index', 'value'])],
+    [b.TableSizeId, leaf],
+    [b.TableGrowId, kind('TableGrow', ['value', 'delta'])],
   ]);
+  return cached;
 }
 
 /**
@@ -160,34 +178,25 @@ export function replaceBelow(
   root: Ref,
   replace: (expr: Ref, id: ExpressionId) => Ref | undefined,
 ): Ref {
-  const kinds = parents(b);
-  const api = b as unknown as Record<string, Record<string, (...a: unknown[]) => void>>;
   const top = replace(root, b.getExpressionId(root)) ?? root;
   const stack: Ref[] = [top];
   while (stack.length > 0) {
     const expr = stack.pop()!;
-    const kind = kinds.get(b.getExpressionId(expr));
+    const kind = kinds(b).get(b.getExpressionId(expr));
     if (!kind) continue;
-    const [cls, fields] = kind;
-    const exprInfo = b.getExpressionInfo(expr) as unknown as Record<string, unknown>;
-    for (const f of fields) {
-      const value = exprInfo[f];
-      const children = Array.isArray(value) ? (value as Ref[]) : [value as Ref];
-      children.forEach((child, k) => {
-        if (!child) return;
-        const r = replace(child, b.getExpressionId(child));
-        if (r === undefined) {
-          stack.push(child);
-          return;
-        }
-        stack.push(r);
-        if (Array.isArray(value)) {
-          const setter = f === 'children' ? 'setChildAt' : 'setOperandAt';
-          api[cls]![setter]!(expr, k, r);
-        } else {
-          api[cls]![`set${f[0]!.toUpperCase()}${f.slice(1)}`]!(expr, r);
-        }
-      });
+    const visit = (child: Ref, set: (r: Ref) => void): void => {
+      if (!child) return;
+      const r = replace(child, b.getExpressionId(child));
+      if (r !== undefined) set(r);
+      stack.push(r ?? child);
+    };
+    for (const field of kind.fields) {
+      if (field.many) {
+        const n = field.count(expr);
+        for (let i = 0; i < n; i++) visit(field.at(expr, i), (r) => field.setAt(expr, i, r));
+      } else {
+        visit(field.get(expr), (r) => field.set(expr, r));
+      }
     }
   }
   return top;

@@ -121,6 +121,34 @@ describe('fast copies of asyncified functions', () => {
     }
   });
 
+  it('saves only the locals a rewind to the call needs, zeros for the others', async () => {
+    const b = await loadBinaryen();
+    const check = `(drop (br_if $save (i32.const 0) (i32.eq (global.get $state) (i32.const 1))))`;
+    // What the save of f.fast passes for $0: the call sets it (dead before), or it is read after.
+    const savedArgument = (body: string, liveSaves = true): string[] => {
+      const module = parse(b, body);
+      try {
+        addFastPaths(b, module, {}, { liveSaves });
+        assert.ok(module.validate());
+        const saves: string[] = [];
+        walk(b, b.getFunctionInfo(module.getFunction(`f${FAST_SUFFIX}`)).body, (expr, id) => {
+          if (id !== b.CallId) return;
+          const call = b.getExpressionInfo(expr) as { target?: string; operands?: number[] };
+          if (call.target !== `f${FAST_SUFFIX}.save`) return;
+          const arg = call.operands![0]!;
+          saves.push((b.getExpressionId(arg) as binaryen.ExpressionIds) === b.ConstId ? '0' : '$0');
+        });
+        return saves.sort();
+      } finally {
+        module.dispose();
+      }
+    };
+    // The shared save is left unreachable, and binaryen drops it.
+    assert.deepEqual(savedArgument(`(local.set $0 (call $tick)) ${check}`), ['0']);
+    assert.deepEqual(savedArgument(`(local.set $0 (call $tick)) ${check}`, false), ['$0']);
+    assert.deepEqual(savedArgument(`(drop (call $tick)) ${check}`), ['$0']);
+  });
+
   it('refuses a call that may unwind nested in an expression (no check right after it)', async () => {
     const b = await loadBinaryen();
     assert.deepEqual(fastOf(b, CALL_AND_CHECK).refused, ['f']);
