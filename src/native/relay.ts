@@ -30,14 +30,23 @@ export function relayStream(
 /**
  * Settles once `stream` has room again, or never will (ended or closed: no 'drain' then; an
  * error closes it). Its listeners go when it settles: a stream that fills again and again
- * (a slow reader) must not collect them (events.once's race left two behind each time).
+ * (a slow reader) must not collect them (events.once's race left two behind each time). Callers
+ * waiting at once share one wait: the frames of one read from the link are written before the
+ * link pauses, and each that finds the stream full asks (11 at once on Node 24 in CI: Node's
+ * leak warning on stderr).
  */
 export function roomIn(stream: Writable): Promise<void> {
-  return settledBy(stream, (done) => {
+  const pending = waitingForRoom.get(stream);
+  if (pending !== undefined) return pending;
+  const room = settledBy(stream, (done) => {
     stream.on('drain', done);
     return () => stream.off('drain', done);
-  });
+  }).finally(() => waitingForRoom.delete(stream));
+  waitingForRoom.set(stream, room);
+  return room;
 }
+
+const waitingForRoom = new WeakMap<Writable, Promise<void>>();
 
 /**
  * Settles once everything written to `stream` so far has reached its file: an empty write's
