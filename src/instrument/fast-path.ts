@@ -211,7 +211,7 @@ export function addFastPaths(
       info.params,
       info.results,
       info.vars,
-      outlineSaveCode(b, module, body, p.saveAt, saves, info),
+      outlineSaveCode(b, module, body, p.saveAt, saves, locals, info.results),
     );
     module.runPassesOnFunction(fast, FAST_PASSES);
     const params = b.expandType(info.params).map((t, k) => module.local.get(k, t));
@@ -338,7 +338,7 @@ function saveGroups(
   fn: { results: number },
 ): SaveGroups | undefined {
   const top = (b.getExpressionInfo(body) as unknown as { children: Ref[] }).children;
-  const end = fn.results === b.none ? top.length : top.length - 1;
+  const end = saveCodeEnd(b, body, fn.results);
   if (end <= saveAt + 1) return undefined;
   const save = (b.getExpressionInfo(valueOf(b, top[saveAt]!)) as unknown as { children: Ref[] })
     .children;
@@ -446,13 +446,13 @@ function outlineSaveCode(
   body: Ref,
   saveAt: number,
   name: string,
-  fn: { params: number; results: number; vars: number[] },
+  locals: readonly number[],
+  results: number,
 ): Ref {
   const block = b.getExpressionInfo(body) as unknown as { name: string | null; children: Ref[] };
   const top = block.children;
-  const end = fn.results === b.none ? top.length : top.length - 1;
+  const end = saveCodeEnd(b, body, results);
   if (end <= saveAt + 1) return body;
-  const locals = [...b.expandType(fn.params), ...fn.vars];
   module.addFunction(
     name,
     b.createType(locals),
@@ -492,6 +492,12 @@ function localsRead(b: Binaryen, root: Ref): number[] {
 function checkValue(b: Binaryen, check: Ref): Ref | undefined {
   const value = (b.getExpressionInfo(valueOf(b, check)) as unknown as { value: Ref }).value;
   return value === 0 ? undefined : value;
+}
+
+/** Where the save code after `$save` ends in a function body: before its final value, if any. */
+function saveCodeEnd(b: Binaryen, body: Ref, results: number): number {
+  const top = (b.getExpressionInfo(body) as unknown as { children: Ref[] }).children;
+  return results === b.none ? top.length : top.length - 1;
 }
 
 /** A function body's final value (its last statement when it has results). */
