@@ -9,7 +9,7 @@
  * Bumped on every change to the instrumented code; part of the cache key and the marker, and
  * recorded in images: an image continues only in code of its own version (its stack's layout).
  */
-export const INSTRUMENTER_VERSION = 7;
+export const INSTRUMENTER_VERSION = 8;
 
 /**
  * Bumped when only the marker changes (the code, hence images, stay compatible); part of the

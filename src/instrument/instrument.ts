@@ -39,6 +39,8 @@ export interface InstrumentOptions {
   calleeCounts?: boolean;
   /** false: loops with a constant trip count keep a counter instead of a charge at their start. */
   chargeCounted?: boolean;
+  /** false: a loop spends its step where each turn starts, never on edges (./edge-steps.ts). */
+  edgeSteps?: boolean;
   /** false: memcpy, memmove and memset are counted like other functions (./bulk-like.ts). */
   bulkLike?: boolean;
   /** false: a self-recursive function keeps its entry check even where its loops count each level. */
@@ -75,6 +77,8 @@ export interface InstrumentStats {
   loopsViaCallee: number;
   /** Loops with a constant trip count charged where they start (./counted-loops.ts). */
   loopsCharged: number;
+  /** Loops that spend their step only on paths entering no counting nested loop (./edge-steps.ts). */
+  loopsOnEdges: number;
   /** libc copy and fill functions left uncounted, like bulk-memory instructions (./bulk-like.ts). */
   bulkLike: number;
   /** Self-recursive functions unrolled once (./unroll-recursion.ts). */
@@ -151,6 +155,7 @@ export function instrumentWith(
     let loops = 0;
     let loopsViaCallee = 0;
     let loopsCharged = 0;
+    let loopsOnEdges = 0;
     let unrolled = 0;
     let bulkLike = 0;
     let safeIndirect = 0;
@@ -184,11 +189,13 @@ export function instrumentWith(
           uncounted,
           calleeCounts: options.calleeCounts,
           ...(options.chargeCounted === undefined ? {} : { chargeCounted: options.chargeCounted }),
+          ...(options.edgeSteps === undefined ? {} : { edgeSteps: options.edgeSteps }),
         },
       );
       loops = r.loops;
       loopsViaCallee = r.loopsViaCallee;
       loopsCharged = r.loopsCharged;
+      loopsOnEdges = r.loopsOnEdges;
       entryChecks = r.entries;
       entriesViaLoops = r.entriesViaLoops;
     }
@@ -266,6 +273,7 @@ export function instrumentWith(
         loops,
         loopsViaCallee,
         loopsCharged,
+        loopsOnEdges,
         bulkLike,
         unrolled,
         entryChecks,

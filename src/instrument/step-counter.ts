@@ -22,6 +22,7 @@
  */
 import type { Binaryen } from './load-binaryen.js';
 import { findCountedLoops } from './counted-loops.js';
+import { applyEdgeSteps, insideSome, planEdgeSteps, type EdgeSite } from './edge-steps.js';
 import { callsTo, containsCall, containsKind, walk, type ExpressionId } from './walk.js';
 
 type Ref = number;
@@ -50,6 +51,11 @@ export interface StepCounterOptions {
   selfRecursive?: ReadonlySet<string>;
   /** Functions whose loops get no counter: they run like one bulk-memory instruction (./bulk-like.ts). */
   uncounted?: ReadonlySet<string>;
+  /**
+   * false: every loop that counts spends its step where each turn starts; otherwise a loop that
+   * makes calls spends it only on the paths that enter no counting nested loop (./edge-steps.ts).
+   */
+  edgeSteps?: boolean;
 }
 
 /** binaryen.js has these wrappers at run time but not in its typings. */
@@ -75,6 +81,8 @@ export function addStepCounter(
   loopsCharged: number;
   /** Self-recursive functions left without an entry check: their loops count the recursion. */
   entriesViaLoops: number;
+  /** Loops whose step is on the paths that enter no counting nested loop (./edge-steps.ts). */
+  loopsOnEdges: number;
 } {
   module.addGlobal(BUDGET_GLOBAL, b.i32, true, module.i32.const(opts.tickInterval));
   module.addFunctionImport(TICK_FUNCTION, tick.module, tick.name, b.none, b.i32);
@@ -99,6 +107,9 @@ export function addStepCounter(
   let loopsCharged = 0;
   const entryChecked = opts.entryChecks === 'all' ? 'all' : new Set(opts.entryChecks);
   let entriesViaLoops = 0;
+  let loopsOnEdges = 0;
+  /** Functions whose entry check was dropped: their self calls must stay in turn-start loops. */
+  const countedByLoops = new Set<string>();
   if (entryChecked !== 'all' && opts.loopShape !== 'inline') {
     for (const name of opts.selfRecursive ?? []) {
       if (!entryChecked.has(name)) continue;
@@ -108,6 +119,7 @@ export function addStepCounter(
         target !== name && entryChecked.has(target);
       if (recursionCountedByLoops(b, module, name, othersChecked, opts)) {
         entryChecked.delete(name);
+        countedByLoops.add(name);
         entriesViaLoops++;
       }
     }
@@ -144,6 +156,34 @@ export function addStepCounter(
       }
       return local;
     };
+    // Where each loop spends its step, decided inner loops first (reverse pre-order): an outer
+    // loop's plan counts on its nested loops' turn-start steps.
+    const turnStart = new Set<Ref>();
+    const onEdges = new Map<Ref, EdgeSite[]>();
+    if (opts.loopShape !== 'inline' && opts.edgeSteps !== false) {
+      for (let k = found.length - 1; k >= 0; k--) {
+        const loop = found[k]!;
+        if (opts.calleeCounts !== false && viaCallee[k] === true) continue;
+        if (counted.has(loop)) continue;
+        // A call-free loop counts in a local (a register): there the turn-start step is cheap,
+        // and a tick call inside would make Asyncify instrument the loop.
+        const sites =
+          callFree[k] === true
+            ? undefined
+            : planEdgeSteps(b, loop, { countingLoops: turnStart, checked });
+        // A function left without its entry check relies on a turn-start step before each of its
+        // self calls (recursionCountedByLoops): those calls must stay inside counting loops.
+        const selfCallsCounted =
+          !countedByLoops.has(info.name) ||
+          insideSome(b, loop, callsTo(b, loopApi.getBody(loop), info.name), turnStart);
+        if (sites !== undefined && selfCallsCounted) onEdges.set(loop, sites);
+        else turnStart.add(loop);
+      }
+    }
+    // Before any loop is split: the sites lie outside the nested loops.
+    for (const [loop, sites] of onEdges) {
+      applyEdgeSteps(b, module, loop, sites, () => [decrement(), check()]);
+    }
     let label = 0;
     for (const [k, loop] of found.entries()) {
       const name = loopApi.getName(loop)!;
@@ -152,6 +192,10 @@ export function addStepCounter(
       loops++;
       if (opts.loopShape !== 'inline' && opts.calleeCounts !== false && viaCallee[k] === true) {
         loopsViaCallee++;
+        continue;
+      }
+      if (onEdges.has(loop)) {
+        loopsOnEdges++;
         continue;
       }
       const charge = counted.get(loop);
@@ -266,6 +310,7 @@ export function addStepCounter(
     loopsViaCallee,
     loopsCharged,
     entriesViaLoops,
+    loopsOnEdges,
   };
 }
 
