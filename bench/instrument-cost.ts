@@ -3,10 +3,14 @@
  * the same stub WASI in the same process, interleaved A/B/A/B, medians; code size growth and
  * binaryen time; geomean. Prints a Markdown table.
  *
- *   node dist/bench/instrument-cost.js [--rounds N] [--variant JSON] [--kernels a,b] [--scale F]
+ *   node dist/bench/instrument-cost.js [--rounds N] [--variant JSON] [--against JSON]
+ *                                      [--kernels a,b] [--scale F]
  *
  * --variant takes InstrumentOptions as JSON, to measure the alternatives recorded in
  * docs/adr/0006-instrumentation.md (e.g. '{"loopShape":"inline","entryChecks":"all"}').
+ * --against JSON measures a second variant in the same rounds (plain, against, variant, in turn)
+ * and adds a table of both ratios, of medians and of minimums: on a noisy machine the fastest
+ * of many runs is the steadiest figure of what the code costs.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +30,10 @@ const rounds = Number(flag('--rounds') ?? 5);
 const scale = Number(flag('--scale') ?? 1);
 const variant = JSON.parse(flag('--variant') ?? '{}') as InstrumentOptions;
 const only = flag('--kernels')?.split(',');
+const againstFlag = flag('--against');
+const against =
+  againstFlag === undefined ? undefined : (JSON.parse(againstFlag) as InstrumentOptions);
+const minimum = (xs: readonly number[]): number => Math.min(...xs);
 const root = new URL('../../bench/kernels/', import.meta.url).pathname;
 
 function timeRun(module: WebAssembly.Module, args: string[]): { ms: number; out: string } {
@@ -41,6 +49,8 @@ function timeRun(module: WebAssembly.Module, args: string[]): { ms: number; out:
 const b = await loadBinaryen();
 const rows: string[] = [];
 const ratios: number[] = [];
+/** With --against: per kernel, [against median, against min, variant median, variant min] ratios. */
+const paired: { name: string; r: [number, number, number, number] }[] = [];
 console.log(`node ${process.version}, variant ${JSON.stringify(variant)}, rounds ${rounds}\n`);
 console.log(
   '| kernel | args | plain ms | instrumented ms | ratio | size plain → instr. | growth | binaryen ms | ticks | tick gap p99 / max ms |',
@@ -57,11 +67,22 @@ for (const [name, argsOf] of Object.entries(KERNEL_ARGS)) {
   const a0 = timeRun(plain, args);
   const b0 = timeRun(instr, args);
   if (a0.out !== b0.out) throw new Error(`${name}: outputs differ:\n${a0.out}\n${b0.out}`);
+  const other = against && new WebAssembly.Module(instrumentWith(b, plainBytes, against).bytes);
+  if (other && timeRun(other, args).out !== a0.out) throw new Error(`${name}: --against differs`);
   const ta: number[] = [];
   const tb: number[] = [];
+  const tc: number[] = [];
   for (let r = 0; r < rounds; r++) {
     ta.push(timeRun(plain, args).ms);
+    if (other) tc.push(timeRun(other, args).ms);
     tb.push(timeRun(instr, args).ms);
+  }
+  if (other) {
+    const [pm, pmin] = [median(ta), minimum(ta)];
+    paired.push({
+      name,
+      r: [median(tc) / pm, minimum(tc) / pmin, median(tb) / pm, minimum(tb) / pmin],
+    });
   }
   // Suspend latency is bounded by the gap between two ticks (a request waits for the next one).
   const stamps: number[] = [];
@@ -82,3 +103,12 @@ for (const [name, argsOf] of Object.entries(KERNEL_ARGS)) {
   console.log(row);
 }
 console.log(`\ngeomean ${fmt(geomean(ratios), 3)}, worst ${fmt(Math.max(...ratios), 3)}`);
+if (against) {
+  console.log(`\nagainst ${JSON.stringify(against)}, same rounds (ratios to plain):\n`);
+  console.log('| kernel | against median | against min | variant median | variant min |');
+  console.log('|---|---|---|---|---|');
+  for (const { name, r } of paired)
+    console.log(`| ${name} | ${r.map((x) => fmt(x)).join(' | ')} |`);
+  const column = (i: number): string => fmt(geomean(paired.map((p) => p.r[i]!)), 3);
+  console.log(`| geomean | ${[0, 1, 2, 3].map(column).join(' | ')} |`);
+}

@@ -160,7 +160,10 @@ export function planEdgeSteps(b: Binaryen, loop: Ref, points: SpendPoints): Edge
       case b.SwitchId: {
         let s = spent;
         for (const child of childrenOf(b, expr, id)) s = flow(child, s, fixing);
-        for (const label of new Set([...api.Switch.getNames(expr), api.Switch.getDefaultName(expr)]))
+        for (const label of new Set([
+          ...api.Switch.getNames(expr),
+          api.Switch.getDefaultName(expr),
+        ]))
           branchTo(label, { spent: s });
         return undefined;
       }
@@ -223,7 +226,8 @@ export function applyEdgeSteps(
     if (site.kind === 'branch') branches.add(site.expr);
     else if (site.kind === 'end') for (const e of step()) api.Block.appendChild(site.block, e);
     else {
-      const arm = site.arm === 'ifTrue' ? api.If.getIfTrue(site.ifExpr) : api.If.getIfFalse(site.ifExpr);
+      const arm =
+        site.arm === 'ifTrue' ? api.If.getIfTrue(site.ifExpr) : api.If.getIfFalse(site.ifExpr);
       const spent = module.block(null, arm ? [arm, ...step()] : step(), b.none);
       if (site.arm === 'ifTrue') api.If.setIfTrue(site.ifExpr, spent);
       else api.If.setIfFalse(site.ifExpr, spent);

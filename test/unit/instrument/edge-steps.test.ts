@@ -78,16 +78,16 @@ function instrumentedRun(
   });
   let ticks = 0;
   let curAtFirstTick: number | undefined;
-  let cur: WebAssembly.Global | undefined;
+  const exports: { cur?: WebAssembly.Global } = {};
   const instance = new WebAssembly.Instance(new WebAssembly.Module(out.bytes), {
     osmosis: {
       tick: () => {
-        if (ticks++ === 0 && cur) curAtFirstTick = cur.value as number;
+        if (ticks++ === 0 && exports.cur) curAtFirstTick = exports.cur.value as number;
         return INTERVAL;
       },
     },
   });
-  cur = instance.exports.cur as WebAssembly.Global | undefined;
+  exports.cur = instance.exports.cur as WebAssembly.Global | undefined;
   const result = (instance.exports.f as (...a: number[]) => number)(...args);
   return { result, ticks, onEdges: out.stats.loopsOnEdges, curAtFirstTick };
 }
@@ -125,7 +125,10 @@ describe('steps on the edges that need them', () => {
     assert.equal(r.onEdges, 0);
     assert.equal(r.result, depth);
     // The first tick comes on the way down (a step each level before the call), not at the bottom.
-    assert.ok(r.curAtFirstTick !== undefined && r.curAtFirstTick > depth - 2 * INTERVAL, `${r.curAtFirstTick}`);
+    assert.ok(
+      r.curAtFirstTick !== undefined && r.curAtFirstTick > depth - 2 * INTERVAL,
+      `${r.curAtFirstTick}`,
+    );
   });
 
   it('runs fib unrolled with its outer loop on edges, and the recursion still ticks', async () => {
