@@ -279,11 +279,10 @@ function checkedReads(
   const kept = new Set<Ref>();
   const checks: { stmt: Ref; callStmt: Ref }[] = [];
   let label: string | undefined;
-  let calls = 0;
-  let checked = 0;
+  let changingCalls = 0;
   let labels = 0;
   walk(b, body, (expr, id) => {
-    if (callMayChange(expr, id)) calls++;
+    if (callMayChange(expr, id)) changingCalls++;
     if (id !== b.BlockId) return;
     const list = (b.getExpressionInfo(expr) as unknown as { children: Ref[] }).children;
     for (let i = 0; i + 1 < list.length; i++) {
@@ -294,10 +293,9 @@ function checkedReads(
       label = check.label;
       kept.add(check.read);
       checks.push({ stmt: list[i + 1]!, callStmt: list[i]! });
-      checked++;
     }
   });
-  if (label === undefined || labels !== 1 || checked !== calls) return undefined;
+  if (label === undefined || labels !== 1 || checks.length !== changingCalls) return undefined;
 
   const top = (b.getExpressionInfo(body) as unknown as { children: Ref[] }).children;
   const at = top.findIndex((s) => savesTo(b, s) === label);

@@ -5,7 +5,9 @@
  * placements no loop or recursion can run unboundedly without reaching tick. (Two exceptions,
  * each argued where it is decided: a self-recursion whose every level passes a counted loop turn
  * needs no entry check — recursionCountedByLoops — and libc's copy and fill functions get no
- * counter at all — ./bulk-like.ts.)
+ * counter at all — ./bulk-like.ts.) A loop that makes calls around nested loops that count may
+ * spend its step only on the paths that skip them, instead of at each turn's start
+ * (./edge-steps.ts).
  *
  * Loops are split (research note, "keep the tick call OUT of hot loops"):
  *
@@ -173,10 +175,10 @@ export function addStepCounter(
             : planEdgeSteps(b, loop, { countingLoops: turnStart, checked });
         // A function left without its entry check relies on a turn-start step before each of its
         // self calls (recursionCountedByLoops): those calls must stay inside counting loops.
-        const selfCallsCounted =
+        const selfCallsCounted = (): boolean =>
           !countedByLoops.has(info.name) ||
           insideSome(b, loop, callsTo(b, loopApi.getBody(loop), info.name), turnStart);
-        if (sites !== undefined && selfCallsCounted) onEdges.set(loop, sites);
+        if (sites !== undefined && selfCallsCounted()) onEdges.set(loop, sites);
         else turnStart.add(loop);
       }
     }

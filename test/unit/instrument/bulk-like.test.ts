@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { bulkLikeFunctions } from '../../../src/instrument/bulk-like.js';
 import { instrumentWith } from '../../../src/instrument/instrument.js';
 import { loadBinaryen } from '../../../src/instrument/load-binaryen.js';
+import { wasmOf } from './helpers.js';
 import { kernelsDir } from './helpers.js';
 
 type Binaryen = Awaited<ReturnType<typeof loadBinaryen>>;
@@ -38,20 +39,6 @@ function moduleWat(name: string, o: { sig?: string; extra?: string; times?: numb
         (br_if $again (i32.lt_u (local.get $k) (i32.const ${o.times ?? 1}))))))`;
 }
 
-function wasmOf(b: Binaryen, wat: string, names = true): Uint8Array {
-  const module = (
-    b as unknown as { parseText(t: string): InstanceType<Binaryen['Module']> }
-  ).parseText(wat);
-  const debug = b.getDebugInfo();
-  b.setDebugInfo(names); // the name section, as clang writes it (false: a stripped module)
-  try {
-    return module.emitBinary();
-  } finally {
-    b.setDebugInfo(debug);
-    module.dispose();
-  }
-}
-
 /** Instruments `bytes` at 100 steps a tick and runs run(n); returns the ticks and the stats. */
 function ticksOf(
   b: Binaryen,
@@ -72,7 +59,7 @@ describe('bulk-like libc functions', () => {
   it('leaves memcpy, memmove and memset uncounted: a 60 000-byte copy does not tick', async () => {
     const b = await loadBinaryen();
     for (const name of ['memcpy', 'memmove', 'memset']) {
-      const bytes = wasmOf(b, moduleWat(name));
+      const bytes = wasmOf(b, moduleWat(name), true);
       assert.deepEqual(ticksOf(b, bytes, 60000), { ticks: 0, uncounted: 1 }, name);
       // The same module with the rule off ticks every 100 bytes.
       assert.ok(ticksOf(b, bytes, 60000, false).ticks >= 599, `${name} counted when asked`);
@@ -81,7 +68,7 @@ describe('bulk-like libc functions', () => {
 
   it('still ticks in the loop that calls it', async () => {
     const b = await loadBinaryen();
-    const { ticks } = ticksOf(b, wasmOf(b, moduleWat('memcpy', { times: 1000 })), 8);
+    const { ticks } = ticksOf(b, wasmOf(b, moduleWat('memcpy', { times: 1000 }), true), 8);
     assert.ok(ticks >= 9 && ticks <= 11, `1000 calls at 100 steps a tick: ${ticks} ticks`);
   });
 
@@ -93,7 +80,7 @@ describe('bulk-like libc functions', () => {
       moduleWat('my_copy'),
     ];
     for (const wat of cases) {
-      const r = ticksOf(b, wasmOf(b, wat), 60000);
+      const r = ticksOf(b, wasmOf(b, wat, true), 60000);
       assert.equal(r.uncounted, 0);
       assert.ok(r.ticks >= 599, `counted: ${r.ticks} ticks`);
     }

@@ -8,37 +8,27 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { instrumentWith, type InstrumentOptions } from '../../../src/instrument/instrument.js';
 import { loadBinaryen } from '../../../src/instrument/load-binaryen.js';
+import { FIB_LOOP, wasmOf } from './helpers.js';
 
 type Binaryen = Awaited<ReturnType<typeof loadBinaryen>>;
 
 const INTERVAL = 64;
 
-function wasmOf(b: Binaryen, wat: string): Uint8Array {
-  const module = (
-    b as unknown as { parseText(t: string): InstanceType<Binaryen['Module']> }
-  ).parseText(wat);
-  try {
-    return module.emitBinary();
-  } finally {
-    module.dispose();
-  }
-}
+/** Unless $k is 0, $k turns of the nested loop $M (not a constant trip count: it counts). */
+const SKIP_OR_NEST = `(block $skip
+        (br_if $skip (i32.eqz (local.get $k)))
+        (local.set $j (local.get $k))
+        (loop $M
+          (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+          (br_if $M (local.tee $j (i32.sub (local.get $j) (i32.const 1))))))`;
 
-/**
- * `turns` turns of $L, each calling $leaf, then, unless k is 0, k turns of the nested loop $M
- * (not a constant trip count: it counts each turn where it starts).
- */
+/** `turns` turns of $L, each calling $leaf, then SKIP_OR_NEST. */
 const NEST = `(module
   (func $leaf (param $x i32) (result i32) (i32.add (local.get $x) (i32.const 1)))
   (func $f (export "f") (param $turns i32) (param $k i32) (result i32) (local $acc i32) (local $j i32)
     (loop $L
       (local.set $acc (call $leaf (local.get $acc)))
-      (block $skip
-        (br_if $skip (i32.eqz (local.get $k)))
-        (local.set $j (local.get $k))
-        (loop $M
-          (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
-          (br_if $M (local.tee $j (i32.sub (local.get $j) (i32.const 1))))))
+      ${SKIP_OR_NEST}
       (br_if $L (local.tee $turns (i32.sub (local.get $turns) (i32.const 1)))))
     (local.get $acc)))`;
 
@@ -56,12 +46,7 @@ const RECURSE_FIRST = `(module
     (loop $L
       (local.set $acc (i32.add (local.get $acc)
         (call $f (i32.sub (local.get $n) (i32.const 1)) (local.get $k) (local.get $again))))
-      (block $skip
-        (br_if $skip (i32.eqz (local.get $k)))
-        (local.set $j (local.get $k))
-        (loop $M
-          (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
-          (br_if $M (local.tee $j (i32.sub (local.get $j) (i32.const 1))))))
+      ${SKIP_OR_NEST}
       (br_if $L (local.get $again)))
     (local.get $acc)))`;
 
@@ -133,16 +118,8 @@ describe('steps on the edges that need them', () => {
 
   it('runs fib unrolled with its outer loop on edges, and the recursion still ticks', async () => {
     const b = await loadBinaryen();
-    const fibLoop = `(module
-      (func $f (export "f") (param $n i32) (result i32) (local $acc i32)
-        (if (i32.lt_s (local.get $n) (i32.const 2)) (then (return (local.get $n))))
-        (loop $L
-          (local.set $acc (i32.add (local.get $acc) (call $f (i32.sub (local.get $n) (i32.const 1)))))
-          (local.set $n (i32.sub (local.get $n) (i32.const 2)))
-          (br_if $L (i32.ge_s (local.get $n) (i32.const 2))))
-        (i32.add (local.get $acc) (local.get $n))))`;
-    const on = instrumentedRun(b, fibLoop, [20], { unrollRecursion: true });
-    const off = instrumentedRun(b, fibLoop, [20], { unrollRecursion: true, edgeSteps: false });
+    const on = instrumentedRun(b, FIB_LOOP, [20], { unrollRecursion: true });
+    const off = instrumentedRun(b, FIB_LOOP, [20], { unrollRecursion: true, edgeSteps: false });
     assert.ok(on.onEdges >= 1, `${on.onEdges} loops on edges`);
     assert.equal(on.result, 6765);
     assert.equal(off.result, 6765);

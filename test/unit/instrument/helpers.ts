@@ -13,6 +13,36 @@ export function fixture(name: string): Uint8Array {
   return readFileSync(`${fixturesDir}${name}.wasm`);
 }
 
+type Binaryen = Awaited<ReturnType<typeof loadBinaryen>>;
+
+/**
+ * A module in the text format, as bytes. `names`: with or without the name section, as clang
+ * writes it or as a stripped module (undefined: binaryen's current setting).
+ */
+export function wasmOf(b: Binaryen, wat: string, names?: boolean): Uint8Array {
+  const module = (
+    b as unknown as { parseText(t: string): InstanceType<Binaryen['Module']> }
+  ).parseText(wat);
+  const debug = b.getDebugInfo();
+  if (names !== undefined) b.setDebugInfo(names);
+  try {
+    return module.emitBinary();
+  } finally {
+    b.setDebugInfo(debug);
+    module.dispose();
+  }
+}
+
+/** fib as clang writes it: the second recursive call turned into a loop around the first. */
+export const FIB_LOOP = `(module
+  (func $f (export "f") (param $n i32) (result i32) (local $acc i32)
+    (if (i32.lt_s (local.get $n) (i32.const 2)) (then (return (local.get $n))))
+    (loop $L
+      (local.set $acc (i32.add (local.get $acc) (call $f (i32.sub (local.get $n) (i32.const 1)))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 2)))
+      (br_if $L (i32.ge_s (local.get $n) (i32.const 2))))
+    (i32.add (local.get $acc) (local.get $n))))`;
+
 export async function instrumented(
   bytes: Uint8Array,
   options: InstrumentOptions,

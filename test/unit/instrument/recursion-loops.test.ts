@@ -7,29 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { instrumentWith } from '../../../src/instrument/instrument.js';
 import { loadBinaryen } from '../../../src/instrument/load-binaryen.js';
+import { FIB_LOOP, wasmOf } from './helpers.js';
 
 type Binaryen = Awaited<ReturnType<typeof loadBinaryen>>;
-
-function wasmOf(b: Binaryen, wat: string): Uint8Array {
-  const module = (
-    b as unknown as { parseText(t: string): InstanceType<Binaryen['Module']> }
-  ).parseText(wat);
-  try {
-    return module.emitBinary();
-  } finally {
-    module.dispose();
-  }
-}
-
-/** fib as clang writes it: the second recursive call turned into a loop around the first. */
-const FIB_LOOP = `(module
-  (func $f (export "f") (param $n i32) (result i32) (local $acc i32)
-    (if (i32.lt_s (local.get $n) (i32.const 2)) (then (return (local.get $n))))
-    (loop $L
-      (local.set $acc (i32.add (local.get $acc) (call $f (i32.sub (local.get $n) (i32.const 1)))))
-      (local.set $n (i32.sub (local.get $n) (i32.const 2)))
-      (br_if $L (i32.ge_s (local.get $n) (i32.const 2))))
-    (i32.add (local.get $acc) (local.get $n))))`;
 
 /** A recursion with its call outside any loop. */
 const PLAIN = `(module
