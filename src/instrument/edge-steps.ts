@@ -22,10 +22,9 @@
  * where its turns start and by calling a function with an entry check. Where paths join (a
  * block's end, an if's arms) and some have spent and others not, the others get a step on their
  * edge: a `br`, a `br_if` without a value, a block's fall-through, an if's arm, or its missing
- * else. If
- * then every back edge of the loop has spent, the plan holds; otherwise (a back edge on a path
- * without any) the loop keeps its step at the turn's start. Joins inside nested loops are never
- * given steps (they would run once per nested turn).
+ * else. If then every back edge of the loop has spent, the plan holds; otherwise (a back edge on
+ * a path without any) the loop keeps its step at the turn's start. Joins inside nested loops are
+ * never given steps (they would run once per nested turn).
  *
  * The step on an edge is the entry check's code: the budget is decremented and, when it runs
  * out, tick is called right there (it may unwind: Asyncify instruments it like any call). A
@@ -33,7 +32,7 @@
  * which is possible only before the turn has done anything.
  */
 import type { Binaryen } from './load-binaryen.js';
-import { childrenOf, kindOf, replaceBelow, walk } from './walk.js';
+import { childrenOf, kindOf, replaceBelow, walk, type ExpressionId } from './walk.js';
 
 type Ref = number;
 
@@ -61,8 +60,8 @@ type Spent = boolean | undefined;
 
 interface Incoming {
   spent: Spent;
-  /** The branch, when a step can be put on it (no value, a `br` or `br_if`). */
-  fixable?: Ref;
+  /** Where a step would go on this edge, if one can. */
+  site?: EdgeSite;
 }
 
 const join = (a: Spent, c: Spent): Spent => (a === undefined ? c : c === undefined ? a : a && c);
@@ -75,7 +74,7 @@ const join = (a: Spent, c: Spent): Spent => (a === undefined ? c : c === undefin
 export function planEdgeSteps(b: Binaryen, loop: Ref, points: SpendPoints): EdgeSite[] | undefined {
   const api = b as unknown as {
     Loop: { getName(e: Ref): string | null; getBody(e: Ref): Ref };
-    Block: { getName(e: Ref): string | null; getNumChildren(e: Ref): number };
+    Block: { getName(e: Ref): string | null };
     Break: { getName(e: Ref): string; getValue(e: Ref): Ref; getCondition(e: Ref): Ref };
     Switch: { getNames(e: Ref): string[]; getDefaultName(e: Ref): string };
     If: { getCondition(e: Ref): Ref; getIfTrue(e: Ref): Ref; getIfFalse(e: Ref): Ref };
@@ -96,20 +95,21 @@ export function planEdgeSteps(b: Binaryen, loop: Ref, points: SpendPoints): Edge
   };
 
   /** Joins `incoming`; with `fixing`, puts steps on the unspent ones if some others spent. */
-  const settle = (incoming: Incoming[], fallThrough: Ref | undefined, fixing: boolean): Spent => {
+  const settle = (incoming: Incoming[], fixing: boolean): Spent => {
     let all: Spent;
     for (const i of incoming) all = join(all, i.spent);
     if (all !== false || !fixing || !incoming.some((i) => i.spent === true)) return all;
     const unspent = incoming.filter((i) => i.spent === false);
-    if (unspent.some((i) => i.fixable === undefined)) return false;
-    for (const i of unspent) {
-      sites.push(
-        i.fixable === fallThrough
-          ? { kind: 'end', block: fallThrough! }
-          : { kind: 'branch', expr: i.fixable! },
-      );
-    }
+    if (unspent.some((i) => i.site === undefined)) return false;
+    for (const i of unspent) sites.push(i.site!);
     return true;
+  };
+
+  /** The children of `expr` in evaluation order, from `spent`. */
+  const inOrder = (expr: Ref, id: ExpressionId, spent: Spent, fixing: boolean): Spent => {
+    let s = spent;
+    for (const child of childrenOf(b, expr, id)) s = flow(child, s, fixing);
+    return s;
   };
 
   const flow = (expr: Ref, spent: Spent, fixing: boolean): Spent => {
@@ -118,16 +118,12 @@ export function planEdgeSteps(b: Binaryen, loop: Ref, points: SpendPoints): Edge
       case b.BlockId: {
         const name = api.Block.getName(expr);
         if (name) blocks.set(name, []);
-        let s = spent;
-        for (const child of childrenOf(b, expr, id)) s = flow(child, s, fixing);
+        const s = inOrder(expr, id, spent, fixing);
         const incoming = name ? blocks.get(name)! : [];
         if (name) blocks.delete(name);
         const valueless = b.getExpressionType(expr) === b.none;
-        return settle(
-          [...incoming, { spent: s, ...(valueless ? { fixable: expr } : {}) }],
-          expr,
-          fixing,
-        );
+        const end: EdgeSite = { kind: 'end', block: expr };
+        return settle([...incoming, { spent: s, ...(valueless ? { site: end } : {}) }], fixing);
       }
       case b.IfId: {
         const s = flow(api.If.getCondition(expr), spent, fixing);
@@ -149,17 +145,16 @@ export function planEdgeSteps(b: Binaryen, loop: Ref, points: SpendPoints): Edge
         return flow(api.Loop.getBody(expr), inside, false);
       }
       case b.BreakId: {
-        let s = spent;
-        for (const child of childrenOf(b, expr, id)) s = flow(child, s, fixing);
+        const s = inOrder(expr, id, spent, fixing);
         // A step goes before a `br` (its value, if any, is computed after the step: no matter) or
         // on a taken `br_if`, which can be rewritten only without a value (the value comes first).
         const fixable = api.Break.getCondition(expr) === 0 || api.Break.getValue(expr) === 0;
-        branchTo(api.Break.getName(expr), { spent: s, ...(fixable ? { fixable: expr } : {}) });
+        const site: EdgeSite = { kind: 'branch', expr };
+        branchTo(api.Break.getName(expr), { spent: s, ...(fixable ? { site } : {}) });
         return api.Break.getCondition(expr) === 0 ? undefined : s;
       }
       case b.SwitchId: {
-        let s = spent;
-        for (const child of childrenOf(b, expr, id)) s = flow(child, s, fixing);
+        const s = inOrder(expr, id, spent, fixing);
         for (const label of new Set([
           ...api.Switch.getNames(expr),
           api.Switch.getDefaultName(expr),
@@ -168,19 +163,15 @@ export function planEdgeSteps(b: Binaryen, loop: Ref, points: SpendPoints): Edge
         return undefined;
       }
       case b.CallId: {
-        let s = spent;
-        for (const child of childrenOf(b, expr, id)) s = flow(child, s, fixing);
+        const s = inOrder(expr, id, spent, fixing);
         return s !== undefined && points.checked(api.Call.getTarget(expr)) ? true : s;
       }
       case b.ReturnId:
       case b.UnreachableId:
-        for (const child of childrenOf(b, expr, id)) flow(child, spent, fixing);
+        inOrder(expr, id, spent, fixing);
         return undefined;
-      default: {
-        let s = spent;
-        for (const child of childrenOf(b, expr, id)) s = flow(child, s, fixing);
-        return s;
-      }
+      default:
+        return inOrder(expr, id, spent, fixing);
     }
   };
 

@@ -182,6 +182,7 @@ export function addStepCounter(
         else turnStart.add(loop);
       }
     }
+    loopsOnEdges += onEdges.size;
     // Before any loop is split: the sites lie outside the nested loops.
     for (const [loop, sites] of onEdges) {
       applyEdgeSteps(b, module, loop, sites, () => [decrement(), check()]);
@@ -196,10 +197,7 @@ export function addStepCounter(
         loopsViaCallee++;
         continue;
       }
-      if (onEdges.has(loop)) {
-        loopsOnEdges++;
-        continue;
-      }
+      if (onEdges.has(loop)) continue;
       const charge = counted.get(loop);
       if (charge !== undefined) {
         // Its steps are spent at once where it starts; an enclosing loop counting in the local
